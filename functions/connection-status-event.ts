@@ -1,0 +1,13 @@
+/** `ConnectionStatusEvent` (reference §1.4): the session became ESTABLISHED, FAILED or DISCONNECTED. */
+import { wcsHook } from '#shared/hook-handler.ts';
+import { connectionStatusEventBody } from '#shared/schemas.ts';
+import { recordConnectionStatus } from '#shared/sessions.ts';
+
+export const handler = wcsHook({
+  method: 'ConnectionStatusEvent',
+  schema: connectionStatusEventBody,
+  handle: async ({ body, receivedAt }) => {
+    await recordConnectionStatus(body, receivedAt);
+    return undefined;
+  },
+});

@@ -1,0 +1,15 @@
+/**
+ * The catch-all: every hook method without a dedicated handler. Answers 200 with the body mirrored,
+ * as WCS's EchoApp does (reference §0), and records the call once.
+ */
+import { recordEvent } from '#shared/events.ts';
+import { wcsHook } from '#shared/hook-handler.ts';
+import { anyHookBody } from '#shared/schemas.ts';
+
+export const handler = wcsHook({
+  schema: anyHookBody,
+  handle: async ({ method, body, rawBody, receivedAt }) => {
+    await recordEvent({ method, body, rawBody, receivedAt });
+    return undefined;
+  },
+});

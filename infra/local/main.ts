@@ -1,0 +1,86 @@
+/**
+ * `npm start`: the whole backend on this machine. Starts DynamoDB Local (unless DYNAMODB_ENDPOINT
+ * names one), creates the tables, serves every hook at `POST /hooks/{method}` with the same handler
+ * code that runs in Lambda, and prints the URL to give WCS. SIGINT or SIGTERM stops everything,
+ * DynamoDB Local's Java process included.
+ */
+import { networkInterfaces } from 'node:os';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { ensureTables, exportTableNames } from './tables.ts';
+
+const env = process.env;
+const port = Number(env.PORT ?? 3000);
+const host = env.HOST ?? '0.0.0.0';
+const tablePrefix = env.TABLE_PREFIX ?? 'wcs-hooks-local';
+
+function log(message: string) {
+  process.stdout.write(`[wcs-hooks] ${message}\n`);
+}
+
+/** The addresses a WCS on another machine can reach this one at. */
+function reachableAddresses(): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [host];
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal)
+    .map((a) => a?.address as string);
+  return ['localhost', ...addresses];
+}
+
+let dynamoDbLocal: RunningDynamoDbLocal | undefined;
+
+async function main() {
+  // Credentials and Region are required by the SDK even though DynamoDB Local ignores them.
+  env.AWS_REGION ??= 'local';
+  env.AWS_ACCESS_KEY_ID ??= 'local';
+  env.AWS_SECRET_ACCESS_KEY ??= 'local';
+
+  if (!env.DYNAMODB_ENDPOINT) {
+    const inMemory = env.DYNAMODB_IN_MEMORY === 'true';
+    const dataDir = inMemory ? undefined : (env.DATA_DIR ?? '.data/dynamodb');
+    const dynamoPort = Number(env.DYNAMODB_LOCAL_PORT ?? 8000);
+    log(`starting DynamoDB Local on port ${dynamoPort} (${dataDir ? `data in ${dataDir}` : 'in memory'})...`);
+    dynamoDbLocal = await startDynamoDbLocal({ port: dynamoPort, dataDir });
+    env.DYNAMODB_ENDPOINT = dynamoDbLocal.endpoint;
+  }
+  log(`DynamoDB at ${env.DYNAMODB_ENDPOINT}`);
+
+  const client = new DynamoDBClient({ endpoint: env.DYNAMODB_ENDPOINT });
+  const created = await ensureTables(client, tablePrefix);
+  client.destroy();
+  log(created.length > 0 ? `created tables: ${created.join(', ')}` : `tables ready (prefix ${tablePrefix})`);
+  exportTableNames(tablePrefix);
+
+  // Imported only now: the handlers read their configuration (table names, endpoint) when loaded.
+  const { createHookServer, loadHookHandlers, HOOKS_PATH } = await import('./hook-server.ts');
+  const server = createHookServer(await loadHookHandlers());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const signed = (env.WCS_HOOK_SECRET ?? '').trim() !== '';
+  log(`serving WCS hooks; point a WCS app at one of:`);
+  for (const address of reachableAddresses()) log(`  http://${address}:${port}${HOOKS_PATH}`);
+  log(`  e.g. in the WCS CLI: update app -l http://<this-host>:${port}${HOOKS_PATH} defaultApp`);
+  log(signed ? 'hook signatures are verified (WCS_HOOK_SECRET is set)' : 'hook signatures are not verified (set WCS_HOOK_SECRET to require them)');
+
+  const shutdown = async (signal: string) => {
+    log(`${signal}: stopping`);
+    server.close();
+    server.closeAllConnections();
+    await dynamoDbLocal?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+// Whatever ends this process, the Java child does not outlive it.
+process.on('exit', () => dynamoDbLocal?.process.kill('SIGKILL'));
+
+main().catch(async (error: Error) => {
+  process.stderr.write(`[wcs-hooks] could not start: ${error.message}\n`);
+  await dynamoDbLocal?.stop();
+  process.exit(1);
+});

@@ -1,0 +1,151 @@
+/**
+ * The hook registry: every REST hook method WCS can call (reference §1), its Flashphoner type, and the
+ * handler that answers it. The local server, the CDK stack, the docs and the tests all read this one
+ * list; adding a hook is one entry here plus, if it needs one, a handler in `functions/`.
+ *
+ * Method names are spelled exactly as WCS puts them at the end of the hook URL (reference §0:
+ * case-sensitive). A method without a dedicated handler goes to `echo`, which answers as WCS's
+ * EchoApp does and records the call.
+ */
+
+/** The four Flashphoner types of REST method (reference §1: "connect, direct invocations, events, incoming invocations"). */
+export type HookType = 'connect' | 'direct' | 'event' | 'incoming';
+
+/** The tables a handler touches (see `shared/store/tables.ts`). */
+export type TableName = 'sessions' | 'streams' | 'dataMessages' | 'events';
+
+/** What a handler does with a table; the CDK stack grants exactly this and nothing more. */
+export type TableAccess = 'read' | 'write' | 'readWrite';
+
+/** A Lambda entry point in `functions/<name>.ts`, and the tables it may use. */
+export interface HandlerDefinition {
+  readonly tables: Readonly<Partial<Record<TableName, TableAccess>>>;
+  readonly description: string;
+}
+
+export const HANDLERS = {
+  connect: { tables: { sessions: 'write' }, description: 'Admits a client session and records it.' },
+  'connection-status-event': {
+    tables: { sessions: 'write' },
+    description: 'Moves a session through ESTABLISHED, DISCONNECTED, FAILED.',
+  },
+  'publish-stream': { tables: { streams: 'write' }, description: 'Records a publish request (PENDING).' },
+  'play-stream': { tables: { streams: 'write' }, description: 'Records a play request (PENDING).' },
+  'unpublish-stream': { tables: { streams: 'write' }, description: "Records a publisher's stop request." },
+  'stop-stream': { tables: { streams: 'write' }, description: "Records a player's stop request." },
+  'stream-status-event': {
+    tables: { streams: 'write' },
+    description: 'Moves a stream through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED.',
+  },
+  'stream-keep-alive-event': {
+    tables: { streams: 'write' },
+    description: 'Refreshes a live stream; revives nothing that has ended.',
+  },
+  'on-data-event': { tables: { dataMessages: 'write' }, description: 'Accepts and records data a client sent.' },
+  'data-status-event': {
+    tables: { dataMessages: 'write' },
+    description: "Records WCS's delivery status of a data message.",
+  },
+  'error-event': { tables: { events: 'write' }, description: 'Records an ErrorEvent and logs it.' },
+  echo: {
+    tables: { events: 'write' },
+    description: 'Every other method: answers with the body mirrored (EchoApp) and records the call.',
+  },
+} as const satisfies Record<string, HandlerDefinition>;
+
+export type HandlerName = keyof typeof HANDLERS;
+
+export interface HookDefinition {
+  /** The method name as WCS spells it in the URL. */
+  readonly method: string;
+  readonly type: HookType;
+  readonly handler: HandlerName;
+}
+
+const hook = (method: string, type: HookType, handler: HandlerName = 'echo'): HookDefinition => ({
+  method,
+  type,
+  handler,
+});
+
+/** Every hook method in reference §1, in the order the reference lists them by type. */
+export const HOOKS: readonly HookDefinition[] = [
+  // Type 1: connect (§1.2)
+  hook('connect', 'connect', 'connect'),
+
+  // Type 2: direct invocations (§1.3). The client's action proceeds only if the backend allows it.
+  hook('publishStream', 'direct', 'publish-stream'),
+  hook('playStream', 'direct', 'play-stream'),
+  hook('unPublishStream', 'direct', 'unpublish-stream'),
+  hook('stopStream', 'direct', 'stop-stream'),
+  hook('OnDataEvent', 'direct', 'on-data-event'),
+  hook('pauseStream', 'direct'),
+  hook('snapshot', 'direct'),
+  hook('availableStream', 'direct'),
+  hook('playHLS', 'direct'),
+  hook('playRTSP', 'direct'),
+  hook('call', 'direct'),
+  hook('answer', 'direct'),
+  hook('hangup', 'direct'),
+  hook('hold', 'direct'),
+  hook('unhold', 'direct'),
+  hook('transfer', 'direct'),
+  hook('sendDtmf', 'direct'),
+  hook('sendDTMF', 'direct'),
+  hook('sendMessage', 'direct'),
+  hook('sendIMDN', 'direct'),
+  hook('subscribe', 'direct'),
+  hook('sendXcapRequest', 'direct'),
+  hook('submitBugReport', 'direct'),
+  hook('sendBugReport', 'direct'),
+  hook('pushLogs', 'direct'),
+  hook('sessionDebug', 'direct'),
+
+  // Type 3: events (§1.4). Already happened; notification only.
+  hook('ConnectionStatusEvent', 'event', 'connection-status-event'),
+  hook('StreamStatusEvent', 'event', 'stream-status-event'),
+  hook('StreamKeepAliveEvent', 'event', 'stream-keep-alive-event'),
+  hook('DataStatusEvent', 'event', 'data-status-event'),
+  hook('ErrorEvent', 'event', 'error-event'),
+  hook('ErrorStatusEvent', 'event'),
+  hook('RegistrationStatusEvent', 'event'),
+  hook('CallStatusEvent', 'event'),
+  hook('TransferStatusEvent', 'event'),
+  hook('MessageStatusEvent', 'event'),
+  hook('SessionDebugStatusEvent', 'event'),
+  hook('BugReportStatusEvent', 'event'),
+  hook('SubscriptionStatusEvent', 'event'),
+  hook('XcapStatusEvent', 'event'),
+  hook('RecordingStatusEvent', 'event'),
+  hook('StreamsStatEvent', 'event'),
+  hook('StreamTranscodingGroupEvent', 'event'),
+
+  // Type 4: incoming invocations (§1.5). Something external comes in; the backend may refuse.
+  hook('OnCallEvent', 'incoming'),
+  hook('OnMessageEvent', 'incoming'),
+  hook('OnTransferEvent', 'incoming'),
+];
+
+const byMethod = new Map(HOOKS.map((h) => [h.method, h]));
+
+/**
+ * A method name the catch-all accepts: WCS method names are identifiers. Anything else (a slash,
+ * a dot, a 200-character name) is not a hook and answers 404, so the echo table cannot be filled
+ * with junk paths.
+ */
+export const METHOD_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * The registry entry for `method`. Unknown but well-formed names map to `echo`, as EchoApp answers
+ * any method: a WCS release that adds a hook keeps working. `undefined` for a malformed name.
+ */
+export function findHook(method: string): HookDefinition | undefined {
+  const known = byMethod.get(method);
+  if (known) return known;
+  return METHOD_NAME_PATTERN.test(method) ? { method, type: 'event', handler: 'echo' } : undefined;
+}
+
+/** Methods that have a dedicated handler (each gets its own route and function in AWS). */
+export function dedicatedHooks(): HookDefinition[] {
+  return HOOKS.filter((h) => h.handler !== 'echo');
+}

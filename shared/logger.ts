@@ -1,0 +1,8 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+
+/**
+ * The one logger (Powertools, structured JSON). Its level comes from `POWERTOOLS_LOG_LEVEL`
+ * (default INFO). Hook handlers append `nodeId`, `appKey`, `sessionId` and `mediaSessionId` to every
+ * line they write, so one session can be followed across functions.
+ */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'wcs-hooks' });

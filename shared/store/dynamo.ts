@@ -1,0 +1,26 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { requireEnv } from '../config.ts';
+import type { TableName } from '../hooks.ts';
+import { TABLES } from './tables.ts';
+
+/**
+ * The DynamoDB document client, one per process. `DYNAMODB_ENDPOINT` points it at DynamoDB Local
+ * (or any compatible endpoint); unset, it uses the Region's DynamoDB.
+ */
+export const dynamo = DynamoDBDocumentClient.from(
+  new DynamoDBClient({
+    ...(process.env.DYNAMODB_ENDPOINT && { endpoint: process.env.DYNAMODB_ENDPOINT }),
+  }),
+  { marshallOptions: { removeUndefinedValues: true } },
+);
+
+/** The physical name of `table`, from its environment variable; missing, the function fails at start. */
+export function tableNameOf(table: TableName): string {
+  return requireEnv(TABLES[table].envVar);
+}
+
+/** True for the error DynamoDB returns when a write's condition does not hold. */
+export function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+}

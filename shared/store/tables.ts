@@ -1,0 +1,140 @@
+/**
+ * The DynamoDB tables, defined once. The local runtime creates them from these definitions
+ * (`toCreateTableInput`) and the CDK stack builds them from the same objects, so the keys and
+ * indexes an analyst queries are the same in both. `docs/data-model.md` explains each access pattern.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { TableName } from '../hooks.ts';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** `KEYS_ONLY`, or the non-key attributes to include. Small projections keep index writes cheap. */
+  readonly projection: 'KEYS_ONLY' | 'ALL' | readonly string[];
+}
+
+export interface TableDefinition {
+  readonly name: TableName;
+  /** The environment variable that carries the physical table name to a function. */
+  readonly envVar: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalIndexes: readonly IndexDefinition[];
+  readonly localIndexes: readonly IndexDefinition[];
+  /** Epoch seconds after which DynamoDB may delete the item (retention). */
+  readonly timeToLiveAttribute: string;
+}
+
+const S = (name: string): KeyAttribute => ({ name, type: 'S' });
+
+/** Every item carries this; DynamoDB TTL removes it once retention has passed. */
+export const EXPIRY_ATTRIBUTE = 'expiresAt';
+
+export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
+  /** One item per WCS session (`sessionId`), from `connect` to DISCONNECTED or FAILED. */
+  sessions: {
+    name: 'sessions',
+    envVar: 'SESSIONS_TABLE',
+    partitionKey: S('sessionId'),
+    globalIndexes: [
+      // Sparse: `openAppKey` exists only while the session is open, so the index holds open sessions only.
+      { indexName: 'openByApp', partitionKey: S('openAppKey'), sortKey: S('firstStatusAt'), projection: ['nodeId'] },
+    ],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /** One item per media session (`mediaSessionId`): a publish or a play, with its status history. */
+  streams: {
+    name: 'streams',
+    envVar: 'STREAMS_TABLE',
+    partitionKey: S('mediaSessionId'),
+    globalIndexes: [
+      { indexName: 'byName', partitionKey: S('name'), sortKey: S('firstStatusAt'), projection: 'KEYS_ONLY' },
+      { indexName: 'bySession', partitionKey: S('sessionId'), sortKey: S('firstStatusAt'), projection: 'KEYS_ONLY' },
+      // Sparse: `liveAppKey` exists only while PUBLISHING/PLAYING (or PENDING).
+      {
+        indexName: 'liveByApp',
+        partitionKey: S('liveAppKey'),
+        sortKey: S('firstStatusAt'),
+        projection: ['name', 'published', 'sessionId', 'nodeId'],
+      },
+      // Sparse: `failedAppKey` exists only on streams that ended FAILED.
+      { indexName: 'failedByApp', partitionKey: S('failedAppKey'), sortKey: S('endedAt'), projection: ['name', 'info'] },
+    ],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /** Data a client sent (`OnDataEvent`) and its delivery status (`DataStatusEvent`), per session. */
+  dataMessages: {
+    name: 'dataMessages',
+    envVar: 'DATA_MESSAGES_TABLE',
+    partitionKey: S('sessionId'),
+    sortKey: S('operationId'),
+    globalIndexes: [],
+    localIndexes: [{ indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' }],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /** Every other hook (the catch-all) and ErrorEvent, one item per distinct call, per session. */
+  events: {
+    name: 'events',
+    envVar: 'EVENTS_TABLE',
+    partitionKey: S('sessionId'),
+    sortKey: S('eventKey'),
+    globalIndexes: [],
+    localIndexes: [{ indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' }],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+};
+
+function projectionOf(index: IndexDefinition) {
+  if (index.projection === 'KEYS_ONLY' || index.projection === 'ALL') {
+    return { ProjectionType: index.projection };
+  }
+  return { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.projection] };
+}
+
+function keySchemaOf(partitionKey: KeyAttribute, sortKey?: KeyAttribute) {
+  return [
+    { AttributeName: partitionKey.name, KeyType: 'HASH' as const },
+    ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
+  ];
+}
+
+/** Every attribute used in a key of the table or of one of its indexes, once. */
+export function keyAttributesOf(table: TableDefinition): KeyAttribute[] {
+  const all = [table.partitionKey, table.sortKey, ...[...table.globalIndexes, ...table.localIndexes].flatMap((i) => [i.partitionKey, i.sortKey])];
+  const unique = new Map<string, KeyAttribute>();
+  for (const attribute of all) if (attribute) unique.set(attribute.name, attribute);
+  return [...unique.values()];
+}
+
+/** The CreateTable request for `table` under the physical name `tableName` (on-demand, streams on). */
+export function toCreateTableInput(table: TableDefinition, tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: keyAttributesOf(table).map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: keySchemaOf(table.partitionKey, table.sortKey),
+    ...(table.globalIndexes.length > 0 && {
+      GlobalSecondaryIndexes: table.globalIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: keySchemaOf(index.partitionKey, index.sortKey),
+        Projection: projectionOf(index),
+      })),
+    }),
+    ...(table.localIndexes.length > 0 && {
+      LocalSecondaryIndexes: table.localIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: keySchemaOf(index.partitionKey, index.sortKey),
+        Projection: projectionOf(index),
+      })),
+    }),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
+}
