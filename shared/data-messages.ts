@@ -23,7 +23,11 @@ function common(update: UpdateExpression, body: { nodeId: string; appKey: string
 }
 
 /** Records an OnDataEvent and the decision taken on it. A repeat writes the same values again. */
-export async function recordDataMessage(body: OnDataEventBody, decision: DataDecision, receivedAt: Date): Promise<void> {
+export async function recordDataMessage(
+  body: OnDataEventBody,
+  decision: DataDecision,
+  receivedAt: Date,
+): Promise<void> {
   // The payload is client-defined JSON, kept as text: any depth, any number, nothing DynamoDB could refuse.
   const payload = JSON.stringify(body.payload);
   const update = common(new UpdateExpression(), body, receivedAt)
@@ -32,7 +36,11 @@ export async function recordDataMessage(body: OnDataEventBody, decision: DataDec
     .set('payloadBytes', Buffer.byteLength(payload))
     .set('decision', decision);
   await dynamo.send(
-    new UpdateCommand({ TableName: tableName, Key: { sessionId: body.sessionId, operationId: body.operationId }, ...update.toParams() }),
+    new UpdateCommand({
+      TableName: tableName,
+      Key: { sessionId: body.sessionId, operationId: body.operationId },
+      ...update.toParams(),
+    }),
   );
 }
 

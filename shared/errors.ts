@@ -9,7 +9,12 @@ export class HookError extends Error {
   readonly code: string;
   readonly details: unknown;
 
-  constructor(statusCode: number, code: string, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+  constructor(
+    statusCode: number,
+    code: string,
+    message: string,
+    options: { details?: unknown; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = code;
     this.statusCode = statusCode;

@@ -41,7 +41,10 @@ export const HANDLERS = {
     tables: { streams: 'write' },
     description: 'Refreshes a live stream; revives nothing that has ended.',
   },
-  'on-data-event': { tables: { dataMessages: 'write' }, description: 'Accepts and records data a client sent.' },
+  'on-data-event': {
+    tables: { dataMessages: 'write' },
+    description: 'Accepts and records data a client sent.',
+  },
   'data-status-event': {
     tables: { dataMessages: 'write' },
     description: "Records WCS's delivery status of a data message.",

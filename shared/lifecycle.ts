@@ -14,13 +14,14 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamo, isConditionFailure } from './store/dynamo.ts';
 import { UpdateExpression } from './store/update-expression.ts';
 
-
 /** How an entity's statuses are ordered, and which of its attributes mark it live or failed. */
 export interface LifecycleModel {
   /** Rank of each known status. Unknown statuses rank -1: recorded in history, never current over a known one. */
   readonly ranks: Readonly<Record<string, number>>;
   /** The sparse-index attribute that holds the `appKey` while the entity is live. */
   readonly liveAttribute: string;
+  /** The lowest rank that counts as live (a session is open from `connect`; a stream is live from PUBLISHING/PLAYING). */
+  readonly liveFromRank: number;
   /** The sparse-index attribute that holds the `appKey` once the entity ended FAILED, if any. */
   readonly failedAttribute?: string;
 }
@@ -106,7 +107,7 @@ export async function applyTransition(
   if (rank >= TERMINAL_RANK) {
     forward.setIfMissing('endedAt', t.at).remove(model.liveAttribute);
     if (model.failedAttribute && t.status === 'FAILED') forward.set(model.failedAttribute, t.appKey);
-  } else if (rank >= 0) {
+  } else if (rank >= model.liveFromRank) {
     forward.set(model.liveAttribute, t.appKey);
   }
   const r = forward.name('statusRank');

@@ -17,6 +17,7 @@ const tableName = tableNameOf('sessions');
 export const SESSION_LIFECYCLE: LifecycleModel = {
   ranks: { PENDING: 0, ESTABLISHED: 1, DISCONNECTED: 2, FAILED: 3 },
   liveAttribute: 'openAppKey',
+  liveFromRank: 0,
 };
 
 /** What every hook of a session says about its client; the same in each, so the first one seen is kept. */
@@ -47,7 +48,10 @@ export function recordConnect(body: ConnectBody, receivedAt: Date): Promise<Tran
 }
 
 /** Records a `ConnectionStatusEvent` (reference §1.4): ESTABLISHED, FAILED or DISCONNECTED, with `info`. */
-export function recordConnectionStatus(body: ConnectionStatusEventBody, receivedAt: Date): Promise<TransitionOutcome> {
+export function recordConnectionStatus(
+  body: ConnectionStatusEventBody,
+  receivedAt: Date,
+): Promise<TransitionOutcome> {
   return applyTransition(tableName, SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },
     status: body.status,

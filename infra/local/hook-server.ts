@@ -41,23 +41,31 @@ export function createHookServer(handlers: HookHandlers): Server {
       const method = match?.[1] ? decodeURIComponent(match[1]) : undefined;
       const hook = method === undefined ? undefined : findHook(method);
       if (!method || !hook) {
-        return writeJson(response, 404, { error: 'NotFound', message: `no hook at ${pathname}; hooks are POST ${HOOKS_PATH}/{method}` });
+        return writeJson(response, 404, {
+          error: 'NotFound',
+          message: `no hook at ${pathname}; hooks are POST ${HOOKS_PATH}/{method}`,
+        });
       }
       if (request.method !== 'POST') {
         response.setHeader('allow', 'POST');
-        return writeJson(response, 405, { error: 'MethodNotAllowed', message: 'WCS sends every hook as POST' });
+        return writeJson(response, 405, {
+          error: 'MethodNotAllowed',
+          message: 'WCS sends every hook as POST',
+        });
       }
       const body = await readBody(request);
       if (body === undefined) {
         return writeJson(response, 413, { error: 'PayloadTooLarge', message: 'body exceeds 10 MB' });
       }
-      const routeKey = hook.handler === 'echo' ? `POST ${HOOKS_PATH}/{method}` : `POST ${HOOKS_PATH}/${method}`;
+      const routeKey =
+        hook.handler === 'echo' ? `POST ${HOOKS_PATH}/{method}` : `POST ${HOOKS_PATH}/${method}`;
       const event = toHttpApiEvent(request, body, { routeKey, pathParameters: { method } });
       const result = await handlers[hook.handler](event, localContext(`wcs-hooks-${hook.handler}`));
       writeResult(response, result);
     } catch (error) {
       logger.error('local server failed to answer', error as Error);
-      if (!response.headersSent) writeJson(response, 500, { error: 'InternalError', message: 'the local server failed' });
+      if (!response.headersSent)
+        writeJson(response, 500, { error: 'InternalError', message: 'the local server failed' });
       else response.destroy();
     }
   });

@@ -10,10 +10,16 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 /** API Gateway HTTP APIs accept bodies up to 10 MB; the local server reads no more than that. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
-export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type LambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** Reads the whole body, or `undefined` once it passes `limitBytes` (the rest is discarded). */
-export async function readBody(request: IncomingMessage, limitBytes = MAX_REQUEST_BYTES): Promise<Buffer | undefined> {
+export async function readBody(
+  request: IncomingMessage,
+  limitBytes = MAX_REQUEST_BYTES,
+): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -102,12 +108,24 @@ export function localContext(functionName: string, timeoutMs = 30_000): Context 
 
 /** Writes a Lambda result as the HTTP answer, as API Gateway does. */
 export function writeResult(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
-  const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
-  response.writeHead(result.statusCode ?? 200, { ...result.headers, 'content-length': Buffer.byteLength(body) });
+  const body =
+    result.body === undefined
+      ? ''
+      : result.isBase64Encoded
+        ? Buffer.from(result.body, 'base64')
+        : result.body;
+  response.writeHead(result.statusCode ?? 200, {
+    ...result.headers,
+    'content-length': Buffer.byteLength(body),
+  });
   response.end(body);
 }
 
 /** A JSON answer written directly by the local server (routing errors, health). */
 export function writeJson(response: ServerResponse, statusCode: number, body: unknown): void {
-  writeResult(response, { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  writeResult(response, {
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }

@@ -63,7 +63,11 @@ async function main() {
   log(`serving WCS hooks; point a WCS app at one of:`);
   for (const address of reachableAddresses()) log(`  http://${address}:${port}${HOOKS_PATH}`);
   log(`  e.g. in the WCS CLI: update app -l http://<this-host>:${port}${HOOKS_PATH} defaultApp`);
-  log(signed ? 'hook signatures are verified (WCS_HOOK_SECRET is set)' : 'hook signatures are not verified (set WCS_HOOK_SECRET to require them)');
+  log(
+    signed
+      ? 'hook signatures are verified (WCS_HOOK_SECRET is set)'
+      : 'hook signatures are not verified (set WCS_HOOK_SECRET to require them)',
+  );
 
   const shutdown = async (signal: string) => {
     log(`${signal}: stopping`);

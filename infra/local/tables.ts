@@ -27,7 +27,8 @@ async function exists(client: DynamoDBClient, tableName: string): Promise<boolea
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return true;
   } catch (error) {
-    if (error instanceof ResourceNotFoundException || (error as Error).name === 'ResourceNotFoundException') return false;
+    if (error instanceof ResourceNotFoundException || (error as Error).name === 'ResourceNotFoundException')
+      return false;
     throw error;
   }
 }

@@ -13,7 +13,10 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
  * with `{ error, message, details? }`; anything else is ours: logged with its stack, answered 500
  * with a generic message and the request id, never the error's own text.
  */
-export function errorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+export function errorHandler(): middy.MiddlewareObj<
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2
+> {
   const errorHandlerOnError: middy.MiddlewareFn<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> = (
     request,
   ) => {

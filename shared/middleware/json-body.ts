@@ -6,7 +6,9 @@ import { MalformedJsonError, UnsupportedMediaTypeError } from '../errors.ts';
 const parser = httpJsonBodyParser();
 
 function statusOf(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'statusCode' in error ? Number(error.statusCode) : undefined;
+  return typeof error === 'object' && error !== null && 'statusCode' in error
+    ? Number(error.statusCode)
+    : undefined;
 }
 
 /**
@@ -19,7 +21,8 @@ export function jsonBody(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
     try {
       await parser.before?.(request as never);
     } catch (error) {
-      if (statusOf(error) === 415) throw new UnsupportedMediaTypeError(request.event.headers?.['content-type']);
+      if (statusOf(error) === 415)
+        throw new UnsupportedMediaTypeError(request.event.headers?.['content-type']);
       const detail = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
       throw new MalformedJsonError(`body is not valid JSON: ${detail}`, error);
     }

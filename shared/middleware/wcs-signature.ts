@@ -25,7 +25,11 @@ export function signWcsBody(body: Buffer | string, secret: string): string {
  * `secrets`. Compared in constant time over every secret, so the answer's timing tells an attacker
  * neither how much of a guess matched nor which secret did.
  */
-export function verifyWcsSignature(body: Buffer, authorization: string | undefined, secrets: readonly string[]): boolean {
+export function verifyWcsSignature(
+  body: Buffer,
+  authorization: string | undefined,
+  secrets: readonly string[],
+): boolean {
   if (!authorization?.startsWith(PREFIX)) return false;
   const presented = Buffer.from(authorization.slice(PREFIX.length).trim().toLowerCase(), 'utf8');
   let matched = false;
@@ -49,7 +53,9 @@ export function wcsSignature(options: WcsSignatureOptions): middy.MiddlewareObj<
     if (secrets.length === 0) return;
     const authorization = request.event.headers?.authorization;
     if (authorization === undefined) {
-      throw new SignatureMismatchError('Authorization header missing; expected "WCS <hex HMAC-MD5 of the body>"');
+      throw new SignatureMismatchError(
+        'Authorization header missing; expected "WCS <hex HMAC-MD5 of the body>"',
+      );
     }
     if (!verifyWcsSignature(rawBodyOf(request.event), authorization, secrets)) {
       throw new SignatureMismatchError('Authorization does not match the body under any configured secret');

@@ -44,28 +44,42 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     partitionKey: S('sessionId'),
     globalIndexes: [
       // Sparse: `openAppKey` exists only while the session is open, so the index holds open sessions only.
-      { indexName: 'openByApp', partitionKey: S('openAppKey'), sortKey: S('firstStatusAt'), projection: ['nodeId'] },
+      {
+        indexName: 'openByApp',
+        partitionKey: S('openAppKey'),
+        sortKey: S('firstStatusAt'),
+        projection: ['nodeId'],
+      },
     ],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
-  /** One item per media session (`mediaSessionId`): a publish or a play, with its status history. */
+  /**
+   * One item per media session: a publish or a play, with its status history. Keyed under its
+   * session (every stream hook carries both ids), so a session's streams are one Query on the table
+   * and no index is needed for them.
+   */
   streams: {
     name: 'streams',
     envVar: 'STREAMS_TABLE',
-    partitionKey: S('mediaSessionId'),
+    partitionKey: S('sessionId'),
+    sortKey: S('mediaSessionId'),
     globalIndexes: [
       { indexName: 'byName', partitionKey: S('name'), sortKey: S('firstStatusAt'), projection: 'KEYS_ONLY' },
-      { indexName: 'bySession', partitionKey: S('sessionId'), sortKey: S('firstStatusAt'), projection: 'KEYS_ONLY' },
-      // Sparse: `liveAppKey` exists only while PUBLISHING/PLAYING (or PENDING).
+      // Sparse: `liveAppKey` exists only while PUBLISHING/PLAYING.
       {
         indexName: 'liveByApp',
         partitionKey: S('liveAppKey'),
         sortKey: S('firstStatusAt'),
-        projection: ['name', 'published', 'sessionId', 'nodeId'],
+        projection: ['name', 'published', 'nodeId'],
       },
       // Sparse: `failedAppKey` exists only on streams that ended FAILED.
-      { indexName: 'failedByApp', partitionKey: S('failedAppKey'), sortKey: S('endedAt'), projection: ['name', 'info'] },
+      {
+        indexName: 'failedByApp',
+        partitionKey: S('failedAppKey'),
+        sortKey: S('endedAt'),
+        projection: ['name', 'info'],
+      },
     ],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
@@ -77,7 +91,9 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     partitionKey: S('sessionId'),
     sortKey: S('operationId'),
     globalIndexes: [],
-    localIndexes: [{ indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' }],
+    localIndexes: [
+      { indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' },
+    ],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
   /** Every other hook (the catch-all) and ErrorEvent, one item per distinct call, per session. */
@@ -87,7 +103,9 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     partitionKey: S('sessionId'),
     sortKey: S('eventKey'),
     globalIndexes: [],
-    localIndexes: [{ indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' }],
+    localIndexes: [
+      { indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' },
+    ],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
 };
@@ -108,7 +126,11 @@ function keySchemaOf(partitionKey: KeyAttribute, sortKey?: KeyAttribute) {
 
 /** Every attribute used in a key of the table or of one of its indexes, once. */
 export function keyAttributesOf(table: TableDefinition): KeyAttribute[] {
-  const all = [table.partitionKey, table.sortKey, ...[...table.globalIndexes, ...table.localIndexes].flatMap((i) => [i.partitionKey, i.sortKey])];
+  const all = [
+    table.partitionKey,
+    table.sortKey,
+    ...[...table.globalIndexes, ...table.localIndexes].flatMap((i) => [i.partitionKey, i.sortKey]),
+  ];
   const unique = new Map<string, KeyAttribute>();
   for (const attribute of all) if (attribute) unique.set(attribute.name, attribute);
   return [...unique.values()];
@@ -119,7 +141,10 @@ export function toCreateTableInput(table: TableDefinition, tableName: string): C
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: keyAttributesOf(table).map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    AttributeDefinitions: keyAttributesOf(table).map((a) => ({
+      AttributeName: a.name,
+      AttributeType: a.type,
+    })),
     KeySchema: keySchemaOf(table.partitionKey, table.sortKey),
     ...(table.globalIndexes.length > 0 && {
       GlobalSecondaryIndexes: table.globalIndexes.map((index) => ({

@@ -1,0 +1,47 @@
+/**
+ * Renders `docs/hooks.md` from the hook registry, so the documented list of hooks is the list the
+ * server and the stack serve. `npm run docs` writes it; a test fails when it is out of date.
+ */
+import { HANDLERS, HOOKS, type HookType } from '#shared/hooks.ts';
+
+const TYPE_TITLES: Record<HookType, string> = {
+  connect: 'Type 1: connect',
+  direct: 'Type 2: direct invocations (the client action waits for the answer)',
+  event: 'Type 3: events (notifications; cannot be refused)',
+  incoming: 'Type 4: incoming invocations',
+};
+
+/** The Markdown of `docs/hooks.md`. */
+export function renderHooksDoc(): string {
+  const lines = [
+    '# Hooks',
+    '',
+    '<!-- Generated from shared/hooks.ts by `npm run docs`; do not edit by hand. -->',
+    '',
+    'Every REST hook method WCS can call, as `POST <app REST URL>/<method>`, and the function that answers it.',
+    'A method not listed here is answered by `echo` too, as long as its name is an identifier, so a hook added',
+    'by a later WCS release is answered (mirrored) and recorded rather than refused.',
+    '',
+  ];
+  for (const type of Object.keys(TYPE_TITLES) as HookType[]) {
+    lines.push(`## ${TYPE_TITLES[type]}`, '', '| method | handler | what it does |', '|---|---|---|');
+    for (const hook of HOOKS.filter((h) => h.type === type)) {
+      lines.push(`| \`${hook.method}\` | \`${hook.handler}\` | ${HANDLERS[hook.handler].description} |`);
+    }
+    lines.push('');
+  }
+  lines.push(
+    '## Handlers and the tables they write',
+    '',
+    '| handler | tables |',
+    '|---|---|',
+    ...Object.entries(HANDLERS).map(
+      ([name, h]) =>
+        `| \`functions/${name}.ts\` | ${Object.entries(h.tables)
+          .map(([t, a]) => `${t} (${a})`)
+          .join(', ')} |`,
+    ),
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,13 @@
+/**
+ * Runs before each test file: the environment a deployed function gets (table names, Region,
+ * credentials), pointed at the run's DynamoDB Local. Logs are silenced; set TEST_LOG_LEVEL to see them.
+ */
+import { exportTableNames } from '../../infra/local/tables.ts';
+import { TEST_TABLE_PREFIX } from './constants.ts';
+
+process.env.AWS_REGION = 'local';
+process.env.AWS_ACCESS_KEY_ID = 'local';
+process.env.AWS_SECRET_ACCESS_KEY = 'local';
+process.env.POWERTOOLS_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'SILENT';
+process.env.POWERTOOLS_DEV = 'true';
+exportTableNames(TEST_TABLE_PREFIX);

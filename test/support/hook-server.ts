@@ -1,0 +1,31 @@
+/**
+ * Starts the local hook server (the same code `npm start` serves) on a free loopback port for one
+ * test file. Environment overrides (e.g. `WCS_HOOK_SECRET`) are applied before the handlers load,
+ * since they read their configuration once, at load, as a Lambda function does.
+ */
+import type { AddressInfo } from 'node:net';
+
+export interface RunningHookServer {
+  /** The app REST URL to give WCS, e.g. `http://127.0.0.1:41234/hooks`. */
+  readonly appUrl: string;
+  readonly baseUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startHookServer(env: Record<string, string> = {}): Promise<RunningHookServer> {
+  Object.assign(process.env, env);
+  const { createHookServer, loadHookHandlers, HOOKS_PATH } = await import('../../infra/local/hook-server.ts');
+  const server = createHookServer(await loadHookHandlers());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    appUrl: `${baseUrl}${HOOKS_PATH}`,
+    baseUrl,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
