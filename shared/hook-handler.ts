@@ -2,13 +2,15 @@
  * The adapter every hook function is built with: an API Gateway HTTP API (payload v2) event in,
  * WCS's answer out, with the middleware chain in the order the concerns must run:
  *
- *   logger context → HMAC signature (raw body) → body size → JSON → schema → log keys → handler
- *                                                                           ↘ error handler (last)
+ *   logger context → metrics → method → HMAC signature (raw body) → body size → JSON → schema
+ *     → handler (log keys, domain call, mirror) ; error handler last, for every failure on the way
  *
  * A handler receives the validated body and returns nothing (the body is mirrored, as WCS expects
  * of every method, reference §0 "Mirror rule") or the fields it changes.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -16,6 +18,7 @@ import { DEFAULTS, integerEnv } from './config.ts';
 import { UnknownRouteError } from './errors.ts';
 import { findHook } from './hooks.ts';
 import { logger } from './logger.ts';
+import { METRIC, metrics } from './metrics.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
@@ -48,11 +51,23 @@ export interface WcsHookOptions<Schema extends z.ZodType> {
   readonly handle: (hook: HookInvocation<z.infer<Schema>>) => Promise<HookAnswer>;
 }
 
-function methodOf(event: APIGatewayProxyEventV2, fixed: string | undefined): string {
-  if (fixed) return fixed;
-  const method = event.pathParameters?.method ?? event.rawPath?.split('/').pop() ?? '';
-  if (!findHook(method)) throw new UnknownRouteError(`"${method}" is not a WCS hook method name`);
-  return method;
+/**
+ * Names the hook method for everything after it: the logger key, the metric dimension, and
+ * `event.pathParameters.method` (set for the dedicated routes too, which have no path parameter).
+ * The catch-all takes the name from the path and answers 404 for one that is not a method name.
+ */
+function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayProxyEventV2> {
+  const hookMethodBefore: middy.MiddlewareFn<APIGatewayProxyEventV2> = (request) => {
+    const { event } = request;
+    const method = fixed ?? event.pathParameters?.method ?? event.rawPath?.split('/').pop() ?? '';
+    logger.appendKeys({ method });
+    if (!findHook(method)) throw new UnknownRouteError(`"${method}" is not a WCS hook method name`);
+    // Dimensions belong to this invocation only (a warm function keeps the emitter between calls).
+    metrics.clearDimensions();
+    metrics.addDimension('method', method);
+    event.pathParameters = { ...event.pathParameters, method };
+  };
+  return { before: hookMethodBefore };
 }
 
 const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
@@ -61,6 +76,8 @@ const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
 export function wcsHook<Schema extends z.ZodType>(options: WcsHookOptions<Schema>) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(hookMethod(options.method))
     .use(wcsSignature({ secrets: hookSecrets }))
     .use(bodyLimit({ limitBytes }))
     .use(jsonBody())
@@ -68,20 +85,22 @@ export function wcsHook<Schema extends z.ZodType>(options: WcsHookOptions<Schema
     .use(errorHandler())
     .handler(async (event) => {
       const receivedAt = new Date();
-      const method = methodOf(event, options.method);
+      const method = event.pathParameters?.method as string;
       // The JSON middleware replaced the string body with the parsed object.
       const mirror = event.body as unknown as Record<string, unknown>;
       for (const key of LOG_KEYS) {
         if (typeof mirror[key] === 'string') logger.appendKeys({ [key]: mirror[key] });
       }
-      logger.appendKeys({ method });
       const answer = await options.handle({
         method,
         body: validatedBodyOf<z.infer<Schema>>(event),
         rawBody: rawBodyOf(event),
         receivedAt,
       });
-      logger.info('hook answered', { statusCode: 200, durationMs: Date.now() - receivedAt.getTime() });
+      const durationMs = Date.now() - receivedAt.getTime();
+      metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
+      metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);
+      logger.info('hook answered', { statusCode: 200, durationMs });
       return jsonResponse(200, { ...mirror, ...answer?.fields });
     });
 }

@@ -1,14 +1,34 @@
 /**
- * The hook HMAC secrets (WCS's `rest_hook_secret_key`). `WCS_HOOK_SECRET` holds a comma-separated
- * list, so that a new secret can be added before the WCS nodes switch to it and the old one removed
- * after. Unset or empty: signatures are not checked (WCS's default `rest_hook_send_hash=false`).
+ * The hook HMAC secrets (WCS's `rest_hook_secret_key`), as a list so that a new secret can be added
+ * before the WCS nodes switch to it and the old one removed after.
+ *
+ * - In AWS, `WCS_HOOK_SECRET_ARN` names a Secrets Manager secret whose value is the comma-separated
+ *   list. It is read on the first hook and cached for five minutes, so a rotation reaches every warm
+ *   function within that time; the value never appears in an environment variable or a log.
+ * - Locally, `WCS_HOOK_SECRET` holds the comma-separated list itself.
+ * - Neither set: signatures are not checked (WCS's default `rest_hook_send_hash=false`).
  */
-const fromEnvironment = (process.env.WCS_HOOK_SECRET ?? '')
-  .split(',')
-  .map((s) => s.trim())
-  .filter((s) => s.length > 0);
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+
+const CACHE_SECONDS = 300;
+const secretArn = process.env.WCS_HOOK_SECRET_ARN;
+
+/** The secrets in a comma-separated list, trimmed, empties dropped. */
+export function parseSecretList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+const fromEnvironment = parseSecretList(process.env.WCS_HOOK_SECRET);
 
 /** The secrets a hook's `Authorization` may be signed with. */
-export function hookSecrets(): readonly string[] {
-  return fromEnvironment;
+export async function hookSecrets(): Promise<readonly string[]> {
+  if (!secretArn) return fromEnvironment;
+  const value = await getSecret(secretArn, { maxAge: CACHE_SECONDS });
+  const secrets = parseSecretList(typeof value === 'string' ? value : undefined);
+  // A configured but empty secret must not silently turn verification off.
+  if (secrets.length === 0) throw new Error(`secret ${secretArn} holds no hook secret`);
+  return secrets;
 }

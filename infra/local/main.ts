@@ -35,6 +35,8 @@ async function main() {
   env.AWS_REGION ??= 'local';
   env.AWS_ACCESS_KEY_ID ??= 'local';
   env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  // EMF metrics only mean something to CloudWatch.
+  env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
   if (!env.DYNAMODB_ENDPOINT) {
     const inMemory = env.DYNAMODB_IN_MEMORY === 'true';

@@ -1,7 +1,9 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HookError } from '../errors.ts';
 import { logger } from '../logger.ts';
+import { METRIC, metrics } from '../metrics.ts';
 
 /** A JSON answer, as WCS requires (`Content-Type: application/json`, reference §0). */
 export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
@@ -23,6 +25,8 @@ export function errorHandler(): middy.MiddlewareObj<
     const { error } = request;
     if (error instanceof HookError) {
       logger.warn('hook refused', { statusCode: error.statusCode, error: error.code, reason: error.message });
+      metrics.addDimension('error', error.code);
+      metrics.addMetric(METRIC.rejected, MetricUnit.Count, 1);
       request.response = jsonResponse(error.statusCode, {
         error: error.code,
         message: error.message,
@@ -31,6 +35,7 @@ export function errorHandler(): middy.MiddlewareObj<
       return;
     }
     logger.error('hook failed', error as Error);
+    metrics.addMetric(METRIC.errors, MetricUnit.Count, 1);
     request.response = jsonResponse(500, {
       error: 'InternalError',
       message: 'the hook could not be processed; it is safe to retry',

@@ -1,0 +1,77 @@
+/**
+ * Deployment configuration: every setting from CDK context (`cdk.json` or `-c key=value`), each with
+ * a documented default. A production stage differs from a development one only by these values.
+ */
+import type { Node } from 'constructs';
+
+export interface StageConfig {
+  /** Name of the stage, part of the stack name. Default `dev`. */
+  readonly stage: string;
+  /** Keep tables (deletion protection, `RETAIN`) when the stack is deleted. Default: true for stage `prod`. */
+  readonly retainData: boolean;
+  /** CloudWatch Logs retention of function and access logs, in days. Default 30 (`prod`: 365). */
+  readonly logRetentionDays: number;
+  /** How long items stay in the tables (DynamoDB TTL), in days. Default 30. */
+  readonly dataRetentionDays: number;
+  /** Powertools log level of the functions. Default `INFO`. */
+  readonly logLevel: string;
+  /** Steady-state hook requests per second the API accepts. Default 500. */
+  readonly throttleRateLimit: number;
+  /** Burst of hook requests the API accepts. Default 1000. */
+  readonly throttleBurstLimit: number;
+  /** Largest hook body accepted, in bytes. Default 262 144. */
+  readonly hookBodyLimitBytes: number;
+  /** Verify `Authorization: WCS <hmac>` on every hook (`rest_hook_send_hash=true` on WCS). Default true. */
+  readonly requireSignedHooks: boolean;
+  /** WCS REST API base URL per node (`nodeId` or node IP → URL), for the sender. Default `{}` (`http://<ip>:8081/rest-api`). */
+  readonly wcsRestUrls: Readonly<Record<string, string>>;
+  /** Where alarms are e-mailed; unset, alarms go to the SNS topic only. */
+  readonly alarmEmail?: string;
+}
+
+function parse(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The configuration from `node`'s context, defaults applied; a malformed value fails synthesis with its name. */
+export function stageConfigFrom(node: Node): StageConfig {
+  const read = (key: string) => parse(node.tryGetContext(key));
+  const stage = String(read('stage') ?? 'dev');
+  const isProd = stage === 'prod';
+  const number = (key: string, fallback: number) => {
+    const value = read(key) ?? fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new Error(`context "${key}" must be a positive number, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  const boolean = (key: string, fallback: boolean) => {
+    const value = read(key) ?? fallback;
+    if (typeof value !== 'boolean')
+      throw new Error(`context "${key}" must be true or false, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const wcsRestUrls = read('wcsRestUrls') ?? {};
+  if (typeof wcsRestUrls !== 'object' || wcsRestUrls === null || Array.isArray(wcsRestUrls)) {
+    throw new Error('context "wcsRestUrls" must be an object mapping a node id or IP to a URL');
+  }
+  const alarmEmail = read('alarmEmail');
+  return {
+    stage,
+    retainData: boolean('retainData', isProd),
+    logRetentionDays: number('logRetentionDays', isProd ? 365 : 30),
+    dataRetentionDays: number('dataRetentionDays', 30),
+    logLevel: String(read('logLevel') ?? 'INFO'),
+    throttleRateLimit: number('throttleRateLimit', 500),
+    throttleBurstLimit: number('throttleBurstLimit', 1000),
+    hookBodyLimitBytes: number('hookBodyLimitBytes', 262_144),
+    requireSignedHooks: boolean('requireSignedHooks', true),
+    wcsRestUrls: wcsRestUrls as Record<string, string>,
+    ...(typeof alarmEmail === 'string' && alarmEmail !== '' && { alarmEmail }),
+  };
+}

@@ -1,0 +1,62 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import type { TableName } from '#shared/hooks.ts';
+import { type IndexDefinition, type KeyAttribute, TABLES } from '#shared/store/tables.ts';
+
+export interface StateTablesProps {
+  /** Deletion protection on, and the tables kept when the stack is deleted. Default false. */
+  readonly retainData?: boolean;
+}
+
+const attribute = (key: KeyAttribute) => ({
+  name: key.name,
+  type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
+});
+
+function projection(index: IndexDefinition) {
+  if (index.projection === 'KEYS_ONLY') return { projectionType: ProjectionType.KEYS_ONLY };
+  if (index.projection === 'ALL') return { projectionType: ProjectionType.ALL };
+  return { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] };
+}
+
+/**
+ * The state tables, built from the definitions the local runtime uses (`shared/store/tables.ts`):
+ * on-demand, point-in-time recovery, TTL on the expiry attribute, streams on for the realtime API.
+ * Stateful, so kept apart from the functions; construct ids are the table names and must not change
+ * (renaming one replaces the table).
+ */
+export class StateTables extends Construct {
+  readonly tables: Readonly<Record<TableName, TableV2>>;
+
+  constructor(scope: Construct, id: string, props: StateTablesProps = {}) {
+    super(scope, id);
+    const retain = props.retainData ?? false;
+    const entries = Object.values(TABLES).map((definition) => {
+      const table = new TableV2(this, definition.name, {
+        partitionKey: attribute(definition.partitionKey),
+        ...(definition.sortKey && { sortKey: attribute(definition.sortKey) }),
+        billing: Billing.onDemand(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        timeToLiveAttribute: definition.timeToLiveAttribute,
+        dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
+        deletionProtection: retain,
+        removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        globalSecondaryIndexes: definition.globalIndexes.map((index) => ({
+          indexName: index.indexName,
+          partitionKey: attribute(index.partitionKey),
+          ...(index.sortKey && { sortKey: attribute(index.sortKey) }),
+          ...projection(index),
+        })),
+        localSecondaryIndexes: definition.localIndexes.map((index) => ({
+          indexName: index.indexName,
+          // A local index shares the table's partition key; only its sort key is its own.
+          sortKey: attribute(index.sortKey as KeyAttribute),
+          ...projection(index),
+        })),
+      });
+      return [definition.name, table] as const;
+    });
+    this.tables = Object.fromEntries(entries) as Record<TableName, TableV2>;
+  }
+}
