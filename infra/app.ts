@@ -1,0 +1,7 @@
+/**
+ * The CDK app: `npm run synth | diff | deploy`. Configuration comes from CDK context (`cdk.json`,
+ * `-c stage=prod`); see `infra/config.ts` and the README's deploy section.
+ */
+import { buildApp } from './build-app.ts';
+
+buildApp();

@@ -1,0 +1,96 @@
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { HANDLERS, type HandlerName, HOOKS, type TableAccess, type TableName } from '#shared/hooks.ts';
+import { TABLES } from '#shared/store/tables.ts';
+import { HookFunction } from './hook-function.ts';
+
+export interface HookApiProps {
+  readonly tables: Readonly<Record<TableName, TableV2>>;
+  /** The hook HMAC secret; unset, hook signatures are not verified. */
+  readonly hookSecret?: ISecret;
+  readonly logRetention: RetentionDays;
+  /** Steady-state requests per second across all routes. */
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+  /** Environment for every hook function (log level, retention, body limit). */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** The path WCS is pointed at; it appends `/<method>` (reference §0). */
+export const HOOKS_PATH = '/hooks';
+
+/**
+ * The hook API: an HTTP API with a `POST /hooks/<method>` route for every hook with a dedicated
+ * handler, and the catch-all `POST /hooks/{method}` for the rest, all generated from the hook
+ * registry. One function per handler; throttling and JSON access logs on the stage.
+ */
+export class HookApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly functions: Readonly<Record<HandlerName, HookFunction>>;
+  readonly accessLogs: LogGroup;
+  /** The URL to give WCS as the app's REST URL. */
+  readonly hookUrl: string;
+
+  constructor(scope: Construct, id: string, props: HookApiProps) {
+    super(scope, id);
+    this.functions = Object.fromEntries(
+      (Object.keys(HANDLERS) as HandlerName[]).map((name) => {
+        const handler = HANDLERS[name];
+        const fn = new HookFunction(this, name, {
+          entry: name,
+          description: `wcs-hooks ${name}: ${handler.description}`,
+          logRetention: props.logRetention,
+          environment: props.environment,
+        });
+        for (const [table, access] of Object.entries(handler.tables) as [TableName, TableAccess][]) {
+          fn.bindTable(props.tables[table], TABLES[table], access);
+        }
+        if (props.hookSecret) fn.bindSecret(props.hookSecret, 'WCS_HOOK_SECRET_ARN');
+        return [name, fn];
+      }),
+    ) as Record<HandlerName, HookFunction>;
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'wcs-hooks: Flashphoner WCS REST hooks',
+      createDefaultStage: false,
+    });
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+      },
+    });
+
+    const integrations = new Map<HandlerName, HttpLambdaIntegration>();
+    const integrationOf = (name: HandlerName) => {
+      let integration = integrations.get(name);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${name}Integration`, this.functions[name]);
+        integrations.set(name, integration);
+      }
+      return integration;
+    };
+    for (const hook of HOOKS.filter((h) => h.handler !== 'echo')) {
+      this.api.addRoutes({
+        path: `${HOOKS_PATH}/${hook.method}`,
+        methods: [HttpMethod.POST],
+        integration: integrationOf(hook.handler),
+      });
+    }
+    this.api.addRoutes({
+      path: `${HOOKS_PATH}/{method}`,
+      methods: [HttpMethod.POST],
+      integration: integrationOf('echo'),
+    });
+    this.hookUrl = `${this.api.apiEndpoint}${HOOKS_PATH}`;
+  }
+}

@@ -1,0 +1,112 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { TableAccess } from '#shared/hooks.ts';
+import type { TableDefinition } from '#shared/store/tables.ts';
+
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The DynamoDB actions each kind of access needs: exactly what the store modules call. */
+export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  readWrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+};
+
+export interface HookFunctionProps {
+  /** The entry file `functions/<entry>.ts`; its export `handler` is the Lambda handler. */
+  readonly entry: string;
+  readonly description: string;
+  /** Retention of the function's log group. */
+  readonly logRetention: RetentionDays;
+  /** Added to the defaults (never replacing them). Default: none. */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Memory in MB; CPU scales with it. Default 512, enough for a fast cold start of an SDK bundle. */
+  readonly memorySize?: number;
+  /** Default 10 s: WCS waits 15 s at most (`rest_request_timeout`), so a hook must answer before. */
+  readonly timeout?: Duration;
+}
+
+/**
+ * A hook function with every default held once: Node.js 24 on arm64, an esbuild bundle (minified
+ * ESM with source maps, the AWS SDK inside it so its version is the one tested), its own log group
+ * with retention, and a role that can write only to that log group until `bindTable` and
+ * `bindSecret` grant what the handler uses. Bundles with the project's esbuild, never Docker.
+ */
+export class HookFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: HookFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Our own role rather than the default one, which attaches the broad AWSLambdaBasicExecutionRole.
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      entry: `${projectRoot}functions/${props.entry}.ts`,
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      logGroup,
+      role,
+      projectRoot,
+      depsLockFilePath: `${projectRoot}package-lock.json`,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'wcs-hooks',
+        POWERTOOLS_METRICS_NAMESPACE: 'WcsHooks',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // Bundle the AWS SDK too: the version in the bundle is the one the tests ran against.
+        externalModules: [],
+        // Some dependencies are CommonJS and call `require`; an ESM bundle must provide it.
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+  }
+
+  /**
+   * Gives the function `table` under its environment variable, with exactly the actions `access`
+   * needs: writes on the table, reads on the table and on each of its indexes by name (no wildcard;
+   * `TableV2.grant` would add `index/*` even for writes, which never touch an index).
+   */
+  bindTable(table: TableV2, definition: TableDefinition, access: TableAccess): this {
+    this.addEnvironment(definition.envVar, table.tableName);
+    const indexes = [...definition.globalIndexes, ...definition.localIndexes].map(
+      (index) => `${table.tableArn}/index/${index.indexName}`,
+    );
+    const reads = TABLE_ACTIONS[access].filter((a) => TABLE_ACTIONS.read.includes(a));
+    const writes = TABLE_ACTIONS[access].filter((a) => !TABLE_ACTIONS.read.includes(a));
+    if (writes.length > 0)
+      this.addToRolePolicy(new PolicyStatement({ actions: writes, resources: [table.tableArn] }));
+    if (reads.length > 0) {
+      this.addToRolePolicy(new PolicyStatement({ actions: reads, resources: [table.tableArn, ...indexes] }));
+    }
+    return this;
+  }
+
+  /** Gives the function read access to `secret`, whose ARN (never its value) goes in `envVar`. */
+  bindSecret(secret: ISecret, envVar: string): this {
+    this.addEnvironment(envVar, secret.secretArn);
+    secret.grantRead(this);
+    return this;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The deployed stack, checked on its synthesized template: every hook in the registry has its route
+ * and function, the tables are the local runtime's tables, each function may do exactly what its
+ * handler does, bundles are built as specified, and the checks that cannot be skipped do run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../infra/build-app.ts';
+import { TABLE_ACTIONS } from '../../infra/constructs/hook-function.ts';
+import { dedicatedHooks, HANDLERS, type HandlerName, type TableAccess } from '../../shared/hooks.ts';
+import { TABLES, toCreateTableInput } from '../../shared/store/tables.ts';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+let template: Template;
+let resources: Record<string, Resource>;
+let assemblyDir: string;
+
+beforeAll(() => {
+  const { app, stack } = buildApp({ context: { stage: 'test' } });
+  assemblyDir = app.synth().directory;
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+}, 180_000);
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+/** The logical id of the function for `handler` (construct path Hooks/<handler>). */
+function functionIdOf(handler: HandlerName): string {
+  const match = ofType('AWS::Lambda::Function').find(([id]) =>
+    id.startsWith(`Hooks${handler.replace(/-/g, '')}`),
+  );
+  if (!match) throw new Error(`no function for ${handler}`);
+  return match[0];
+}
+
+describe('the hook API', () => {
+  it('routes POST /hooks/<method> for every hook with a dedicated handler to that handler’s function', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    for (const hook of dedicatedHooks()) {
+      const route = routes.find((r) => r.RouteKey === `POST /hooks/${hook.method}`);
+      expect(route).toBeDefined();
+      const integrationId = String(route?.Target['Fn::Join'][1][1].Ref);
+      const uri = resources[integrationId]?.Properties.IntegrationUri;
+      expect(uri).toEqual({ 'Fn::GetAtt': [functionIdOf(hook.handler), 'Arn'] });
+    }
+  });
+
+  it('sends every other method to the catch-all function', () => {
+    const route = ofType('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === 'POST /hooks/{method}',
+    );
+    const integrationId = String(route?.[1].Properties.Target['Fn::Join'][1][1].Ref);
+    expect(resources[integrationId]?.Properties.IntegrationUri).toEqual({
+      'Fn::GetAtt': [functionIdOf('echo'), 'Arn'],
+    });
+    expect(ofType('AWS::ApiGatewayV2::Route')).toHaveLength(dedicatedHooks().length + 1);
+  });
+
+  it('has one function per handler, and no other', () => {
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(Object.keys(HANDLERS).length);
+  });
+
+  it('throttles the stage and writes access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('context.requestId'),
+      },
+    });
+  });
+
+  it('outputs the hook URL to give WCS', () => {
+    const outputs = template.toJSON().Outputs;
+    expect(JSON.stringify(outputs.HookUrl.Value)).toContain('/hooks');
+  });
+});
+
+describe('the state tables', () => {
+  it.each(Object.values(TABLES))('$name has the keys and indexes the local runtime creates', (definition) => {
+    const local = toCreateTableInput(definition, 'x');
+    const [, table] =
+      ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith(`State${definition.name}`)) ?? [];
+    const p = table?.Properties ?? {};
+    expect(p.KeySchema).toEqual(local.KeySchema);
+    expect(
+      [...p.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
+    ).toEqual(
+      [...(local.AttributeDefinitions ?? [])].sort((a, b) =>
+        String(a.AttributeName).localeCompare(String(b.AttributeName)),
+      ),
+    );
+    const indexes = (list: any[] | undefined) =>
+      (list ?? []).map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema, Projection: i.Projection }));
+    expect(indexes(p.GlobalSecondaryIndexes)).toEqual(indexes(local.GlobalSecondaryIndexes));
+    expect(indexes(p.LocalSecondaryIndexes)).toEqual(indexes(local.LocalSecondaryIndexes));
+  });
+
+  it('are on-demand, with point-in-time recovery, TTL on expiresAt and streams on', () => {
+    for (const [, table] of ofType('AWS::DynamoDB::GlobalTable')) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      });
+      expect(table.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: true,
+      });
+    }
+  });
+
+  it('are deleted with a development stack', () => {
+    for (const [id] of ofType('AWS::DynamoDB::GlobalTable')) {
+      expect(template.toJSON().Resources[id].DeletionPolicy).toBe('Delete');
+    }
+  });
+});
+
+describe('each function', () => {
+  const policyOf = (handler: HandlerName) => {
+    const fnId = functionIdOf(handler);
+    const roleId = resources[fnId]?.Properties.Role['Fn::GetAtt'][0];
+    const [, policy] =
+      ofType('AWS::IAM::Policy').find(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId)) ?? [];
+    return policy?.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
+  };
+  const tableIdOf = (name: string) =>
+    ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith(`State${name}`))?.[0] as string;
+
+  it.each(Object.keys(HANDLERS) as HandlerName[])(
+    '%s may use only the tables its handler declares, as declared',
+    (handler) => {
+      const statements = policyOf(handler);
+      const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+      const granted = new Map<string, Set<string>>();
+      for (const statement of dynamo) {
+        for (const resource of [statement.Resource].flat() as any[]) {
+          const json = JSON.stringify(resource);
+          const table = Object.values(TABLES).find((t) => json.includes(tableIdOf(t.name)));
+          if (!table) throw new Error(`grant on an unknown resource ${json}`);
+          const actions = granted.get(table.name) ?? new Set<string>();
+          for (const action of [statement.Action].flat()) actions.add(action);
+          granted.set(table.name, actions);
+        }
+      }
+      const declared = HANDLERS[handler].tables as Partial<Record<string, TableAccess>>;
+      expect([...granted.keys()].sort()).toEqual(Object.keys(declared).sort());
+      for (const [table, access] of Object.entries(declared)) {
+        expect([...(granted.get(table) ?? [])].sort()).toEqual(
+          [...TABLE_ACTIONS[access as TableAccess]].sort(),
+        );
+      }
+      // Nothing else but its own logs and the hook secret.
+      const others = statements.filter((s) => ![s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+      for (const statement of others) {
+        for (const action of [statement.Action].flat())
+          expect(action).toMatch(
+            /^(logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret))$/,
+          );
+      }
+      expect(JSON.stringify(statements)).not.toContain('"*"');
+    },
+  );
+
+  it.each(Object.keys(HANDLERS) as HandlerName[])(
+    '%s runs Node.js 24 on arm64 with its tables and the secret ARN in its environment',
+    (handler) => {
+      const p = resources[functionIdOf(handler)]?.Properties ?? {};
+      expect(p).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      const env = p.Environment.Variables;
+      for (const table of Object.keys(HANDLERS[handler].tables)) {
+        const definition = TABLES[table as keyof typeof TABLES];
+        expect(env[definition.envVar]).toEqual({ Ref: tableIdOf(definition.name) });
+      }
+      expect(env.WCS_HOOK_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^HookSecret/) });
+      expect(env.WCS_HOOK_SECRET).toBeUndefined();
+      expect(p.LoggingConfig?.LogGroup ?? p.LoggingConfig).toBeDefined();
+    },
+  );
+
+  it('is bundled as minified ESM with a source map and the AWS SDK inside', () => {
+    for (const handler of Object.keys(HANDLERS) as HandlerName[]) {
+      const key = String(resources[functionIdOf(handler)]?.Properties.Code.S3Key);
+      const dir = join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+      // Minified: a few very long lines (multi-line template literals and legal comments aside).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+      expect(code).toContain('//# sourceMappingURL=index.mjs.map');
+      expect(code).toContain('import.meta.url');
+      expect(code).not.toMatch(/from\s*"@aws-sdk\//);
+      expect(code).toContain('DynamoDB');
+    }
+  });
+
+  it('has its own log group with retention', () => {
+    const groups = ofType('AWS::Logs::LogGroup');
+    expect(groups.length).toBeGreaterThanOrEqual(Object.keys(HANDLERS).length + 1);
+    for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(30);
+  });
+});
+
+describe('secrets', () => {
+  it('are generated by Secrets Manager, so no value is in the template', () => {
+    for (const [, secret] of ofType('AWS::SecretsManager::Secret')) {
+      expect(secret.Properties.GenerateSecretString).toBeDefined();
+      expect(secret.Properties.SecretString).toBeUndefined();
+    }
+    expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(2);
+  });
+});
+
+describe('observability', () => {
+  it('alarms on API 5xx and on every function’s errors and throttles, to one topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms.filter((a) => a.MetricName === '5xx')).toHaveLength(1);
+    expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(Object.keys(HANDLERS).length);
+    expect(alarms.filter((a) => a.MetricName === 'Throttles')).toHaveLength(Object.keys(HANDLERS).length);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
+  });
+
+  it('has a dashboard of the API and of the hooks by method', () => {
+    const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0] ?? [];
+    expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('MetricName=\\\\\\"Hooks\\\\\\"');
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * Configuration from context, and the checks at synthesis. These apps skip bundling
+ * (`aws:cdk:bundling-stacks: []`): they are about the template, not the code.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { buildApp } from '../../infra/build-app.ts';
+
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+describe('a production stage', () => {
+  it('differs only by configuration: tables retained and protected, logs kept a year', () => {
+    const { stack } = buildApp({ context: { ...NO_BUNDLING, stage: 'prod' } });
+    const template = Template.fromStack(stack);
+
+    expect(stack.stackName).toBe('wcs-hooks-prod');
+    const tables = template.findResources('AWS::DynamoDB::GlobalTable');
+    expect(Object.keys(tables)).toHaveLength(4);
+    for (const table of Object.values(tables)) {
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
+    }
+    for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBe(365);
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('takes throttling, log level and retention from context', () => {
+    const { stack } = buildApp({
+      context: {
+        ...NO_BUNDLING,
+        throttleRateLimit: 50,
+        throttleBurstLimit: 80,
+        logLevel: 'DEBUG',
+        dataRetentionDays: 7,
+      },
+    });
+    const template = Template.fromStack(stack);
+
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { POWERTOOLS_LOG_LEVEL: 'DEBUG', RETENTION_DAYS: '7' } },
+    });
+  });
+
+  it('can turn hook signatures off, leaving no hook secret', () => {
+    const { stack } = buildApp({ context: { ...NO_BUNDLING, requireSignedHooks: 'false' } });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    expect(JSON.stringify(template.toJSON())).not.toContain('WCS_HOOK_SECRET_ARN');
+  });
+
+  it('refuses a malformed value, naming it', () => {
+    expect(() => buildApp({ context: { ...NO_BUNDLING, throttleRateLimit: 'lots' } })).toThrow(
+      /throttleRateLimit/,
+    );
+  });
+
+  it('subscribes the alarm e-mail when one is given', () => {
+    const { stack } = buildApp({ context: { ...NO_BUNDLING, alarmEmail: 'ops@example.com' } });
+    Template.fromStack(stack).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+});
+
+describe('the checks at synthesis', () => {
+  it('pass for the stack as it is', () => {
+    const { app } = buildApp({ context: NO_BUNDLING });
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fail synthesis on an AwsSolutions finding that is not acknowledged', () => {
+    const { app, stack } = buildApp({ context: NO_BUNDLING });
+    new Topic(stack, 'UnencryptedTopic');
+
+    expect(() => app.synth()).toThrow();
+  });
+
+  it('accept a finding acknowledged with a reason', () => {
+    const { app, stack } = buildApp({ context: NO_BUNDLING });
+    const topic = new Topic(stack, 'AcknowledgedTopic', { enforceSSL: true });
+    Validations.of(topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason: 'test: a topic without a key, acknowledged',
+    });
+
+    expect(() => app.synth()).not.toThrow();
+  });
+});
