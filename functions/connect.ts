@@ -1,13 +1,14 @@
-/** `connect` (reference §1.2): admits the client's session and records it. Answers with every field mirrored. */
+/**
+ * `connect` (reference §1.2): admits or refuses the client by its app's policy and token. Admitted,
+ * it answers with every field mirrored plus the `restClientConfig` that makes later decisions stick.
+ */
+import { admitConnect } from '#shared/admission/connect.ts';
 import { wcsHook } from '#shared/hook-handler.ts';
 import { connectBody } from '#shared/schemas.ts';
-import { recordConnect } from '#shared/sessions.ts';
 
 export const handler = wcsHook({
   method: 'connect',
+  decision: true,
   schema: connectBody,
-  handle: async ({ body, receivedAt }) => {
-    await recordConnect(body, receivedAt);
-    return undefined;
-  },
+  handle: ({ body, receivedAt }) => admitConnect(body, receivedAt),
 });

@@ -1,13 +1,14 @@
 /** `ConnectionStatusEvent` (reference §1.4): the session became ESTABLISHED, FAILED or DISCONNECTED. */
+
 import { wcsHook } from '#shared/hook-handler.ts';
 import { connectionStatusEventBody } from '#shared/schemas.ts';
-import { recordConnectionStatus } from '#shared/sessions.ts';
+import { connectionStatusChanged } from '#shared/session-ended.ts';
 
 export const handler = wcsHook({
   method: 'ConnectionStatusEvent',
   schema: connectionStatusEventBody,
   handle: async ({ body, receivedAt }) => {
-    await recordConnectionStatus(body, receivedAt);
+    await connectionStatusChanged(body, receivedAt);
     return undefined;
   },
 });

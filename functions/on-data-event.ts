@@ -1,13 +1,11 @@
-/** `OnDataEvent` (reference §1.3): a client sent data; 200 makes WCS report ACCEPTED to it. */
-import { recordDataMessage } from '#shared/data-messages.ts';
+/** `OnDataEvent` (reference §1.3): a client sent data; 200 makes WCS report ACCEPTED to it, 403 FAILED. */
+import { admitData } from '#shared/admission/data.ts';
 import { wcsHook } from '#shared/hook-handler.ts';
 import { onDataEventBody } from '#shared/schemas.ts';
 
 export const handler = wcsHook({
   method: 'OnDataEvent',
+  decision: true,
   schema: onDataEventBody,
-  handle: async ({ body, receivedAt }) => {
-    await recordDataMessage(body, 'ACCEPTED', receivedAt);
-    return undefined;
-  },
+  handle: ({ body, receivedAt }) => admitData(body, receivedAt),
 });

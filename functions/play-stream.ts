@@ -1,13 +1,11 @@
-/** `playStream` (reference §1.3): a player asks to play; the stream is recorded PENDING. */
+/** `playStream` (reference §1.3): a player asks to play; decided by grants and the player limit. Admitted, the stream is recorded PENDING. */
+import { admitStream } from '#shared/admission/streams.ts';
 import { wcsHook } from '#shared/hook-handler.ts';
 import { streamBody } from '#shared/schemas.ts';
-import { recordStreamStatus } from '#shared/streams.ts';
 
 export const handler = wcsHook({
   method: 'playStream',
+  decision: true,
   schema: streamBody,
-  handle: async ({ body, receivedAt }) => {
-    await recordStreamStatus(body, body.status ?? 'PENDING', receivedAt);
-    return undefined;
-  },
+  handle: ({ body, receivedAt }) => admitStream(body, receivedAt),
 });

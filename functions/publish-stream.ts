@@ -1,13 +1,11 @@
-/** `publishStream` (reference §1.3): a publisher asks to publish; the stream is recorded PENDING. */
+/** `publishStream` (reference §1.3): a publisher asks to publish; decided by grants and one publisher per name. Admitted, the stream is recorded PENDING. */
+import { admitStream } from '#shared/admission/streams.ts';
 import { wcsHook } from '#shared/hook-handler.ts';
 import { streamBody } from '#shared/schemas.ts';
-import { recordStreamStatus } from '#shared/streams.ts';
 
 export const handler = wcsHook({
   method: 'publishStream',
+  decision: true,
   schema: streamBody,
-  handle: async ({ body, receivedAt }) => {
-    await recordStreamStatus(body, body.status ?? 'PENDING', receivedAt);
-    return undefined;
-  },
+  handle: ({ body, receivedAt }) => admitStream(body, receivedAt),
 });

@@ -1,13 +1,14 @@
 /** `StreamStatusEvent` (reference §1.4): a stream is PUBLISHING, PLAYING, UNPUBLISHED, STOPPED or FAILED. */
+
 import { wcsHook } from '#shared/hook-handler.ts';
 import { streamStatusEventBody } from '#shared/schemas.ts';
-import { recordStreamStatus } from '#shared/streams.ts';
+import { streamStatusChanged } from '#shared/stream-ended.ts';
 
 export const handler = wcsHook({
   method: 'StreamStatusEvent',
   schema: streamStatusEventBody,
   handle: async ({ body, receivedAt }) => {
-    await recordStreamStatus(body, body.status, receivedAt);
+    await streamStatusChanged(body, receivedAt);
     return undefined;
   },
 });

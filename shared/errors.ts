@@ -73,3 +73,14 @@ export class UnknownRouteError extends HookError {
     super(404, 'NotFound', message);
   }
 }
+
+/**
+ * 403: the backend refuses the client's action (a decision, not an input error). WCS turns it into
+ * a refused connection, a FAILED stream or a FAILED data status when `restOnError` is FAIL for the
+ * method (reference §1.3, §2.3); the reason is in the JSON body and the logs.
+ */
+export class DecisionRefusedError extends HookError {
+  constructor(reason: string) {
+    super(403, 'Forbidden', reason);
+  }
+}

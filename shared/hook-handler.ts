@@ -15,7 +15,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { DEFAULTS, integerEnv } from './config.ts';
-import { UnknownRouteError } from './errors.ts';
+import { DeadlineExceededError, decisionBudgetMs, failModeOf, withinBudget } from './deadline.ts';
+import { DecisionRefusedError, HookError, UnknownRouteError } from './errors.ts';
 import { findHook } from './hooks.ts';
 import { logger } from './logger.ts';
 import { METRIC, metrics } from './metrics.ts';
@@ -47,6 +48,11 @@ export type HookAnswer = undefined | { readonly fields?: Record<string, unknown>
 export interface WcsHookOptions<Schema extends z.ZodType> {
   /** The method this function serves; omitted for the catch-all, which takes it from the path. */
   readonly method?: string;
+  /**
+   * The hook decides (admits or refuses): it answers within the decision budget, and by its fail
+   * mode when the budget runs out or a dependency fails (`shared/deadline.ts`). Default false.
+   */
+  readonly decision?: boolean;
   readonly schema: Schema;
   readonly handle: (hook: HookInvocation<z.infer<Schema>>) => Promise<HookAnswer>;
 }
@@ -72,6 +78,33 @@ function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayPr
 
 const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
 
+/**
+ * The decision `work` makes, or, when it cannot be made within the budget or a dependency failed,
+ * the method's fail mode: `open` answers as if admitted, `closed` refuses. Either way a metric and a
+ * warning say so. A refusal or an input error is the decision itself and passes through.
+ */
+async function decideInTime(method: string, work: Promise<HookAnswer>): Promise<HookAnswer> {
+  try {
+    const answer = await withinBudget(work, decisionBudgetMs);
+    metrics.addMetric(METRIC.admitted, MetricUnit.Count, 1);
+    return answer;
+  } catch (error) {
+    if (error instanceof HookError) throw error;
+    const mode = failModeOf(method);
+    const cause = error instanceof DeadlineExceededError ? 'deadline' : 'dependency';
+    metrics.addDimension('failMode', mode);
+    metrics.addMetric(METRIC.decisionFallback, MetricUnit.Count, 1);
+    logger.warn('decision fell back to its fail mode', {
+      failMode: mode,
+      cause,
+      error: (error as Error).message,
+    });
+    if (mode === 'closed')
+      throw new DecisionRefusedError(`admission unavailable (${cause}); this hook fails closed`);
+    return undefined;
+  }
+}
+
 /** Builds the Lambda handler for one hook method (or, without `method`, for the catch-all). */
 export function wcsHook<Schema extends z.ZodType>(options: WcsHookOptions<Schema>) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
@@ -91,12 +124,13 @@ export function wcsHook<Schema extends z.ZodType>(options: WcsHookOptions<Schema
       for (const key of LOG_KEYS) {
         if (typeof mirror[key] === 'string') logger.appendKeys({ [key]: mirror[key] });
       }
-      const answer = await options.handle({
+      const work = options.handle({
         method,
         body: validatedBodyOf<z.infer<Schema>>(event),
         rawBody: rawBodyOf(event),
         receivedAt,
       });
+      const answer = options.decision ? await decideInTime(method, work) : await work;
       const durationMs = Date.now() - receivedAt.getTime();
       metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
       metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);

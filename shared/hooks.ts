@@ -12,7 +12,7 @@
 export type HookType = 'connect' | 'direct' | 'event' | 'incoming';
 
 /** The tables a handler touches (see `shared/store/tables.ts`). */
-export type TableName = 'sessions' | 'streams' | 'dataMessages' | 'events';
+export type TableName = 'sessions' | 'streams' | 'dataMessages' | 'events' | 'apps' | 'streamNames';
 
 /** What a handler does with a table; the CDK stack grants exactly this and nothing more. */
 export type TableAccess = 'read' | 'write' | 'readWrite';
@@ -24,26 +24,37 @@ export interface HandlerDefinition {
 }
 
 export const HANDLERS = {
-  connect: { tables: { sessions: 'write' }, description: 'Admits a client session and records it.' },
-  'connection-status-event': {
-    tables: { sessions: 'write' },
-    description: 'Moves a session through ESTABLISHED, DISCONNECTED, FAILED.',
+  connect: {
+    tables: { apps: 'read', sessions: 'write' },
+    description: 'Admits a client session by its app policy and token, and records it.',
   },
-  'publish-stream': { tables: { streams: 'write' }, description: 'Records a publish request (PENDING).' },
-  'play-stream': { tables: { streams: 'write' }, description: 'Records a play request (PENDING).' },
+  'connection-status-event': {
+    tables: { sessions: 'write', streams: 'readWrite', streamNames: 'write' },
+    description:
+      'Moves a session through ESTABLISHED, DISCONNECTED, FAILED; an ended session releases its streams.',
+  },
+  'publish-stream': {
+    tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write' },
+    description: 'Decides a publish (grants, one publisher per name) and records it PENDING.',
+  },
+  'play-stream': {
+    tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write' },
+    description: 'Decides a play (grants, players per stream) and records it PENDING.',
+  },
   'unpublish-stream': { tables: { streams: 'write' }, description: "Records a publisher's stop request." },
   'stop-stream': { tables: { streams: 'write' }, description: "Records a player's stop request." },
   'stream-status-event': {
-    tables: { streams: 'write' },
-    description: 'Moves a stream through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED.',
+    tables: { streams: 'readWrite', streamNames: 'write' },
+    description:
+      'Moves a stream through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED; an ended stream releases its name or place.',
   },
   'stream-keep-alive-event': {
-    tables: { streams: 'write' },
-    description: 'Refreshes a live stream; revives nothing that has ended.',
+    tables: { sessions: 'read', streams: 'write' },
+    description: "Refuses a revoked session's stream (WCS ends it); refreshes a live one.",
   },
   'on-data-event': {
-    tables: { dataMessages: 'write' },
-    description: 'Accepts and records data a client sent.',
+    tables: { apps: 'read', sessions: 'read', dataMessages: 'write' },
+    description: 'Decides and records data a client sent.',
   },
   'data-status-event': {
     tables: { dataMessages: 'write' },

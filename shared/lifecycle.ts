@@ -70,6 +70,12 @@ export interface Transition {
 /** What a transition did: moved the entity forward, added a late hook to it, or nothing (a repeat). */
 export type TransitionOutcome = 'advanced' | 'late' | 'duplicate';
 
+/** The outcome, and the item as the write left it (absent for a repeat, which wrote nothing). */
+export interface TransitionResult {
+  readonly outcome: TransitionOutcome;
+  readonly item?: Record<string, unknown>;
+}
+
 function historyEntry(t: Transition) {
   return {
     status: t.status,
@@ -91,7 +97,7 @@ export async function applyTransition(
   tableName: string,
   model: LifecycleModel,
   t: Transition,
-): Promise<TransitionOutcome> {
+): Promise<TransitionResult> {
   const rank = rankOf(model, t.status);
   const forward = new UpdateExpression();
   forward
@@ -116,15 +122,16 @@ export async function applyTransition(
 
   let existing: Record<string, unknown> | undefined;
   try {
-    await dynamo.send(
+    const { Attributes } = await dynamo.send(
       new UpdateCommand({
         TableName: tableName,
         Key: t.key,
         ...forward.toParams(condition),
+        ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    return 'advanced';
+    return { outcome: 'advanced', ...(Attributes && { item: Attributes }) };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     // The exception carries the item in DynamoDB's wire format; the document client does not convert it.
@@ -134,7 +141,7 @@ export async function applyTransition(
 
   // Not a step forward. A status already in the history is a repeat: nothing to write.
   const seen = existing?.seenStatuses;
-  if (seen instanceof Set && seen.has(t.status)) return 'duplicate';
+  if (seen instanceof Set && seen.has(t.status)) return { outcome: 'duplicate' };
 
   const late = new UpdateExpression();
   late
@@ -144,17 +151,18 @@ export async function applyTransition(
   for (const [k, v] of defined({ ...t.constants, ...t.latest })) late.setIfMissing(k, v);
   const seenName = late.name('seenStatuses');
   try {
-    await dynamo.send(
+    const { Attributes } = await dynamo.send(
       new UpdateCommand({
         TableName: tableName,
         Key: t.key,
         ...late.toParams(`NOT contains(${seenName}, ${late.value(t.status)})`),
+        ReturnValues: 'ALL_NEW',
       }),
     );
-    return 'late';
+    return { outcome: 'late', ...(Attributes && { item: Attributes }) };
   } catch (error) {
     // A concurrent copy of the same hook got there first.
-    if (isConditionFailure(error)) return 'duplicate';
+    if (isConditionFailure(error)) return { outcome: 'duplicate' };
     throw error;
   }
 }

@@ -20,4 +20,8 @@ export const METRIC = {
   errors: 'HookErrors',
   /** Time to answer a hook, in milliseconds, by `method`. */
   latency: 'HookLatency',
+  /** Decision hooks that admitted (200), by `method`. Refusals are `HookRejected` with `error` Forbidden. */
+  admitted: 'Admitted',
+  /** Decisions answered by their fail mode (deadline or dependency failure), by `method` and `failMode`. */
+  decisionFallback: 'DecisionFallback',
 } as const;

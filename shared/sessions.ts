@@ -1,11 +1,13 @@
 /**
  * Sessions: one item per WCS WebSocket session (`sessionId`), from `connect` to DISCONNECTED or
- * FAILED. See `docs/data-model.md` for the attributes and the queries they serve.
+ * FAILED, with the user and grants admission gave it. See `docs/data-model.md`.
  */
-import { applyTransition, type LifecycleModel, type TransitionOutcome } from './lifecycle.ts';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
 import type { ConnectBody, ConnectionStatusEventBody } from './schemas.ts';
-import { tableNameOf } from './store/dynamo.ts';
+import { dynamo, isConditionFailure, tableNameOf } from './store/dynamo.ts';
+import type { ClientGrants } from './tokens.ts';
 
 const tableName = tableNameOf('sessions');
 
@@ -20,8 +22,31 @@ export const SESSION_LIFECYCLE: LifecycleModel = {
   liveFromRank: 0,
 };
 
+/** The user a session belongs to when its token named none (open admission). */
+export const ANONYMOUS = '-';
+
+/** The sort key of a session in the `openByApp` index: its user first, so one user's sessions are one range. */
+export function openKeyOf(userId: string | undefined, sessionId: string): string {
+  return `${userId ?? ANONYMOUS}#${sessionId}`;
+}
+
+/** `custom` without the token: a credential is not history. */
+function customWithoutToken(custom: unknown, tokenPath: string | undefined): string | undefined {
+  if (custom === undefined || custom === null) return undefined;
+  if (tokenPath?.startsWith('custom.') && typeof custom === 'object' && !Array.isArray(custom)) {
+    const copy = structuredClone(custom) as Record<string, unknown>;
+    const path = tokenPath.split('.').slice(1);
+    let node: Record<string, unknown> | undefined = copy;
+    for (const key of path.slice(0, -1)) node = node?.[key] as Record<string, unknown> | undefined;
+    if (node && typeof node === 'object') delete node[path.at(-1) as string];
+    return JSON.stringify(copy);
+  }
+  // Client-defined JSON, kept as text: any depth, any number, nothing DynamoDB could refuse.
+  return JSON.stringify(custom);
+}
+
 /** What every hook of a session says about its client; the same in each, so the first one seen is kept. */
-function clientFacts(body: ConnectBody) {
+function clientFacts(body: ConnectBody, tokenPath?: string) {
   return {
     nodeId: body.nodeId,
     appKey: body.appKey,
@@ -29,20 +54,39 @@ function clientFacts(body: ConnectBody) {
     clientOSVersion: body.clientOSVersion,
     clientBrowserVersion: body.clientBrowserVersion,
     mediaProviders: body.mediaProviders,
-    // Client-defined JSON, kept as text: any depth, any number, nothing DynamoDB could refuse.
-    custom: body.custom === undefined || body.custom === null ? undefined : JSON.stringify(body.custom),
+    custom: customWithoutToken(body.custom, tokenPath),
   };
 }
 
-/** Records a `connect` (reference §1.2): the session exists, PENDING until ESTABLISHED. */
-export function recordConnect(body: ConnectBody, receivedAt: Date): Promise<TransitionOutcome> {
+/** Who admission let in: the token's user and grants, or nobody in particular. */
+export interface Admitted {
+  readonly grants?: ClientGrants;
+  /** Where the token was in the body, so it is not stored. */
+  readonly tokenPath?: string;
+}
+
+/** Records an admitted `connect` (reference §1.2): the session exists, PENDING until ESTABLISHED. */
+export function recordConnect(
+  body: ConnectBody,
+  receivedAt: Date,
+  admitted: Admitted = {},
+): Promise<TransitionResult> {
+  const { grants } = admitted;
   return applyTransition(tableName, SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },
     status: 'PENDING',
     appKey: body.appKey,
     at: receivedAt.toISOString(),
     expiresAt: expiresAtFor(receivedAt),
-    constants: { ...clientFacts(body), connectedAt: receivedAt.toISOString() },
+    constants: {
+      ...clientFacts(body, admitted.tokenPath),
+      connectedAt: receivedAt.toISOString(),
+      openKey: openKeyOf(grants?.userId, body.sessionId),
+      userId: grants?.userId,
+      grantsPublish: grants?.publish,
+      grantsPlay: grants?.play,
+      grantsData: grants?.data,
+    },
     latest: {},
   });
 }
@@ -51,14 +95,101 @@ export function recordConnect(body: ConnectBody, receivedAt: Date): Promise<Tran
 export function recordConnectionStatus(
   body: ConnectionStatusEventBody,
   receivedAt: Date,
-): Promise<TransitionOutcome> {
+): Promise<TransitionResult> {
   return applyTransition(tableName, SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },
     status: body.status,
     appKey: body.appKey,
     at: receivedAt.toISOString(),
     expiresAt: expiresAtFor(receivedAt),
-    constants: clientFacts(body),
+    constants: { ...clientFacts(body), openKey: openKeyOf(undefined, body.sessionId) },
     latest: { info: body.info },
   });
+}
+
+/** What decisions need to know about a session. */
+export interface SessionState {
+  readonly sessionId: string;
+  readonly appKey: string;
+  readonly nodeId: string;
+  readonly status: string;
+  readonly ended: boolean;
+  readonly revoked: boolean;
+  readonly userId?: string;
+  readonly grantsPublish: string[];
+  readonly grantsPlay: string[];
+  readonly grantsData: boolean;
+}
+
+/** The session `sessionId`, read consistently (its `connect` may have been written a moment ago). */
+export async function getSession(sessionId: string): Promise<SessionState | undefined> {
+  const { Item } = await dynamo.send(
+    new GetCommand({ TableName: tableName, Key: { sessionId }, ConsistentRead: true }),
+  );
+  if (!Item) return undefined;
+  return {
+    sessionId,
+    appKey: String(Item.appKey),
+    nodeId: String(Item.nodeId),
+    status: String(Item.status),
+    ended: Number(Item.statusRank ?? -1) >= TERMINAL_RANK,
+    revoked: Item.revoked === true,
+    ...(typeof Item.userId === 'string' && { userId: Item.userId }),
+    grantsPublish: (Item.grantsPublish as string[] | undefined) ?? [],
+    grantsPlay: (Item.grantsPlay as string[] | undefined) ?? [],
+    grantsData: Item.grantsData === true,
+  };
+}
+
+/** An open session, as the `openByApp` index lists it. */
+export interface OpenSession {
+  readonly sessionId: string;
+  readonly nodeId: string;
+  readonly appKey: string;
+}
+
+/** The open sessions of `appKey`, or of one user in it. One Query on the `openByApp` index, paged. */
+export async function listOpenSessions(appKey: string, userId?: string): Promise<OpenSession[]> {
+  const sessions: OpenSession[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: 'openByApp',
+        KeyConditionExpression: userId
+          ? 'openAppKey = :app AND begins_with(openKey, :user)'
+          : 'openAppKey = :app',
+        ExpressionAttributeValues: { ':app': appKey, ...(userId && { ':user': `${userId}#` }) },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      sessions.push({ sessionId: String(item.sessionId), nodeId: String(item.nodeId), appKey });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return sessions;
+}
+
+/**
+ * Marks `sessionId` revoked: its next StreamKeepAliveEvent is refused, which makes WCS end the
+ * stream (reference §1.4), and it may not publish, play or send data any more. False if unknown.
+ */
+export async function revokeSession(sessionId: string, now: Date): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { sessionId },
+        UpdateExpression: 'SET revoked = :true, revokedAt = if_not_exists(revokedAt, :at)',
+        ConditionExpression: 'attribute_exists(sessionId)',
+        ExpressionAttributeValues: { ':true': true, ':at': now.toISOString() },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }

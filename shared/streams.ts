@@ -5,7 +5,7 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { booleanEnv } from './config.ts';
-import { applyTransition, type LifecycleModel, type TransitionOutcome } from './lifecycle.ts';
+import { applyTransition, type LifecycleModel, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
 import type { StreamBody } from './schemas.ts';
 import { codecsOf } from './sdp.ts';
@@ -80,7 +80,7 @@ export function recordStreamStatus(
   status: string,
   receivedAt: Date,
   extra: Record<string, unknown> = {},
-): Promise<TransitionOutcome> {
+): Promise<TransitionResult> {
   return applyTransition(tableName, STREAM_LIFECYCLE, {
     key: streamKey(body),
     status,

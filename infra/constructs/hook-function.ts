@@ -14,9 +14,15 @@ const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The DynamoDB actions each kind of access needs: exactly what the store modules call. */
 export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
-  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
   write: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  readWrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  readWrite: [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:BatchGetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+  ],
 };
 
 export interface HookFunctionProps {

@@ -1,16 +1,22 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { requireEnv } from '../config.ts';
+import { integerEnv, requireEnv } from '../config.ts';
 import type { TableName } from '../hooks.ts';
 import { TABLES } from './tables.ts';
 
 /**
  * The DynamoDB document client, one per process. `DYNAMODB_ENDPOINT` points it at DynamoDB Local
- * (or any compatible endpoint); unset, it uses the Region's DynamoDB.
+ * (or any compatible endpoint); unset, it uses the Region's DynamoDB. Connection and request
+ * timeouts are bounded (`DYNAMODB_CONNECT_TIMEOUT_MS`, `DYNAMODB_REQUEST_TIMEOUT_MS`).
  */
 export const dynamo = DynamoDBDocumentClient.from(
   new DynamoDBClient({
     ...(process.env.DYNAMODB_ENDPOINT && { endpoint: process.env.DYNAMODB_ENDPOINT }),
+    // A request that hangs must not hold a hook past WCS's patience: fail it, and let the SDK retry.
+    requestHandler: {
+      connectionTimeout: integerEnv('DYNAMODB_CONNECT_TIMEOUT_MS', 1000),
+      requestTimeout: integerEnv('DYNAMODB_REQUEST_TIMEOUT_MS', 2000),
+    },
   }),
   { marshallOptions: { removeUndefinedValues: true } },
 );

@@ -47,8 +47,9 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
       {
         indexName: 'openByApp',
         partitionKey: S('openAppKey'),
-        sortKey: S('firstStatusAt'),
-        projection: ['nodeId'],
+        // `<userId>#<sessionId>`: one user's open sessions are one key range.
+        sortKey: S('openKey'),
+        projection: ['nodeId', 'userId'],
       },
     ],
     localIndexes: [],
@@ -94,6 +95,29 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     localIndexes: [
       { indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' },
     ],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /** App admission policies (`shared/apps.ts`): one partition, `kind` = `app`, listed with one Query. */
+  apps: {
+    name: 'apps',
+    envVar: 'APPS_TABLE',
+    partitionKey: S('kind'),
+    sortKey: S('appKey'),
+    globalIndexes: [],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /**
+   * Stream names in use per app (`shared/stream-names.ts`): the publisher holding a name and the
+   * count of admitted players, each changed only by conditional writes.
+   */
+  streamNames: {
+    name: 'streamNames',
+    envVar: 'STREAM_NAMES_TABLE',
+    partitionKey: S('appKey'),
+    sortKey: S('name'),
+    globalIndexes: [],
+    localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
   /** Every other hook (the catch-all) and ErrorEvent, one item per distinct call, per session. */

@@ -7,6 +7,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { buildApp } from '../../infra/build-app.ts';
+import { TABLES } from '../../shared/store/tables.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
@@ -17,7 +18,7 @@ describe('a production stage', () => {
 
     expect(stack.stackName).toBe('wcs-hooks-prod');
     const tables = template.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(4);
+    expect(Object.keys(tables)).toHaveLength(Object.keys(TABLES).length);
     for (const table of Object.values(tables)) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);

@@ -110,7 +110,7 @@ describe('a hook with missing or mistyped fields', () => {
     const reply = await wcs.send('connect', body);
 
     expect(reply.status).toBe(200);
-    expect(reply.json).toEqual(body);
+    expect(reply.json).toEqual({ ...body, restClientConfig: expect.any(Object) });
   });
 
   it('accepts null where WCS leaves an optional field unset', async () => {

@@ -49,7 +49,11 @@ describe('a publisher', () => {
       expect(reply.status).toBe(200);
       expect(reply.contentType).toMatch(/^application\/json/);
     }
-    expect(replies[0]?.json).toEqual(wcs.connectBody(session, { custom: { room: 'r1' } }));
+    // connect mirrors every field it received, and adds the restClientConfig (docs/policy.md).
+    expect(replies[0]?.json).toEqual({
+      ...wcs.connectBody(session, { custom: { room: 'r1' } }),
+      restClientConfig: expect.any(Object),
+    });
     expect(replies[4]?.json).toEqual(data);
 
     // Assert: the session.
@@ -137,6 +141,7 @@ describe('a publisher', () => {
       'a=rtpmap:102 H264/90000',
     ].join('\r\n');
 
+    await wcs.send('connect', wcs.connectBody(session));
     const reply = await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING', { sdp }));
 
     expect(reply.status).toBe(200);

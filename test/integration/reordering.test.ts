@@ -164,6 +164,7 @@ describe('a data message', () => {
   it('keeps FAILED when a late ACCEPTED arrives, and its payload when DataStatusEvent came first', async () => {
     const session = wcs.newSession();
     const data = wcs.dataBody(session, { n: 1 });
+    await wcs.send('connect', wcs.connectBody(session));
     await wcs.send('DataStatusEvent', { ...session, operationId: data.operationId, status: 'FAILED' });
     await wcs.send('OnDataEvent', data);
     await wcs.send('DataStatusEvent', { ...session, operationId: data.operationId, status: 'ACCEPTED' });

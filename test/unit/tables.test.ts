@@ -25,7 +25,7 @@ describe('toCreateTableInput', () => {
     const input = toCreateTableInput(TABLES.sessions, 'sessions-table');
     expect(input.GlobalSecondaryIndexes?.[0]).toMatchObject({
       IndexName: 'openByApp',
-      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['nodeId'] },
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['nodeId', 'userId'] },
     });
   });
 

@@ -1,0 +1,57 @@
+/**
+ * Admission of a `connect` (reference §1.2): by the app's policy, with the client's token.
+ * `docs/policy.md` explains the model.
+ */
+import { type AppPolicy, getAppPolicy } from '../apps.ts';
+import { booleanEnv } from '../config.ts';
+import { DecisionRefusedError } from '../errors.ts';
+import type { HookAnswer } from '../hook-handler.ts';
+import type { ConnectBody } from '../schemas.ts';
+import { recordConnect } from '../sessions.ts';
+import { type ClientGrants, TokenRejectedError, verifyClientToken } from '../tokens.ts';
+import { restClientConfigFor } from './rest-client-config.ts';
+
+const keepSdp = booleanEnv('STORE_SDP', false);
+
+/** The value at a dotted `path` in `body` (`custom.token`). */
+function valueAt(body: Record<string, unknown>, path: string): unknown {
+  let node: unknown = body;
+  for (const key of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+export interface ConnectDecision {
+  readonly policy: AppPolicy;
+  readonly grants?: ClientGrants;
+}
+
+/**
+ * Decides a `connect`. `closed` apps admit nobody; `token` apps need a valid token at the policy's
+ * token path; `open` apps admit everyone, and record the user when a valid token is given anyway.
+ */
+export async function decideConnect(body: ConnectBody): Promise<ConnectDecision> {
+  const policy = await getAppPolicy(body.appKey);
+  if (policy.admission === 'closed') throw new DecisionRefusedError(`app ${body.appKey} admits no client`);
+  const token = valueAt(body, policy.tokenPath);
+  if (typeof token !== 'string' || token === '') {
+    if (policy.admission === 'token') throw new DecisionRefusedError(`token required at ${policy.tokenPath}`);
+    return { policy };
+  }
+  try {
+    return { policy, grants: await verifyClientToken(token, policy) };
+  } catch (error) {
+    if (!(error instanceof TokenRejectedError)) throw error;
+    if (policy.admission === 'token') throw new DecisionRefusedError(error.reason);
+    return { policy };
+  }
+}
+
+/** `connect`: decides, records the admitted session with its user, answers with the `restClientConfig`. */
+export async function admitConnect(body: ConnectBody, receivedAt: Date): Promise<HookAnswer> {
+  const { policy, grants } = await decideConnect(body);
+  await recordConnect(body, receivedAt, { ...(grants && { grants }), tokenPath: policy.tokenPath });
+  return { fields: { restClientConfig: restClientConfigFor(policy, keepSdp) } };
+}

@@ -1,0 +1,23 @@
+/** Admission of `StreamKeepAliveEvent` (reference §1.4): how a revoked session's streams are ended. */
+import { DecisionRefusedError } from '../errors.ts';
+import type { HookAnswer } from '../hook-handler.ts';
+import type { StreamStatusEventBody } from '../schemas.ts';
+import { getSession } from '../sessions.ts';
+import { recordKeepAlive } from '../streams.ts';
+
+/**
+ * Decides a `StreamKeepAliveEvent` (reference §1.4): a 403 ends the stream, so only a revoked
+ * session is refused. An unknown session is let be: keep-alives must not cut streams whose
+ * earlier hooks this backend missed.
+ */
+export async function decideKeepAlive(body: StreamStatusEventBody): Promise<void> {
+  const session = await getSession(body.sessionId);
+  if (session?.revoked) throw new DecisionRefusedError('session revoked');
+}
+
+/** `StreamKeepAliveEvent`: refuses a revoked session's stream (WCS then ends it), records the keep-alive. */
+export async function admitKeepAlive(body: StreamStatusEventBody, receivedAt: Date): Promise<HookAnswer> {
+  await decideKeepAlive(body);
+  await recordKeepAlive(body, body.status, receivedAt);
+  return undefined;
+}

@@ -1,0 +1,124 @@
+/**
+ * Per-app admission policy: who may connect, publish, play and send data in one WCS app
+ * (`appKey`). Stored in the `apps` table, managed with `npm run cli -- apps put|get|list`, cached
+ * in each function for `POLICY_CACHE_SECONDS` (default 10) so a decision rarely waits on a read.
+ * An app with no policy follows `DEFAULT_APP_POLICY`. `docs/policy.md` explains the model.
+ */
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { integerEnv } from './config.ts';
+import { dynamo, tableNameOf } from './store/dynamo.ts';
+
+/** Fields of a policy; every one but `admission` has a default. */
+export const appPolicyFields = z.object({
+  /** `open`: every client is admitted (as EchoApp); `token`: a valid token is required; `closed`: nobody. */
+  admission: z.enum(['open', 'token', 'closed']).default('open'),
+  /** Where the token is in the `connect` body, as a dotted path. */
+  tokenPath: z.string().min(1).default('custom.token'),
+  /** HS256 secret the app's tokens are signed with (32 characters or more). */
+  hs256Secret: z.string().min(32).optional(),
+  /** JWKS URL for RS256/ES256 tokens; the key set is cached. */
+  jwksUrl: z.url().optional(),
+  /** Required `aud` of the tokens. Default: the app key. */
+  audience: z.string().min(1).optional(),
+  /** Required `iss` of the tokens, if any. */
+  issuer: z.string().min(1).optional(),
+  /** With tokens, publishing needs a `publish` pattern matching the stream name. */
+  publishRequiresGrant: z.boolean().default(true),
+  /** With tokens, playing needs a `play` pattern matching the stream name. */
+  playRequiresGrant: z.boolean().default(true),
+  /** At most one publisher per stream name at a time. */
+  singlePublisher: z.boolean().default(false),
+  /** At most this many players per stream name at a time. Unset: no limit. */
+  maxPlayersPerStream: z.number().int().positive().optional(),
+  /** Every publication is recorded (WCS `record` is overwritten to true). */
+  forceRecord: z.boolean().default(false),
+  /** Largest `OnDataEvent` payload accepted, in bytes (as JSON text). */
+  dataMaxBytes: z.number().int().positive().default(65_536),
+  /** A client may send data to another user (`{"to": "<user>"}`), relayed by the sender. */
+  allowRelay: z.boolean().default(false),
+});
+
+export const appPolicySchema = appPolicyFields.superRefine((policy, context) => {
+  if (policy.admission === 'token' && !policy.hs256Secret && !policy.jwksUrl) {
+    context.addIssue({
+      code: 'custom',
+      message: 'token admission needs hs256Secret or jwksUrl',
+      path: ['admission'],
+    });
+  }
+});
+
+export type AppPolicy = z.infer<typeof appPolicyFields> & {
+  readonly appKey: string;
+  readonly isDefault?: boolean;
+};
+
+const tableName = tableNameOf('apps');
+const cacheMs = integerEnv('POLICY_CACHE_SECONDS', 10) * 1000;
+/** The partition all app policies share: a handful of items, listed with one Query. */
+const KIND = 'app';
+
+function defaultPolicy(appKey: string): AppPolicy {
+  const raw = process.env.DEFAULT_APP_POLICY;
+  let configured: unknown = {};
+  if (raw) {
+    try {
+      configured = JSON.parse(raw);
+    } catch {
+      // A bare word is the admission mode: DEFAULT_APP_POLICY=closed.
+      configured = { admission: raw };
+    }
+  }
+  return { ...appPolicySchema.parse(configured), appKey, isDefault: true };
+}
+
+const cache = new Map<string, { policy: AppPolicy; until: number }>();
+
+/** The policy of `appKey`, from a short cache, the table, or the default policy. */
+export async function getAppPolicy(appKey: string): Promise<AppPolicy> {
+  const cached = cache.get(appKey);
+  if (cached && cached.until > Date.now()) return cached.policy;
+  const { Item } = await dynamo.send(new GetCommand({ TableName: tableName, Key: { kind: KIND, appKey } }));
+  const policy: AppPolicy = Item ? { ...appPolicySchema.parse(Item.policy), appKey } : defaultPolicy(appKey);
+  cache.set(appKey, { policy, until: Date.now() + cacheMs });
+  return policy;
+}
+
+/** Stores the policy of `appKey` (validated; throws naming the bad field). */
+export async function putAppPolicy(appKey: string, fields: unknown): Promise<AppPolicy> {
+  const policy = appPolicySchema.parse(fields);
+  await dynamo.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: { kind: KIND, appKey, policy, updatedAt: new Date().toISOString() },
+    }),
+  );
+  cache.delete(appKey);
+  return { ...policy, appKey };
+}
+
+/** Every stored policy. */
+export async function listAppPolicies(): Promise<AppPolicy[]> {
+  const policies: AppPolicy[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'kind = :kind',
+        ExpressionAttributeValues: { ':kind': KIND },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? [])
+      policies.push({ ...appPolicySchema.parse(item.policy), appKey: String(item.appKey) });
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return policies;
+}
+
+/** The policy as it may be shown: the HS256 secret is never printed or logged. */
+export function redacted(policy: AppPolicy): Record<string, unknown> {
+  return { ...policy, ...(policy.hs256Secret && { hs256Secret: '(set)' }) };
+}

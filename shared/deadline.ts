@@ -1,0 +1,73 @@
+/**
+ * A deadline for every decision. WCS waits up to `rest_request_timeout` (15 s by default, reference
+ * §0.2) for a decision hook, and the client waits with it; a backend that is slow because DynamoDB
+ * is slow must still answer. Each decision runs within `DECISION_BUDGET_MS` (default 1000); past it,
+ * or when a dependency fails, the hook answers by its fail mode: `open` admits, `closed` refuses.
+ *
+ * Default fail modes, chosen per hook (override with `DECISION_FAIL_MODES`, JSON):
+ * - `connect`: closed. An unverified client must not get in.
+ * - `publishStream`: closed. One-publisher-per-name and grants cannot be checked.
+ * - `playStream`: open. Viewers keep watching through a database blip; limits are soft for that time.
+ * - `OnDataEvent`: open. Data between admitted clients keeps flowing.
+ * - `StreamKeepAliveEvent`: open. A live stream is never cut because the database is slow.
+ */
+import { integerEnv } from './config.ts';
+
+export type FailMode = 'open' | 'closed';
+
+export const DEFAULT_FAIL_MODES: Readonly<Record<string, FailMode>> = {
+  connect: 'closed',
+  publishStream: 'closed',
+  playStream: 'open',
+  OnDataEvent: 'open',
+  StreamKeepAliveEvent: 'open',
+};
+
+export const decisionBudgetMs = integerEnv('DECISION_BUDGET_MS', 1000);
+
+function configuredModes(): Record<string, FailMode> {
+  const raw = process.env.DECISION_FAIL_MODES;
+  if (!raw) return {};
+  const parsed = JSON.parse(raw) as Record<string, unknown>;
+  for (const [method, mode] of Object.entries(parsed)) {
+    if (mode !== 'open' && mode !== 'closed') {
+      throw new Error(
+        `DECISION_FAIL_MODES.${method} must be "open" or "closed", got ${JSON.stringify(mode)}`,
+      );
+    }
+  }
+  return parsed as Record<string, FailMode>;
+}
+
+const modes = { ...DEFAULT_FAIL_MODES, ...configuredModes() };
+
+/** The fail mode of decision hook `method`. */
+export function failModeOf(method: string): FailMode {
+  return modes[method] ?? 'open';
+}
+
+/** The decision did not finish within its budget. */
+export class DeadlineExceededError extends Error {
+  constructor(budgetMs: number) {
+    super(`decision not made within ${budgetMs} ms`);
+    this.name = 'DeadlineExceededError';
+  }
+}
+
+/**
+ * `work`'s result, or `DeadlineExceededError` once `budgetMs` has passed. The work is not
+ * cancelled: its writes may still complete, and its late failure is swallowed here (the caller has
+ * already answered by the fail mode and logged why).
+ */
+export async function withinBudget<T>(work: Promise<T>, budgetMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceededError(budgetMs)), budgetMs);
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

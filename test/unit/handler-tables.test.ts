@@ -1,0 +1,49 @@
+/**
+ * Each handler needs exactly the tables the registry declares for it, and the CDK stack grants
+ * exactly those (test/infra). Here: a handler loads, in a fresh Node process, with only its declared
+ * tables configured, and fails to load without any one of them, as a deployed function would.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from '@jest/globals';
+import { HANDLERS, type HandlerName, type TableName } from '../../shared/hooks.ts';
+import { TABLES } from '../../shared/store/tables.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function load(handler: HandlerName, tables: readonly TableName[]) {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: 'local',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  };
+  for (const table of tables) env[TABLES[table].envVar] = `table-${table}`;
+  return spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `await import('./functions/${handler}.ts')`],
+    {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+    },
+  );
+}
+
+describe.each(Object.keys(HANDLERS) as HandlerName[])('the %s function', (handler) => {
+  const declared = Object.keys(HANDLERS[handler].tables) as TableName[];
+
+  it('loads with only its declared tables configured', () => {
+    const result = load(handler, declared);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it.each(declared)('does not load without the %s table', (missing) => {
+    const result = load(
+      handler,
+      declared.filter((t) => t !== missing),
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(TABLES[missing].envVar);
+  });
+});
