@@ -27,6 +27,12 @@ export interface StageConfig {
   readonly wcsRestUrls: Readonly<Record<string, string>>;
   /** Where alarms are e-mailed; unset, alarms go to the SNS topic only. */
   readonly alarmEmail?: string;
+  /** Policy of apps without one (`open`, `closed`, or a policy as JSON). Default `open`, as EchoApp. */
+  readonly defaultAppPolicy: string;
+  /** Time every decision hook has to decide, in ms. Default 1000. */
+  readonly decisionBudgetMs: number;
+  /** Fail mode per decision hook, overriding the defaults in `shared/deadline.ts`. Default `{}`. */
+  readonly decisionFailModes: Readonly<Record<string, 'open' | 'closed'>>;
 }
 
 function parse(value: unknown): unknown {
@@ -61,6 +67,13 @@ export function stageConfigFrom(node: Node): StageConfig {
     throw new Error('context "wcsRestUrls" must be an object mapping a node id or IP to a URL');
   }
   const alarmEmail = read('alarmEmail');
+  const defaultAppPolicy = read('defaultAppPolicy') ?? 'open';
+  const decisionFailModes = read('decisionFailModes') ?? {};
+  if (typeof decisionFailModes !== 'object' || decisionFailModes === null) {
+    throw new Error(
+      'context "decisionFailModes" must be an object mapping a hook method to "open" or "closed"',
+    );
+  }
   return {
     stage,
     retainData: boolean('retainData', isProd),
@@ -73,5 +86,9 @@ export function stageConfigFrom(node: Node): StageConfig {
     requireSignedHooks: boolean('requireSignedHooks', true),
     wcsRestUrls: wcsRestUrls as Record<string, string>,
     ...(typeof alarmEmail === 'string' && alarmEmail !== '' && { alarmEmail }),
+    defaultAppPolicy:
+      typeof defaultAppPolicy === 'string' ? defaultAppPolicy : JSON.stringify(defaultAppPolicy),
+    decisionBudgetMs: number('decisionBudgetMs', 1000),
+    decisionFailModes: decisionFailModes as Record<string, 'open' | 'closed'>,
   };
 }

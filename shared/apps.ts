@@ -75,12 +75,19 @@ function defaultPolicy(appKey: string): AppPolicy {
 
 const cache = new Map<string, { policy: AppPolicy; until: number }>();
 
+/** The stored policy of `appKey`, or `undefined` when the app has none (it follows the default). */
+export async function findAppPolicy(appKey: string): Promise<AppPolicy | undefined> {
+  const { Item } = await dynamo.send(
+    new GetCommand({ TableName: tableName, Key: { kind: KIND, appKey }, ConsistentRead: true }),
+  );
+  return Item ? { ...appPolicySchema.parse(Item.policy), appKey } : undefined;
+}
+
 /** The policy of `appKey`, from a short cache, the table, or the default policy. */
 export async function getAppPolicy(appKey: string): Promise<AppPolicy> {
   const cached = cache.get(appKey);
   if (cached && cached.until > Date.now()) return cached.policy;
-  const { Item } = await dynamo.send(new GetCommand({ TableName: tableName, Key: { kind: KIND, appKey } }));
-  const policy: AppPolicy = Item ? { ...appPolicySchema.parse(Item.policy), appKey } : defaultPolicy(appKey);
+  const policy = (await findAppPolicy(appKey)) ?? defaultPolicy(appKey);
   cache.set(appKey, { policy, until: Date.now() + cacheMs });
   return policy;
 }

@@ -71,3 +71,36 @@ export async function withinBudget<T>(work: Promise<T>, budgetMs: number): Promi
     clearTimeout(timer);
   }
 }
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+const THROTTLES = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+/**
+ * True for a failure of a dependency (DynamoDB down, slow, throttling; the network), which a
+ * decision answers by its fail mode. False for anything else, our own bug included (an invalid
+ * request is a client fault of ours): that must surface as a 500, not be hidden by a fail mode.
+ */
+export function isDependencyFailure(error: unknown): boolean {
+  if (error instanceof DeadlineExceededError) return true;
+  const e = error as { name?: string; code?: string; $fault?: string; cause?: unknown } | null;
+  if (!e) return false;
+  if (e.$fault === 'server') return true;
+  if (e.name && THROTTLES.has(e.name)) return true;
+  if (e.code && NETWORK_CODES.has(e.code)) return true;
+  return e.cause !== undefined && e.cause !== error && isDependencyFailure(e.cause);
+}

@@ -15,7 +15,13 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { DEFAULTS, integerEnv } from './config.ts';
-import { DeadlineExceededError, decisionBudgetMs, failModeOf, withinBudget } from './deadline.ts';
+import {
+  DeadlineExceededError,
+  decisionBudgetMs,
+  failModeOf,
+  isDependencyFailure,
+  withinBudget,
+} from './deadline.ts';
 import { DecisionRefusedError, HookError, UnknownRouteError } from './errors.ts';
 import { findHook } from './hooks.ts';
 import { logger } from './logger.ts';
@@ -89,7 +95,7 @@ async function decideInTime(method: string, work: Promise<HookAnswer>): Promise<
     metrics.addMetric(METRIC.admitted, MetricUnit.Count, 1);
     return answer;
   } catch (error) {
-    if (error instanceof HookError) throw error;
+    if (error instanceof HookError || !isDependencyFailure(error)) throw error;
     const mode = failModeOf(method);
     const cause = error instanceof DeadlineExceededError ? 'deadline' : 'dependency';
     metrics.addDimension('failMode', mode);

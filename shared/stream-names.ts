@@ -8,6 +8,7 @@
 import {
   BatchGetCommand,
   type BatchGetCommandInput,
+  GetCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -30,21 +31,34 @@ export type ClaimOutcome =
   | { readonly claimed: true }
   | { readonly claimed: false; readonly holder: StreamRef };
 
+/** Only the key of `ref`: callers may pass a whole hook body. */
+function keyOf(ref: StreamRef): StreamRef {
+  return { sessionId: ref.sessionId, mediaSessionId: ref.mediaSessionId };
+}
+
+/**
+ * How long a claim whose holder has no stream item yet counts as live: the holder's item is written
+ * just after its claim, so a claimant racing it must not take the name; a holder that never wrote
+ * its item (it crashed in between) loses the name after this.
+ */
+const UNRECORDED_HOLDER_GRACE_MS = 30_000;
+
 async function streamItem(ref: StreamRef, projection: string) {
   const { Responses } = await dynamo.send(
     new BatchGetCommand({
       RequestItems: {
-        [streamsTable]: { Keys: [ref], ProjectionExpression: projection, ConsistentRead: true },
+        [streamsTable]: { Keys: [keyOf(ref)], ProjectionExpression: projection, ConsistentRead: true },
       },
     }),
   );
   return Responses?.[streamsTable]?.[0];
 }
 
-/** True when the stream `ref` is over (or was never recorded): its hold on a name is stale. */
-async function hasEnded(ref: StreamRef): Promise<boolean> {
+/** True when the holder `ref` of a claim made at `claimedAt` no longer holds it: its stream ended, or never began. */
+async function isStale(ref: StreamRef, claimedAt: string, now: Date): Promise<boolean> {
   const item = await streamItem(ref, 'statusRank');
-  return item === undefined || Number(item.statusRank ?? -1) >= TERMINAL_RANK;
+  if (item === undefined) return now.getTime() - Date.parse(claimedAt) > UNRECORDED_HOLDER_GRACE_MS;
+  return Number(item.statusRank ?? -1) >= TERMINAL_RANK;
 }
 
 /**
@@ -76,6 +90,7 @@ export async function claimPublisher(
       }),
     );
   let holder: StreamRef;
+  let claimedAt: string;
   try {
     await claim('attribute_not_exists(publisherMediaSessionId) OR publisherMediaSessionId = :ms', {});
     return { claimed: true };
@@ -86,8 +101,9 @@ export async function claimPublisher(
       sessionId: String(old.publisherSessionId),
       mediaSessionId: String(old.publisherMediaSessionId),
     };
+    claimedAt = String(old.publishedAt);
   }
-  if (!(await hasEnded(holder))) return { claimed: false, holder };
+  if (!(await isStale(holder, claimedAt, now))) return { claimed: false, holder };
   try {
     await claim('publisherMediaSessionId = :stale', { ':stale': holder.mediaSessionId });
     return { claimed: true };
@@ -130,8 +146,9 @@ function cancellationCodes(error: unknown): string[] | undefined {
 /**
  * Admits `player` to `name` if fewer than `maxPlayers` are admitted: one transaction increments
  * the count (only below the limit) and marks the player's stream item admitted (only once, so a
- * retried playStream is not counted twice). At the limit, the count is recomputed from the
- * streams table once, in case it drifted because end hooks were lost, and the admission retried.
+ * retried playStream is not counted twice). At the limit, when no player has joined for a few
+ * seconds, the count is recomputed from the streams table once, in case it drifted because end
+ * hooks were lost, and the admission retried.
  */
 export async function admitPlayer(
   appKey: string,
@@ -149,18 +166,26 @@ export async function admitPlayer(
               Update: {
                 TableName: namesTable,
                 Key: { appKey, name },
-                UpdateExpression: 'ADD playerCount :one REMOVE expiresAt',
+                UpdateExpression: 'ADD playerCount :one SET lastAdmittedAt = :at REMOVE expiresAt',
                 ConditionExpression: 'attribute_not_exists(playerCount) OR playerCount < :max',
-                ExpressionAttributeValues: { ':one': 1, ':max': maxPlayers },
+                ExpressionAttributeValues: { ':one': 1, ':max': maxPlayers, ':at': now.toISOString() },
               },
             },
             {
               Update: {
                 TableName: streamsTable,
-                Key: player,
-                UpdateExpression: 'SET admittedAt = :at',
+                Key: keyOf(player),
+                // The fields the recount reads (and the byName index needs), written with the admission.
+                UpdateExpression:
+                  'SET admittedAt = :at, appKey = :app, #n = :name, published = :false, firstStatusAt = if_not_exists(firstStatusAt, :at)',
                 ConditionExpression: 'attribute_not_exists(admittedAt)',
-                ExpressionAttributeValues: { ':at': now.toISOString() },
+                ExpressionAttributeNames: { '#n': 'name' },
+                ExpressionAttributeValues: {
+                  ':at': now.toISOString(),
+                  ':app': appKey,
+                  ':name': name,
+                  ':false': false,
+                },
               },
             },
           ],
@@ -173,6 +198,7 @@ export async function admitPlayer(
       // Already admitted: a retry of the same playStream.
       if (codes[1] === 'ConditionalCheckFailed') return true;
       if (codes[0] !== 'ConditionalCheckFailed' || attempt > 0) return false;
+      if (await admittedRecently(appKey, name, now)) return false;
       const actual = await recountPlayers(appKey, name);
       if (actual >= maxPlayers) return false;
       await setPlayerCount(appKey, name, actual);
@@ -193,7 +219,7 @@ export async function releasePlayer(
 ): Promise<void> {
   const markReleased = {
     TableName: streamsTable,
-    Key: player,
+    Key: keyOf(player),
     UpdateExpression: 'SET releasedAt = :at',
     ConditionExpression: 'attribute_exists(admittedAt) AND attribute_not_exists(releasedAt)',
     ExpressionAttributeValues: { ':at': now.toISOString() },
@@ -227,6 +253,26 @@ export async function releasePlayer(
     }
     await setPlayerCount(appKey, name, await recountPlayers(appKey, name));
   }
+}
+
+/**
+ * How long after the last admission the count is trusted as it is: the recount reads an index,
+ * which may not show a player admitted a moment ago, so during a burst of joins it could undercount
+ * and let the limit be passed. A count that drifted is repaired once joins pause this long.
+ */
+const RECOUNT_QUIET_MS = 5_000;
+
+async function admittedRecently(appKey: string, name: string, now: Date): Promise<boolean> {
+  const { Item } = await dynamo.send(
+    new GetCommand({
+      TableName: namesTable,
+      Key: { appKey, name },
+      ProjectionExpression: 'lastAdmittedAt',
+      ConsistentRead: true,
+    }),
+  );
+  const last = typeof Item?.lastAdmittedAt === 'string' ? Date.parse(Item.lastAdmittedAt) : Number.NaN;
+  return now.getTime() - last < RECOUNT_QUIET_MS;
 }
 
 async function setPlayerCount(appKey: string, name: string, count: number): Promise<void> {

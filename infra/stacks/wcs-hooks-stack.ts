@@ -54,6 +54,9 @@ export class WcsHooksStack extends Stack {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         RETENTION_DAYS: String(config.dataRetentionDays),
         HOOK_BODY_LIMIT_BYTES: String(config.hookBodyLimitBytes),
+        DEFAULT_APP_POLICY: config.defaultAppPolicy,
+        DECISION_BUDGET_MS: String(config.decisionBudgetMs),
+        DECISION_FAIL_MODES: JSON.stringify(config.decisionFailModes),
       },
     });
 
@@ -77,6 +80,10 @@ export class WcsHooksStack extends Stack {
     new CfnOutput(this, 'WcsRestCredentialsArn', { value: wcsRestCredentials.secretArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: observability.dashboard.dashboardName });
+    // The CLI (`npm run cli -- --stack <name> ...`) finds the tables by these outputs.
+    for (const [name, table] of Object.entries(this.state.tables)) {
+      new CfnOutput(this, `${name}Table`, { value: table.tableName, description: `DynamoDB table ${name}` });
+    }
 
     // Every acknowledged finding says why it does not apply; any other finding fails synthesis.
     for (const secret of [hookSecret, wcsRestCredentials]) {

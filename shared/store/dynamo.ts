@@ -16,6 +16,8 @@ export const dynamo = DynamoDBDocumentClient.from(
     requestHandler: {
       connectionTimeout: integerEnv('DYNAMODB_CONNECT_TIMEOUT_MS', 1000),
       requestTimeout: integerEnv('DYNAMODB_REQUEST_TIMEOUT_MS', 2000),
+      // Without this the handler only warns when the timeout passes, and the request hangs on.
+      throwOnRequestTimeout: true,
     },
   }),
   { marshallOptions: { removeUndefinedValues: true } },

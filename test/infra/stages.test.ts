@@ -50,6 +50,32 @@ describe('configuration', () => {
     });
   });
 
+  it('passes admission settings to the functions', () => {
+    const { stack } = buildApp({
+      context: {
+        ...NO_BUNDLING,
+        defaultAppPolicy: 'closed',
+        decisionBudgetMs: 700,
+        decisionFailModes: { connect: 'open' },
+      },
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          DEFAULT_APP_POLICY: 'closed',
+          DECISION_BUDGET_MS: '700',
+          DECISION_FAIL_MODES: '{"connect":"open"}',
+        },
+      },
+    });
+  });
+
+  it('outputs every table name, for the CLI', () => {
+    const { stack } = buildApp({ context: NO_BUNDLING });
+    const outputs = Template.fromStack(stack).toJSON().Outputs;
+    for (const table of Object.keys(TABLES)) expect(outputs[`${table}Table`]).toBeDefined();
+  });
+
   it('can turn hook signatures off, leaving no hook secret', () => {
     const { stack } = buildApp({ context: { ...NO_BUNDLING, requireSignedHooks: 'false' } });
     const template = Template.fromStack(stack);

@@ -11,4 +11,6 @@ process.env.AWS_SECRET_ACCESS_KEY = 'local';
 process.env.POWERTOOLS_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'SILENT';
 process.env.POWERTOOLS_DEV = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+// Decisions under a loaded test machine must not fall back by accident; the deadline test sets its own.
+process.env.DECISION_BUDGET_MS = '10000';
 exportTableNames(TEST_TABLE_PREFIX);

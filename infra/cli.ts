@@ -1,0 +1,198 @@
+/**
+ * `npm run cli -- <command>`: operate wcs-hooks. Works against the local runtime (`npm start`) by
+ * default, or a deployed stack with `--stack <name>` (AWS credentials from the environment).
+ *
+ *   token  --app A --sub U [--publish 'cam-*,room/*'] [--play '*'] [--data] [--ttl 3600] [--secret S]
+ *   apps put A [--admission open|token|closed] [--hs256-secret S | --generate-secret] [--jwks-url U]
+ *              [--audience X] [--issuer I] [--token-path custom.token] [--[no-]single-publisher]
+ *              [--max-players N | --no-max-players] [--[no-]force-record] [--[no-]publish-requires-grant]
+ *              [--[no-]play-requires-grant] [--data-max-bytes N] [--[no-]allow-relay]
+ *   apps get A
+ *   apps list
+ *   revoke --user U [--app A] | --session S
+ *
+ * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { TABLES } from '#shared/store/tables.ts';
+
+const USAGE = `usage: npm run cli -- [--stack NAME] <command>
+  token --app A --sub U [--publish P,...] [--play P,...] [--data] [--ttl SECONDS] [--secret S]
+  apps put A [--admission open|token|closed] [--hs256-secret S | --generate-secret] [--jwks-url URL]
+             [--audience X] [--issuer I] [--token-path PATH] [--[no-]single-publisher]
+             [--max-players N | --no-max-players] [--[no-]force-record] [--[no-]publish-requires-grant]
+             [--[no-]play-requires-grant] [--data-max-bytes N] [--[no-]allow-relay]
+  apps get A
+  apps list
+  revoke --user U [--app A] | --session S`;
+
+class UsageError extends Error {}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  allowNegative: true,
+  options: {
+    stack: { type: 'string' },
+    app: { type: 'string' },
+    sub: { type: 'string' },
+    publish: { type: 'string' },
+    play: { type: 'string' },
+    data: { type: 'boolean' },
+    ttl: { type: 'string' },
+    secret: { type: 'string' },
+    admission: { type: 'string' },
+    'hs256-secret': { type: 'string' },
+    'generate-secret': { type: 'boolean' },
+    'jwks-url': { type: 'string' },
+    audience: { type: 'string' },
+    issuer: { type: 'string' },
+    'token-path': { type: 'string' },
+    'single-publisher': { type: 'boolean' },
+    'max-players': { type: 'string' },
+    'no-max-players': { type: 'boolean' },
+    'force-record': { type: 'boolean' },
+    'publish-requires-grant': { type: 'boolean' },
+    'play-requires-grant': { type: 'boolean' },
+    'data-max-bytes': { type: 'string' },
+    'allow-relay': { type: 'boolean' },
+    user: { type: 'string' },
+    session: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+/** Points the store modules at the tables: a deployed stack's (from its outputs) or the local runtime's. */
+async function connect(): Promise<void> {
+  const env = process.env;
+  if (values.stack) {
+    const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+    const client = new CloudFormationClient({});
+    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: values.stack }));
+    const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+    for (const table of Object.values(TABLES)) {
+      const name = outputs.get(`${table.name}Table`);
+      if (!name) throw new Error(`stack ${values.stack} has no output ${table.name}Table`);
+      env[table.envVar] = name;
+    }
+    return;
+  }
+  env.AWS_REGION ??= 'local';
+  env.AWS_ACCESS_KEY_ID ??= 'local';
+  env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  env.DYNAMODB_ENDPOINT ??= `http://127.0.0.1:${env.DYNAMODB_LOCAL_PORT ?? 8000}`;
+  const { exportTableNames } = await import('./local/tables.ts');
+  exportTableNames(env.TABLE_PREFIX ?? 'wcs-hooks-local');
+}
+
+const list = (value: string | undefined) =>
+  value
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+
+function positiveInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UsageError(`--${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** The policy fields the flags set; unset flags leave the stored value as it is. */
+function policyFlags(): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    admission: values.admission,
+    hs256Secret: values['generate-secret'] ? randomBytes(32).toString('base64url') : values['hs256-secret'],
+    jwksUrl: values['jwks-url'],
+    audience: values.audience,
+    issuer: values.issuer,
+    tokenPath: values['token-path'],
+    singlePublisher: values['single-publisher'],
+    maxPlayersPerStream: positiveInteger('max-players', values['max-players']),
+    forceRecord: values['force-record'],
+    publishRequiresGrant: values['publish-requires-grant'],
+    playRequiresGrant: values['play-requires-grant'],
+    dataMaxBytes: positiveInteger('data-max-bytes', values['data-max-bytes']),
+    allowRelay: values['allow-relay'],
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+async function run(): Promise<unknown> {
+  const [command, sub, name] = positionals;
+  if (values.help || !command) throw new UsageError('');
+  await connect();
+  const now = new Date();
+  if (command === 'token') {
+    const { findAppPolicy } = await import('#shared/apps.ts');
+    const { issueClientToken } = await import('#shared/tokens.ts');
+    if (!values.app || !values.sub) throw new UsageError('token needs --app and --sub');
+    const policy = await findAppPolicy(values.app);
+    const secret = values.secret ?? policy?.hs256Secret;
+    if (!secret)
+      throw new UsageError(
+        `app ${values.app} has no HS256 secret: pass --secret, or set one with apps put --generate-secret`,
+      );
+    const ttl = positiveInteger('ttl', values.ttl) ?? 3600;
+    const token = await issueClientToken(
+      secret,
+      {
+        sub: values.sub,
+        aud: policy?.audience ?? values.app,
+        ...(policy?.issuer && { iss: policy.issuer }),
+        ...(list(values.publish) && { publish: list(values.publish) }),
+        ...(list(values.play) && { play: list(values.play) }),
+        ...(values.data && { data: true }),
+      },
+      ttl,
+    );
+    return { token, expiresAt: new Date(now.getTime() + ttl * 1000).toISOString() };
+  }
+  if (command === 'apps') {
+    const { findAppPolicy, listAppPolicies, putAppPolicy, redacted } = await import('#shared/apps.ts');
+    if (sub === 'list') return (await listAppPolicies()).map(redacted);
+    if (!name) throw new UsageError(`apps ${sub ?? ''} needs an app key`);
+    if (sub === 'get') {
+      const policy = await findAppPolicy(name);
+      if (!policy) throw new UsageError(`app ${name} has no policy; it follows DEFAULT_APP_POLICY`);
+      return redacted(policy);
+    }
+    if (sub === 'put') {
+      const { appKey: _, ...existing } = (await findAppPolicy(name)) ?? { appKey: name };
+      const merged: Record<string, unknown> = { ...existing, ...policyFlags() };
+      if (values['no-max-players']) delete merged.maxPlayersPerStream;
+      const stored = await putAppPolicy(name, merged);
+      return { ...redacted(stored), ...(values['generate-secret'] && { hs256Secret: stored.hs256Secret }) };
+    }
+    throw new UsageError(`unknown apps command "${sub ?? ''}"`);
+  }
+  if (command === 'revoke') {
+    if (values.session) {
+      const { revokeSession } = await import('#shared/sessions.ts');
+      return { revoked: (await revokeSession(values.session, now)) ? [values.session] : [] };
+    }
+    if (!values.user) throw new UsageError('revoke needs --user or --session');
+    const { revokeUser } = await import('#shared/revocation.ts');
+    return { revoked: await revokeUser(values.user, values.app, now) };
+  }
+  throw new UsageError(`unknown command "${command}"`);
+}
+
+run()
+  .then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`))
+  .catch((error: Error) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message ? `${error.message}\n` : ''}${USAGE}\n`);
+    } else if (error.name === 'ZodError') {
+      const issues = (error as unknown as { issues: { path: unknown[]; message: string }[] }).issues;
+      process.stderr.write(
+        `invalid policy: ${issues.map((i) => `${i.path.join('.') || '(policy)'}: ${i.message}`).join('; ')}\n`,
+      );
+    } else {
+      process.stderr.write(`${error.name}: ${error.message}\n`);
+    }
+    process.exitCode = 1;
+  });

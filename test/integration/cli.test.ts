@@ -1,0 +1,84 @@
+/**
+ * The operator CLI (`npm run cli -- ...`), run as a user runs it, against the test run's DynamoDB
+ * Local: an app policy set with it governs the hooks, a token it issues admits a client, and its
+ * revoke cuts the client off at the next keep-alive.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { TEST_TABLE_PREFIX } from '../support/constants.ts';
+import { FakeWcs } from '../support/fake-wcs.ts';
+import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function cli(...args: string[]) {
+  const result = spawnSync(process.execPath, ['infra/cli.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, TABLE_PREFIX: TEST_TABLE_PREFIX },
+  });
+  return {
+    status: result.status,
+    stderr: result.stderr,
+    json: result.stdout ? JSON.parse(result.stdout) : undefined,
+  };
+}
+
+let server: RunningHookServer;
+beforeAll(async () => {
+  server = await startHookServer();
+});
+afterAll(() => server.close());
+
+describe('npm run cli', () => {
+  it('sets a token policy, issues a token that admits a client, and revokes the user', async () => {
+    const app = `cli-${randomUUID().slice(0, 8)}`;
+    const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: app });
+
+    const put = cli('apps', 'put', app, '--admission', 'token', '--generate-secret', '--single-publisher');
+    expect(put.status).toBe(0);
+    expect(put.json).toMatchObject({
+      appKey: app,
+      admission: 'token',
+      singlePublisher: true,
+      hs256Secret: expect.any(String),
+    });
+    expect(cli('apps', 'get', app).json).toMatchObject({ hs256Secret: '(set)', singlePublisher: true });
+    expect(cli('apps', 'list').json).toContainEqual(expect.objectContaining({ appKey: app }));
+
+    const { token } = cli('token', '--app', app, '--sub', 'ivy', '--publish', 'cam-*', '--ttl', '600').json;
+    const session = wcs.newSession();
+    const connect = await wcs.send('connect', wcs.connectBody(session, { custom: { token } }));
+    expect(connect.status).toBe(200);
+    const stream = wcs.newStream(session, 'cam-9', true);
+    expect((await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING'))).status).toBe(200);
+
+    const revoke = cli('revoke', '--user', 'ivy', '--app', app);
+    expect(revoke.json).toEqual({ revoked: [session.sessionId] });
+    expect((await wcs.send('StreamKeepAliveEvent', wcs.streamBody(stream, 'PUBLISHING'))).status).toBe(403);
+  });
+
+  it('updates one field of a stored policy and keeps the others', () => {
+    const app = `cli-${randomUUID().slice(0, 8)}`;
+    cli('apps', 'put', app, '--max-players', '5', '--force-record');
+    const updated = cli('apps', 'put', app, '--no-force-record');
+    expect(updated.json).toMatchObject({ maxPlayersPerStream: 5, forceRecord: false });
+  });
+
+  it.each([
+    [
+      ['apps', 'put', 'x', '--admission', 'token'],
+      /invalid policy: admission: token admission needs hs256Secret or jwksUrl/,
+    ],
+    [['apps', 'put', 'x', '--max-players', 'many'], /--max-players must be a positive integer/],
+    [['token', '--app', 'x'], /token needs --app and --sub/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [[], /usage: npm run cli/],
+  ])('refuses %j with a clear message and exit code 1', (args, message) => {
+    const result = cli(...(args as string[]));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(message);
+  });
+});
