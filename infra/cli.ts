@@ -10,8 +10,10 @@
  *   apps get A
  *   apps list
  *   revoke --user U [--app A] | --session S
+ *   send   --session S | --user U [--app A] | --stream N [--app A] | --app A  --payload '{...}' [--async]
  *
- * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON.
+ * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON. With `--stack`,
+ * `send` always queues a job: the sender in AWS delivers it.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -25,7 +27,8 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
              [--[no-]play-requires-grant] [--data-max-bytes N] [--[no-]allow-relay]
   apps get A
   apps list
-  revoke --user U [--app A] | --session S`;
+  revoke --user U [--app A] | --session S
+  send --session S | --user U [--app A] | --stream N [--app A] | --app A --payload JSON [--async]`;
 
 class UsageError extends Error {}
 
@@ -58,6 +61,9 @@ const { values, positionals } = parseArgs({
     'allow-relay': { type: 'boolean' },
     user: { type: 'string' },
     session: { type: 'string' },
+    stream: { type: 'string' },
+    payload: { type: 'string' },
+    async: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -75,6 +81,8 @@ async function connect(): Promise<void> {
       if (!name) throw new Error(`stack ${values.stack} has no output ${table.name}Table`);
       env[table.envVar] = name;
     }
+    const queueUrl = outputs.get('SendQueueUrl');
+    if (queueUrl) env.SEND_QUEUE_URL = queueUrl;
     return;
   }
   env.AWS_REGION ??= 'local';
@@ -177,6 +185,34 @@ async function run(): Promise<unknown> {
     if (!values.user) throw new UsageError('revoke needs --user or --session');
     const { revokeUser } = await import('#shared/revocation.ts');
     return { revoked: await revokeUser(values.user, values.app, now) };
+  }
+  if (command === 'send') {
+    if (values.payload === undefined) throw new UsageError('send needs --payload (JSON)');
+    let payload: unknown;
+    try {
+      payload = JSON.parse(values.payload);
+    } catch {
+      throw new UsageError(`--payload is not JSON: ${values.payload}`);
+    }
+    const target = values.session
+      ? { sessionId: values.session }
+      : values.user
+        ? { userId: values.user, ...(values.app && { appKey: values.app }) }
+        : values.stream
+          ? { streamName: values.stream, ...(values.app && { appKey: values.app }) }
+          : values.app
+            ? { appKey: values.app }
+            : undefined;
+    if (!target) throw new UsageError('send needs --session, --user, --stream or --app');
+    const { sendLater, sendNow } = await import('#shared/sender.ts');
+    try {
+      // Against a stack, the sender in AWS delivers (it reaches the WCS nodes; this machine may not).
+      const later = values.async || values.stack !== undefined;
+      return later ? await sendLater(target, payload, now) : await sendNow(target, payload, now);
+    } finally {
+      const { closeWcsClient } = await import('#shared/wcs-client.ts');
+      await closeWcsClient();
+    }
   }
   throw new UsageError(`unknown command "${command}"`);
 }

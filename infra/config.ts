@@ -33,6 +33,8 @@ export interface StageConfig {
   readonly decisionBudgetMs: number;
   /** Fail mode per decision hook, overriding the defaults in `shared/deadline.ts`. Default `{}`. */
   readonly decisionFailModes: Readonly<Record<string, 'open' | 'closed'>>;
+  /** Deliveries of a queued send before it moves to the dead-letter queue. Default 5. */
+  readonly sendMaxReceiveCount: number;
 }
 
 function parse(value: unknown): unknown {
@@ -90,5 +92,6 @@ export function stageConfigFrom(node: Node): StageConfig {
       typeof defaultAppPolicy === 'string' ? defaultAppPolicy : JSON.stringify(defaultAppPolicy),
     decisionBudgetMs: number('decisionBudgetMs', 1000),
     decisionFailModes: decisionFailModes as Record<string, 'open' | 'closed'>,
+    sendMaxReceiveCount: number('sendMaxReceiveCount', 5),
   };
 }

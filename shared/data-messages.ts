@@ -67,3 +67,48 @@ export async function recordDataStatus(body: DataStatusEventBody, receivedAt: Da
     if (!isConditionFailure(error)) throw error;
   }
 }
+
+/** One data message pushed to a client through WCS (`direction` OUT). */
+export interface SendRecord {
+  readonly sessionId: string;
+  readonly operationId: string;
+  readonly nodeId: string;
+  readonly appKey?: string;
+  readonly target: string;
+  readonly payload: unknown;
+  readonly outcome: 'SENT' | 'FAILED' | 'GONE' | 'QUEUED';
+  readonly attempts: number;
+  readonly reason?: string;
+  readonly jobId?: string;
+  readonly requestedAt: Date;
+}
+
+/**
+ * Records a send and its outcome. Written once per outcome: a send retried from the queue updates
+ * its own item (same `operationId`), adding its attempts.
+ */
+export async function recordSend(send: SendRecord, now: Date): Promise<void> {
+  const payload = JSON.stringify(send.payload);
+  const update = new UpdateExpression()
+    .set('direction', 'OUT')
+    .set('nodeId', send.nodeId)
+    .set('target', send.target)
+    .setIfMissing('payload', payload)
+    .set('payloadBytes', Buffer.byteLength(payload))
+    .setIfMissing('receivedAt', send.requestedAt.toISOString())
+    .set('outcome', send.outcome)
+    .set('outcomeAt', now.toISOString())
+    .set('expiresAt', expiresAtFor(now));
+  if (send.appKey) update.setIfMissing('appKey', send.appKey);
+  if (send.jobId) update.setIfMissing('jobId', send.jobId);
+  if (send.reason) update.set('reason', send.reason);
+  else update.remove('reason');
+  update.increment('attempts', send.attempts);
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: { sessionId: send.sessionId, operationId: send.operationId },
+      ...update.toParams(),
+    }),
+  );
+}

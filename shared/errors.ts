@@ -84,3 +84,10 @@ export class DecisionRefusedError extends HookError {
     super(403, 'Forbidden', reason);
   }
 }
+
+/** 401: the operator API needs IAM auth (AWS) or the configured bearer token (locally). */
+export class UnauthorizedError extends HookError {
+  constructor(message: string) {
+    super(401, 'Unauthorized', message);
+  }
+}

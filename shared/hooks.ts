@@ -17,9 +17,11 @@ export type TableName = 'sessions' | 'streams' | 'dataMessages' | 'events' | 'ap
 /** What a handler does with a table; the CDK stack grants exactly this and nothing more. */
 export type TableAccess = 'read' | 'write' | 'readWrite';
 
-/** A Lambda entry point in `functions/<name>.ts`, and the tables it may use. */
+/** A Lambda entry point in `functions/<name>.ts`, and what it may use. */
 export interface HandlerDefinition {
   readonly tables: Readonly<Partial<Record<TableName, TableAccess>>>;
+  /** The send queue: `send` to it, or `consume` it (and send to it). Default: neither. */
+  readonly sendQueue?: 'send' | 'consume';
   readonly description: string;
 }
 
@@ -54,7 +56,8 @@ export const HANDLERS = {
   },
   'on-data-event': {
     tables: { apps: 'read', sessions: 'read', dataMessages: 'write' },
-    description: 'Decides and records data a client sent.',
+    sendQueue: 'send',
+    description: 'Decides and records data a client sent; queues a relay to another user.',
   },
   'data-status-event': {
     tables: { dataMessages: 'write' },
@@ -68,6 +71,28 @@ export const HANDLERS = {
 } as const satisfies Record<string, HandlerDefinition>;
 
 export type HandlerName = keyof typeof HANDLERS;
+
+/** The functions that are not hooks: the operator API and the sender (see `shared/sender.ts`). */
+export const SERVICE_FUNCTIONS = {
+  'data-send-api': {
+    tables: { apps: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
+    sendQueue: 'send',
+    description: 'POST /api/data/send: pushes data to clients now, or queues a fan-out job.',
+  },
+  sender: {
+    tables: { apps: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
+    sendQueue: 'consume',
+    description: 'Consumes the send queue: expands fan-outs, delivers sends through the WCS REST API.',
+  },
+} as const satisfies Record<string, HandlerDefinition>;
+
+export type ServiceFunctionName = keyof typeof SERVICE_FUNCTIONS;
+
+/** Every Lambda entry point in `functions/`: the hook handlers and the service functions. */
+export const FUNCTIONS: Readonly<Record<HandlerName | ServiceFunctionName, HandlerDefinition>> = {
+  ...HANDLERS,
+  ...SERVICE_FUNCTIONS,
+};
 
 export interface HookDefinition {
   /** The method name as WCS spells it in the URL. */

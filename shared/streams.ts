@@ -32,9 +32,15 @@ export function streamKey(body: { sessionId: string; mediaSessionId: string }) {
   return { sessionId: body.sessionId, mediaSessionId: body.mediaSessionId };
 }
 
+/** The sort key of a live stream in the `liveByApp` index: by name, then role, so a name's players are one range. */
+export function liveKeyOf(name: string, published: boolean, mediaSessionId: string): string {
+  return `${name}#${published ? 'publisher' : 'player'}#${mediaSessionId}`;
+}
+
 /** What identifies the stream beyond its key; the same in every hook about it. */
 function identity(body: StreamBody) {
   return {
+    liveKey: liveKeyOf(body.name, body.published, body.mediaSessionId),
     nodeId: body.nodeId,
     appKey: body.appKey,
     name: body.name,

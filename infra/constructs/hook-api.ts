@@ -3,8 +3,16 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { HANDLERS, type HandlerName, HOOKS, type TableAccess, type TableName } from '#shared/hooks.ts';
+import {
+  HANDLERS,
+  type HandlerDefinition,
+  type HandlerName,
+  HOOKS,
+  type TableAccess,
+  type TableName,
+} from '#shared/hooks.ts';
 import { TABLES } from '#shared/store/tables.ts';
 import { HookFunction } from './hook-function.ts';
 
@@ -12,6 +20,8 @@ export interface HookApiProps {
   readonly tables: Readonly<Record<TableName, TableV2>>;
   /** The hook HMAC secret; unset, hook signatures are not verified. */
   readonly hookSecret?: ISecret;
+  /** The send queue, for the handlers that queue sends (the relay of OnDataEvent). */
+  readonly sendQueue: IQueue;
   readonly logRetention: RetentionDays;
   /** Steady-state requests per second across all routes. */
   readonly throttleRateLimit: number;
@@ -51,6 +61,8 @@ export class HookApi extends Construct {
           fn.bindTable(props.tables[table], TABLES[table], access);
         }
         if (props.hookSecret) fn.bindSecret(props.hookSecret, 'WCS_HOOK_SECRET_ARN');
+        const definition: HandlerDefinition = handler;
+        if (definition.sendQueue) fn.bindSendQueue(props.sendQueue, definition.sendQueue);
         return [name, fn];
       }),
     ) as Record<HandlerName, HookFunction>;

@@ -6,6 +6,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TableAccess } from '#shared/hooks.ts';
 import type { TableDefinition } from '#shared/store/tables.ts';
@@ -106,6 +107,14 @@ export class HookFunction extends NodejsFunction {
     if (reads.length > 0) {
       this.addToRolePolicy(new PolicyStatement({ actions: reads, resources: [table.tableArn, ...indexes] }));
     }
+    return this;
+  }
+
+  /** Gives the function the send queue: its URL in `SEND_QUEUE_URL`, and the right to send (and to consume). */
+  bindSendQueue(queue: IQueue, access: 'send' | 'consume'): this {
+    this.addEnvironment('SEND_QUEUE_URL', queue.queueUrl);
+    queue.grantSendMessages(this);
+    if (access === 'consume') queue.grantConsumeMessages(this);
     return this;
   }
 

@@ -4,7 +4,8 @@
  * catch-all `POST /hooks/{method}` for the rest).
  */
 import { createServer, type Server } from 'node:http';
-import { findHook, HANDLERS, type HandlerName } from '#shared/hooks.ts';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { FUNCTIONS, findHook, type HandlerName, type ServiceFunctionName } from '#shared/hooks.ts';
 import { logger } from '#shared/logger.ts';
 import {
   type LambdaHandler,
@@ -18,17 +19,24 @@ import {
 /** The path under which WCS is pointed: the app's REST URL is `<base>/hooks`, WCS appends `/<method>`. */
 export const HOOKS_PATH = '/hooks';
 
-export type HookHandlers = Readonly<Record<HandlerName, LambdaHandler>>;
+/** The API routes served beside the hooks, and their functions. */
+const API_ROUTES: Readonly<Record<string, ServiceFunctionName>> = {
+  'POST /api/data/send': 'data-send-api',
+};
 
-/** Imports every handler in `functions/`, as each Lambda function would at its cold start. */
+export type HookHandlers = Readonly<
+  Record<HandlerName | ServiceFunctionName, (event: never, context: never) => Promise<unknown>>
+>;
+
+/** Imports every function in `functions/`, as each Lambda function would at its cold start. */
 export async function loadHookHandlers(): Promise<HookHandlers> {
   const entries = await Promise.all(
-    (Object.keys(HANDLERS) as HandlerName[]).map(async (name) => {
-      const module = (await import(`../../functions/${name}.ts`)) as { handler: LambdaHandler };
+    Object.keys(FUNCTIONS).map(async (name) => {
+      const module = (await import(`../../functions/${name}.ts`)) as { handler: HookHandlers[HandlerName] };
       return [name, module.handler] as const;
     }),
   );
-  return Object.fromEntries(entries) as HookHandlers;
+  return Object.fromEntries(entries) as unknown as HookHandlers;
 }
 
 /** The HTTP server that serves `handlers`; not yet listening. */
@@ -37,6 +45,15 @@ export function createHookServer(handlers: HookHandlers): Server {
     try {
       const { pathname } = new URL(request.url ?? '/', 'http://localhost');
       if (pathname === '/health') return writeJson(response, 200, { status: 'ok' });
+      const apiFunction = API_ROUTES[`${request.method} ${pathname}`];
+      if (apiFunction) {
+        const body = await readBody(request);
+        if (body === undefined)
+          return writeJson(response, 413, { error: 'PayloadTooLarge', message: 'body exceeds 10 MB' });
+        const event = toHttpApiEvent(request, body, { routeKey: `${request.method} ${pathname}` });
+        const api = handlers[apiFunction] as unknown as LambdaHandler;
+        return writeResult(response, await api(event, localContext(`wcs-hooks-${apiFunction}`)));
+      }
       const match = /^\/hooks\/([^/]+)$/.exec(pathname);
       const method = match?.[1] ? decodeURIComponent(match[1]) : undefined;
       const hook = method === undefined ? undefined : findHook(method);
@@ -60,7 +77,8 @@ export function createHookServer(handlers: HookHandlers): Server {
       const routeKey =
         hook.handler === 'echo' ? `POST ${HOOKS_PATH}/{method}` : `POST ${HOOKS_PATH}/${method}`;
       const event = toHttpApiEvent(request, body, { routeKey, pathParameters: { method } });
-      const result = await handlers[hook.handler](event, localContext(`wcs-hooks-${hook.handler}`));
+      const hookHandler = handlers[hook.handler] as unknown as LambdaHandler;
+      const result = await hookHandler(event, localContext(`wcs-hooks-${hook.handler}`));
       writeResult(response, result);
     } catch (error) {
       logger.error('local server failed to answer', error as Error);
@@ -68,5 +86,28 @@ export function createHookServer(handlers: HookHandlers): Server {
         writeJson(response, 500, { error: 'InternalError', message: 'the local server failed' });
       else response.destroy();
     }
+  });
+}
+
+/**
+ * Runs the sender function on the local queue, as Lambda's SQS event source runs it on SQS: the
+ * same handler, batches of up to 10, partial failures retried, a dead-letter queue after
+ * `maxReceiveCount`. Returns a stop function.
+ */
+export async function startLocalSender(
+  handlers: HookHandlers,
+  options: { maxReceiveCount?: number; visibilityMs?: number } = {},
+): Promise<() => Promise<void>> {
+  const { LocalQueue, startQueueConsumer } = await import('#shared/local-queue.ts');
+  const { LOCAL_SEND_QUEUE } = await import('#shared/send-queue.ts');
+  const sender = handlers.sender as unknown as (
+    event: SQSEvent,
+    context: Context,
+  ) => Promise<SQSBatchResponse>;
+  return startQueueConsumer({
+    queue: new LocalQueue(process.env.LOCAL_QUEUE_TABLE as string),
+    queueName: LOCAL_SEND_QUEUE,
+    handler: (event) => sender(event, localContext('wcs-hooks-sender')),
+    ...options,
   });
 }

@@ -55,8 +55,13 @@ async function main() {
   exportTableNames(tablePrefix);
 
   // Imported only now: the handlers read their configuration (table names, endpoint) when loaded.
-  const { createHookServer, loadHookHandlers, HOOKS_PATH } = await import('./hook-server.ts');
-  const server = createHookServer(await loadHookHandlers());
+  const { createHookServer, loadHookHandlers, startLocalSender, HOOKS_PATH } = await import(
+    './hook-server.ts'
+  );
+  const handlers = await loadHookHandlers();
+  const server = createHookServer(handlers);
+  // The sender consumes the local send queue, as it consumes SQS in AWS.
+  const stopSender = await startLocalSender(handlers);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -70,11 +75,19 @@ async function main() {
       ? 'hook signatures are verified (WCS_HOOK_SECRET is set)'
       : 'hook signatures are not verified (set WCS_HOOK_SECRET to require them)',
   );
+  log(
+    env.API_TOKEN
+      ? `operator API at http://localhost:${port}/api (Authorization: Bearer $API_TOKEN)`
+      : 'operator API (/api/data/send) is closed: set API_TOKEN to open it',
+  );
 
   const shutdown = async (signal: string) => {
     log(`${signal}: stopping`);
     server.close();
     server.closeAllConnections();
+    await stopSender();
+    const { closeWcsClient } = await import('#shared/wcs-client.ts');
+    await closeWcsClient();
     await dynamoDbLocal?.stop();
     process.exit(0);
   };

@@ -10,16 +10,18 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { TableName } from '#shared/hooks.ts';
-import { TABLES, toCreateTableInput } from '#shared/store/tables.ts';
+import { LOCAL_QUEUE_TABLE, TABLES, toCreateTableInput } from '#shared/store/tables.ts';
 
 /** The physical table name of `table` under `prefix` (e.g. `wcs-hooks-local-sessions`). */
 export function localTableName(prefix: string, table: TableName): string {
   return `${prefix}-${table}`;
 }
 
+const LOCAL_TABLES = [...Object.values(TABLES), LOCAL_QUEUE_TABLE];
+
 /** Sets `SESSIONS_TABLE` and its siblings, as the CDK stack sets them on each function. */
 export function exportTableNames(prefix: string, env: NodeJS.ProcessEnv = process.env): void {
-  for (const table of Object.values(TABLES)) env[table.envVar] = localTableName(prefix, table.name);
+  for (const table of LOCAL_TABLES) env[table.envVar] = localTableName(prefix, table.name);
 }
 
 async function exists(client: DynamoDBClient, tableName: string): Promise<boolean> {
@@ -36,7 +38,7 @@ async function exists(client: DynamoDBClient, tableName: string): Promise<boolea
 /** Creates every table that does not exist yet, with TTL on the expiry attribute. Returns the names created. */
 export async function ensureTables(client: DynamoDBClient, prefix: string): Promise<string[]> {
   const created: string[] = [];
-  for (const table of Object.values(TABLES)) {
+  for (const table of LOCAL_TABLES) {
     const tableName = localTableName(prefix, table.name);
     if (await exists(client, tableName)) continue;
     await client.send(new CreateTableCommand(toCreateTableInput(table, tableName)));

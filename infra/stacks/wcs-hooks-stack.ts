@@ -1,9 +1,11 @@
-import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
+import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
 import { StateTables } from '../constructs/state-tables.ts';
 
 export interface WcsHooksStackProps extends StackProps {
@@ -43,8 +45,24 @@ export class WcsHooksStack extends Stack {
       },
     });
 
+    // The send queue and its dead-letter queue: a send that keeps failing is parked, not lost.
+    const senderTimeout = Duration.seconds(60);
+    const deadLetterQueue = new Queue(this, 'SendDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const sendQueue = new Queue(this, 'SendQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's advice for a Lambda event source: six times the function timeout.
+      visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.sendMaxReceiveCount },
+    });
+
     this.hookApi = new HookApi(this, 'Hooks', {
       tables: this.state.tables,
+      sendQueue,
       ...(hookSecret && { hookSecret }),
       logRetention: config.logRetentionDays,
       throttleRateLimit: config.throttleRateLimit,
@@ -67,6 +85,28 @@ export class WcsHooksStack extends Stack {
       ...(config.alarmEmail && { alarmEmail: config.alarmEmail }),
     });
 
+    const environment = {
+      POWERTOOLS_LOG_LEVEL: config.logLevel,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      RETENTION_DAYS: String(config.dataRetentionDays),
+    };
+    const sender = new SenderService(this, 'Sender', {
+      api: this.hookApi.api,
+      tables: this.state.tables,
+      queue: sendQueue,
+      deadLetterQueue,
+      wcsRestCredentials,
+      wcsRestUrls: config.wcsRestUrls,
+      alarmTopic: observability.alarmTopic,
+      logRetention: config.logRetentionDays,
+      environment,
+      senderTimeout,
+    });
+    Validations.of(deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This is the dead-letter queue of the send queue; it has none of its own.',
+    });
+
     new CfnOutput(this, 'HookUrl', {
       value: this.hookApi.hookUrl,
       description: 'The app REST URL for WCS: update app -l <HookUrl> <app>',
@@ -79,6 +119,16 @@ export class WcsHooksStack extends Stack {
     }
     new CfnOutput(this, 'WcsRestCredentialsArn', { value: wcsRestCredentials.secretArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'DataSendUrl', {
+      value: `${this.hookApi.api.apiEndpoint}${DATA_SEND_PATH}`,
+      description: 'POST here (SigV4-signed, IAM) to push data to clients',
+    });
+    new CfnOutput(this, 'SendQueueUrl', {
+      value: sendQueue.queueUrl,
+      description: 'Queue sends here (fire-and-forget)',
+    });
+    new CfnOutput(this, 'SendDeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'SenderFunctionName', { value: sender.functions.sender.functionName });
     new CfnOutput(this, 'DashboardName', { value: observability.dashboard.dashboardName });
     // The CLI (`npm run cli -- --stack <name> ...`) finds the tables by these outputs.
     for (const [name, table] of Object.entries(this.state.tables)) {

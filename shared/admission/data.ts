@@ -4,31 +4,63 @@ import { recordDataMessage } from '../data-messages.ts';
 import { DecisionRefusedError } from '../errors.ts';
 import type { HookAnswer } from '../hook-handler.ts';
 import type { OnDataEventBody } from '../schemas.ts';
+import { enqueue } from '../send-queue.ts';
+import type { SessionState } from '../sessions.ts';
 import { actingSession } from './acting-session.ts';
 
 /**
  * Decides an `OnDataEvent` (reference §1.3): the session may act, may send data (open apps: yes;
  * token apps: the token's `data` claim), and the payload is within the app's size limit.
  */
-export async function decideData(body: OnDataEventBody, payloadBytes: number): Promise<AppPolicy> {
+export async function decideData(
+  body: OnDataEventBody,
+  payloadBytes: number,
+): Promise<{ policy: AppPolicy; session: SessionState }> {
   const [policy, session] = await Promise.all([getAppPolicy(body.appKey), actingSession(body.sessionId)]);
   if (policy.admission === 'token' && !session.grantsData)
     throw new DecisionRefusedError('not allowed to send data');
   if (payloadBytes > policy.dataMaxBytes) {
     throw new DecisionRefusedError(`payload is ${payloadBytes} bytes; the app allows ${policy.dataMaxBytes}`);
   }
-  return policy;
+  return { policy, session };
 }
 
-/** `OnDataEvent`: decides, and records the message with the decision, refused ones included. */
+/**
+ * The user a payload is addressed to, when a client sends data to another (`{"to": "<user>", ...}`),
+ * the way meveo's WebSocket endpoints let user agents talk to each other.
+ */
+function relayTarget(payload: unknown): string | undefined {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+  const to = (payload as Record<string, unknown>).to;
+  return typeof to === 'string' && to !== '' ? to : undefined;
+}
+
+/**
+ * `OnDataEvent`: decides, and records the message with the decision, refused ones included. A
+ * payload addressed to another user is relayed, when the app allows it: queued for the sender,
+ * so the answer to WCS does not wait for the delivery.
+ */
 export async function admitData(body: OnDataEventBody, receivedAt: Date): Promise<HookAnswer> {
   const payloadBytes = Buffer.byteLength(JSON.stringify(body.payload));
+  let decision: Awaited<ReturnType<typeof decideData>>;
   try {
-    await decideData(body, payloadBytes);
+    decision = await decideData(body, payloadBytes);
   } catch (error) {
     if (error instanceof DecisionRefusedError) await recordDataMessage(body, 'REFUSED', receivedAt);
     throw error;
   }
   await recordDataMessage(body, 'ACCEPTED', receivedAt);
+  const to = relayTarget(body.payload);
+  if (to && decision.policy.allowRelay) {
+    await enqueue([
+      {
+        kind: 'fanout',
+        jobId: body.operationId,
+        target: { userId: to, appKey: body.appKey },
+        payload: { ...(body.payload as Record<string, unknown>), from: decision.session.userId ?? null },
+        requestedAt: receivedAt.toISOString(),
+      },
+    ]);
+  }
   return undefined;
 }

@@ -71,7 +71,8 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
       {
         indexName: 'liveByApp',
         partitionKey: S('liveAppKey'),
-        sortKey: S('firstStatusAt'),
+        // `<name>#<publisher|player>#<mediaSessionId>`: one name's live players are one key range.
+        sortKey: S('liveKey'),
         projection: ['name', 'published', 'nodeId'],
       },
       // Sparse: `failedAppKey` exists only on streams that ended FAILED.
@@ -132,6 +133,20 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     ],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
+};
+
+/**
+ * The local runtime's stand-in for SQS (`shared/local-queue.ts`): one partition per queue, messages
+ * in the order they were sent. Not deployed, so not among `TABLES`.
+ */
+export const LOCAL_QUEUE_TABLE: TableDefinition = {
+  name: 'queue' as TableName,
+  envVar: 'LOCAL_QUEUE_TABLE',
+  partitionKey: S('queue'),
+  sortKey: S('messageId'),
+  globalIndexes: [],
+  localIndexes: [],
+  timeToLiveAttribute: EXPIRY_ATTRIBUTE,
 };
 
 function projectionOf(index: IndexDefinition) {

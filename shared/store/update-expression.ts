@@ -2,7 +2,7 @@
  * Builds DynamoDB update expressions with generated placeholders. Written by hand because neither
  * the AWS SDK v3 nor lib-dynamodb offers an expression builder (the old `@aws/dynamodb-expressions`
  * is unmaintained); this one does only what the stores need: SET, SET if_not_exists, list_append,
- * ADD to a set, REMOVE, and a condition.
+ * ADD to a set or a number, REMOVE, and a condition.
  */
 export class UpdateExpression {
   private readonly sets: string[] = [];
@@ -48,6 +48,12 @@ export class UpdateExpression {
   /** Adds `members` to the string set `attribute`. */
   addToSet(attribute: string, members: readonly string[]): this {
     this.adds.push(`${this.name(attribute)} ${this.value(new Set(members))}`);
+    return this;
+  }
+
+  /** Adds `by` to the number `attribute` (starting from 0). */
+  increment(attribute: string, by: number): this {
+    this.adds.push(`${this.name(attribute)} ${this.value(by)}`);
     return this;
   }
 

@@ -9,7 +9,16 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/build-app.ts';
 import { TABLE_ACTIONS } from '../../infra/constructs/hook-function.ts';
-import { dedicatedHooks, HANDLERS, type HandlerName, type TableAccess } from '../../shared/hooks.ts';
+import {
+  dedicatedHooks,
+  FUNCTIONS,
+  HANDLERS,
+  type HandlerName,
+  type TableAccess,
+} from '../../shared/hooks.ts';
+
+type FunctionName = keyof typeof FUNCTIONS;
+
 import { TABLES, toCreateTableInput } from '../../shared/store/tables.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -26,10 +35,11 @@ beforeAll(() => {
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
-/** The logical id of the function for `handler` (construct path Hooks/<handler>). */
-function functionIdOf(handler: HandlerName): string {
-  const match = ofType('AWS::Lambda::Function').find(([id]) =>
-    id.startsWith(`Hooks${handler.replace(/-/g, '')}`),
+/** The logical id of the function for `handler` (construct path Hooks/<handler> or Sender/<name>). */
+function functionIdOf(handler: FunctionName): string {
+  const plain = handler.replace(/-/g, '');
+  const match = ofType('AWS::Lambda::Function').find(
+    ([id]) => id.startsWith(`Hooks${plain}`) || id.startsWith(`Sender${plain}`),
   );
   if (!match) throw new Error(`no function for ${handler}`);
   return match[0];
@@ -55,11 +65,22 @@ describe('the hook API', () => {
     expect(resources[integrationId]?.Properties.IntegrationUri).toEqual({
       'Fn::GetAtt': [functionIdOf('echo'), 'Arn'],
     });
-    expect(ofType('AWS::ApiGatewayV2::Route')).toHaveLength(dedicatedHooks().length + 1);
+    expect(ofType('AWS::ApiGatewayV2::Route')).toHaveLength(dedicatedHooks().length + 2);
   });
 
   it('has one function per handler, and no other', () => {
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(Object.keys(HANDLERS).length);
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(Object.keys(FUNCTIONS).length);
+  });
+
+  it('routes POST /api/data/send to the data-send-api function, behind IAM authorization', () => {
+    const route = ofType('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === 'POST /api/data/send',
+    );
+    expect(route?.[1].Properties.AuthorizationType).toBe('AWS_IAM');
+    const integrationId = String(route?.[1].Properties.Target['Fn::Join'][1][1].Ref);
+    expect(resources[integrationId]?.Properties.IntegrationUri).toEqual({
+      'Fn::GetAtt': [functionIdOf('data-send-api'), 'Arn'],
+    });
   });
 
   it('throttles the stage and writes access logs', () => {
@@ -121,7 +142,7 @@ describe('the state tables', () => {
 });
 
 describe('each function', () => {
-  const policyOf = (handler: HandlerName) => {
+  const policyOf = (handler: FunctionName) => {
     const fnId = functionIdOf(handler);
     const roleId = resources[fnId]?.Properties.Role['Fn::GetAtt'][0];
     const [, policy] =
@@ -131,7 +152,7 @@ describe('each function', () => {
   const tableIdOf = (name: string) =>
     ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith(`State${name}`))?.[0] as string;
 
-  it.each(Object.keys(HANDLERS) as HandlerName[])(
+  it.each(Object.keys(FUNCTIONS) as FunctionName[])(
     '%s may use only the tables its handler declares, as declared',
     (handler) => {
       const statements = policyOf(handler);
@@ -147,21 +168,28 @@ describe('each function', () => {
           granted.set(table.name, actions);
         }
       }
-      const declared = HANDLERS[handler].tables as Partial<Record<string, TableAccess>>;
+      const declared = FUNCTIONS[handler].tables as Partial<Record<string, TableAccess>>;
       expect([...granted.keys()].sort()).toEqual(Object.keys(declared).sort());
       for (const [table, access] of Object.entries(declared)) {
         expect([...(granted.get(table) ?? [])].sort()).toEqual(
           [...TABLE_ACTIONS[access as TableAccess]].sort(),
         );
       }
-      // Nothing else but its own logs and the hook secret.
+      // Nothing else but its own logs, its secrets and, if it declares it, the send queue.
       const others = statements.filter((s) => ![s.Action].flat().some((a) => a.startsWith('dynamodb:')));
       for (const statement of others) {
-        for (const action of [statement.Action].flat())
+        for (const action of [statement.Action].flat()) {
           expect(action).toMatch(
-            /^(logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret))$/,
+            /^(logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|sqs:.+)$/,
           );
+        }
       }
+      const sqsActions = new Set(
+        others.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('sqs:')),
+      );
+      const queueAccess = FUNCTIONS[handler].sendQueue;
+      expect(sqsActions.has('sqs:SendMessage')).toBe(queueAccess !== undefined);
+      expect(sqsActions.has('sqs:ReceiveMessage')).toBe(queueAccess === 'consume');
       expect(JSON.stringify(statements)).not.toContain('"*"');
     },
   );
@@ -183,7 +211,7 @@ describe('each function', () => {
   );
 
   it('is bundled as minified ESM with a source map and the AWS SDK inside', () => {
-    for (const handler of Object.keys(HANDLERS) as HandlerName[]) {
+    for (const handler of Object.keys(FUNCTIONS) as FunctionName[]) {
       const key = String(resources[functionIdOf(handler)]?.Properties.Code.S3Key);
       const dir = join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
@@ -199,7 +227,7 @@ describe('each function', () => {
 
   it('has its own log group with retention', () => {
     const groups = ofType('AWS::Logs::LogGroup');
-    expect(groups.length).toBeGreaterThanOrEqual(Object.keys(HANDLERS).length + 1);
+    expect(groups.length).toBeGreaterThanOrEqual(Object.keys(FUNCTIONS).length + 1);
     for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 });
@@ -220,11 +248,42 @@ describe('observability', () => {
     expect(alarms.filter((a) => a.MetricName === '5xx')).toHaveLength(1);
     expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(Object.keys(HANDLERS).length);
     expect(alarms.filter((a) => a.MetricName === 'Throttles')).toHaveLength(Object.keys(HANDLERS).length);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
   it('has a dashboard of the API and of the hooks by method', () => {
     const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0] ?? [];
     expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('MetricName=\\\\\\"Hooks\\\\\\"');
+  });
+});
+
+describe('the sender', () => {
+  it('consumes the send queue with partial batch failures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionIdOf('sender') },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+    });
+  });
+
+  it('parks a send in the dead-letter queue after 5 deliveries; both queues encrypted and TLS-only', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    const send = queues.find(([id]) => id.startsWith('SendQueue'))?.[1].Properties;
+    expect(send?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^SendDeadLetterQueue/), 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(send?.VisibilityTimeout).toBe(360);
+    for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(2);
+  });
+
+  it('reads the WCS REST credentials from Secrets Manager, by ARN', () => {
+    for (const name of ['sender', 'data-send-api'] as const) {
+      const env = resources[functionIdOf(name)]?.Properties.Environment.Variables;
+      expect(env.WCS_REST_CREDENTIALS_ARN).toEqual({ Ref: expect.stringMatching(/^WcsRestCredentials/) });
+      expect(env.WCS_REST_URLS).toBe('{}');
+    }
   });
 });

@@ -3,7 +3,7 @@
  * Local: an app policy set with it governs the hooks, a token it issues admits a client, and its
  * revoke cuts the client off at the next keep-alive.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -80,5 +80,51 @@ describe('npm run cli', () => {
     const result = cli(...(args as string[]));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(message);
+  });
+});
+
+describe('npm run cli -- send', () => {
+  it('pushes a payload to a session through its node, and reports the outcome', async () => {
+    const { FakeWcsRest } = await import('../support/fake-wcs-rest.ts');
+    const app = `cli-${randomUUID().slice(0, 8)}`;
+    const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: app });
+    const rest = await new FakeWcsRest({ node: wcs }).start();
+    try {
+      const session = wcs.newSession();
+      expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
+
+      // Asynchronously: the fake node answers from this process, which must not be blocked meanwhile.
+      const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+        (resolve) => {
+          execFile(
+            process.execPath,
+            ['infra/cli.ts', 'send', '--session', session.sessionId, '--payload', '{"note":"from the cli"}'],
+            {
+              cwd: root,
+              env: {
+                ...process.env,
+                TABLE_PREFIX: TEST_TABLE_PREFIX,
+                WCS_REST_URLS: JSON.stringify({ [wcs.nodeId]: rest.url }),
+              },
+            },
+            (error, stdout, stderr) =>
+              resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+          );
+        },
+      );
+
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ targets: 1, sent: 1 });
+      expect(rest.receivedBy(session.sessionId).map((r) => r.payload)).toEqual([{ note: 'from the cli' }]);
+    } finally {
+      await rest.close();
+    }
+  });
+
+  it('refuses a payload that is not JSON', () => {
+    const result = cli('send', '--session', 's', '--payload', '{nope');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/--payload is not JSON/);
   });
 });

@@ -64,7 +64,11 @@ describe('a stream', () => {
 
     const a = await getItem('streams', streamKey(inOrder));
     const b = await getItem('streams', streamKey(reversed));
-    expect(withoutTimes(b)).toEqual({ ...withoutTimes(a), mediaSessionId: reversed.mediaSessionId });
+    expect(withoutTimes(b)).toEqual({
+      ...withoutTimes(a),
+      mediaSessionId: reversed.mediaSessionId,
+      liveKey: `same-either-way#publisher#${reversed.mediaSessionId}`,
+    });
     expect(b?.status).toBe('UNPUBLISHED');
   });
 

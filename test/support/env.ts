@@ -1,6 +1,9 @@
 /**
  * Runs before each test file: the environment a deployed function gets (table names, Region,
  * credentials), pointed at the run's DynamoDB Local. Logs are silenced; set TEST_LOG_LEVEL to see them.
+ *
+ * Import nothing here that creates a DynamoDB client (`shared/store/dynamo.ts`): it would be
+ * created before a test file can point it elsewhere (the deadline test's unresponsive DynamoDB).
  */
 import { exportTableNames } from '../../infra/local/tables.ts';
 import { TEST_TABLE_PREFIX } from './constants.ts';

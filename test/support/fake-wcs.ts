@@ -58,9 +58,14 @@ export class FakeWcs {
     this.nodeId = `${randomBytes(24).toString('base64url').slice(0, 32)}@${options.ip ?? '127.0.0.1'}`;
   }
 
-  /** A new client session with a fresh UUID `sessionId` (the 2022+ form, §1.2). */
+  /** The sessions this node holds: its REST API answers 404 for any other (see fake-wcs-rest.ts). */
+  readonly heldSessions = new Set<string>();
+
+  /** A new client session with a fresh UUID `sessionId` (the 2022+ form, §1.2), held by this node. */
   newSession(): WcsSession {
-    return { nodeId: this.nodeId, appKey: this.appKey, sessionId: randomUUID() };
+    const session = { nodeId: this.nodeId, appKey: this.appKey, sessionId: randomUUID() };
+    this.heldSessions.add(session.sessionId);
+    return session;
   }
 
   /** A new media session for `session`. */

@@ -12,20 +12,38 @@ export interface RunningHookServer {
   close(): Promise<void>;
 }
 
-export async function startHookServer(env: Record<string, string> = {}): Promise<RunningHookServer> {
+export interface HookServerOptions {
+  /** Also run the sender on the local send queue (as `npm start` does). Default false. */
+  readonly sender?: boolean | { maxReceiveCount?: number; visibilityMs?: number };
+}
+
+export async function startHookServer(
+  env: Record<string, string> = {},
+  options: HookServerOptions = {},
+): Promise<RunningHookServer> {
   Object.assign(process.env, env);
-  const { createHookServer, loadHookHandlers, HOOKS_PATH } = await import('../../infra/local/hook-server.ts');
-  const server = createHookServer(await loadHookHandlers());
+  const { createHookServer, loadHookHandlers, startLocalSender, HOOKS_PATH } = await import(
+    '../../infra/local/hook-server.ts'
+  );
+  const handlers = await loadHookHandlers();
+  const server = createHookServer(handlers);
+  const stopSender = options.sender
+    ? await startLocalSender(handlers, typeof options.sender === 'object' ? options.sender : {})
+    : async () => undefined;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
     appUrl: `${baseUrl}${HOOKS_PATH}`,
     baseUrl,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await stopSender();
+      const { closeWcsClient } = await import('../../shared/wcs-client.ts');
+      await closeWcsClient();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }

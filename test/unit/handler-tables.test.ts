@@ -6,12 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import { HANDLERS, type HandlerName, type TableName } from '../../shared/hooks.ts';
+import { FUNCTIONS, type TableName } from '../../shared/hooks.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-function load(handler: HandlerName, tables: readonly TableName[]) {
+function load(handler: string, tables: readonly TableName[]) {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     AWS_REGION: 'local',
@@ -29,8 +29,8 @@ function load(handler: HandlerName, tables: readonly TableName[]) {
   );
 }
 
-describe.each(Object.keys(HANDLERS) as HandlerName[])('the %s function', (handler) => {
-  const declared = Object.keys(HANDLERS[handler].tables) as TableName[];
+describe.each(Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[])('the %s function', (handler) => {
+  const declared = Object.keys(FUNCTIONS[handler].tables) as TableName[];
 
   it('loads with only its declared tables configured', () => {
     const result = load(handler, declared);

@@ -1,0 +1,82 @@
+/**
+ * Who a message goes to: one session; every open session of a user (the token subject recorded at
+ * `connect`); every session playing a stream now; or every open session of an app. Each resolves
+ * with a Query on a key or an index, never a Scan.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { listAppPolicies } from './apps.ts';
+import { getSession, listOpenSessions } from './sessions.ts';
+import { dynamo, tableNameOf } from './store/dynamo.ts';
+
+const identifier = z.string().min(1).max(512);
+
+/** A send target, as the API, the queue and the CLI take it. */
+export const sendTarget = z.union([
+  z.strictObject({ sessionId: identifier }),
+  z.strictObject({ userId: identifier, appKey: identifier.optional() }),
+  z.strictObject({ streamName: z.string().min(1).max(1024), appKey: identifier.optional() }),
+  z.strictObject({ appKey: identifier }),
+]);
+export type SendTarget = z.infer<typeof sendTarget>;
+
+/** A session a message can be pushed to. */
+export interface Recipient {
+  readonly sessionId: string;
+  readonly nodeId: string;
+  readonly appKey: string;
+}
+
+/** A short label of `target` for the record: `session:<id>`, `user:<id>`, `stream:<name>`, `app:<key>`. */
+export function describeTarget(target: SendTarget): string {
+  if ('sessionId' in target) return `session:${target.sessionId}`;
+  if ('userId' in target) return `user:${target.userId}${target.appKey ? `@${target.appKey}` : ''}`;
+  if ('streamName' in target) return `stream:${target.streamName}${target.appKey ? `@${target.appKey}` : ''}`;
+  return `app:${target.appKey}`;
+}
+
+const streamsTable = tableNameOf('streams');
+
+/** The sessions playing `name` in `appKey` now: one Query on the live index's `<name>#player#` range. */
+async function playersOf(appKey: string, name: string): Promise<Recipient[]> {
+  const recipients: Recipient[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: streamsTable,
+        IndexName: 'liveByApp',
+        KeyConditionExpression: 'liveAppKey = :app AND begins_with(liveKey, :prefix)',
+        ExpressionAttributeValues: { ':app': appKey, ':prefix': `${name}#player#` },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? [])
+      recipients.push({ sessionId: String(item.sessionId), nodeId: String(item.nodeId), appKey });
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return recipients;
+}
+
+/** The apps to search when a target names none: every app with a stored policy. */
+async function appsOf(target: { appKey?: string | undefined }): Promise<string[]> {
+  return target.appKey ? [target.appKey] : (await listAppPolicies()).map((p) => p.appKey);
+}
+
+/** The sessions `target` names now, each once. An ended or unknown session resolves to none. */
+export async function resolveTarget(target: SendTarget): Promise<Recipient[]> {
+  let found: Recipient[] = [];
+  if ('sessionId' in target) {
+    const session = await getSession(target.sessionId);
+    if (session && !session.ended)
+      found = [{ sessionId: session.sessionId, nodeId: session.nodeId, appKey: session.appKey }];
+  } else if ('userId' in target) {
+    for (const app of await appsOf(target)) found.push(...(await listOpenSessions(app, target.userId)));
+  } else if ('streamName' in target) {
+    for (const app of await appsOf(target)) found.push(...(await playersOf(app, target.streamName)));
+  } else {
+    found = await listOpenSessions(target.appKey);
+  }
+  const unique = new Map(found.map((r) => [r.sessionId, r]));
+  return [...unique.values()];
+}

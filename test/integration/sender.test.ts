@@ -1,0 +1,290 @@
+/**
+ * The sender, through real HTTP end to end: the operator API and the relay put data in, the sender
+ * pushes it through the WCS REST API of the node holding each session (two fake nodes here, one
+ * requiring Basic auth), and every send is recorded. Retries, the dead-letter queue, gone
+ * sessions and a 1,000-session fan-out with bounded concurrency.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { putAppPolicy } from '../../shared/apps.ts';
+import { LocalQueue } from '../../shared/local-queue.ts';
+import { issueClientToken } from '../../shared/tokens.ts';
+import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
+import { FakeWcsRest } from '../support/fake-wcs-rest.ts';
+import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { getItem } from '../support/tables.ts';
+import { HS256_SECRET } from '../support/tokens.ts';
+
+const API_TOKEN = 'operator-token-for-tests';
+const CONCURRENCY = 8;
+let server: RunningHookServer;
+let nodeA: FakeWcs;
+let nodeB: FakeWcs;
+let restA: FakeWcsRest;
+let restB: FakeWcsRest;
+const app = `sender-${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  // Two nodes on two loopback addresses, as two WCS servers would be.
+  nodeA = new FakeWcs({ appUrl: '', appKey: app, ip: '127.0.0.2' });
+  nodeB = new FakeWcs({ appUrl: '', appKey: app, ip: '127.0.0.3' });
+  restA = await new FakeWcsRest({
+    node: nodeA,
+    host: '127.0.0.2',
+    credentials: { username: 'rest', password: 'secret' },
+  }).start();
+  restB = await new FakeWcsRest({ node: nodeB, host: '127.0.0.3' }).start();
+  server = await startHookServer(
+    {
+      // One node mapped by its nodeId, the other by its IP: both forms of WCS_REST_URLS.
+      WCS_REST_URLS: JSON.stringify({ [nodeA.nodeId]: restA.url, '127.0.0.3': restB.url }),
+      WCS_REST_USERNAME: 'rest',
+      WCS_REST_PASSWORD: 'secret',
+      WCS_REST_BACKOFF_MS: '5',
+      SEND_CONCURRENCY: String(CONCURRENCY),
+      API_TOKEN,
+    },
+    { sender: { maxReceiveCount: 3, visibilityMs: 200 } },
+  );
+  for (const node of [nodeA, nodeB])
+    (node as unknown as { options: { appUrl: string } }).options.appUrl = server.appUrl;
+  await putAppPolicy(app, {
+    admission: 'token',
+    hs256Secret: HS256_SECRET,
+    allowRelay: true,
+    playRequiresGrant: false,
+  });
+}, 60_000);
+afterAll(async () => {
+  await server.close();
+  await restA.close();
+  await restB.close();
+});
+
+async function connect(node: FakeWcs, user: string): Promise<WcsSession> {
+  const session = node.newSession();
+  const token = await issueClientToken(
+    HS256_SECRET,
+    { sub: user, aud: app, data: true, publish: ['*'] },
+    600,
+  );
+  const reply = await node.send('connect', node.connectBody(session, { custom: { token } }));
+  expect(reply.status).toBe(200);
+  return session;
+}
+
+async function api(body: unknown, token = API_TOKEN) {
+  const response = await fetch(`${server.baseUrl}/api/data/send`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, any> };
+}
+
+async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('POST /api/data/send to a session', () => {
+  it('pushes the payload through the node holding the session, and records it SENT', async () => {
+    const session = await connect(nodeA, 'u1');
+
+    const { status, json } = await api({
+      target: { sessionId: session.sessionId },
+      payload: { text: 'hello' },
+    });
+
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ targets: 1, sent: 1, failed: 0, gone: 0, queued: 0 });
+    const [received] = restA.receivedBy(session.sessionId);
+    expect(received).toEqual({
+      nodeId: nodeA.nodeId,
+      sessionId: session.sessionId,
+      operationId: json.results[0].operationId,
+      payload: { text: 'hello' },
+    });
+    const record = await getItem('dataMessages', {
+      sessionId: session.sessionId,
+      operationId: json.results[0].operationId,
+    });
+    expect(record).toMatchObject({
+      direction: 'OUT',
+      outcome: 'SENT',
+      attempts: 1,
+      nodeId: nodeA.nodeId,
+      target: `session:${session.sessionId}`,
+    });
+  });
+
+  it('refuses a caller without the API token, and a body without a target', async () => {
+    expect((await api({ target: { appKey: app }, payload: 1 }, '')).status).toBe(401);
+    expect((await api({ target: { appKey: app }, payload: 1 }, 'wrong')).status).toBe(401);
+    const bad = await api({ payload: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.details).toContainEqual(expect.objectContaining({ field: 'target' }));
+  });
+
+  it('retries a node that fails twice, with the same operationId, and records SENT after 3 attempts', async () => {
+    const session = await connect(nodeA, 'u2');
+    const before = restA.requests;
+    restA.failNext(503, 502);
+
+    const { json } = await api({ target: { sessionId: session.sessionId }, payload: 'retry me' });
+
+    expect(json).toMatchObject({ sent: 1 });
+    expect(restA.requests - before).toBe(3);
+    expect(restA.receivedBy(session.sessionId)).toHaveLength(1);
+    const operationIds = restA.attempts
+      .filter((a) => a.sessionId === session.sessionId)
+      .map((a) => a.operationId);
+    expect(operationIds).toEqual(Array(3).fill(json.results[0].operationId));
+    const record = await getItem('dataMessages', {
+      sessionId: session.sessionId,
+      operationId: json.results[0].operationId,
+    });
+    expect(record).toMatchObject({ outcome: 'SENT', attempts: 3 });
+  });
+
+  it('marks a session gone when its node answers 404, and does not retry', async () => {
+    const session = await connect(nodeB, 'u3');
+    nodeB.heldSessions.delete(session.sessionId);
+    const before = restB.requests;
+
+    const { json } = await api({ target: { sessionId: session.sessionId }, payload: 'anyone?' });
+
+    expect(json).toMatchObject({ gone: 1, sent: 0 });
+    expect(restB.requests - before).toBe(1);
+    expect(await getItem('sessions', { sessionId: session.sessionId })).toMatchObject({
+      status: 'DISCONNECTED',
+      info: expect.stringMatching(/^gone: WCS answered 404/),
+    });
+  });
+
+  it('queues a send that keeps failing, retries it from the queue, and parks it in the dead-letter queue', async () => {
+    const session = await connect(nodeA, 'u4');
+    // Every attempt fails: 3 in the request, 3 per delivery from the queue.
+    restA.failNext(...Array(3 * 4).fill(503));
+
+    const { json } = await api({ target: { sessionId: session.sessionId }, payload: 'doomed' });
+    expect(json).toMatchObject({ queued: 1 });
+    const { operationId } = json.results[0];
+
+    const dlq = new LocalQueue(process.env.LOCAL_QUEUE_TABLE as string);
+    const parked = await eventually(async () =>
+      (await dlq.peek('send-dlq')).find((m) => JSON.parse(m.body).operationId === operationId),
+    );
+    expect(JSON.parse(parked.body)).toMatchObject({
+      kind: 'send',
+      sessionId: session.sessionId,
+      payload: 'doomed',
+    });
+    const record = await getItem('dataMessages', { sessionId: session.sessionId, operationId });
+    expect(record).toMatchObject({ outcome: 'FAILED', reason: expect.stringContaining('503') });
+    expect(Number(record?.attempts)).toBeGreaterThanOrEqual(9);
+    expect(restA.receivedBy(session.sessionId)).toHaveLength(0);
+  });
+});
+
+describe('targets', () => {
+  it('reaches every open session of a user, and only theirs', async () => {
+    const [a1, a2, other] = [
+      await connect(nodeA, 'walt'),
+      await connect(nodeB, 'walt'),
+      await connect(nodeA, 'xena'),
+    ];
+
+    const { json } = await api({ target: { userId: 'walt', appKey: app }, payload: 'for walt' });
+
+    expect(json).toMatchObject({ targets: 2, sent: 2 });
+    expect(restA.receivedBy(a1.sessionId)).toHaveLength(1);
+    expect(restB.receivedBy(a2.sessionId)).toHaveLength(1);
+    expect(restA.receivedBy(other.sessionId)).toHaveLength(0);
+  });
+
+  it('reaches the players of a stream, not its publisher, through a queued job', async () => {
+    const publisher = await connect(nodeA, 'pub');
+    const players = [await connect(nodeA, 'p1'), await connect(nodeB, 'p2')];
+    const name = `show-${randomUUID().slice(0, 6)}`;
+    await nodeA.send(
+      'StreamStatusEvent',
+      nodeA.streamBody(nodeA.newStream(publisher, name, true), 'PUBLISHING'),
+    );
+    for (const [i, p] of players.entries()) {
+      const node = i === 0 ? nodeA : nodeB;
+      await node.send('StreamStatusEvent', node.streamBody(node.newStream(p, name, false), 'PLAYING'));
+    }
+
+    const { status, json } = await api({ target: { streamName: name, appKey: app }, payload: { cue: 1 } });
+
+    expect(status).toBe(202);
+    expect(json.jobId).toEqual(expect.any(String));
+    await eventually(
+      () =>
+        restA.receivedBy(players[0]?.sessionId ?? '').length === 1 &&
+        restB.receivedBy(players[1]?.sessionId ?? '').length === 1,
+    );
+    expect(restA.receivedBy(publisher.sessionId)).toHaveLength(0);
+  });
+});
+
+describe('relay between clients', () => {
+  it('delivers a payload addressed to another user to that user’s sessions, after answering WCS', async () => {
+    const alice = await connect(nodeA, 'alice');
+    const bob = await connect(nodeB, 'bob');
+
+    const reply = await nodeA.send('OnDataEvent', nodeA.dataBody(alice, { to: 'bob', text: 'hi bob' }));
+
+    expect(reply.status).toBe(200);
+    const [delivered] = await eventually(() => {
+      const got = restB.receivedBy(bob.sessionId);
+      return got.length > 0 ? got : undefined;
+    });
+    expect(delivered?.payload).toEqual({ to: 'bob', text: 'hi bob', from: 'alice' });
+  });
+});
+
+describe('a fan-out to 1,000 sessions on two nodes', () => {
+  it('delivers exactly one message to each, never more than the concurrency limit at once', async () => {
+    const fanApp = `fan-${randomUUID().slice(0, 8)}`;
+    const nodes = [nodeA, nodeB];
+    const sessions: WcsSession[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const node = nodes[(batch * 50 + i) % 2] as FakeWcs;
+          const session = { ...node.newSession(), appKey: fanApp };
+          sessions.push(session);
+          const reply = await node.send('connect', node.connectBody(session));
+          expect(reply.status).toBe(200);
+        }),
+      );
+    }
+    restA.maxInFlight = 0;
+    restB.maxInFlight = 0;
+    restA.delayMs = 2;
+    restB.delayMs = 2;
+
+    const { json } = await api({ target: { appKey: fanApp }, payload: { broadcast: true }, mode: 'sync' });
+
+    restA.delayMs = 0;
+    restB.delayMs = 0;
+    expect(json).toMatchObject({ targets: 1000, sent: 1000, failed: 0, gone: 0, queued: 0 });
+    for (const session of sessions) {
+      const rest = session.nodeId === nodeA.nodeId ? restA : restB;
+      expect(rest.receivedBy(session.sessionId)).toHaveLength(1);
+    }
+    expect(restA.maxInFlight + restB.maxInFlight).toBeLessThanOrEqual(2 * CONCURRENCY);
+    expect(Math.max(restA.maxInFlight, restB.maxInFlight)).toBeLessThanOrEqual(CONCURRENCY);
+    expect(Math.max(restA.maxInFlight, restB.maxInFlight)).toBeGreaterThan(1);
+  }, 120_000);
+});

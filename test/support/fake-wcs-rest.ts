@@ -1,0 +1,112 @@
+/**
+ * The WCS REST API of a fake node, built from `shared/reference/wcs-hooks.md` §4: `POST
+ * /rest-api/data/send` with `{nodeId, sessionId, operationId, payload}` answers 200 with an empty
+ * body when the node holds the session, 404 when it does not, and 401 without valid HTTP Basic
+ * credentials when the node requires them (`disable_rest_auth=false`). It records what it received
+ * and can be told to be slow or to fail, to test the sender against a misbehaving node.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FakeWcs } from './fake-wcs.ts';
+
+export interface ReceivedData {
+  readonly nodeId: string;
+  readonly sessionId: string;
+  readonly operationId: string;
+  readonly payload: unknown;
+}
+
+export interface FakeWcsRestOptions {
+  /** The node whose sessions it holds. */
+  readonly node: FakeWcs;
+  /** Loopback address to listen on (each fake node its own). Default 127.0.0.1. */
+  readonly host?: string;
+  /** Required HTTP Basic credentials. Default: none (WCS's default, no REST auth). */
+  readonly credentials?: { readonly username: string; readonly password: string };
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+export class FakeWcsRest {
+  /** Every accepted `/data/send`, in arrival order. */
+  readonly received: ReceivedData[] = [];
+  /** Every `/data/send` request, accepted or not. */
+  requests = 0;
+  /** The body of every well-formed `/data/send` request, accepted or not, in arrival order. */
+  readonly attempts: ReceivedData[] = [];
+  /** The most requests in flight at once. */
+  maxInFlight = 0;
+  /** Delay before answering, in ms. */
+  delayMs = 0;
+  private inFlight = 0;
+  private failures: number[] = [];
+  private server: Server | undefined;
+  private readonly options: FakeWcsRestOptions;
+
+  constructor(options: FakeWcsRestOptions) {
+    this.options = options;
+  }
+
+  /** Answers the next requests with these statuses (e.g. `[503, 503]`), then normally again. */
+  failNext(...statuses: number[]): void {
+    this.failures.push(...statuses);
+  }
+
+  /** The REST base URL, e.g. `http://127.0.0.2:41234/rest-api`. */
+  url = '';
+
+  async start(): Promise<this> {
+    const host = this.options.host ?? '127.0.0.1';
+    this.server = createServer(async (request, response) => {
+      this.requests++;
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      try {
+        if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+        const answer = (status: number, body = '') => {
+          response.writeHead(status, {
+            'content-length': Buffer.byteLength(body),
+            ...(body && { 'content-type': 'text/plain' }),
+          });
+          response.end(body);
+        };
+        if (request.method !== 'POST' || request.url !== '/rest-api/data/send')
+          return answer(404, 'Not found');
+        const { credentials } = this.options;
+        if (credentials) {
+          const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+          if (request.headers.authorization !== expected) return answer(401, 'Unauthorized');
+        }
+        const failure = this.failures.shift();
+        const body = (await readJson(request)) as ReceivedData;
+        this.attempts.push(body);
+        if (failure !== undefined) return answer(failure, 'Internal error');
+        if (!this.options.node.heldSessions.has(body.sessionId)) return answer(404, 'Session not found');
+        this.received.push(body);
+        answer(200);
+      } catch {
+        response.writeHead(400).end('Bad request');
+      } finally {
+        this.inFlight--;
+      }
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, host, resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://${host}:${port}/rest-api`;
+    return this;
+  }
+
+  /** What `sessionId` received, in order. */
+  receivedBy(sessionId: string): ReceivedData[] {
+    return this.received.filter((r) => r.sessionId === sessionId);
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+}
