@@ -73,13 +73,22 @@ async function connect(node: FakeWcs, user: string): Promise<WcsSession> {
   return session;
 }
 
+/** What the API answers: a send summary, a job id, or an error. */
+interface ApiAnswer {
+  targets?: number;
+  sent?: number;
+  jobId?: string;
+  details?: { field: string }[];
+  results: { operationId: string; outcome: string }[];
+}
+
 async function api(body: unknown, token = API_TOKEN) {
   const response = await fetch(`${server.baseUrl}/api/data/send`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
     body: JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as Record<string, any> };
+  return { status: response.status, json: (await response.json()) as ApiAnswer };
 }
 
 async function eventually<T>(
@@ -110,12 +119,12 @@ describe('POST /api/data/send to a session', () => {
     expect(received).toEqual({
       nodeId: nodeA.nodeId,
       sessionId: session.sessionId,
-      operationId: json.results[0].operationId,
+      operationId: json.results[0]?.operationId as string,
       payload: { text: 'hello' },
     });
     const record = await getItem('dataMessages', {
       sessionId: session.sessionId,
-      operationId: json.results[0].operationId,
+      operationId: json.results[0]?.operationId as string,
     });
     expect(record).toMatchObject({
       direction: 'OUT',
@@ -147,10 +156,10 @@ describe('POST /api/data/send to a session', () => {
     const operationIds = restA.attempts
       .filter((a) => a.sessionId === session.sessionId)
       .map((a) => a.operationId);
-    expect(operationIds).toEqual(Array(3).fill(json.results[0].operationId));
+    expect(operationIds).toEqual(Array(3).fill(json.results[0]?.operationId as string));
     const record = await getItem('dataMessages', {
       sessionId: session.sessionId,
-      operationId: json.results[0].operationId,
+      operationId: json.results[0]?.operationId as string,
     });
     expect(record).toMatchObject({ outcome: 'SENT', attempts: 3 });
   });
@@ -177,7 +186,7 @@ describe('POST /api/data/send to a session', () => {
 
     const { json } = await api({ target: { sessionId: session.sessionId }, payload: 'doomed' });
     expect(json).toMatchObject({ queued: 1 });
-    const { operationId } = json.results[0];
+    const operationId = json.results[0]?.operationId as string;
 
     const dlq = new LocalQueue(process.env.LOCAL_QUEUE_TABLE as string);
     const parked = await eventually(async () =>
