@@ -5,6 +5,7 @@ import { connectionStatusEventBody } from '#shared/schemas.ts';
 import { connectionStatusChanged } from '#shared/session-ended.ts';
 
 export const handler = wcsHook({
+  spill: true,
   method: 'ConnectionStatusEvent',
   schema: connectionStatusEventBody,
   handle: async ({ body, receivedAt }) => {

@@ -4,6 +4,7 @@ import { wcsHook } from '#shared/hook-handler.ts';
 import { dataStatusEventBody } from '#shared/schemas.ts';
 
 export const handler = wcsHook({
+  spill: true,
   method: 'DataStatusEvent',
   schema: dataStatusEventBody,
   handle: async ({ body, receivedAt }) => {

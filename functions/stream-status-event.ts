@@ -5,6 +5,7 @@ import { streamStatusEventBody } from '#shared/schemas.ts';
 import { streamStatusChanged } from '#shared/stream-ended.ts';
 
 export const handler = wcsHook({
+  spill: true,
   method: 'StreamStatusEvent',
   schema: streamStatusEventBody,
   handle: async ({ body, receivedAt }) => {

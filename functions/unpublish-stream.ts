@@ -4,6 +4,7 @@ import { streamBody } from '#shared/schemas.ts';
 import { recordStopRequest } from '#shared/streams.ts';
 
 export const handler = wcsHook({
+  spill: true,
   method: 'unPublishStream',
   schema: streamBody,
   handle: async ({ body, receivedAt }) => {

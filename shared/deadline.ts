@@ -102,5 +102,9 @@ export function isDependencyFailure(error: unknown): boolean {
   if (e.$fault === 'server') return true;
   if (e.name && THROTTLES.has(e.name)) return true;
   if (e.code && NETWORK_CODES.has(e.code)) return true;
+  // The SDK's retry layer wraps an error it does not take for an Error (one from another realm)
+  // as "AWS SDK error wrapper for <text>", keeping only the text: the code is in there.
+  const message = (error as { message?: unknown }).message;
+  if (typeof message === 'string' && [...NETWORK_CODES].some((code) => message.includes(code))) return true;
   return e.cause !== undefined && e.cause !== error && isDependencyFailure(e.cause);
 }

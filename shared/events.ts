@@ -3,7 +3,6 @@
  * distinct call, under its session. The item key includes a hash of the raw body, so WCS's retries
  * of one call (reference §0.2, up to 3) are stored once.
  */
-import { createHash } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { expiresAtFor } from './retention.ts';
 import { dynamo, isConditionFailure, tableNameOf } from './store/dynamo.ts';
@@ -16,7 +15,8 @@ export const NO_SESSION = '-';
 export interface RecordedEvent {
   readonly method: string;
   readonly body: Record<string, unknown>;
-  readonly rawBody: Buffer;
+  /** `digestOf` the raw body (`digest.ts`): a retry of the same call has the same digest. */
+  readonly digest: string;
   readonly receivedAt: Date;
 }
 
@@ -25,14 +25,13 @@ const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
 /** Stores the call once; returns false when it had been stored already (a retry). */
 export async function recordEvent(event: RecordedEvent): Promise<boolean> {
   const { sdp: _sdp, ...kept } = event.body;
-  const digest = createHash('sha256').update(event.rawBody).digest('hex').slice(0, 32);
   try {
     await dynamo.send(
       new PutCommand({
         TableName: tableName,
         Item: {
           sessionId: text(event.body.sessionId) ?? NO_SESSION,
-          eventKey: `${event.method}#${digest}`,
+          eventKey: `${event.method}#${event.digest}`,
           method: event.method,
           receivedAt: event.receivedAt.toISOString(),
           nodeId: text(event.body.nodeId),

@@ -22,6 +22,7 @@ import {
   isDependencyFailure,
   withinBudget,
 } from './deadline.ts';
+import { digestOf } from './digest.ts';
 import { DecisionRefusedError, HookError, UnknownRouteError } from './errors.ts';
 import { findHook } from './hooks.ts';
 import { logger } from './logger.ts';
@@ -33,6 +34,7 @@ import { rawBodyOf } from './middleware/raw-body.ts';
 import { validateBody, validatedBodyOf } from './middleware/validate-body.ts';
 import { wcsSignature } from './middleware/wcs-signature.ts';
 import { hookSecrets } from './secrets.ts';
+import { canSpill, type SpilledHook, spill } from './spill.ts';
 
 const limitBytes = integerEnv('HOOK_BODY_LIMIT_BYTES', DEFAULTS.hookBodyLimitBytes);
 
@@ -59,6 +61,11 @@ export interface WcsHookOptions<Schema extends z.ZodType> {
    * mode when the budget runs out or a dependency fails (`shared/deadline.ts`). Default false.
    */
   readonly decision?: boolean;
+  /**
+   * The hook is an event: when it cannot be written within the event budget, or a dependency
+   * fails, it is spilled (`shared/spill.ts`) and answered, to be replayed later. Default false.
+   */
+  readonly spill?: boolean;
   readonly schema: Schema;
   readonly handle: (hook: HookInvocation<z.infer<Schema>>) => Promise<HookAnswer>;
 }
@@ -83,6 +90,25 @@ function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayPr
 }
 
 const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
+
+const eventBudgetMs = integerEnv('EVENT_BUDGET_MS', 5000);
+
+/**
+ * `work`'s answer; or, when the write cannot be made within the event budget or a dependency
+ * failed, the hook spilled for a later replay and answered as written (WCS does not resend events,
+ * so failing it would lose it). A metric and a warning say so. Our own bugs still answer 500.
+ */
+async function writeOrSpill(work: Promise<HookAnswer>, hook: SpilledHook): Promise<HookAnswer> {
+  try {
+    return await withinBudget(work, eventBudgetMs);
+  } catch (error) {
+    if (error instanceof HookError || !isDependencyFailure(error) || !canSpill()) throw error;
+    await spill(hook);
+    metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
+    logger.warn('hook spilled for a later replay', { error: (error as Error).message });
+    return undefined;
+  }
+}
 
 /**
  * The decision `work` makes, or, when it cannot be made within the budget or a dependency failed,
@@ -136,7 +162,16 @@ export function wcsHook<Schema extends z.ZodType>(options: WcsHookOptions<Schema
         rawBody: rawBodyOf(event),
         receivedAt,
       });
-      const answer = options.decision ? await decideInTime(method, work) : await work;
+      const answer = options.decision
+        ? await decideInTime(method, work)
+        : options.spill
+          ? await writeOrSpill(work, {
+              method,
+              body: mirror,
+              receivedAt: receivedAt.toISOString(),
+              digest: digestOf(rawBodyOf(event)),
+            })
+          : await work;
       const durationMs = Date.now() - receivedAt.getTime();
       metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
       metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);

@@ -22,6 +22,8 @@ export interface HandlerDefinition {
   readonly tables: Readonly<Partial<Record<TableName, TableAccess>>>;
   /** The send queue: `send` to it, or `consume` it (and send to it). Default: neither. */
   readonly sendQueue?: 'send' | 'consume';
+  /** The spill queue (event hooks that could not be written yet): `send` to it, or `consume` it. Default: neither. */
+  readonly spillQueue?: 'send' | 'consume';
   readonly description: string;
 }
 
@@ -32,6 +34,7 @@ export const HANDLERS = {
   },
   'connection-status-event': {
     tables: { sessions: 'write', streams: 'readWrite', streamNames: 'write' },
+    spillQueue: 'send',
     description:
       'Moves a session through ESTABLISHED, DISCONNECTED, FAILED; an ended session releases its streams.',
   },
@@ -43,10 +46,19 @@ export const HANDLERS = {
     tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write' },
     description: 'Decides a play (grants, players per stream) and records it PENDING.',
   },
-  'unpublish-stream': { tables: { streams: 'write' }, description: "Records a publisher's stop request." },
-  'stop-stream': { tables: { streams: 'write' }, description: "Records a player's stop request." },
+  'unpublish-stream': {
+    tables: { streams: 'write' },
+    spillQueue: 'send',
+    description: "Records a publisher's stop request.",
+  },
+  'stop-stream': {
+    tables: { streams: 'write' },
+    spillQueue: 'send',
+    description: "Records a player's stop request.",
+  },
   'stream-status-event': {
     tables: { streams: 'readWrite', streamNames: 'write' },
+    spillQueue: 'send',
     description:
       'Moves a stream through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED; an ended stream releases its name or place.',
   },
@@ -61,11 +73,17 @@ export const HANDLERS = {
   },
   'data-status-event': {
     tables: { dataMessages: 'write' },
+    spillQueue: 'send',
     description: "Records WCS's delivery status of a data message.",
   },
-  'error-event': { tables: { events: 'write' }, description: 'Records an ErrorEvent and logs it.' },
+  'error-event': {
+    tables: { events: 'write' },
+    spillQueue: 'send',
+    description: 'Records an ErrorEvent and logs it.',
+  },
   echo: {
     tables: { events: 'write' },
+    spillQueue: 'send',
     description: 'Every other method: answers with the body mirrored (EchoApp) and records the call.',
   },
 } as const satisfies Record<string, HandlerDefinition>;
@@ -83,6 +101,18 @@ export const SERVICE_FUNCTIONS = {
     tables: { apps: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
     sendQueue: 'consume',
     description: 'Consumes the send queue: expands fan-outs, delivers sends through the WCS REST API.',
+  },
+  'spill-replayer': {
+    tables: {
+      sessions: 'write',
+      streams: 'readWrite',
+      streamNames: 'write',
+      dataMessages: 'write',
+      events: 'write',
+    },
+    spillQueue: 'consume',
+    description:
+      'Consumes the spill queue: writes the event hooks that could not be written when they arrived.',
   },
 } as const satisfies Record<string, HandlerDefinition>;
 

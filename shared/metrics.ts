@@ -22,6 +22,8 @@ export const METRIC = {
   latency: 'HookLatency',
   /** Decision hooks that admitted (200), by `method`. Refusals are `HookRejected` with `error` Forbidden. */
   admitted: 'Admitted',
+  /** Event hooks spilled (the database failed or was slow) to be replayed later, by `method`. */
+  spilled: 'HookSpilled',
   /** Decisions answered by their fail mode (deadline or dependency failure), by `method` and `failMode`. */
   decisionFallback: 'DecisionFallback',
 } as const;

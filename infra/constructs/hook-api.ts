@@ -1,27 +1,16 @@
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  HANDLERS,
-  type HandlerDefinition,
-  type HandlerName,
-  HOOKS,
-  type TableAccess,
-  type TableName,
-} from '#shared/hooks.ts';
-import { TABLES } from '#shared/store/tables.ts';
-import { HookFunction } from './hook-function.ts';
+import { HANDLERS, type HandlerName, HOOKS } from '#shared/hooks.ts';
+import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface HookApiProps {
-  readonly tables: Readonly<Record<TableName, TableV2>>;
+  /** The tables and queues the handlers declare in the registry. */
+  readonly resources: DeclaredResources;
   /** The hook HMAC secret; unset, hook signatures are not verified. */
   readonly hookSecret?: ISecret;
-  /** The send queue, for the handlers that queue sends (the relay of OnDataEvent). */
-  readonly sendQueue: IQueue;
   readonly logRetention: RetentionDays;
   /** Steady-state requests per second across all routes. */
   readonly throttleRateLimit: number;
@@ -57,12 +46,8 @@ export class HookApi extends Construct {
           logRetention: props.logRetention,
           environment: props.environment,
         });
-        for (const [table, access] of Object.entries(handler.tables) as [TableName, TableAccess][]) {
-          fn.bindTable(props.tables[table], TABLES[table], access);
-        }
+        fn.bindDeclared(handler, props.resources);
         if (props.hookSecret) fn.bindSecret(props.hookSecret, 'WCS_HOOK_SECRET_ARN');
-        const definition: HandlerDefinition = handler;
-        if (definition.sendQueue) fn.bindSendQueue(props.sendQueue, definition.sendQueue);
         return [name, fn];
       }),
     ) as Record<HandlerName, HookFunction>;

@@ -8,8 +8,8 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { TableAccess } from '#shared/hooks.ts';
-import type { TableDefinition } from '#shared/store/tables.ts';
+import type { HandlerDefinition, TableAccess, TableName } from '#shared/hooks.ts';
+import { TABLES, type TableDefinition } from '#shared/store/tables.ts';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,6 +25,13 @@ export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
     'dynamodb:UpdateItem',
   ],
 };
+
+/** What a registry entry can declare, as deployed. */
+export interface DeclaredResources {
+  readonly tables: Readonly<Record<TableName, TableV2>>;
+  readonly sendQueue: IQueue;
+  readonly spillQueue: IQueue;
+}
 
 export interface HookFunctionProps {
   /** The entry file `functions/<entry>.ts`; its export `handler` is the Lambda handler. */
@@ -110,11 +117,24 @@ export class HookFunction extends NodejsFunction {
     return this;
   }
 
-  /** Gives the function the send queue: its URL in `SEND_QUEUE_URL`, and the right to send (and to consume). */
-  bindSendQueue(queue: IQueue, access: 'send' | 'consume'): this {
-    this.addEnvironment('SEND_QUEUE_URL', queue.queueUrl);
+  /** Gives the function a queue: its URL in `envVar`, and the right to send (and to consume). */
+  bindQueue(queue: IQueue, envVar: string, access: 'send' | 'consume'): this {
+    this.addEnvironment(envVar, queue.queueUrl);
     queue.grantSendMessages(this);
     if (access === 'consume') queue.grantConsumeMessages(this);
+    return this;
+  }
+
+  /**
+   * Binds everything `definition` (the function's registry entry) declares, and nothing else: its
+   * tables with their access, the send queue and the spill queue.
+   */
+  bindDeclared(definition: HandlerDefinition, resources: DeclaredResources): this {
+    for (const [table, access] of Object.entries(definition.tables) as [TableName, TableAccess][]) {
+      this.bindTable(resources.tables[table], TABLES[table], access);
+    }
+    if (definition.sendQueue) this.bindQueue(resources.sendQueue, 'SEND_QUEUE_URL', definition.sendQueue);
+    if (definition.spillQueue) this.bindQueue(resources.spillQueue, 'SPILL_QUEUE_URL', definition.spillQueue);
     return this;
   }
 

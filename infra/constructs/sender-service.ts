@@ -4,7 +4,6 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,13 +16,12 @@ import {
   type TableAccess,
   type TableName,
 } from '#shared/hooks.ts';
-import { TABLES } from '#shared/store/tables.ts';
-import { HookFunction } from './hook-function.ts';
+import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface SenderServiceProps {
   readonly api: HttpApi;
-  readonly tables: Readonly<Record<TableName, TableV2>>;
-  readonly queue: Queue;
+  /** The tables and queues the functions declare in the registry. */
+  readonly resources: DeclaredResources;
   readonly deadLetterQueue: Queue;
   readonly wcsRestCredentials: ISecret;
   readonly wcsRestUrls: Readonly<Record<string, string>>;
@@ -37,6 +35,8 @@ export interface SenderServiceProps {
 /** The path of the operator API that pushes data to clients. */
 export const DATA_SEND_PATH = '/api/data/send';
 
+const SENDER_FUNCTIONS = ['data-send-api', 'sender'] as const;
+
 /**
  * The sender: the function that consumes the send queue (partial batch failures reported, so only
  * the failed sends come back, and the dead-letter queue takes a send after its last attempt), the
@@ -44,7 +44,7 @@ export const DATA_SEND_PATH = '/api/data/send';
  * reaches the dead-letter queue.
  */
 export class SenderService extends Construct {
-  readonly functions: Readonly<Record<ServiceFunctionName, HookFunction>>;
+  readonly functions: Readonly<Record<(typeof SENDER_FUNCTIONS)[number], HookFunction>>;
   readonly deadLetterAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: SenderServiceProps) {
@@ -54,7 +54,7 @@ export class SenderService extends Construct {
       WCS_REST_URLS: JSON.stringify(props.wcsRestUrls),
     };
     this.functions = Object.fromEntries(
-      (Object.keys(SERVICE_FUNCTIONS) as ServiceFunctionName[]).map((name) => {
+      SENDER_FUNCTIONS.map((name) => {
         const definition = SERVICE_FUNCTIONS[name];
         const fn = new HookFunction(this, name, {
           entry: name,
@@ -63,17 +63,18 @@ export class SenderService extends Construct {
           environment,
           ...(name === 'sender' && { timeout: props.senderTimeout }),
         });
-        for (const [table, access] of Object.entries(definition.tables) as [TableName, TableAccess][]) {
-          fn.bindTable(props.tables[table], TABLES[table], access);
-        }
-        fn.bindSendQueue(props.queue, definition.sendQueue);
+        fn.bindDeclared(definition, props.resources);
         fn.bindSecret(props.wcsRestCredentials, 'WCS_REST_CREDENTIALS_ARN');
         return [name, fn];
       }),
-    ) as Record<ServiceFunctionName, HookFunction>;
+    ) as Record<(typeof SENDER_FUNCTIONS)[number], HookFunction>;
 
     this.functions.sender.addEventSource(
-      new SqsEventSource(props.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 10 }),
+      new SqsEventSource(props.resources.sendQueue as Queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: 10,
+      }),
     );
     props.api.addRoutes({
       path: DATA_SEND_PATH,

@@ -111,3 +111,29 @@ export async function startLocalSender(
     ...options,
   });
 }
+
+/**
+ * Replays the local spill (`SPILL_DIR`) every `intervalMs`: event hooks that could not be written
+ * while DynamoDB was down reach the tables once it is back. Returns a stop function.
+ */
+export function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> {
+  let running = true;
+  const loop = (async () => {
+    const { drainLocalSpill } = await import('#shared/spill.ts');
+    const { replaySpilled } = await import('#shared/replay.ts');
+    const { logger } = await import('#shared/logger.ts');
+    while (running) {
+      try {
+        const replayed = await drainLocalSpill(dir, replaySpilled);
+        if (replayed > 0) logger.info('replayed spilled hooks', { replayed });
+      } catch (error) {
+        logger.warn('spilled hooks wait for the database', { error: (error as Error).message });
+      }
+      if (running) await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}

@@ -35,6 +35,8 @@ async function main() {
   env.AWS_REGION ??= 'local';
   env.AWS_ACCESS_KEY_ID ??= 'local';
   env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  // Event hooks that cannot be written (DynamoDB down) wait here, on disk, to be replayed.
+  env.SPILL_DIR ??= '.data/spill';
   // EMF metrics only mean something to CloudWatch.
   env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
@@ -55,13 +57,13 @@ async function main() {
   exportTableNames(tablePrefix);
 
   // Imported only now: the handlers read their configuration (table names, endpoint) when loaded.
-  const { createHookServer, loadHookHandlers, startLocalSender, HOOKS_PATH } = await import(
-    './hook-server.ts'
-  );
+  const { createHookServer, loadHookHandlers, startLocalSender, startSpillDrainer, HOOKS_PATH } =
+    await import('./hook-server.ts');
   const handlers = await loadHookHandlers();
   const server = createHookServer(handlers);
   // The sender consumes the local send queue, as it consumes SQS in AWS.
   const stopSender = await startLocalSender(handlers);
+  const stopDrainer = startSpillDrainer(env.SPILL_DIR);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -86,6 +88,7 @@ async function main() {
     server.close();
     server.closeAllConnections();
     await stopSender();
+    await stopDrainer();
     const { closeWcsClient } = await import('#shared/wcs-client.ts');
     await closeWcsClient();
     await dynamoDbLocal?.stop();

@@ -6,6 +6,7 @@ import type { StageConfig } from '../config.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
 import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
+import { SpillReplayer } from '../constructs/spill-replayer.ts';
 import { StateTables } from '../constructs/state-tables.ts';
 
 export interface WcsHooksStackProps extends StackProps {
@@ -60,9 +61,23 @@ export class WcsHooksStack extends Stack {
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.sendMaxReceiveCount },
     });
 
+    // The spill queue: event hooks that DynamoDB could not take in time wait here to be replayed.
+    const spillDeadLetterQueue = new Queue(this, 'SpillDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const spillQueue = new Queue(this, 'SpillQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(60 * 6),
+      retentionPeriod: Duration.days(14),
+      deadLetterQueue: { queue: spillDeadLetterQueue, maxReceiveCount: 20 },
+    });
+    const resources = { tables: this.state.tables, sendQueue, spillQueue };
+
     this.hookApi = new HookApi(this, 'Hooks', {
-      tables: this.state.tables,
-      sendQueue,
+      resources,
       ...(hookSecret && { hookSecret }),
       logRetention: config.logRetentionDays,
       throttleRateLimit: config.throttleRateLimit,
@@ -92,8 +107,7 @@ export class WcsHooksStack extends Stack {
     };
     const sender = new SenderService(this, 'Sender', {
       api: this.hookApi.api,
-      tables: this.state.tables,
-      queue: sendQueue,
+      resources,
       deadLetterQueue,
       wcsRestCredentials,
       wcsRestUrls: config.wcsRestUrls,
@@ -102,10 +116,19 @@ export class WcsHooksStack extends Stack {
       environment,
       senderTimeout,
     });
-    Validations.of(deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the send queue; it has none of its own.',
+    new SpillReplayer(this, 'Spill', {
+      resources,
+      deadLetterQueue: spillDeadLetterQueue,
+      alarmTopic: observability.alarmTopic,
+      logRetention: config.logRetentionDays,
+      environment,
     });
+    for (const dlq of [deadLetterQueue, spillDeadLetterQueue]) {
+      Validations.of(dlq).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason: 'This is a dead-letter queue (of the send or the spill queue); it has none of its own.',
+      });
+    }
 
     new CfnOutput(this, 'HookUrl', {
       value: this.hookApi.hookUrl,
@@ -128,6 +151,8 @@ export class WcsHooksStack extends Stack {
       description: 'Queue sends here (fire-and-forget)',
     });
     new CfnOutput(this, 'SendDeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'SpillQueueUrl', { value: spillQueue.queueUrl });
+    new CfnOutput(this, 'SpillDeadLetterQueueUrl', { value: spillDeadLetterQueue.queueUrl });
     new CfnOutput(this, 'SenderFunctionName', { value: sender.functions.sender.functionName });
     new CfnOutput(this, 'DashboardName', { value: observability.dashboard.dashboardName });
     // The CLI (`npm run cli -- --stack <name> ...`) finds the tables by these outputs.

@@ -38,8 +38,8 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 /** The logical id of the function for `handler` (construct path Hooks/<handler> or Sender/<name>). */
 function functionIdOf(handler: FunctionName): string {
   const plain = handler.replace(/-/g, '');
-  const match = ofType('AWS::Lambda::Function').find(
-    ([id]) => id.startsWith(`Hooks${plain}`) || id.startsWith(`Sender${plain}`),
+  const match = ofType('AWS::Lambda::Function').find(([id]) =>
+    ['Hooks', 'Sender', 'Spill'].some((parent) => id.startsWith(`${parent}${plain}`)),
   );
   if (!match) throw new Error(`no function for ${handler}`);
   return match[0];
@@ -187,9 +187,12 @@ describe('each function', () => {
       const sqsActions = new Set(
         others.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('sqs:')),
       );
-      const queueAccess = FUNCTIONS[handler].sendQueue;
-      expect(sqsActions.has('sqs:SendMessage')).toBe(queueAccess !== undefined);
-      expect(sqsActions.has('sqs:ReceiveMessage')).toBe(queueAccess === 'consume');
+      const { sendQueue, spillQueue } = FUNCTIONS[handler];
+      expect(sqsActions.has('sqs:SendMessage')).toBe(sendQueue !== undefined || spillQueue !== undefined);
+      expect(sqsActions.has('sqs:ReceiveMessage')).toBe(sendQueue === 'consume' || spillQueue === 'consume');
+      const env = resources[functionIdOf(handler)]?.Properties.Environment.Variables;
+      expect(env.SEND_QUEUE_URL === undefined).toBe(sendQueue === undefined);
+      expect(env.SPILL_QUEUE_URL === undefined).toBe(spillQueue === undefined);
       expect(JSON.stringify(statements)).not.toContain('"*"');
     },
   );
@@ -248,7 +251,7 @@ describe('observability', () => {
     expect(alarms.filter((a) => a.MetricName === '5xx')).toHaveLength(1);
     expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(Object.keys(HANDLERS).length);
     expect(alarms.filter((a) => a.MetricName === 'Throttles')).toHaveLength(Object.keys(HANDLERS).length);
-    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(2);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
@@ -276,7 +279,7 @@ describe('the sender', () => {
     });
     expect(send?.VisibilityTimeout).toBe(360);
     for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
-    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(2);
+    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(4);
   });
 
   it('reads the WCS REST credentials from Secrets Manager, by ARN', () => {
@@ -285,5 +288,26 @@ describe('the sender', () => {
       expect(env.WCS_REST_CREDENTIALS_ARN).toEqual({ Ref: expect.stringMatching(/^WcsRestCredentials/) });
       expect(env.WCS_REST_URLS).toBe('{}');
     }
+  });
+});
+
+describe('the spill', () => {
+  it('gives every event hook the spill queue, and the replayer consumes it with partial batch failures', () => {
+    for (const name of ['stream-status-event', 'connection-status-event', 'echo'] as const) {
+      expect(resources[functionIdOf(name)]?.Properties.Environment.Variables.SPILL_QUEUE_URL).toEqual({
+        Ref: expect.stringMatching(/^SpillQueue/),
+      });
+    }
+    expect(
+      resources[functionIdOf('connect')]?.Properties.Environment.Variables.SPILL_QUEUE_URL,
+    ).toBeUndefined();
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionIdOf('spill-replayer') },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const spill = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('SpillQueue'))?.[1].Properties;
+    expect(spill?.RedrivePolicy.deadLetterTargetArn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^SpillDeadLetterQueue/), 'Arn'],
+    });
   });
 });

@@ -15,6 +15,8 @@ export interface RunningHookServer {
 export interface HookServerOptions {
   /** Also run the sender on the local send queue (as `npm start` does). Default false. */
   readonly sender?: boolean | { maxReceiveCount?: number; visibilityMs?: number };
+  /** Also replay the local spill (`SPILL_DIR`) every this many ms, as `npm start` does. Default: no. */
+  readonly drainSpillEveryMs?: number;
 }
 
 export async function startHookServer(
@@ -22,14 +24,17 @@ export async function startHookServer(
   options: HookServerOptions = {},
 ): Promise<RunningHookServer> {
   Object.assign(process.env, env);
-  const { createHookServer, loadHookHandlers, startLocalSender, HOOKS_PATH } = await import(
-    '../../infra/local/hook-server.ts'
-  );
+  const { createHookServer, loadHookHandlers, startLocalSender, startSpillDrainer, HOOKS_PATH } =
+    await import('../../infra/local/hook-server.ts');
   const handlers = await loadHookHandlers();
   const server = createHookServer(handlers);
   const stopSender = options.sender
     ? await startLocalSender(handlers, typeof options.sender === 'object' ? options.sender : {})
     : async () => undefined;
+  const stopDrainer =
+    options.drainSpillEveryMs && process.env.SPILL_DIR
+      ? startSpillDrainer(process.env.SPILL_DIR, options.drainSpillEveryMs)
+      : async () => undefined;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -38,6 +43,7 @@ export async function startHookServer(
     baseUrl,
     close: async () => {
       await stopSender();
+      await stopDrainer();
       const { closeWcsClient } = await import('../../shared/wcs-client.ts');
       await closeWcsClient();
       await new Promise<void>((resolve) => {

@@ -1,0 +1,61 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
+import { type DeclaredResources, HookFunction } from './hook-function.ts';
+
+export interface SpillReplayerProps {
+  /** The tables and queues the replayer declares in the registry (the spill queue among them). */
+  readonly resources: DeclaredResources;
+  readonly deadLetterQueue: Queue;
+  readonly alarmTopic: ITopic;
+  readonly logRetention: RetentionDays;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/**
+ * The spill replayer: the function that writes event hooks spilled while DynamoDB could not take
+ * them (`shared/spill.ts`), consuming the spill queue with partial batch failures; and an alarm when
+ * anything reaches the spill dead-letter queue (an event that could never be written).
+ */
+export class SpillReplayer extends Construct {
+  readonly function: HookFunction;
+  readonly deadLetterAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: SpillReplayerProps) {
+    super(scope, id);
+    const definition = SERVICE_FUNCTIONS['spill-replayer'];
+    this.function = new HookFunction(this, 'spill-replayer', {
+      entry: 'spill-replayer',
+      description: `wcs-hooks spill-replayer: ${definition.description}`,
+      logRetention: props.logRetention,
+      environment: props.environment,
+      timeout: Duration.seconds(60),
+    }).bindDeclared(definition, props.resources);
+    this.function.addEventSource(
+      new SqsEventSource(props.resources.spillQueue as Queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: 5,
+      }),
+    );
+    this.deadLetterAlarm = new Alarm(this, 'DeadLetters', {
+      alarmDescription:
+        'Spilled event hooks reached the dead-letter queue: they could not be written on any attempt.',
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Replays a spilled event hook (`spill.ts`) through the same domain code its handler runs. Only
+ * the spill replayer imports this module: it needs every table the event handlers write.
+ */
+import { recordDataStatus } from './data-messages.ts';
+import { recordEvent } from './events.ts';
+import {
+  anyHookBody,
+  connectionStatusEventBody,
+  dataStatusEventBody,
+  streamBody,
+  streamStatusEventBody,
+} from './schemas.ts';
+import { connectionStatusChanged } from './session-ended.ts';
+import type { SpilledHook } from './spill.ts';
+import { streamStatusChanged } from './stream-ended.ts';
+import { recordStopRequest } from './streams.ts';
+
+type Replayer = (body: Record<string, unknown>, receivedAt: Date, hook: SpilledHook) => Promise<unknown>;
+
+const REPLAYERS: Readonly<Record<string, Replayer>> = {
+  ConnectionStatusEvent: (body, at) => connectionStatusChanged(connectionStatusEventBody.parse(body), at),
+  StreamStatusEvent: (body, at) => streamStatusChanged(streamStatusEventBody.parse(body), at),
+  unPublishStream: (body, at) => recordStopRequest(streamBody.parse(body), at),
+  stopStream: (body, at) => recordStopRequest(streamBody.parse(body), at),
+  DataStatusEvent: (body, at) => recordDataStatus(dataStatusEventBody.parse(body), at),
+};
+
+/** Every other method is recorded as the catch-all records it. */
+const recordAsEvent: Replayer = (body, at, hook) =>
+  recordEvent({ method: hook.method, body: anyHookBody.parse(body), digest: hook.digest, receivedAt: at });
+
+/** Applies `hook` as it would have been applied when it was received. */
+export async function replaySpilled(hook: SpilledHook): Promise<void> {
+  const replayer = REPLAYERS[hook.method] ?? recordAsEvent;
+  await replayer(hook.body, new Date(hook.receivedAt), hook);
+}
