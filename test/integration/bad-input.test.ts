@@ -122,6 +122,17 @@ describe('a hook with missing or mistyped fields', () => {
     expect(reply.status).toBe(200);
   });
 
+  it('answers 400 for a body nested too deeply, and records nothing', async () => {
+    const session = wcs.newSession();
+    const raw = `{"nodeId":"n","appKey":"a","sessionId":"${session.sessionId}","custom":${'['.repeat(500)}${']'.repeat(500)}}`;
+
+    const reply = await wcs.sendRaw('connect', raw);
+
+    expect(reply.status).toBe(400);
+    expect(reply.json?.message).toBe('body is nested deeper than 100 levels');
+    expect(await getItem('sessions', { sessionId: session.sessionId })).toBeUndefined();
+  });
+
   it('refuses a __proto__ key rather than letting it reach an object', async () => {
     const reply = await wcs.sendRaw('CallStatusEvent', '{"sessionId":"p","__proto__":{"polluted":true}}');
     expect(reply.status).toBe(400);
