@@ -3,15 +3,15 @@
  * an app; `mode` `sync` sends now and answers with each outcome, `async` queues a job and answers
  * 202 with its id. Default: sync for a session or a user, async for a stream or an app.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { apiHandler } from '#shared/api-handler.ts';
 import { sendTarget } from '#shared/send-targets.ts';
 import { sendLater, sendNow } from '#shared/sender.ts';
 
 const sendRequest = z.strictObject({
   target: sendTarget,
-  payload: z.unknown().refine((value) => value !== undefined, 'payload is required'),
-  mode: z.enum(['sync', 'async']).optional(),
+  payload: z.unknown().check(z.refine((value) => value !== undefined, 'payload is required')),
+  mode: z.optional(z.enum(['sync', 'async'])),
 });
 
 export const handler = apiHandler({

@@ -222,7 +222,7 @@ run()
   .catch((error: Error) => {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message ? `${error.message}\n` : ''}${USAGE}\n`);
-    } else if (error.name === 'ZodError') {
+    } else if (Array.isArray((error as unknown as { issues?: unknown }).issues)) {
       const issues = (error as unknown as { issues: { path: unknown[]; message: string }[] }).issues;
       process.stderr.write(
         `invalid policy: ${issues.map((i) => `${i.path.join('.') || '(policy)'}: ${i.message}`).join('; ')}\n`,

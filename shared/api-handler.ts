@@ -7,7 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { integerEnv } from './config.ts';
 import { logger } from './logger.ts';
 import { metrics } from './metrics.ts';
@@ -24,7 +24,7 @@ export interface ApiAnswer {
   readonly body: unknown;
 }
 
-export function apiHandler<Schema extends z.ZodType>(options: {
+export function apiHandler<Schema extends z.ZodMiniType>(options: {
   readonly schema: Schema;
   readonly handle: (body: z.infer<Schema>) => Promise<ApiAnswer>;
 }) {

@@ -5,49 +5,52 @@
  * An app with no policy follows `DEFAULT_APP_POLICY`. `docs/policy.md` explains the model.
  */
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import './zod-locale.ts';
+import * as z from 'zod/mini';
 import { integerEnv } from './config.ts';
 import { dynamo, tableNameOf } from './store/dynamo.ts';
 
 /** Fields of a policy; every one but `admission` has a default. */
 export const appPolicyFields = z.object({
   /** `open`: every client is admitted (as EchoApp); `token`: a valid token is required; `closed`: nobody. */
-  admission: z.enum(['open', 'token', 'closed']).default('open'),
+  admission: z._default(z.enum(['open', 'token', 'closed']), 'open'),
   /** Where the token is in the `connect` body, as a dotted path. */
-  tokenPath: z.string().min(1).default('custom.token'),
+  tokenPath: z._default(z.string().check(z.minLength(1)), 'custom.token'),
   /** HS256 secret the app's tokens are signed with (32 characters or more). */
-  hs256Secret: z.string().min(32).optional(),
+  hs256Secret: z.optional(z.string().check(z.minLength(32))),
   /** JWKS URL for RS256/ES256 tokens; the key set is cached. */
-  jwksUrl: z.url().optional(),
+  jwksUrl: z.optional(z.url()),
   /** Required `aud` of the tokens. Default: the app key. */
-  audience: z.string().min(1).optional(),
+  audience: z.optional(z.string().check(z.minLength(1))),
   /** Required `iss` of the tokens, if any. */
-  issuer: z.string().min(1).optional(),
+  issuer: z.optional(z.string().check(z.minLength(1))),
   /** With tokens, publishing needs a `publish` pattern matching the stream name. */
-  publishRequiresGrant: z.boolean().default(true),
+  publishRequiresGrant: z._default(z.boolean(), true),
   /** With tokens, playing needs a `play` pattern matching the stream name. */
-  playRequiresGrant: z.boolean().default(true),
+  playRequiresGrant: z._default(z.boolean(), true),
   /** At most one publisher per stream name at a time. */
-  singlePublisher: z.boolean().default(false),
+  singlePublisher: z._default(z.boolean(), false),
   /** At most this many players per stream name at a time. Unset: no limit. */
-  maxPlayersPerStream: z.number().int().positive().optional(),
+  maxPlayersPerStream: z.optional(z.int().check(z.positive())),
   /** Every publication is recorded (WCS `record` is overwritten to true). */
-  forceRecord: z.boolean().default(false),
+  forceRecord: z._default(z.boolean(), false),
   /** Largest `OnDataEvent` payload accepted, in bytes (as JSON text). */
-  dataMaxBytes: z.number().int().positive().default(65_536),
+  dataMaxBytes: z._default(z.int().check(z.positive()), 65_536),
   /** A client may send data to another user (`{"to": "<user>"}`), relayed by the sender. */
-  allowRelay: z.boolean().default(false),
+  allowRelay: z._default(z.boolean(), false),
 });
 
-export const appPolicySchema = appPolicyFields.superRefine((policy, context) => {
-  if (policy.admission === 'token' && !policy.hs256Secret && !policy.jwksUrl) {
-    context.addIssue({
-      code: 'custom',
-      message: 'token admission needs hs256Secret or jwksUrl',
-      path: ['admission'],
-    });
-  }
-});
+export const appPolicySchema = appPolicyFields.check(
+  z.superRefine((policy, context) => {
+    if (policy.admission === 'token' && !policy.hs256Secret && !policy.jwksUrl) {
+      context.addIssue({
+        code: 'custom',
+        message: 'token admission needs hs256Secret or jwksUrl',
+        path: ['admission'],
+      });
+    }
+  }),
+);
 
 export type AppPolicy = z.infer<typeof appPolicyFields> & {
   readonly appKey: string;

@@ -13,7 +13,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { DEFAULTS, integerEnv } from './config.ts';
 import {
   DeadlineExceededError,
@@ -53,7 +53,7 @@ export interface HookInvocation<Body> {
 /** What a handler answers: nothing (mirror the body) or fields to add to or change in the mirror. */
 export type HookAnswer = undefined | { readonly fields?: Record<string, unknown> };
 
-export interface WcsHookOptions<Schema extends z.ZodType> {
+export interface WcsHookOptions<Schema extends z.ZodMiniType> {
   /** The method this function serves; omitted for the catch-all, which takes it from the path. */
   readonly method?: string;
   /**
@@ -138,7 +138,7 @@ async function decideInTime(method: string, work: Promise<HookAnswer>): Promise<
 }
 
 /** Builds the Lambda handler for one hook method (or, without `method`, for the catch-all). */
-export function wcsHook<Schema extends z.ZodType>(options: WcsHookOptions<Schema>) {
+export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Schema>) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))

@@ -4,11 +4,12 @@
  * WCS (Java) sends for unset values. Identifiers are bounded so that no body can make a key that
  * DynamoDB refuses (a partition key is at most 2048 bytes).
  */
-import { z } from 'zod';
+import './zod-locale.ts';
+import * as z from 'zod/mini';
 
-const identifier = z.string().min(1).max(512);
-const text = z.string().max(8192);
-const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
+const identifier = z.string().check(z.minLength(1), z.maxLength(512));
+const text = z.string().check(z.maxLength(8192));
+const optional = <T extends z.ZodMiniType>(schema: T) => z.nullish(schema);
 
 /** The context every session-scoped hook carries; WCS never lets a backend redefine these (§1.3). */
 const context = {
@@ -20,7 +21,7 @@ const context = {
 /** `connect` (§1.2): the client's session, with its versions, media providers and `custom` object. */
 export const connectBody = z.looseObject({
   ...context,
-  mediaProviders: optional(z.array(z.string().max(64)).max(32)),
+  mediaProviders: optional(z.array(z.string().check(z.maxLength(64))).check(z.maxLength(32))),
   clientVersion: optional(text),
   clientOSVersion: optional(text),
   clientBrowserVersion: optional(text),
@@ -29,8 +30,7 @@ export const connectBody = z.looseObject({
 export type ConnectBody = z.infer<typeof connectBody>;
 
 /** `ConnectionStatusEvent` (§1.4): `ESTABLISHED`, `FAILED` or `DISCONNECTED`, with `info` on failure. */
-export const connectionStatusEventBody = z.looseObject({
-  ...connectBody.shape,
+export const connectionStatusEventBody = z.extend(connectBody, {
   status: identifier,
   info: optional(text),
 });
@@ -40,7 +40,7 @@ export type ConnectionStatusEventBody = z.infer<typeof connectionStatusEventBody
 export const streamBody = z.looseObject({
   ...context,
   mediaSessionId: identifier,
-  name: z.string().max(1024),
+  name: z.string().check(z.maxLength(1024)),
   published: z.boolean(),
   status: optional(identifier),
   info: optional(text),
@@ -70,14 +70,14 @@ export const streamBody = z.looseObject({
 export type StreamBody = z.infer<typeof streamBody>;
 
 /** StreamStatusEvent and StreamKeepAliveEvent always say which status the stream is in. */
-export const streamStatusEventBody = z.looseObject({ ...streamBody.shape, status: identifier });
+export const streamStatusEventBody = z.extend(streamBody, { status: identifier });
 export type StreamStatusEventBody = z.infer<typeof streamStatusEventBody>;
 
 /** `OnDataEvent` (§1.3): arbitrary JSON `payload` from `session.sendData()`, identified by `operationId`. */
 export const onDataEventBody = z.looseObject({
   ...context,
   operationId: identifier,
-  payload: z.unknown().refine((value) => value !== undefined, 'payload is required'),
+  payload: z.unknown().check(z.refine((value) => value !== undefined, 'payload is required')),
 });
 export type OnDataEventBody = z.infer<typeof onDataEventBody>;
 

@@ -4,18 +4,22 @@
  * with a Query on a key or an index, never a Scan.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import './zod-locale.ts';
+import * as z from 'zod/mini';
 import { listAppPolicies } from './apps.ts';
 import { getSession, listOpenSessions } from './sessions.ts';
 import { dynamo, tableNameOf } from './store/dynamo.ts';
 
-const identifier = z.string().min(1).max(512);
+const identifier = z.string().check(z.minLength(1), z.maxLength(512));
 
 /** A send target, as the API, the queue and the CLI take it. */
 export const sendTarget = z.union([
   z.strictObject({ sessionId: identifier }),
-  z.strictObject({ userId: identifier, appKey: identifier.optional() }),
-  z.strictObject({ streamName: z.string().min(1).max(1024), appKey: identifier.optional() }),
+  z.strictObject({ userId: identifier, appKey: z.optional(identifier) }),
+  z.strictObject({
+    streamName: z.string().check(z.minLength(1), z.maxLength(1024)),
+    appKey: z.optional(identifier),
+  }),
   z.strictObject({ appKey: identifier }),
 ]);
 export type SendTarget = z.infer<typeof sendTarget>;

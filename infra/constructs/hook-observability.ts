@@ -15,7 +15,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRIC } from '#shared/metrics.ts';
+import { METRIC } from '#shared/metric-names.ts';
 
 export interface HookObservabilityProps {
   readonly api: HttpApi;

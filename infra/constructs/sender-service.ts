@@ -10,12 +10,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  SERVICE_FUNCTIONS,
-  type ServiceFunctionName,
-  type TableAccess,
-  type TableName,
-} from '#shared/hooks.ts';
+import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface SenderServiceProps {

@@ -26,7 +26,8 @@ export function nestingDepth(text: string, limit = MAX_JSON_DEPTH): number {
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) {
       depth++;
-      if (depth > deepest && (deepest = depth) > limit) return deepest;
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
     } else if (c === 93 || c === 125) depth--;
   }
   return deepest;

@@ -1,6 +1,6 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { type FieldProblem, ValidationError } from '../errors.ts';
 
 const validated = new WeakMap<APIGatewayProxyEventV2, unknown>();
@@ -11,7 +11,7 @@ export function validatedBodyOf<Body>(event: APIGatewayProxyEventV2): Body {
 }
 
 /** The zod issues as field problems, each naming the dotted path of the bad field. */
-export function problemsOf(error: z.ZodError): FieldProblem[] {
+export function problemsOf(error: z.core.$ZodError): FieldProblem[] {
   return error.issues.map((issue) => ({ field: issue.path.map(String).join('.'), problem: issue.message }));
 }
 
@@ -21,7 +21,7 @@ export function problemsOf(error: z.ZodError): FieldProblem[] {
  * typed body is kept beside the event (`validatedBodyOf`) and replaces nothing: handlers mirror
  * what WCS sent, not what the schema kept.
  */
-export function validateBody(schema: z.ZodType): middy.MiddlewareObj<APIGatewayProxyEventV2> {
+export function validateBody(schema: z.ZodMiniType): middy.MiddlewareObj<APIGatewayProxyEventV2> {
   const validateBodyBefore: middy.MiddlewareFn<APIGatewayProxyEventV2> = (request) => {
     const result = schema.safeParse(request.event.body);
     if (!result.success) throw new ValidationError(problemsOf(result.error));

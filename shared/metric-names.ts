@@ -1,0 +1,17 @@
+/** Metric names, as they appear on the dashboard and in alarms; no emitter here (the CDK stack imports it). */
+export const METRIC = {
+  /** Every hook answered 200, by `method`. */
+  hooks: 'Hooks',
+  /** Hooks refused with a 4xx, by `method` and `error`. */
+  rejected: 'HookRejected',
+  /** Hooks that failed with a 5xx, by `method`. */
+  errors: 'HookErrors',
+  /** Time to answer a hook, in milliseconds, by `method`. */
+  latency: 'HookLatency',
+  /** Decision hooks that admitted (200), by `method`. Refusals are `HookRejected` with `error` Forbidden. */
+  admitted: 'Admitted',
+  /** Event hooks spilled (the database failed or was slow) to be replayed later, by `method`. */
+  spilled: 'HookSpilled',
+  /** Decisions answered by their fail mode (deadline or dependency failure), by `method` and `failMode`. */
+  decisionFallback: 'DecisionFallback',
+} as const;
