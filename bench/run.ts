@@ -17,12 +17,11 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { Pool } from 'undici';
-import { startDynamoDbLocal } from '../infra/local/dynamodb-local.ts';
-import { ensureTables, exportTableNames } from '../infra/local/tables.ts';
+import { freePort, startDynamoDbLocalWithTables } from '../infra/local/dynamodb-local.ts';
+import { exportTableNames } from '../infra/local/tables.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -50,16 +49,6 @@ function table(title: string, header: string[], rows: (string | number)[][], not
   ];
   report.push(...lines);
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,6 +120,7 @@ async function coldStart() {
   });
   const sizeMet = rows.filter((r) => r.sizeRatio <= 1.25).length;
   const timeMet = rows.filter((r) => r.msRatio <= 1.15).length;
+  const extras = await bundleExtras(['stream-status-event', 'connect', 'sender']);
   table(
     'Cold start',
     ['bundle', 'size (KiB)', 'size ratio', 'import (ms, median of 9)', 'import ratio'],
@@ -140,9 +130,50 @@ async function coldStart() {
     ],
     [
       `Targets: import within 1.15x of the reference (met by ${timeMet} of ${rows.length}), size within 1.25x (met by ${sizeMet} of ${rows.length}).`,
+      '',
+      'What a bundle carries beyond the reference (esbuild metafile, minified bytes by package):',
+      '',
+      ...extras,
     ],
   );
   return { rows, reference };
+}
+
+/** For each entry, the packages it bundles that the reference does not, largest first. */
+async function bundleExtras(entries: string[]): Promise<string[]> {
+  const sizes = async (entry: string) => {
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      minify: true,
+      mainFields: ['module', 'main'],
+    });
+    const by = new Map<string, number>();
+    for (const output of Object.values(result.metafile.outputs)) {
+      for (const [file, input] of Object.entries(output.inputs)) {
+        const name = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? '(wcs-hooks code)';
+        by.set(name, (by.get(name) ?? 0) + input.bytesInOutput);
+      }
+    }
+    return by;
+  };
+  const reference = await sizes(join(root, 'bench/reference.ts'));
+  const lines: string[] = [];
+  for (const name of entries) {
+    const mine = await sizes(join(root, `functions/${name}.ts`));
+    const extra = [...mine.entries()]
+      .map(([pkg, bytes]) => [pkg, bytes - (reference.get(pkg) ?? 0)] as const)
+      .filter(([, bytes]) => bytes > 2048)
+      .sort((a, b) => b[1] - a[1])
+      .map(([pkg, bytes]) => `${pkg} ${fmt(bytes / 1024)} KiB`);
+    lines.push(`- \`${name}\`: ${extra.join(', ')}`);
+  }
+  return lines;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +338,8 @@ async function throughput(endpoint: string) {
       ],
       [
         `Target: 0.8x of the baseline or better (met by ${runs.filter(([, r]) => r.rps / baselineResult.rps >= 0.8).length} of ${runs.length}). autocannon, ${BENCH_SECONDS} s, 10 connections, each request a new body.`,
+        '',
+        'DynamoDB Local (one Java process, on the same two cores) bounds every row. The baseline makes one PutItem to a table with one index. `connect` makes one UpdateItem (a new session, one index: `openByApp`; the app policy comes from a cache). `StreamStatusEvent` here is the first hook of each stream: one UpdateItem that creates the item in two indexes (`byName`, `liveByApp`). `OnDataEvent` is a decision: one consistent GetItem of the session, then one UpdateItem (with its `byTime` index).',
       ],
     );
     await soak(base, hooks.pid as number);
@@ -531,28 +564,7 @@ async function writeCostAndFanOut(endpoint: string) {
   const summary = await sendNow({ appKey: fanApp }, { broadcast: true });
   const senderSeconds = (performance.now() - t) / 1000;
   const pool = new Pool(new URL(rest.url).origin, { connections: 16 });
-  t = performance.now();
-  await mapWithConcurrency(sessions, 16, async (s) => {
-    const response = await pool.request({
-      method: 'POST',
-      path: '/rest-api/data/send',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        nodeId: s.nodeId,
-        sessionId: s.sessionId,
-        operationId: randomUUID(),
-        payload: { broadcast: true },
-      }),
-    });
-    await response.body.dump();
-  });
-  const bareSeconds = (performance.now() - t) / 1000;
-  // The same loop, with one PutItem per send to record it, as the sender records each.
-  const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
-  const { tableNameOf } = await import('../shared/store/dynamo.ts');
-  t = performance.now();
-  await mapWithConcurrency(sessions, 16, async (s) => {
-    const operationId = randomUUID();
+  const postDataSend = async (s: { nodeId: string; sessionId: string }, operationId: string) => {
     const response = await pool.request({
       method: 'POST',
       path: '/rest-api/data/send',
@@ -565,6 +577,17 @@ async function writeCostAndFanOut(endpoint: string) {
       }),
     });
     await response.body.dump();
+  };
+  t = performance.now();
+  await mapWithConcurrency(sessions, 16, (s) => postDataSend(s, randomUUID()));
+  const bareSeconds = (performance.now() - t) / 1000;
+  // The same loop, with one PutItem per send to record it, as the sender records each.
+  const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { tableNameOf } = await import('../shared/store/dynamo.ts');
+  t = performance.now();
+  await mapWithConcurrency(sessions, 16, async (s) => {
+    const operationId = randomUUID();
+    await postDataSend(s, operationId);
     await dynamo.send(
       new PutCommand({
         TableName: tableNameOf('dataMessages'),
@@ -617,15 +640,8 @@ async function main() {
   const started = new Date();
   const [cold] = [await coldStart()];
   progress('starting DynamoDB Local for the run...');
-  const dynamo = await startDynamoDbLocal({ port: await freePort() });
+  const dynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: PREFIX });
   try {
-    const client = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: 'local',
-      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-    });
-    await ensureTables(client, PREFIX);
-    client.destroy();
     await throughput(dynamo.endpoint);
     await writeCostAndFanOut(dynamo.endpoint);
   } finally {

@@ -4,11 +4,11 @@
  * in each function for `POLICY_CACHE_SECONDS` (default 10) so a decision rarely waits on a read.
  * An app with no policy follows `DEFAULT_APP_POLICY`. `docs/policy.md` explains the model.
  */
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import './zod-locale.ts';
 import * as z from 'zod/mini';
 import { integerEnv } from './config.ts';
-import { dynamo, tableNameOf } from './store/dynamo.ts';
+import { dynamo, queryAll, tableNameOf } from './store/dynamo.ts';
 
 /** Fields of a policy; every one but `admission` has a default. */
 export const appPolicyFields = z.object({
@@ -111,20 +111,13 @@ export async function putAppPolicy(appKey: string, fields: unknown): Promise<App
 /** Every stored policy. */
 export async function listAppPolicies(): Promise<AppPolicy[]> {
   const policies: AppPolicy[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'kind = :kind',
-        ExpressionAttributeValues: { ':kind': KIND },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? [])
-      policies.push({ ...appPolicySchema.parse(item.policy), appKey: String(item.appKey) });
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll({
+    TableName: tableName,
+    KeyConditionExpression: 'kind = :kind',
+    ExpressionAttributeValues: { ':kind': KIND },
+  });
+  for (const item of items)
+    policies.push({ ...appPolicySchema.parse(item.policy), appKey: String(item.appKey) });
   return policies;
 }
 

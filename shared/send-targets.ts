@@ -1,14 +1,8 @@
-/**
- * Who a message goes to: one session; every open session of a user (the token subject recorded at
- * `connect`); every session playing a stream now; or every open session of an app. Each resolves
- * with a Query on a key or an index, never a Scan.
- */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import './zod-locale.ts';
 import * as z from 'zod/mini';
 import { listAppPolicies } from './apps.ts';
 import { getSession, listOpenSessions } from './sessions.ts';
-import { dynamo, tableNameOf } from './store/dynamo.ts';
+import { queryAll, tableNameOf } from './store/dynamo.ts';
 
 const identifier = z.string().check(z.minLength(1), z.maxLength(512));
 
@@ -44,21 +38,14 @@ const streamsTable = tableNameOf('streams');
 /** The sessions playing `name` in `appKey` now: one Query on the live index's `<name>#player#` range. */
 async function playersOf(appKey: string, name: string): Promise<Recipient[]> {
   const recipients: Recipient[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: streamsTable,
-        IndexName: 'liveByApp',
-        KeyConditionExpression: 'liveAppKey = :app AND begins_with(liveKey, :prefix)',
-        ExpressionAttributeValues: { ':app': appKey, ':prefix': `${name}#player#` },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? [])
-      recipients.push({ sessionId: String(item.sessionId), nodeId: String(item.nodeId), appKey });
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll({
+    TableName: streamsTable,
+    IndexName: 'liveByApp',
+    KeyConditionExpression: 'liveAppKey = :app AND begins_with(liveKey, :prefix)',
+    ExpressionAttributeValues: { ':app': appKey, ':prefix': `${name}#player#` },
+  });
+  for (const item of items)
+    recipients.push({ sessionId: String(item.sessionId), nodeId: String(item.nodeId), appKey });
   return recipients;
 }
 

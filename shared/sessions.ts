@@ -2,11 +2,11 @@
  * Sessions: one item per WCS WebSocket session (`sessionId`), from `connect` to DISCONNECTED or
  * FAILED, with the user and grants admission gave it. See `docs/data-model.md`.
  */
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
 import type { ConnectBody, ConnectionStatusEventBody } from './schemas.ts';
-import { dynamo, isConditionFailure, tableNameOf } from './store/dynamo.ts';
+import { dynamo, isConditionFailure, queryAll, tableNameOf } from './store/dynamo.ts';
 import type { ClientGrants } from './tokens.ts';
 
 const tableName = tableNameOf('sessions');
@@ -151,24 +151,17 @@ export interface OpenSession {
 /** The open sessions of `appKey`, or of one user in it. One Query on the `openByApp` index, paged. */
 export async function listOpenSessions(appKey: string, userId?: string): Promise<OpenSession[]> {
   const sessions: OpenSession[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: 'openByApp',
-        KeyConditionExpression: userId
-          ? 'openAppKey = :app AND begins_with(openKey, :user)'
-          : 'openAppKey = :app',
-        ExpressionAttributeValues: { ':app': appKey, ...(userId && { ':user': `${userId}#` }) },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      sessions.push({ sessionId: String(item.sessionId), nodeId: String(item.nodeId), appKey });
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll({
+    TableName: tableName,
+    IndexName: 'openByApp',
+    KeyConditionExpression: userId
+      ? 'openAppKey = :app AND begins_with(openKey, :user)'
+      : 'openAppKey = :app',
+    ExpressionAttributeValues: { ':app': appKey, ...(userId && { ':user': `${userId}#` }) },
+  });
+  for (const item of items) {
+    sessions.push({ sessionId: String(item.sessionId), nodeId: String(item.nodeId), appKey });
+  }
   return sessions;
 }
 

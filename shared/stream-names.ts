@@ -9,14 +9,13 @@ import {
   BatchGetCommand,
   type BatchGetCommandInput,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TERMINAL_RANK } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
-import { dynamo, isConditionFailure, tableNameOf } from './store/dynamo.ts';
+import { dynamo, isConditionFailure, queryAll, tableNameOf } from './store/dynamo.ts';
 
 const namesTable = tableNameOf('streamNames');
 const streamsTable = tableNameOf('streams');
@@ -293,22 +292,15 @@ async function setPlayerCount(appKey: string, name: string, count: number): Prom
  */
 export async function recountPlayers(appKey: string, name: string): Promise<number> {
   const keys: StreamRef[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: streamsTable,
-        IndexName: 'byName',
-        KeyConditionExpression: '#n = :name',
-        ExpressionAttributeNames: { '#n': 'name' },
-        ExpressionAttributeValues: { ':name': name },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? [])
-      keys.push({ sessionId: String(item.sessionId), mediaSessionId: String(item.mediaSessionId) });
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll({
+    TableName: streamsTable,
+    IndexName: 'byName',
+    KeyConditionExpression: '#n = :name',
+    ExpressionAttributeNames: { '#n': 'name' },
+    ExpressionAttributeValues: { ':name': name },
+  });
+  for (const item of items)
+    keys.push({ sessionId: String(item.sessionId), mediaSessionId: String(item.mediaSessionId) });
   let count = 0;
   for (let i = 0; i < keys.length; i += 100) {
     let request: BatchGetCommandInput['RequestItems'] = {
@@ -349,19 +341,12 @@ export async function releaseHolds(item: Record<string, unknown>, now: Date): Pr
 
 /** Releases the holds of every stream of `sessionId` (it ended: DISCONNECTED or FAILED). */
 export async function releaseSessionHolds(sessionId: string, now: Date): Promise<void> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: streamsTable,
-        KeyConditionExpression: 'sessionId = :s',
-        FilterExpression:
-          'holdsName = :true OR (attribute_exists(admittedAt) AND attribute_not_exists(releasedAt))',
-        ExpressionAttributeValues: { ':s': sessionId, ':true': true },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) await releaseHolds(item, now);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll({
+    TableName: streamsTable,
+    KeyConditionExpression: 'sessionId = :s',
+    FilterExpression:
+      'holdsName = :true OR (attribute_exists(admittedAt) AND attribute_not_exists(releasedAt))',
+    ExpressionAttributeValues: { ':s': sessionId, ':true': true },
+  });
+  for (const item of items) await releaseHolds(item, now);
 }

@@ -1,9 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import { type HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,6 +10,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
+import { deadLetterAlarm } from './dead-letter-alarm.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface SenderServiceProps {
@@ -78,18 +78,12 @@ export class SenderService extends Construct {
       authorizer: new HttpIamAuthorizer(),
     });
 
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetters', {
-      alarmDescription:
-        'Sends reached the dead-letter queue: they failed on every attempt and were not delivered.',
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    this.deadLetterAlarm = deadLetterAlarm(
+      this,
+      'DeadLetters',
+      props.deadLetterQueue,
+      props.alarmTopic,
+      'Sends reached the dead-letter queue: they failed on every attempt and were not delivered.',
+    );
   }
 }

