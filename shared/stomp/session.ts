@@ -1,0 +1,231 @@
+/**
+ * The STOMP 1.2 side of one WebSocket connection of the monitoring API, as WCS OAM speaks it
+ * (reference §5.1, seeds "Interaction with backend server"): CONNECT/STOMP → CONNECTED with
+ * version and heart-beat negotiation, SUBSCRIBE/UNSUBSCRIBE to the destinations below, SEND of
+ * requests to `/app/api/<realm>` answered on `/user/service`, DISCONNECT with RECEIPT, and an ERROR
+ * frame, then the end of the connection, for anything else (STOMP 1.2 §ERROR).
+ *
+ * Independent of the transport: it takes decoded frames and returns what to do (frames to send,
+ * close), so the local `ws` server and API Gateway's `$default` route run the same code. The state
+ * it keeps is plain data (`StompSessionState`), storable between Lambda invocations.
+ */
+import type { StompFrame } from './codec.ts';
+
+/** Destinations a client may subscribe to (reference §5.1 and the realtime issue). */
+export const DESTINATIONS = ['/alarm', '/topic/streams', '/topic/sessions', '/user/service'] as const;
+const STREAM_TOPIC = /^\/topic\/streams\/[^/]{1,1024}$/;
+
+/** True when `destination` can be subscribed to. */
+export function isSubscribable(destination: string): boolean {
+  return (DESTINATIONS as readonly string[]).includes(destination) || STREAM_TOPIC.test(destination);
+}
+
+/**
+ * Heart-beats this server offers: it can send one every 10 s and wants one at least every 10 s,
+ * far under API Gateway's 10-minute idle limit (and well within a browser's timers).
+ */
+export const SERVER_HEARTBEAT_MS = 10_000;
+
+export interface StompSessionState {
+  connected: boolean;
+  /** Negotiated: how often this server sends a heart-beat, and expects one (0 = never). */
+  heartbeat: { sendEveryMs: number; expectEveryMs: number };
+  /** Subscription id → destination. */
+  subscriptions: Record<string, string>;
+  /** Counter for `message-id`. */
+  messages: number;
+}
+
+export function newSessionState(): StompSessionState {
+  return {
+    connected: false,
+    heartbeat: { sendEveryMs: 0, expectEveryMs: 0 },
+    subscriptions: {},
+    messages: 0,
+  };
+}
+
+/** A request on `/app/api/<realm>`: `{requestId, realm, payload}` (reference §5.1). */
+export interface RealmRequest {
+  readonly requestId: string;
+  readonly realm: string;
+  readonly payload: unknown;
+}
+
+/** The answer to a request, as OAM answers: HTTP-like `status` and `reason`, and the payload. */
+export interface RealmReply {
+  readonly status: number;
+  readonly reason: string;
+  readonly payload?: unknown;
+}
+
+/** What the transport must do. */
+export type StompAction =
+  | {
+      readonly kind: 'send';
+      readonly frame: { command: string; headers: Record<string, string>; body?: string };
+    }
+  | { readonly kind: 'close' };
+
+const send = (command: string, headers: Record<string, string>, body?: string): StompAction => ({
+  kind: 'send',
+  frame: { command, headers, ...(body !== undefined && { body }) },
+});
+
+/** An ERROR frame (with the receipt it answers, if any), then the end of the connection. */
+function error(message: string, frame?: StompFrame, detail = ''): StompAction[] {
+  const receipt = frame?.headers.receipt;
+  return [
+    send(
+      'ERROR',
+      { message, 'content-type': 'text/plain', ...(receipt && { 'receipt-id': receipt }) },
+      detail,
+    ),
+    { kind: 'close' },
+  ];
+}
+
+/** The heart-beat both sides agree on, from the client's `cx,cy` (STOMP 1.2 §Heart-beating). */
+export function negotiateHeartbeat(header: string | undefined): StompSessionState['heartbeat'] {
+  const [cx, cy] = (header ?? '0,0').split(',').map((n) => Number.parseInt(n, 10));
+  const clientSends = Number.isFinite(cx) && (cx as number) > 0 ? (cx as number) : 0;
+  const clientWants = Number.isFinite(cy) && (cy as number) > 0 ? (cy as number) : 0;
+  return {
+    sendEveryMs: clientWants === 0 ? 0 : Math.max(SERVER_HEARTBEAT_MS, clientWants),
+    expectEveryMs: clientSends === 0 ? 0 : Math.max(SERVER_HEARTBEAT_MS, clientSends),
+  };
+}
+
+function parseRequest(frame: StompFrame): RealmRequest | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(frame.body);
+  } catch {
+    return 'the body is not JSON';
+  }
+  const request = body as Partial<RealmRequest> | null;
+  if (!request || typeof request !== 'object' || typeof request.requestId !== 'string') {
+    return 'the body must be {"requestId": "...", "realm": "/api/...", "payload": {...}}';
+  }
+  const realm = frame.headers.destination?.slice('/app'.length) ?? '';
+  return {
+    requestId: request.requestId,
+    realm: typeof request.realm === 'string' ? request.realm : realm,
+    payload: request.payload ?? {},
+  };
+}
+
+/**
+ * Handles one frame of a connection: updates `state` and returns what to send. `handleRequest`
+ * answers a request on `/app/api/<realm>`; its reply goes to the connection's `/user/service`
+ * subscription, as OAM sends it.
+ */
+export async function handleFrame(
+  state: StompSessionState,
+  frame: StompFrame,
+  handleRequest: (request: RealmRequest) => Promise<RealmReply>,
+  sessionId: string,
+): Promise<StompAction[]> {
+  const receipt = frame.headers.receipt ? [send('RECEIPT', { 'receipt-id': frame.headers.receipt })] : [];
+  if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
+    if (state.connected) return error('already connected', frame);
+    const versions = (frame.headers['accept-version'] ?? '1.0').split(',').map((v) => v.trim());
+    if (!versions.includes('1.2')) {
+      return [
+        send('ERROR', {
+          version: '1.2',
+          message: 'supported protocol versions are 1.2',
+          'content-type': 'text/plain',
+        }),
+        { kind: 'close' },
+      ];
+    }
+    state.connected = true;
+    state.heartbeat = negotiateHeartbeat(frame.headers['heart-beat']);
+    return [
+      send('CONNECTED', {
+        version: '1.2',
+        'heart-beat': `${state.heartbeat.sendEveryMs},${state.heartbeat.expectEveryMs}`,
+        server: 'wcs-hooks/0.1',
+        session: sessionId,
+      }),
+    ];
+  }
+  if (!state.connected) return error('send CONNECT first', frame);
+  switch (frame.command) {
+    case 'SUBSCRIBE': {
+      const { id, destination } = frame.headers;
+      if (!id || !destination) return error('SUBSCRIBE needs id and destination headers', frame);
+      if (!isSubscribable(destination)) {
+        return error(
+          `unknown destination ${destination}`,
+          frame,
+          `destinations: ${DESTINATIONS.join(', ')}, /topic/streams/{name}`,
+        );
+      }
+      state.subscriptions[id] = destination;
+      return receipt;
+    }
+    case 'UNSUBSCRIBE': {
+      const { id } = frame.headers;
+      if (!id) return error('UNSUBSCRIBE needs an id header', frame);
+      delete state.subscriptions[id];
+      return receipt;
+    }
+    case 'SEND': {
+      const destination = frame.headers.destination ?? '';
+      if (!destination.startsWith('/app/api/')) return error('SEND goes to /app/api/<realm>', frame);
+      const reply = Object.entries(state.subscriptions).find(([, d]) => d === '/user/service');
+      if (!reply) return error('subscribe to /user/service to receive replies', frame);
+      const request = parseRequest(frame);
+      const answer: RealmReply & { requestId?: string } =
+        typeof request === 'string'
+          ? { status: 400, reason: request }
+          : { requestId: request.requestId, ...(await handleRequest(request)) };
+      return [
+        ...receipt,
+        send(
+          'MESSAGE',
+          {
+            destination: '/user/service',
+            subscription: reply[0],
+            'message-id': `${sessionId}-${++state.messages}`,
+            'content-type': 'application/json;charset=UTF-8',
+          },
+          JSON.stringify(answer),
+        ),
+      ];
+    }
+    case 'DISCONNECT':
+      return [...receipt, { kind: 'close' }];
+    case 'ACK':
+    case 'NACK':
+    case 'BEGIN':
+    case 'COMMIT':
+    case 'ABORT':
+      // Subscriptions here are auto-acknowledged and there are no transactions: nothing to do.
+      return receipt;
+    default:
+      return error(`unknown command ${frame.command}`, frame);
+  }
+}
+
+/** The MESSAGE frame delivering `body` on `destination` to subscription `id`. */
+export function messageFrame(
+  state: StompSessionState,
+  sessionId: string,
+  id: string,
+  destination: string,
+  body: unknown,
+): StompAction {
+  return send(
+    'MESSAGE',
+    {
+      destination,
+      subscription: id,
+      'message-id': `${sessionId}-${++state.messages}`,
+      'content-type': 'application/json;charset=UTF-8',
+    },
+    JSON.stringify(body),
+  );
+}

@@ -1,0 +1,208 @@
+/**
+ * The STOMP 1.2 protocol of the monitoring API, as WCS OAM clients speak it (reference §5.1):
+ * connect, subscribe, request/reply on /user/service, disconnect with a receipt, and an ERROR that
+ * ends the connection for anything else.
+ */
+import { describe, expect, it } from '@jest/globals';
+import {
+  handleFrame,
+  negotiateHeartbeat,
+  newSessionState,
+  type RealmRequest,
+} from '../../shared/stomp/session.ts';
+
+const frame = (command: string, headers: Record<string, string> = {}, body = '') => ({
+  command,
+  headers,
+  body,
+});
+const echo = async (request: RealmRequest) => ({
+  status: 200,
+  reason: 'SUCCESS',
+  payload: { realm: request.realm },
+});
+
+async function connected() {
+  const state = newSessionState();
+  await handleFrame(state, frame('CONNECT', { 'accept-version': '1.2', host: 'h' }), echo, 's1');
+  return state;
+}
+
+describe('CONNECT', () => {
+  it('answers CONNECTED with version 1.2 and the negotiated heart-beat', async () => {
+    const state = newSessionState();
+    const actions = await handleFrame(
+      state,
+      frame('CONNECT', { 'accept-version': '1.1,1.2', host: 'h', 'heart-beat': '20000,5000' }),
+      echo,
+      's1',
+    );
+    expect(actions).toEqual([
+      {
+        kind: 'send',
+        frame: {
+          command: 'CONNECTED',
+          headers: { version: '1.2', 'heart-beat': '10000,20000', server: 'wcs-hooks/0.1', session: 's1' },
+        },
+      },
+    ]);
+    expect(state.connected).toBe(true);
+  });
+
+  it('refuses a client that cannot speak 1.2, and closes', async () => {
+    const actions = await handleFrame(
+      newSessionState(),
+      frame('CONNECT', { 'accept-version': '1.0,1.1' }),
+      echo,
+      's1',
+    );
+    expect(actions[0]).toMatchObject({ frame: { command: 'ERROR', headers: { version: '1.2' } } });
+    expect(actions.at(-1)).toEqual({ kind: 'close' });
+  });
+
+  it('refuses any frame before CONNECT', async () => {
+    const actions = await handleFrame(
+      newSessionState(),
+      frame('SUBSCRIBE', { id: '1', destination: '/alarm' }),
+      echo,
+      's1',
+    );
+    expect(actions).toEqual([
+      expect.objectContaining({ frame: expect.objectContaining({ command: 'ERROR' }) }),
+      { kind: 'close' },
+    ]);
+  });
+});
+
+describe('negotiateHeartbeat', () => {
+  it.each([
+    ['0,0', { sendEveryMs: 0, expectEveryMs: 0 }],
+    ['10000,10000', { sendEveryMs: 10000, expectEveryMs: 10000 }],
+    ['1000,1000', { sendEveryMs: 10000, expectEveryMs: 10000 }],
+    ['0,30000', { sendEveryMs: 30000, expectEveryMs: 0 }],
+    [undefined, { sendEveryMs: 0, expectEveryMs: 0 }],
+  ])('with a client offering %s agrees on %j', (header, expected) => {
+    expect(negotiateHeartbeat(header)).toEqual(expected);
+  });
+});
+
+describe('SUBSCRIBE and UNSUBSCRIBE', () => {
+  it('subscribes to the known destinations and a stream topic, with a receipt when asked', async () => {
+    const state = await connected();
+    for (const [id, destination] of [
+      ['a', '/alarm'],
+      ['b', '/topic/streams'],
+      ['c', '/topic/streams/cam-1'],
+      ['d', '/user/service'],
+    ]) {
+      expect(
+        await handleFrame(
+          state,
+          frame('SUBSCRIBE', { id: id as string, destination: destination as string }),
+          echo,
+          's1',
+        ),
+      ).toEqual([]);
+    }
+    const actions = await handleFrame(state, frame('UNSUBSCRIBE', { id: 'a', receipt: 'r-1' }), echo, 's1');
+    expect(actions).toEqual([
+      { kind: 'send', frame: { command: 'RECEIPT', headers: { 'receipt-id': 'r-1' } } },
+    ]);
+    expect(state.subscriptions).toEqual({
+      b: '/topic/streams',
+      c: '/topic/streams/cam-1',
+      d: '/user/service',
+    });
+  });
+
+  it('refuses an unknown destination or a missing id, and closes', async () => {
+    for (const headers of [{ id: '1', destination: '/queue/x' }, { destination: '/alarm' }] as Record<
+      string,
+      string
+    >[]) {
+      const actions = await handleFrame(await connected(), frame('SUBSCRIBE', headers), echo, 's1');
+      expect(actions.at(-1)).toEqual({ kind: 'close' });
+    }
+  });
+});
+
+describe('SEND to /app/api/<realm>', () => {
+  it('answers on /user/service with the requestId, status and reason, as OAM does', async () => {
+    const state = await connected();
+    await handleFrame(state, frame('SUBSCRIBE', { id: 'sub-1', destination: '/user/service' }), echo, 's1');
+
+    const actions = await handleFrame(
+      state,
+      frame(
+        'SEND',
+        { destination: '/app/api/stream/list' },
+        '{"requestId":"eb2c","realm":"/api/stream/list","payload":{}}',
+      ),
+      echo,
+      's1',
+    );
+
+    expect(actions).toEqual([
+      {
+        kind: 'send',
+        frame: {
+          command: 'MESSAGE',
+          headers: {
+            destination: '/user/service',
+            subscription: 'sub-1',
+            'message-id': 's1-1',
+            'content-type': 'application/json;charset=UTF-8',
+          },
+          body: '{"requestId":"eb2c","status":200,"reason":"SUCCESS","payload":{"realm":"/api/stream/list"}}',
+        },
+      },
+    ]);
+  });
+
+  it('answers 400 with a reason for a body that is not a request', async () => {
+    const state = await connected();
+    await handleFrame(state, frame('SUBSCRIBE', { id: 'sub-1', destination: '/user/service' }), echo, 's1');
+
+    const [message] = await handleFrame(
+      state,
+      frame('SEND', { destination: '/app/api/stream/list' }, 'not json'),
+      echo,
+      's1',
+    );
+
+    expect(JSON.parse((message as { frame: { body: string } }).frame.body)).toEqual({
+      status: 400,
+      reason: 'the body is not JSON',
+    });
+  });
+
+  it('refuses a request from a client not subscribed to /user/service', async () => {
+    const actions = await handleFrame(
+      await connected(),
+      frame('SEND', { destination: '/app/api/x' }, '{}'),
+      echo,
+      's1',
+    );
+    expect(actions.at(-1)).toEqual({ kind: 'close' });
+  });
+});
+
+describe('DISCONNECT', () => {
+  it('sends the receipt, then closes', async () => {
+    const actions = await handleFrame(await connected(), frame('DISCONNECT', { receipt: '77' }), echo, 's1');
+    expect(actions).toEqual([
+      { kind: 'send', frame: { command: 'RECEIPT', headers: { 'receipt-id': '77' } } },
+      { kind: 'close' },
+    ]);
+  });
+});
+
+describe('an unknown command', () => {
+  it('gets an ERROR and the end of the connection', async () => {
+    const actions = await handleFrame(await connected(), frame('HELLO'), echo, 's1');
+    expect(actions[0]).toMatchObject({
+      frame: { command: 'ERROR', headers: { message: 'unknown command HELLO' } },
+    });
+    expect(actions.at(-1)).toEqual({ kind: 'close' });
+  });
+});
