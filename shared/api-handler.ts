@@ -26,7 +26,8 @@ export interface ApiAnswer {
 
 export function apiHandler<Schema extends z.ZodMiniType>(options: {
   readonly schema: Schema;
-  readonly handle: (body: z.infer<Schema>) => Promise<ApiAnswer>;
+  /** Called with the validated body, and the event for what the body does not say (the path). */
+  readonly handle: (body: z.infer<Schema>, event: APIGatewayProxyEventV2) => Promise<ApiAnswer>;
 }) {
   return (
     middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
@@ -40,7 +41,7 @@ export function apiHandler<Schema extends z.ZodMiniType>(options: {
       .use(validateBody(options.schema))
       .use(errorHandler())
       .handler(async (event) => {
-        const answer = await options.handle(validatedBodyOf<z.infer<Schema>>(event));
+        const answer = await options.handle(validatedBodyOf<z.infer<Schema>>(event), event);
         return jsonResponse(answer.statusCode ?? 200, answer.body);
       })
   );

@@ -12,7 +12,14 @@
 export type HookType = 'connect' | 'direct' | 'event' | 'incoming';
 
 /** The tables a handler touches (see `shared/store/tables.ts`). */
-export type TableName = 'sessions' | 'streams' | 'dataMessages' | 'events' | 'apps' | 'streamNames';
+export type TableName =
+  | 'sessions'
+  | 'streams'
+  | 'dataMessages'
+  | 'events'
+  | 'apps'
+  | 'streamNames'
+  | 'connections';
 
 /** What a handler does with a table; the CDK stack grants exactly this and nothing more. */
 export type TableAccess = 'read' | 'write' | 'readWrite';
@@ -101,6 +108,10 @@ export const SERVICE_FUNCTIONS = {
     tables: { apps: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
     sendQueue: 'consume',
     description: 'Consumes the send queue: expands fan-outs, delivers sends through the WCS REST API.',
+  },
+  'realm-api': {
+    tables: { apps: 'read', sessions: 'read', streams: 'read' },
+    description: 'POST /api/<realm>: the monitoring realms over REST (stream, session and metric lists).',
   },
   'spill-replayer': {
     tables: {
@@ -218,3 +229,12 @@ export function findHook(method: string): HookDefinition | undefined {
 export function dedicatedHooks(): HookDefinition[] {
   return HOOKS.filter((h) => h.handler !== 'echo');
 }
+
+/** The monitoring realms (WCS OAM's names), served over STOMP `/app/api/...` and REST `POST /api/...`. */
+export const REALMS = [
+  '/api/stream/list',
+  '/api/stream/history',
+  '/api/session/list',
+  '/api/session/history',
+  '/api/metric/list',
+] as const;

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { FUNCTIONS, findHook, type HandlerName, type ServiceFunctionName } from '#shared/hooks.ts';
+import { FUNCTIONS, findHook, type HandlerName, REALMS, type ServiceFunctionName } from '#shared/hooks.ts';
 import { logger } from '#shared/logger.ts';
 import {
   type LambdaHandler,
@@ -22,6 +22,7 @@ export const HOOKS_PATH = '/hooks';
 /** The API routes served beside the hooks, and their functions. */
 const API_ROUTES: Readonly<Record<string, ServiceFunctionName>> = {
   'POST /api/data/send': 'data-send-api',
+  ...Object.fromEntries(REALMS.map((realm) => [`POST ${realm}`, 'realm-api' as const])),
 };
 
 export type HookHandlers = Readonly<
@@ -135,5 +136,26 @@ export function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise
   return async () => {
     running = false;
     await loop;
+  };
+}
+
+/**
+ * The realtime API on `server` (`/ws`, STOMP), fed by tailing DynamoDB Local's streams of the
+ * sessions and streams tables through the same fan-out as the stream consumer in AWS. Returns a
+ * stop function.
+ */
+export async function startRealtime(server: Server, endpoint: string): Promise<() => Promise<void>> {
+  const { attachRealtime } = await import('./realtime-server.ts');
+  const { startStreamTailer } = await import('./stream-tailer.ts');
+  const { fanOut } = await import('#shared/realtime/fanout.ts');
+  const realtime = await attachRealtime(server, process.env.API_TOKEN);
+  const stopTailer = startStreamTailer(
+    endpoint,
+    { sessions: process.env.SESSIONS_TABLE as string, streams: process.env.STREAMS_TABLE as string },
+    (changes) => fanOut(changes, realtime.push),
+  );
+  return async () => {
+    await stopTailer();
+    await realtime.close();
   };
 }

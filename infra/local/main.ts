@@ -57,13 +57,20 @@ async function main() {
   exportTableNames(tablePrefix);
 
   // Imported only now: the handlers read their configuration (table names, endpoint) when loaded.
-  const { createHookServer, loadHookHandlers, startLocalSender, startSpillDrainer, HOOKS_PATH } =
-    await import('./hook-server.ts');
+  const {
+    createHookServer,
+    loadHookHandlers,
+    startLocalSender,
+    startRealtime,
+    startSpillDrainer,
+    HOOKS_PATH,
+  } = await import('./hook-server.ts');
   const handlers = await loadHookHandlers();
   const server = createHookServer(handlers);
   // The sender consumes the local send queue, as it consumes SQS in AWS.
   const stopSender = await startLocalSender(handlers);
   const stopDrainer = startSpillDrainer(env.SPILL_DIR);
+  const stopRealtime = await startRealtime(server, env.DYNAMODB_ENDPOINT as string);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -82,6 +89,7 @@ async function main() {
       ? `operator API at http://localhost:${port}/api (Authorization: Bearer $API_TOKEN)`
       : 'operator API (/api/data/send) is closed: set API_TOKEN to open it',
   );
+  if (env.API_TOKEN) log(`realtime monitoring (STOMP): ws://localhost:${port}/ws?token=$API_TOKEN`);
 
   const shutdown = async (signal: string) => {
     log(`${signal}: stopping`);
@@ -89,6 +97,7 @@ async function main() {
     server.closeAllConnections();
     await stopSender();
     await stopDrainer();
+    await stopRealtime();
     const { closeWcsClient } = await import('#shared/wcs-client.ts');
     await closeWcsClient();
     await dynamoDbLocal?.stop();

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
+import { MonitoringApi } from '../constructs/monitoring-api.ts';
 import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
 import { SpillReplayer } from '../constructs/spill-replayer.ts';
 import { StateTables } from '../constructs/state-tables.ts';
@@ -123,6 +124,12 @@ export class WcsHooksStack extends Stack {
       logRetention: config.logRetentionDays,
       environment,
       senderTimeout,
+    });
+    new MonitoringApi(this, 'Monitoring', {
+      api: this.hookApi.api,
+      resources,
+      logRetention: config.logRetentionDays,
+      environment,
     });
     new SpillReplayer(this, 'Spill', {
       resources,

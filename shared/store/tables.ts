@@ -121,6 +121,28 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
+  /**
+   * The realtime API's WebSocket connections (`shared/realtime/`): per connection, its STOMP state
+   * (`key` = `#state`) and one item per subscription (`key` = `sub#<id>`), found by destination
+   * through `byDestination` when a change is pushed, never by a Scan.
+   */
+  connections: {
+    name: 'connections',
+    envVar: 'CONNECTIONS_TABLE',
+    partitionKey: S('connectionId'),
+    sortKey: S('key'),
+    globalIndexes: [
+      // Sparse: only subscription items have a `destination`.
+      {
+        indexName: 'byDestination',
+        partitionKey: S('destination'),
+        sortKey: S('connectionId'),
+        projection: ['subscriptionId'],
+      },
+    ],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
   /** Every other hook (the catch-all) and ErrorEvent, one item per distinct call, per session. */
   events: {
     name: 'events',

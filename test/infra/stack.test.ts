@@ -14,6 +14,7 @@ import {
   FUNCTIONS,
   HANDLERS,
   type HandlerName,
+  REALMS,
   type TableAccess,
 } from '../../shared/hooks.ts';
 
@@ -39,7 +40,7 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 function functionIdOf(handler: FunctionName): string {
   const plain = handler.replace(/-/g, '');
   const match = ofType('AWS::Lambda::Function').find(([id]) =>
-    ['Hooks', 'Sender', 'Spill'].some((parent) => id.startsWith(`${parent}${plain}`)),
+    ['Hooks', 'Sender', 'Spill', 'Monitoring'].some((parent) => id.startsWith(`${parent}${plain}`)),
   );
   if (!match) throw new Error(`no function for ${handler}`);
   return match[0];
@@ -65,7 +66,7 @@ describe('the hook API', () => {
     expect(resources[integrationId]?.Properties.IntegrationUri).toEqual({
       'Fn::GetAtt': [functionIdOf('echo'), 'Arn'],
     });
-    expect(ofType('AWS::ApiGatewayV2::Route')).toHaveLength(dedicatedHooks().length + 2);
+    expect(ofType('AWS::ApiGatewayV2::Route')).toHaveLength(dedicatedHooks().length + 2 + REALMS.length);
   });
 
   it('has one function per handler, and no other', () => {
@@ -309,5 +310,20 @@ describe('the spill', () => {
     expect(spill?.RedrivePolicy.deadLetterTargetArn).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/^SpillDeadLetterQueue/), 'Arn'],
     });
+  });
+});
+
+describe('the monitoring realms', () => {
+  it('are routed POST /api/<realm> to the realm-api function, behind IAM authorization', () => {
+    for (const realm of REALMS) {
+      const route = ofType('AWS::ApiGatewayV2::Route').find(
+        ([, r]) => r.Properties.RouteKey === `POST ${realm}`,
+      );
+      expect(route?.[1].Properties.AuthorizationType).toBe('AWS_IAM');
+      const integrationId = String(route?.[1].Properties.Target['Fn::Join'][1][1].Ref);
+      expect(resources[integrationId]?.Properties.IntegrationUri).toEqual({
+        'Fn::GetAtt': [functionIdOf('realm-api'), 'Arn'],
+      });
+    }
   });
 });

@@ -17,6 +17,8 @@ export interface HookServerOptions {
   readonly sender?: boolean | { maxReceiveCount?: number; visibilityMs?: number };
   /** Also replay the local spill (`SPILL_DIR`) every this many ms, as `npm start` does. Default: no. */
   readonly drainSpillEveryMs?: number;
+  /** Also serve the realtime API at `/ws`, fed by DynamoDB Local's streams (as `npm start` does). Default false. */
+  readonly realtime?: boolean;
 }
 
 export async function startHookServer(
@@ -24,8 +26,14 @@ export async function startHookServer(
   options: HookServerOptions = {},
 ): Promise<RunningHookServer> {
   Object.assign(process.env, env);
-  const { createHookServer, loadHookHandlers, startLocalSender, startSpillDrainer, HOOKS_PATH } =
-    await import('../../infra/local/hook-server.ts');
+  const {
+    createHookServer,
+    loadHookHandlers,
+    startLocalSender,
+    startRealtime,
+    startSpillDrainer,
+    HOOKS_PATH,
+  } = await import('../../infra/local/hook-server.ts');
   const handlers = await loadHookHandlers();
   const server = createHookServer(handlers);
   const stopSender = options.sender
@@ -35,6 +43,9 @@ export async function startHookServer(
     options.drainSpillEveryMs && process.env.SPILL_DIR
       ? startSpillDrainer(process.env.SPILL_DIR, options.drainSpillEveryMs)
       : async () => undefined;
+  const stopRealtime = options.realtime
+    ? await startRealtime(server, process.env.DYNAMODB_ENDPOINT as string)
+    : async () => undefined;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -44,6 +55,7 @@ export async function startHookServer(
     close: async () => {
       await stopSender();
       await stopDrainer();
+      await stopRealtime();
       const { closeWcsClient } = await import('../../shared/wcs-client.ts');
       await closeWcsClient();
       await new Promise<void>((resolve) => {

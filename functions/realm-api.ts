@@ -1,0 +1,18 @@
+/**
+ * `POST /api/<realm>`: the realms of the monitoring API over REST (stream/list, stream/history,
+ * session/list, session/history, metric/list), answering as WCS OAM does (reference §5.2): the
+ * request body is the realm's payload, the answer `{status, reason, payload}` with that status.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { apiHandler } from '#shared/api-handler.ts';
+import { handleRealm } from '#shared/realtime/realms.ts';
+
+export const handler = apiHandler({
+  schema: z.record(z.string(), z.unknown()),
+  handle: async (payload, event: APIGatewayProxyEventV2) => {
+    const realm = event.rawPath;
+    const reply = await handleRealm({ requestId: '', realm, payload });
+    return { statusCode: reply.status, body: reply };
+  },
+});

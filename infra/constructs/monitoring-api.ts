@@ -1,0 +1,40 @@
+import { type HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { REALMS, SERVICE_FUNCTIONS } from '#shared/hooks.ts';
+import { type DeclaredResources, HookFunction } from './hook-function.ts';
+
+export interface MonitoringApiProps {
+  readonly api: HttpApi;
+  /** The tables the realms read, as the registry declares them. */
+  readonly resources: DeclaredResources;
+  readonly logRetention: RetentionDays;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/**
+ * The monitoring realms over REST (`POST /api/stream/list`, ...), answering as WCS OAM does,
+ * behind IAM authorization on the hook API. (The STOMP WebSocket API of the same realms is the
+ * realtime issue's next step in AWS; locally it is served by `npm start`.)
+ */
+export class MonitoringApi extends Construct {
+  readonly function: HookFunction;
+
+  constructor(scope: Construct, id: string, props: MonitoringApiProps) {
+    super(scope, id);
+    const definition = SERVICE_FUNCTIONS['realm-api'];
+    this.function = new HookFunction(this, 'realm-api', {
+      entry: 'realm-api',
+      description: `wcs-hooks realm-api: ${definition.description}`,
+      logRetention: props.logRetention,
+      environment: props.environment,
+    }).bindDeclared(definition, props.resources);
+    const integration = new HttpLambdaIntegration('RealmIntegration', this.function);
+    const authorizer = new HttpIamAuthorizer();
+    for (const realm of REALMS) {
+      props.api.addRoutes({ path: realm, methods: [HttpMethod.POST], integration, authorizer });
+    }
+  }
+}

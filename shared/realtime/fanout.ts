@@ -1,0 +1,99 @@
+/**
+ * Pushes each change of the state tables to the subscribers of the matching destinations, as it
+ * happens. Driven by DynamoDB Streams (in AWS the stream consumer function; locally the tailer of
+ * DynamoDB Local's streams). Subscribers are found by destination through an index, never a Scan;
+ * a connection the transport reports gone is removed, that connection and no other.
+ */
+import { randomUUID } from 'node:crypto';
+import { encodeFrame } from '../stomp/codec.ts';
+import { removeConnection, subscribersOf } from './connections.ts';
+
+/** One changed item, as a DynamoDB stream record carries it (images unmarshalled). */
+export interface TableChange {
+  readonly table: 'sessions' | 'streams';
+  readonly newImage?: Record<string, unknown>;
+  readonly oldImage?: Record<string, unknown>;
+}
+
+export interface Delivery {
+  readonly destination: string;
+  readonly body: Record<string, unknown>;
+}
+
+/** The messages a change makes: a status change of a stream or a session, and alarms on failures. */
+export function deliveriesFor(change: TableChange): Delivery[] {
+  const item = change.newImage;
+  if (!item || item.status === change.oldImage?.status || item.status === undefined) return [];
+  if (change.table === 'sessions') {
+    return [
+      {
+        destination: '/topic/sessions',
+        body: {
+          type: 'session',
+          sessionId: item.sessionId,
+          app: item.appKey,
+          node: item.nodeId,
+          user: item.userId,
+          status: item.status,
+          info: item.info,
+          at: item.lastStatusAt,
+        },
+      },
+    ];
+  }
+  const stream = {
+    type: 'stream',
+    name: item.name,
+    mediaId: item.mediaSessionId,
+    sessionId: item.sessionId,
+    app: item.appKey,
+    node: item.nodeId,
+    publisher: item.published,
+    status: item.status,
+    info: item.info,
+    at: item.lastStatusAt,
+  };
+  const deliveries: Delivery[] = [
+    { destination: '/topic/streams', body: stream },
+    { destination: `/topic/streams/${String(item.name)}`, body: stream },
+  ];
+  if (item.status === 'FAILED') {
+    deliveries.push({
+      destination: '/alarm',
+      body: { ...stream, type: 'alarm', alarm: item.published ? 'PUBLISHER_LOST' : 'STREAM_FAILED' },
+    });
+  }
+  return deliveries;
+}
+
+/** Sends `text` on connection `connectionId`; answers `gone` when the connection no longer exists. */
+export type Push = (connectionId: string, text: string) => Promise<'sent' | 'gone'>;
+
+/** Delivers the messages of `changes` to every subscriber; removes connections the transport says are gone. */
+export async function fanOut(
+  changes: readonly TableChange[],
+  push: Push,
+): Promise<{ delivered: number; gone: number }> {
+  let delivered = 0;
+  const gone = new Set<string>();
+  for (const { destination, body } of changes.flatMap(deliveriesFor)) {
+    for (const { connectionId, subscriptionId } of await subscribersOf(destination)) {
+      if (gone.has(connectionId)) continue;
+      const frame = encodeFrame(
+        'MESSAGE',
+        {
+          destination,
+          subscription: subscriptionId,
+          'message-id': randomUUID(),
+          'content-type': 'application/json;charset=UTF-8',
+        },
+        JSON.stringify(body),
+      );
+      if ((await push(connectionId, frame)) === 'gone') {
+        gone.add(connectionId);
+        await removeConnection(connectionId);
+      } else delivered++;
+    }
+  }
+  return { delivered, gone: gone.size };
+}

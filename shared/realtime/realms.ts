@@ -1,0 +1,188 @@
+/**
+ * The realms of the monitoring API, the same over STOMP (`SEND /app/api/<realm>`) and REST
+ * (`POST /api/<realm>`), answering as WCS OAM does (reference §5.2): `{status, reason, payload}`,
+ * 200 SUCCESS, or 400 with the reason. Every realm is a Query on a key or an index.
+ */
+import '../zod-locale.ts';
+import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
+import { listAppPolicies } from '../apps.ts';
+import { METRIC } from '../metric-names.ts';
+import { listOpenSessions } from '../sessions.ts';
+import type { RealmReply, RealmRequest } from '../stomp/session.ts';
+import { dynamo, queryAll, tableNameOf } from '../store/dynamo.ts';
+
+const streamsTable = tableNameOf('streams');
+const sessionsTable = tableNameOf('sessions');
+
+const text = z.string().check(z.minLength(1), z.maxLength(1024));
+const ok = (payload: unknown): RealmReply => ({ status: 200, reason: 'SUCCESS', payload });
+const badRequest = (reason: string): RealmReply => ({ status: 400, reason });
+
+/** A stream as the realms show it: OAM's field names where OAM has one. */
+function streamView(item: Record<string, unknown>) {
+  return {
+    name: item.name,
+    mediaId: item.mediaSessionId,
+    sessionId: item.sessionId,
+    app: item.appKey ?? item.liveAppKey,
+    node: item.nodeId,
+    publisher: item.published,
+    status: item.status ?? (item.published ? 'PUBLISHING' : 'PLAYING'),
+    ...(item.info !== undefined && { info: item.info }),
+    ...(item.firstStatusAt !== undefined && { createDate: item.firstStatusAt }),
+    ...(item.endedAt !== undefined && { endDate: item.endedAt }),
+  };
+}
+
+const streamList = z.object({
+  app: z.optional(text),
+  name: z.optional(text),
+  node: z.optional(text),
+  publisher: z.optional(z.boolean()),
+  status: z.optional(text),
+});
+
+/** Live streams (PUBLISHING, PLAYING) of one app or of every app with a policy, filtered. */
+async function listStreams(payload: z.infer<typeof streamList>) {
+  const apps = payload.app ? [payload.app] : (await listAppPolicies()).map((p) => p.appKey);
+  const streams = [];
+  for (const app of apps) {
+    const items = await queryAll({
+      TableName: streamsTable,
+      IndexName: 'liveByApp',
+      KeyConditionExpression: payload.name
+        ? 'liveAppKey = :app AND begins_with(liveKey, :name)'
+        : 'liveAppKey = :app',
+      ExpressionAttributeValues: { ':app': app, ...(payload.name && { ':name': `${payload.name}#` }) },
+    });
+    streams.push(...items.map(streamView));
+  }
+  return streams.filter(
+    (s) =>
+      (payload.node === undefined || s.node === payload.node) &&
+      (payload.publisher === undefined || s.publisher === payload.publisher) &&
+      (payload.status === undefined || s.status === payload.status),
+  );
+}
+
+const streamHistory = z.object({
+  name: text,
+  from: z.optional(text),
+  to: z.optional(text),
+  limit: z._default(z.int().check(z.positive(), z.maximum(100)), 50),
+});
+
+/** Every publish and play of a name over a time range (`byName` index), newest first. */
+async function streamHistoryOf(payload: z.infer<typeof streamHistory>) {
+  const range = payload.from || payload.to;
+  const keys = (
+    await queryAll({
+      TableName: streamsTable,
+      IndexName: 'byName',
+      KeyConditionExpression: range ? '#n = :name AND firstStatusAt BETWEEN :from AND :to' : '#n = :name',
+      ExpressionAttributeNames: { '#n': 'name' },
+      ExpressionAttributeValues: {
+        ':name': payload.name,
+        ...(range && { ':from': payload.from ?? '', ':to': payload.to ?? '~' }),
+      },
+      ScanIndexForward: false,
+      Limit: payload.limit,
+    })
+  ).slice(0, payload.limit);
+  if (keys.length === 0) return [];
+  const { Responses } = await dynamo.send(
+    new BatchGetCommand({
+      RequestItems: {
+        [streamsTable]: {
+          Keys: keys.map((k) => ({ sessionId: k.sessionId, mediaSessionId: k.mediaSessionId })),
+        },
+      },
+    }),
+  );
+  return (Responses?.[streamsTable] ?? [])
+    .map(streamView)
+    .sort((a, b) => String(b.createDate).localeCompare(String(a.createDate)));
+}
+
+const sessionList = z.object({ app: text, user: z.optional(text) });
+const sessionHistory = z.object({ sessionId: text });
+
+/** One session and its streams, in time order. */
+async function sessionHistoryOf(sessionId: string) {
+  const { Item } = await dynamo.send(new GetCommand({ TableName: sessionsTable, Key: { sessionId } }));
+  if (!Item) return undefined;
+  const streams = await queryAll({
+    TableName: streamsTable,
+    KeyConditionExpression: 'sessionId = :s',
+    ExpressionAttributeValues: { ':s': sessionId },
+  });
+  return {
+    sessionId,
+    app: Item.appKey,
+    node: Item.nodeId,
+    user: Item.userId,
+    status: Item.status,
+    info: Item.info,
+    history: Item.statusHistory,
+    streams: streams.map(streamView).sort((a, b) => String(a.createDate).localeCompare(String(b.createDate))),
+  };
+}
+
+/** The counters the backend keeps (CloudWatch EMF metrics), described as OAM's metric/list describes its own. */
+const METRICS = [
+  { id: 1, enumName: METRIC.hooks, name: 'Hooks answered', note: 'by method' },
+  { id: 2, enumName: METRIC.rejected, name: 'Hooks refused (4xx)', note: 'by method and error' },
+  { id: 3, enumName: METRIC.errors, name: 'Hooks failed (5xx)', note: 'by method' },
+  { id: 4, enumName: METRIC.latency, name: 'Hook latency', note: 'milliseconds, by method' },
+  { id: 5, enumName: METRIC.admitted, name: 'Decisions admitted', note: 'by method' },
+  {
+    id: 6,
+    enumName: METRIC.decisionFallback,
+    name: 'Decisions by fail mode',
+    note: 'by method and fail mode',
+  },
+  { id: 7, enumName: METRIC.spilled, name: 'Event hooks spilled', note: 'by method' },
+];
+
+function parse<T>(schema: z.ZodMiniType<T>, payload: unknown): T | RealmReply {
+  const result = schema.safeParse(payload ?? {});
+  if (result.success) return result.data;
+  return badRequest(
+    result.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '),
+  );
+}
+
+const isReply = (value: unknown): value is RealmReply =>
+  typeof value === 'object' && value !== null && 'status' in value && 'reason' in value && !('name' in value);
+
+/** Answers one request. An unknown realm is a 400, as OAM answers a request it cannot serve. */
+export async function handleRealm(request: RealmRequest): Promise<RealmReply> {
+  const realm = request.realm.replace(/^\/app/, '');
+  switch (realm) {
+    case '/api/stream/list': {
+      const payload = parse(streamList, request.payload);
+      return isReply(payload) ? payload : ok(await listStreams(payload));
+    }
+    case '/api/stream/history': {
+      const payload = parse(streamHistory, request.payload);
+      return isReply(payload) ? payload : ok(await streamHistoryOf(payload));
+    }
+    case '/api/session/list': {
+      const payload = parse(sessionList, request.payload);
+      return isReply(payload) ? payload : ok(await listOpenSessions(payload.app, payload.user));
+    }
+    case '/api/session/history': {
+      const payload = parse(sessionHistory, request.payload);
+      if (isReply(payload)) return payload;
+      const history = await sessionHistoryOf(payload.sessionId);
+      return history ? ok(history) : badRequest('Object not found');
+    }
+    case '/api/metric/list': {
+      const id = (request.payload as { id?: unknown } | undefined)?.id;
+      return ok(id === undefined ? METRICS : METRICS.filter((m) => String(m.id) === String(id)));
+    }
+    default:
+      return badRequest(`unknown realm ${request.realm}`);
+  }
+}

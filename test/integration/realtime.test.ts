@@ -1,0 +1,249 @@
+/**
+ * The realtime monitoring API, with `@stomp/stompjs` (what an operator's dashboard uses) against the
+ * local runtime: STOMP over WebSocket at /ws, hooks becoming events on the right destinations as
+ * DynamoDB's streams report the changes, OAM-style request/reply realms over STOMP and REST, bad
+ * frames, refused connections, many subscribers, reconnection.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Client, type IMessage } from '@stomp/stompjs';
+import WebSocket from 'ws';
+import { FakeWcs } from '../support/fake-wcs.ts';
+import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+
+const TOKEN = 'realtime-operator-token';
+let server: RunningHookServer;
+let wcs: FakeWcs;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  server = await startHookServer({ API_TOKEN: TOKEN }, { realtime: true });
+  wcs = new FakeWcs({ appUrl: server.appUrl, appKey: `rt-${randomUUID().slice(0, 6)}` });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.deactivate()));
+  await server.close();
+});
+
+const wsUrl = (token = TOKEN) => `${server.baseUrl.replace('http', 'ws')}/ws?token=${token}`;
+
+/** A connected STOMP client. */
+async function connectClient(): Promise<Client> {
+  const client = new Client({
+    webSocketFactory: () => new WebSocket(wsUrl()),
+    reconnectDelay: 0,
+    heartbeatIncoming: 0,
+    heartbeatOutgoing: 0,
+  });
+  clients.push(client);
+  await new Promise<void>((resolve, reject) => {
+    client.onConnect = () => resolve();
+    client.onStompError = (frame) => reject(new Error(frame.headers.message));
+    client.onWebSocketError = () => reject(new Error('websocket error'));
+    client.activate();
+  });
+  return client;
+}
+
+/** Subscribes, waiting for the server's receipt so the subscription is in place before hooks are sent. */
+async function subscribe(client: Client, destination: string): Promise<IMessage[]> {
+  const received: IMessage[] = [];
+  const receipt = randomUUID();
+  const done = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
+  client.subscribe(destination, (message) => received.push(message), { receipt });
+  await done;
+  return received;
+}
+
+async function eventually<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const bodies = (messages: IMessage[]) => messages.map((m) => JSON.parse(m.body) as Record<string, unknown>);
+
+describe('a STOMP client', () => {
+  it('sees a stream start and stop on /topic/streams and on its own topic, and a failure on /alarm', async () => {
+    const client = await connectClient();
+    const name = `cam-${randomUUID().slice(0, 6)}`;
+    const all = await subscribe(client, '/topic/streams');
+    const mine = await subscribe(client, `/topic/streams/${name}`);
+    const alarms = await subscribe(client, '/alarm');
+    const session = wcs.newSession();
+    const stream = wcs.newStream(session, name, true);
+
+    await wcs.send('StreamStatusEvent', wcs.streamBody(stream, 'PUBLISHING'));
+    await eventually(() => bodies(mine).find((b) => b.status === 'PUBLISHING'));
+    await wcs.send('StreamStatusEvent', wcs.streamBody(stream, 'FAILED', { info: 'Failed by ICE error' }));
+
+    const alarm = await eventually(() => bodies(alarms).find((b) => b.mediaId === stream.mediaSessionId));
+    expect(alarm).toMatchObject({
+      type: 'alarm',
+      alarm: 'PUBLISHER_LOST',
+      name,
+      info: 'Failed by ICE error',
+    });
+    expect(bodies(mine).map((b) => b.status)).toEqual(['PUBLISHING', 'FAILED']);
+    expect(
+      bodies(all)
+        .filter((b) => b.name === name)
+        .map((b) => b.status),
+    ).toEqual(['PUBLISHING', 'FAILED']);
+    expect(mine[0]?.headers.destination).toBe(`/topic/streams/${name}`);
+  });
+
+  it('sees sessions come and go on /topic/sessions', async () => {
+    const client = await connectClient();
+    const sessions = await subscribe(client, '/topic/sessions');
+    const session = wcs.newSession();
+
+    await wcs.send('connect', wcs.connectBody(session));
+    await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(session, 'DISCONNECTED'));
+
+    await eventually(() =>
+      bodies(sessions).find((b) => b.sessionId === session.sessionId && b.status === 'DISCONNECTED'),
+    );
+    expect(
+      bodies(sessions)
+        .filter((b) => b.sessionId === session.sessionId)
+        .map((b) => b.status),
+    ).toEqual(['PENDING', 'DISCONNECTED']);
+  });
+
+  it('asks stream/list on /app/api and gets the answer on /user/service, as OAM answers', async () => {
+    const client = await connectClient();
+    const replies = await subscribe(client, '/user/service');
+    const stream = wcs.newStream(wcs.newSession(), `listed-${randomUUID().slice(0, 6)}`, true);
+    await wcs.send('StreamStatusEvent', wcs.streamBody(stream, 'PUBLISHING'));
+    const requestId = randomUUID();
+
+    client.publish({
+      destination: '/app/api/stream/list',
+      body: JSON.stringify({
+        requestId,
+        realm: '/api/stream/list',
+        payload: { app: wcs.appKey, name: stream.name },
+      }),
+    });
+
+    const reply = await eventually(() => bodies(replies).find((b) => b.requestId === requestId));
+    expect(reply).toMatchObject({ status: 200, reason: 'SUCCESS' });
+    expect(reply.payload).toEqual([
+      expect.objectContaining({
+        name: stream.name,
+        mediaId: stream.mediaSessionId,
+        status: 'PUBLISHING',
+        publisher: true,
+      }),
+    ]);
+  });
+
+  it('gets a 400 with a reason for a bad request, and the connection stays up', async () => {
+    const client = await connectClient();
+    const replies = await subscribe(client, '/user/service');
+    const requestId = randomUUID();
+
+    client.publish({
+      destination: '/app/api/stream/history',
+      body: JSON.stringify({ requestId, realm: '/api/stream/history', payload: {} }),
+    });
+
+    const reply = await eventually(() => bodies(replies).find((b) => b.requestId === requestId));
+    expect(reply).toMatchObject({ status: 400, reason: expect.stringContaining('name') });
+    expect(client.connected).toBe(true);
+  });
+
+  it('reconnects and subscribes again after the connection is lost', async () => {
+    const client = await connectClient();
+    await client.deactivate();
+    await new Promise<void>((resolve) => {
+      client.onConnect = () => resolve();
+      client.activate();
+    });
+    const sessions = await subscribe(client, '/topic/sessions');
+    const session = wcs.newSession();
+
+    await wcs.send('connect', wcs.connectBody(session));
+
+    await eventually(() => bodies(sessions).find((b) => b.sessionId === session.sessionId));
+  });
+});
+
+describe('many subscribers', () => {
+  it('each receive the change', async () => {
+    const many = await Promise.all(Array.from({ length: 8 }, connectClient));
+    const inboxes = await Promise.all(many.map((c) => subscribe(c, '/topic/sessions')));
+    const session = wcs.newSession();
+
+    await wcs.send('connect', wcs.connectBody(session));
+
+    for (const inbox of inboxes)
+      await eventually(() => bodies(inbox).find((b) => b.sessionId === session.sessionId));
+  });
+});
+
+describe('the WebSocket endpoint', () => {
+  it('refuses a connection without the token', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(wsUrl('wrong'));
+      ws.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      ws.on('error', () => undefined);
+    });
+    expect(status).toBe(401);
+  });
+
+  it('answers a bad frame with ERROR and closes the connection, as STOMP requires', async () => {
+    const ws = new WebSocket(wsUrl());
+    await new Promise((resolve) => ws.on('open', resolve));
+    const received: string[] = [];
+    ws.on('message', (data) => received.push(data.toString()));
+    const closed = new Promise((resolve) => ws.on('close', resolve));
+
+    ws.send('CONNECT\naccept-version:1.2\nhost:h\n\n\0HELLO\n\n\0');
+
+    await closed;
+    expect(received.join('')).toMatch(/^CONNECTED\n/);
+    expect(received.join('')).toMatch(/ERROR\n(.*\n)*message:unknown command HELLO/);
+  });
+
+  it('handles a frame split over several messages', async () => {
+    const ws = new WebSocket(wsUrl());
+    await new Promise((resolve) => ws.on('open', resolve));
+    const received: string[] = [];
+    ws.on('message', (data) => received.push(data.toString()));
+
+    for (const part of ['CONN', 'ECT\naccept-vers', 'ion:1.2\nhost:h\n', '\n\0']) ws.send(part);
+
+    await eventually(() => (received.join('').startsWith('CONNECTED') ? true : undefined));
+    ws.close();
+  });
+});
+
+describe('the REST realms', () => {
+  it('answer POST /api/metric/list as OAM answers, with the bearer token', async () => {
+    const response = await fetch(`${server.baseUrl}/api/metric/list`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: '{}',
+    });
+    const body = (await response.json()) as { status: number; payload: { enumName: string }[] };
+    expect(response.status).toBe(200);
+    expect(body).toMatchObject({ status: 200, reason: 'SUCCESS' });
+    expect(body.payload.map((m) => m.enumName)).toContain('Hooks');
+  });
+
+  it('answer a session/history for an unknown session with 400 Object not found', async () => {
+    const response = await fetch(`${server.baseUrl}/api/session/history`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ sessionId: 'nobody' }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ status: 400, reason: 'Object not found' });
+  });
+});
