@@ -21,8 +21,11 @@ export type TableName =
   | 'streamNames'
   | 'connections';
 
-/** What a handler does with a table; the CDK stack grants exactly this and nothing more. */
-export type TableAccess = 'read' | 'write' | 'readWrite';
+/**
+ * What a handler does with a table; the CDK stack grants exactly this and nothing more. `manage`
+ * also deletes (the realtime connections, removed when they close).
+ */
+export type TableAccess = 'read' | 'write' | 'readWrite' | 'manage';
 
 /** A Lambda entry point in `functions/<name>.ts`, and what it may use. */
 export interface HandlerDefinition {
@@ -112,6 +115,23 @@ export const SERVICE_FUNCTIONS = {
   'realm-api': {
     tables: { apps: 'read', sessions: 'read', streams: 'read' },
     description: 'POST /api/<realm>: the monitoring realms over REST (stream, session and metric lists).',
+  },
+  'realtime-connect': {
+    tables: { connections: 'write' },
+    description: 'WebSocket $connect: admits an operator with the realtime token, records the connection.',
+  },
+  'realtime-disconnect': {
+    tables: { connections: 'manage' },
+    description: 'WebSocket $disconnect: removes the connection and its subscriptions.',
+  },
+  'realtime-message': {
+    tables: { connections: 'manage', apps: 'read', sessions: 'read', streams: 'read' },
+    description: 'WebSocket $default: STOMP frames (CONNECT, SUBSCRIBE, SEND to the realms, ...).',
+  },
+  'realtime-streams': {
+    tables: { connections: 'manage' },
+    description:
+      'Pushes each change of the sessions and streams tables (DynamoDB Streams) to its subscribers.',
   },
   'spill-replayer': {
     tables: {

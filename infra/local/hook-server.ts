@@ -148,7 +148,7 @@ export async function startRealtime(server: Server, endpoint: string): Promise<(
   const { attachRealtime } = await import('./realtime-server.ts');
   const { startStreamTailer } = await import('./stream-tailer.ts');
   const { fanOut } = await import('#shared/realtime/fanout.ts');
-  const realtime = await attachRealtime(server, process.env.API_TOKEN);
+  const realtime = await attachRealtime(server);
   const stopTailer = startStreamTailer(
     endpoint,
     { sessions: process.env.SESSIONS_TABLE as string, streams: process.env.STREAMS_TABLE as string },

@@ -4,14 +4,9 @@
  * Local's streams. A connection needs the operator token (`API_TOKEN`), as `?token=` (browsers
  * cannot set headers on a WebSocket) or `Authorization: Bearer`.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
-
-const safeEqual = (a: string, b: string) => {
-  const [x, y] = [Buffer.from(a), Buffer.from(b)];
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 export interface RealtimeServer {
   /** Pushes `text` to a connection of this server; `gone` if it has none by that id. */
@@ -20,11 +15,12 @@ export interface RealtimeServer {
 }
 
 /** Serves `/ws` on `server`'s upgrades. */
-export async function attachRealtime(server: Server, token: string | undefined): Promise<RealtimeServer> {
+export async function attachRealtime(server: Server): Promise<RealtimeServer> {
   const { StompDecoder } = await import('#shared/stomp/codec.ts');
   const { handleFrames } = await import('#shared/realtime/stomp-connection.ts');
   const { openConnection, removeConnection } = await import('#shared/realtime/connections.ts');
   const { logger } = await import('#shared/logger.ts');
+  const { isRealtimeToken } = await import('#shared/realtime/token.ts');
   const sockets = new Map<string, WebSocket>();
   const wss = new WebSocketServer({ noServer: true });
 
@@ -34,15 +30,16 @@ export async function attachRealtime(server: Server, token: string | undefined):
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
-    const presented =
-      url.searchParams.get('token') ?? request.headers.authorization?.replace(/^Bearer /, '') ?? '';
-    if (!token || !safeEqual(presented, token)) {
-      socket.end(
-        'HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\r\n{"error":"Unauthorized","message":"a token is required (API_TOKEN)"}',
-      );
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws));
+    const presented = url.searchParams.get('token') ?? request.headers.authorization?.replace(/^Bearer /, '');
+    void isRealtimeToken(presented).then((admitted) => {
+      if (!admitted) {
+        socket.end(
+          'HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\r\n{"error":"Unauthorized","message":"a token is required (API_TOKEN)"}',
+        );
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws));
+    });
   });
 
   wss.on('connection', (ws: WebSocket) => {

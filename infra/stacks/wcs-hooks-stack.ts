@@ -6,6 +6,7 @@ import type { StageConfig } from '../config.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
 import { MonitoringApi } from '../constructs/monitoring-api.ts';
+import { RealtimeApi } from '../constructs/realtime-api.ts';
 import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
 import { SpillReplayer } from '../constructs/spill-replayer.ts';
 import { StateTables } from '../constructs/state-tables.ts';
@@ -131,6 +132,26 @@ export class WcsHooksStack extends Stack {
       logRetention: config.logRetentionDays,
       environment,
     });
+    const realtimeToken = new Secret(this, 'RealtimeToken', {
+      description: 'The token operators present to the realtime monitoring API (?token=)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+    });
+    const realtime = new RealtimeApi(this, 'Realtime', {
+      resources,
+      token: realtimeToken,
+      logRetention: config.logRetentionDays,
+      environment,
+    });
+    Validations.of(realtime.api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Browsers cannot sign WebSocket upgrades; the $connect function admits only the realtime token (?token=, from Secrets Manager).',
+    });
+    new CfnOutput(this, 'RealtimeUrl', {
+      value: realtime.stage.url,
+      description: 'wss:// URL of the STOMP monitoring API (add ?token=)',
+    });
+    new CfnOutput(this, 'RealtimeTokenArn', { value: realtimeToken.secretArn });
     new SpillReplayer(this, 'Spill', {
       resources,
       deadLetterQueue: spillDeadLetterQueue,
@@ -176,7 +197,7 @@ export class WcsHooksStack extends Stack {
     }
 
     // Every acknowledged finding says why it does not apply; any other finding fails synthesis.
-    for (const secret of [hookSecret, wcsRestCredentials]) {
+    for (const secret of [hookSecret, wcsRestCredentials, realtimeToken]) {
       if (!secret) continue;
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',

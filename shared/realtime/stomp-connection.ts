@@ -17,13 +17,17 @@ export interface StepResult {
   readonly state: StompSessionState;
 }
 
-export async function handleFrames(connectionId: string, frames: readonly StompFrame[]): Promise<StepResult> {
+export async function handleFrames(
+  connectionId: string,
+  frames: readonly StompFrame[],
+  options: { canSendHeartbeats?: boolean } = {},
+): Promise<StepResult> {
   const state = await loadConnection(connectionId);
   const replies: string[] = [];
   let close = false;
   for (const frame of frames) {
     const before = structuredClone(state);
-    const actions = await handleFrame(state, frame, handleRealm, connectionId);
+    const actions = await handleFrame(state, frame, handleRealm, connectionId, options);
     await saveConnection(connectionId, before, state);
     for (const action of actions) {
       if (action.kind === 'close') close = true;

@@ -85,13 +85,20 @@ function error(message: string, frame?: StompFrame, detail = ''): StompAction[] 
   ];
 }
 
-/** The heart-beat both sides agree on, from the client's `cx,cy` (STOMP 1.2 §Heart-beating). */
-export function negotiateHeartbeat(header: string | undefined): StompSessionState['heartbeat'] {
+/**
+ * The heart-beat both sides agree on, from the client's `cx,cy` (STOMP 1.2 §Heart-beating). A
+ * server that cannot send on a timer (a Lambda function behind API Gateway) offers to send none;
+ * the client's own heart-beats then keep the connection under API Gateway's 10-minute idle limit.
+ */
+export function negotiateHeartbeat(
+  header: string | undefined,
+  canSend = true,
+): StompSessionState['heartbeat'] {
   const [cx, cy] = (header ?? '0,0').split(',').map((n) => Number.parseInt(n, 10));
   const clientSends = Number.isFinite(cx) && (cx as number) > 0 ? (cx as number) : 0;
   const clientWants = Number.isFinite(cy) && (cy as number) > 0 ? (cy as number) : 0;
   return {
-    sendEveryMs: clientWants === 0 ? 0 : Math.max(SERVER_HEARTBEAT_MS, clientWants),
+    sendEveryMs: clientWants === 0 || !canSend ? 0 : Math.max(SERVER_HEARTBEAT_MS, clientWants),
     expectEveryMs: clientSends === 0 ? 0 : Math.max(SERVER_HEARTBEAT_MS, clientSends),
   };
 }
@@ -125,6 +132,7 @@ export async function handleFrame(
   frame: StompFrame,
   handleRequest: (request: RealmRequest) => Promise<RealmReply>,
   sessionId: string,
+  options: { canSendHeartbeats?: boolean } = {},
 ): Promise<StompAction[]> {
   const receipt = frame.headers.receipt ? [send('RECEIPT', { 'receipt-id': frame.headers.receipt })] : [];
   if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
@@ -141,7 +149,7 @@ export async function handleFrame(
       ];
     }
     state.connected = true;
-    state.heartbeat = negotiateHeartbeat(frame.headers['heart-beat']);
+    state.heartbeat = negotiateHeartbeat(frame.headers['heart-beat'], options.canSendHeartbeats ?? true);
     return [
       send('CONNECTED', {
         version: '1.2',

@@ -40,7 +40,9 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 function functionIdOf(handler: FunctionName): string {
   const plain = handler.replace(/-/g, '');
   const match = ofType('AWS::Lambda::Function').find(([id]) =>
-    ['Hooks', 'Sender', 'Spill', 'Monitoring'].some((parent) => id.startsWith(`${parent}${plain}`)),
+    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime'].some((parent) =>
+      id.startsWith(`${parent}${plain}`),
+    ),
   );
   if (!match) throw new Error(`no function for ${handler}`);
   return match[0];
@@ -66,7 +68,10 @@ describe('the hook API', () => {
     expect(resources[integrationId]?.Properties.IntegrationUri).toEqual({
       'Fn::GetAtt': [functionIdOf('echo'), 'Arn'],
     });
-    expect(ofType('AWS::ApiGatewayV2::Route')).toHaveLength(dedicatedHooks().length + 2 + REALMS.length);
+    const httpRoutes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) =>
+      String(r.Properties.RouteKey).startsWith('POST '),
+    );
+    expect(httpRoutes).toHaveLength(dedicatedHooks().length + 2 + REALMS.length);
   });
 
   it('has one function per handler, and no other', () => {
@@ -157,7 +162,11 @@ describe('each function', () => {
     '%s may use only the tables its handler declares, as declared',
     (handler) => {
       const statements = policyOf(handler);
-      const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+      // Reading a table's stream is the realtime fan-out's, checked below; table grants are checked here.
+      const STREAM_READS = /^dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)$/;
+      const isTableGrant = (s: { Action: string | string[] }) =>
+        [s.Action].flat().some((a) => a.startsWith('dynamodb:') && !STREAM_READS.test(a));
+      const dynamo = statements.filter(isTableGrant);
       const granted = new Map<string, Set<string>>();
       for (const statement of dynamo) {
         for (const resource of [statement.Resource].flat() as any[]) {
@@ -177,14 +186,18 @@ describe('each function', () => {
         );
       }
       // Nothing else but its own logs, its secrets and, if it declares it, the send queue.
-      const others = statements.filter((s) => ![s.Action].flat().some((a) => a.startsWith('dynamodb:')));
-      for (const statement of others) {
-        for (const action of [statement.Action].flat()) {
-          expect(action).toMatch(
-            /^(logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|sqs:.+)$/,
-          );
-        }
+      const others = statements.filter((s) => !isTableGrant(s));
+      const otherActions = others.flatMap((s) => [s.Action].flat());
+      for (const action of otherActions) {
+        expect(action).toMatch(
+          /^(logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|sqs:.+|execute-api:ManageConnections|dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams))$/,
+        );
       }
+      // Only the realtime functions post to connections; only the fan-out reads the tables' streams.
+      expect(otherActions.includes('execute-api:ManageConnections')).toBe(
+        ['realtime-message', 'realtime-streams'].includes(handler),
+      );
+      expect(otherActions.some((a) => STREAM_READS.test(a))).toBe(handler === 'realtime-streams');
       const sqsActions = new Set(
         others.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('sqs:')),
       );
@@ -194,7 +207,7 @@ describe('each function', () => {
       const env = resources[functionIdOf(handler)]?.Properties.Environment.Variables;
       expect(env.SEND_QUEUE_URL === undefined).toBe(sendQueue === undefined);
       expect(env.SPILL_QUEUE_URL === undefined).toBe(spillQueue === undefined);
-      expect(JSON.stringify(statements)).not.toContain('"*"');
+      expect(JSON.stringify(statements.filter(isTableGrant))).not.toContain('"*"');
     },
   );
 
@@ -242,7 +255,7 @@ describe('secrets', () => {
       expect(secret.Properties.GenerateSecretString).toBeDefined();
       expect(secret.Properties.SecretString).toBeUndefined();
     }
-    expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(2);
+    expect(ofType('AWS::SecretsManager::Secret')).toHaveLength(3);
   });
 });
 
@@ -325,5 +338,41 @@ describe('the monitoring realms', () => {
         'Fn::GetAtt': [functionIdOf('realm-api'), 'Arn'],
       });
     }
+  });
+});
+
+describe('the realtime API', () => {
+  it('is a WebSocket API whose $connect, $disconnect and $default routes go to their functions', () => {
+    const routes = Object.fromEntries(
+      ofType('AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, r.Properties]),
+    );
+    for (const [key, name] of [
+      ['$connect', 'realtime-connect'],
+      ['$disconnect', 'realtime-disconnect'],
+      ['$default', 'realtime-message'],
+    ] as const) {
+      const integrationId = String(routes[key]?.Target['Fn::Join'][1][1].Ref);
+      expect(JSON.stringify(resources[integrationId]?.Properties.IntegrationUri)).toContain(
+        functionIdOf(name),
+      );
+    }
+  });
+
+  it('pushes the changes of the sessions and streams tables, from their streams', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => m.Properties.FunctionName.Ref === functionIdOf('realtime-streams'),
+    );
+    expect(mappings).toHaveLength(2);
+    for (const [, m] of mappings)
+      expect(m.Properties).toMatchObject({ StartingPosition: 'LATEST', BisectBatchOnFunctionError: true });
+  });
+
+  it('lets only the message and stream functions post to connections', () => {
+    for (const name of ['realtime-message', 'realtime-streams'] as const) {
+      const env = resources[functionIdOf(name)]?.Properties.Environment.Variables;
+      expect(env.REALTIME_ENDPOINT).toBeDefined();
+    }
+    const json = JSON.stringify(template.toJSON());
+    expect(json).toContain('execute-api:ManageConnections');
   });
 });

@@ -1,0 +1,114 @@
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnStage, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
+import { type DeclaredResources, HookFunction } from './hook-function.ts';
+
+export interface RealtimeApiProps {
+  /** The tables the realtime functions declare (connections, and the ones the realms read). */
+  readonly resources: DeclaredResources;
+  /** The token an operator presents to connect (`?token=`). */
+  readonly token: ISecret;
+  readonly logRetention: RetentionDays;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+const REALTIME_FUNCTIONS = [
+  'realtime-connect',
+  'realtime-disconnect',
+  'realtime-message',
+  'realtime-streams',
+] as const;
+
+/**
+ * The realtime monitoring API in AWS: an API Gateway WebSocket API (`$connect` checks the token,
+ * `$disconnect` forgets the connection, `$default` speaks STOMP), and the function that pushes each
+ * change of the sessions and streams tables (DynamoDB Streams) to its subscribers. The same code
+ * `npm start` serves at `/ws`.
+ */
+export class RealtimeApi extends Construct {
+  readonly api: WebSocketApi;
+  readonly stage: WebSocketStage;
+  readonly functions: Readonly<Record<(typeof REALTIME_FUNCTIONS)[number], HookFunction>>;
+
+  constructor(scope: Construct, id: string, props: RealtimeApiProps) {
+    super(scope, id);
+    this.functions = Object.fromEntries(
+      REALTIME_FUNCTIONS.map((name) => {
+        const definition = SERVICE_FUNCTIONS[name];
+        const fn = new HookFunction(this, name, {
+          entry: name,
+          description: `wcs-hooks ${name}: ${definition.description}`,
+          logRetention: props.logRetention,
+          environment: props.environment,
+        }).bindDeclared(definition, props.resources);
+        return [name, fn];
+      }),
+    ) as Record<(typeof REALTIME_FUNCTIONS)[number], HookFunction>;
+    this.functions['realtime-connect'].bindSecret(props.token, 'REALTIME_TOKEN_ARN');
+
+    this.api = new WebSocketApi(this, 'Api', {
+      description: 'wcs-hooks realtime monitoring: STOMP 1.2 over WebSocket',
+      connectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('ConnectIntegration', this.functions['realtime-connect']),
+      },
+      disconnectRouteOptions: {
+        integration: new WebSocketLambdaIntegration(
+          'DisconnectIntegration',
+          this.functions['realtime-disconnect'],
+        ),
+      },
+      defaultRouteOptions: {
+        integration: new WebSocketLambdaIntegration('MessageIntegration', this.functions['realtime-message']),
+      },
+    });
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName: 'live',
+      autoDeploy: true,
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    (this.stage.node.defaultChild as CfnStage).accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        connectionId: '$context.connectionId',
+        eventType: '$context.eventType',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        ip: '$context.identity.sourceIp',
+        time: '$context.requestTime',
+      }),
+    };
+
+    for (const name of ['realtime-message', 'realtime-streams'] as const) {
+      this.stage.grantManagementApiAccess(this.functions[name]);
+      this.functions[name].addEnvironment('REALTIME_ENDPOINT', this.stage.callbackUrl);
+    }
+    // Posting to a connection needs `@connections/<id>`, and the ids exist only at run time.
+    const apiId = Stack.of(this).getLogicalId(this.api.node.defaultChild as CfnElement);
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/live/*/@connections/*]`,
+      reason:
+        'PostToConnection and DeleteConnection address connections by id, known only at run time; the grant is limited to this API and stage.',
+    });
+    const streams = this.functions['realtime-streams'];
+    streams.addEnvironment('SESSIONS_TABLE_NAME', props.resources.tables.sessions.tableName);
+    streams.addEnvironment('STREAMS_TABLE_NAME', props.resources.tables.streams.tableName);
+    for (const table of [props.resources.tables.sessions, props.resources.tables.streams]) {
+      table.grantStreamRead(streams);
+      new EventSourceMapping(this, `${table.node.id}Changes`, {
+        target: streams,
+        eventSourceArn: table.tableStreamArn as string,
+        startingPosition: StartingPosition.LATEST,
+        batchSize: 100,
+        retryAttempts: 3,
+        bisectBatchOnError: true,
+      });
+    }
+  }
+}

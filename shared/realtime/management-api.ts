@@ -1,0 +1,46 @@
+/**
+ * Sends to API Gateway WebSocket connections (the `@connections` management API). A connection
+ * that no longer exists answers 410 Gone: it is reported `gone`, so its items are removed.
+ */
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+
+let client: ApiGatewayManagementApiClient | undefined;
+
+function managementApi(endpoint = process.env.REALTIME_ENDPOINT): ApiGatewayManagementApiClient {
+  if (!endpoint) throw new Error('REALTIME_ENDPOINT (the WebSocket API stage URL) is not set');
+  client ??= new ApiGatewayManagementApiClient({ endpoint });
+  return client;
+}
+
+/** Sends `text` on `connectionId`; `gone` when API Gateway no longer has the connection. */
+export async function postToConnection(
+  connectionId: string,
+  text: string,
+  endpoint?: string,
+): Promise<'sent' | 'gone'> {
+  try {
+    await managementApi(endpoint).send(
+      new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(text) }),
+    );
+    return 'sent';
+  } catch (error) {
+    if (error instanceof GoneException || (error as { name?: string }).name === 'GoneException')
+      return 'gone';
+    throw error;
+  }
+}
+
+/** Closes `connectionId` (after an ERROR frame, or DISCONNECT). */
+export async function closeConnection(connectionId: string, endpoint?: string): Promise<void> {
+  try {
+    await managementApi(endpoint).send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+  } catch (error) {
+    if (!(error instanceof GoneException || (error as { name?: string }).name === 'GoneException'))
+      throw error;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The token an operator presents to open a realtime connection (`?token=`; browsers cannot set
+ * headers on a WebSocket). In AWS it is the Secrets Manager secret named by `REALTIME_TOKEN_ARN`,
+ * read once and cached; locally the operator API's `API_TOKEN`. Until the policy issue's operator
+ * tokens exist, this one shared bearer token is the credential.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+
+async function expected(): Promise<string | undefined> {
+  const arn = process.env.REALTIME_TOKEN_ARN;
+  if (arn) {
+    const value = await getSecret(arn, { maxAge: 300 });
+    return typeof value === 'string' ? value : undefined;
+  }
+  return process.env.API_TOKEN || undefined;
+}
+
+/** True when `presented` is the realtime token, compared in constant time. */
+export async function isRealtimeToken(presented: string | undefined): Promise<boolean> {
+  const token = await expected();
+  if (!token || !presented) return false;
+  const [a, b] = [Buffer.from(presented), Buffer.from(token)];
+  return a.length === b.length && timingSafeEqual(a, b);
+}
