@@ -3,6 +3,7 @@
  * registry names for it, exactly as API Gateway routes it in AWS (a dedicated route per handler, the
  * catch-all `POST /hooks/{method}` for the rest).
  */
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { FUNCTIONS, findHook, type HandlerName, REALMS, type ServiceFunctionName } from '#shared/hooks.ts';
@@ -18,6 +19,19 @@ import {
 
 /** The path under which WCS is pointed: the app's REST URL is `<base>/hooks`, WCS appends `/<method>`. */
 export const HOOKS_PATH = '/hooks';
+
+/** The live page (`npm start` serves it; it is not deployed) and the STOMP client it loads. */
+const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
+  '/': { file: new URL('./dashboard/index.html', import.meta.url), type: 'text/html; charset=utf-8' },
+  '/dashboard': {
+    file: new URL('./dashboard/index.html', import.meta.url),
+    type: 'text/html; charset=utf-8',
+  },
+  '/static/stomp.umd.min.js': {
+    file: new URL('../../node_modules/@stomp/stompjs/bundles/stomp.umd.min.js', import.meta.url),
+    type: 'text/javascript; charset=utf-8',
+  },
+};
 
 /** The API routes served beside the hooks, and their functions. */
 const API_ROUTES: Readonly<Record<string, ServiceFunctionName>> = {
@@ -46,6 +60,16 @@ export function createHookServer(handlers: HookHandlers): Server {
     try {
       const { pathname } = new URL(request.url ?? '/', 'http://localhost');
       if (pathname === '/health') return writeJson(response, 200, { status: 'ok' });
+      const asset = STATIC_FILES[pathname];
+      if (asset && request.method === 'GET') {
+        const body = await readFile(asset.file);
+        response.writeHead(200, {
+          'content-type': asset.type,
+          'content-length': body.length,
+          'cache-control': 'no-cache',
+        });
+        return response.end(body);
+      }
       const apiFunction = API_ROUTES[`${request.method} ${pathname}`];
       if (apiFunction) {
         const body = await readBody(request);

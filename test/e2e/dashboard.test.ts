@@ -1,0 +1,85 @@
+/**
+ * The live page, in headless Chromium (Debian's `chromium`, driven by playwright-core): it connects
+ * over STOMP and shows a stream once its StreamStatusEvent PUBLISHING hook is sent, counts its
+ * viewers, and drops it after UNPUBLISHED. Waits are bounded; no time is asserted.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { FakeWcs } from '../support/fake-wcs.ts';
+import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+
+const TOKEN = 'dashboard-token';
+let server: RunningHookServer;
+let browser: Browser;
+let page: Page;
+let wcs: FakeWcs;
+
+beforeAll(async () => {
+  server = await startHookServer({ API_TOKEN: TOKEN }, { realtime: true });
+  wcs = new FakeWcs({ appUrl: server.appUrl, appKey: `page-${randomUUID().slice(0, 6)}` });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage();
+  await page.goto(`${server.baseUrl}/dashboard?token=${TOKEN}`);
+  await page.locator('#status.connected').waitFor({ timeout: 15_000 });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('the live page', () => {
+  it('shows a stream appear when it is PUBLISHING, with its viewers, and disappear after UNPUBLISHED', async () => {
+    const name = `live-${randomUUID().slice(0, 6)}`;
+    const publisher = wcs.newStream(wcs.newSession(), name, true);
+    const viewer = wcs.newStream(wcs.newSession(), name, false);
+    const row = page.locator(`#streams tr[data-key="${name}"]`);
+
+    await wcs.send('StreamStatusEvent', wcs.streamBody(publisher, 'PUBLISHING'));
+    await row.waitFor({ timeout: 15_000 });
+    await wcs.send('StreamStatusEvent', wcs.streamBody(viewer, 'PLAYING'));
+    await page
+      .locator(`#streams tr[data-key="${name}"] td:nth-child(4)`, { hasText: '1' })
+      .waitFor({ timeout: 15_000 });
+
+    expect(await row.locator('td').allTextContents()).toEqual([
+      name,
+      wcs.appKey,
+      'PUBLISHING',
+      '1',
+      wcs.nodeId,
+    ]);
+
+    await wcs.send('StreamStatusEvent', wcs.streamBody(publisher, 'UNPUBLISHED'));
+    await row.waitFor({ state: 'detached', timeout: 15_000 });
+  }, 60_000);
+
+  it('lists a session as it connects, and raises an alarm when a stream fails', async () => {
+    const session = wcs.newSession();
+    await wcs.send('connect', wcs.connectBody(session));
+    await page.locator(`#sessions tr[data-key="${session.sessionId}"]`).waitFor({ timeout: 15_000 });
+
+    const failing = wcs.newStream(session, `doomed-${randomUUID().slice(0, 6)}`, true);
+    await wcs.send(
+      'StreamStatusEvent',
+      wcs.streamBody(failing, 'FAILED', { info: 'Failed by RTP activity' }),
+    );
+
+    await page.locator('#alarms li', { hasText: failing.name }).waitFor({ timeout: 15_000 });
+    expect(await page.locator('#alarms li', { hasText: failing.name }).textContent()).toContain(
+      'PUBLISHER_LOST',
+    );
+  }, 60_000);
+});
