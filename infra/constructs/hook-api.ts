@@ -40,13 +40,11 @@ export class HookApi extends Construct {
     this.functions = Object.fromEntries(
       (Object.keys(HANDLERS) as HandlerName[]).map((name) => {
         const handler = HANDLERS[name];
-        const fn = new HookFunction(this, name, {
-          entry: name,
-          description: `wcs-hooks ${name}: ${handler.description}`,
+        const fn = HookFunction.fromRegistry(this, name, handler, {
+          resources: props.resources,
           logRetention: props.logRetention,
           environment: props.environment,
         });
-        fn.bindDeclared(handler, props.resources);
         if (props.hookSecret) fn.bindSecret(props.hookSecret, 'WCS_HOOK_SECRET_ARN');
         return [name, fn];
       }),

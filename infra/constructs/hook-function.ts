@@ -107,6 +107,24 @@ export class HookFunction extends NodejsFunction {
   }
 
   /**
+   * The function for registry entry `name` (`shared/hooks.ts`): its entry file, its description, and
+   * everything the entry declares bound (tables, queues), nothing else.
+   */
+  static fromRegistry(
+    scope: Construct,
+    name: string,
+    definition: HandlerDefinition,
+    props: Omit<HookFunctionProps, 'entry' | 'description'> & { readonly resources: DeclaredResources },
+  ): HookFunction {
+    const { resources, ...rest } = props;
+    return new HookFunction(scope, name, {
+      ...rest,
+      entry: name,
+      description: `wcs-hooks ${name}: ${definition.description}`,
+    }).bindDeclared(definition, resources);
+  }
+
+  /**
    * Gives the function `table` under its environment variable, with exactly the actions `access`
    * needs: writes on the table, reads on the table and on each of its indexes by name (no wildcard;
    * `TableV2.grant` would add `index/*` even for writes, which never touch an index).

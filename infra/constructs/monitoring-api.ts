@@ -25,12 +25,11 @@ export class MonitoringApi extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringApiProps) {
     super(scope, id);
     const definition = SERVICE_FUNCTIONS['realm-api'];
-    this.function = new HookFunction(this, 'realm-api', {
-      entry: 'realm-api',
-      description: `wcs-hooks realm-api: ${definition.description}`,
+    this.function = HookFunction.fromRegistry(this, 'realm-api', definition, {
+      resources: props.resources,
       logRetention: props.logRetention,
       environment: props.environment,
-    }).bindDeclared(definition, props.resources);
+    });
     const integration = new HttpLambdaIntegration('RealmIntegration', this.function);
     const authorizer = new HttpIamAuthorizer();
     for (const realm of REALMS) {

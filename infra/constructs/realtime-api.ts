@@ -40,12 +40,11 @@ export class RealtimeApi extends Construct {
     this.functions = Object.fromEntries(
       REALTIME_FUNCTIONS.map((name) => {
         const definition = SERVICE_FUNCTIONS[name];
-        const fn = new HookFunction(this, name, {
-          entry: name,
-          description: `wcs-hooks ${name}: ${definition.description}`,
+        const fn = HookFunction.fromRegistry(this, name, definition, {
+          resources: props.resources,
           logRetention: props.logRetention,
           environment: props.environment,
-        }).bindDeclared(definition, props.resources);
+        });
         return [name, fn];
       }),
     ) as Record<(typeof REALTIME_FUNCTIONS)[number], HookFunction>;

@@ -51,14 +51,12 @@ export class SenderService extends Construct {
     this.functions = Object.fromEntries(
       SENDER_FUNCTIONS.map((name) => {
         const definition = SERVICE_FUNCTIONS[name];
-        const fn = new HookFunction(this, name, {
-          entry: name,
-          description: `wcs-hooks ${name}: ${definition.description}`,
+        const fn = HookFunction.fromRegistry(this, name, definition, {
+          resources: props.resources,
           logRetention: props.logRetention,
           environment,
           ...(name === 'sender' && { timeout: props.senderTimeout }),
         });
-        fn.bindDeclared(definition, props.resources);
         fn.bindSecret(props.wcsRestCredentials, 'WCS_REST_CREDENTIALS_ARN');
         return [name, fn];
       }),

@@ -30,13 +30,12 @@ export class SpillReplayer extends Construct {
   constructor(scope: Construct, id: string, props: SpillReplayerProps) {
     super(scope, id);
     const definition = SERVICE_FUNCTIONS['spill-replayer'];
-    this.function = new HookFunction(this, 'spill-replayer', {
-      entry: 'spill-replayer',
-      description: `wcs-hooks spill-replayer: ${definition.description}`,
+    this.function = HookFunction.fromRegistry(this, 'spill-replayer', definition, {
+      resources: props.resources,
       logRetention: props.logRetention,
       environment: props.environment,
       timeout: Duration.seconds(60),
-    }).bindDeclared(definition, props.resources);
+    });
     this.function.addEventSource(
       new SqsEventSource(props.resources.spillQueue as Queue, {
         batchSize: 10,

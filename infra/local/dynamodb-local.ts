@@ -59,12 +59,25 @@ async function waitUntilAnswering(
   }
 }
 
+/** Every DynamoDB Local this process started and that has not exited. */
+const children = new Set<ChildProcess>();
+
+/**
+ * Kills every DynamoDB Local this process started, at once, including one still starting: for a
+ * shutdown that must leave no Java process behind.
+ */
+export function killAllDynamoDbLocal(): void {
+  for (const child of children) child.kill('SIGKILL');
+}
+
 /** Spawns DynamoDB Local and resolves once it answers requests. */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<RunningDynamoDbLocal> {
   const path = options.dataDir ? resolve(options.dataDir) : null;
   if (path) mkdirSync(path, { recursive: true });
   // `-sharedDb`: one database whatever the credentials and Region of the caller, as a single local install expects.
   const child = spawnDynamoDbLocal({ port: options.port, path, sharedDb: true, stdio: 'pipe' });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -183,3 +183,51 @@ export async function startRealtime(server: Server, endpoint: string): Promise<(
     await realtime.close();
   };
 }
+
+export interface LocalRuntimeOptions {
+  /** Run the sender on the local send queue; an object sets its redrive. Default true. */
+  readonly sender?: boolean | { maxReceiveCount?: number; visibilityMs?: number };
+  /** Replay the local spill (`SPILL_DIR`) every this many ms; 0 turns it off. Default 1000. */
+  readonly drainSpillEveryMs?: number;
+  /** Serve the realtime API at `/ws`, fed by DynamoDB Local's streams. Default true. */
+  readonly realtime?: boolean;
+}
+
+export interface LocalRuntime {
+  readonly server: Server;
+  /** Stops everything the runtime started (the server is closed by its owner). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole local runtime around one HTTP server, as `npm start` runs it and the tests start it:
+ * the hook and API functions, the sender on the local queue, the spill drainer, the realtime API.
+ * Not yet listening. Reads its configuration from the environment, which must be set before.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const handlers = await loadHookHandlers();
+  const server = createHookServer(handlers);
+  const sender = options.sender ?? true;
+  const stopSender = sender
+    ? await startLocalSender(handlers, typeof sender === 'object' ? sender : {})
+    : async () => undefined;
+  const drainEvery = options.drainSpillEveryMs ?? 1000;
+  const stopDrainer =
+    drainEvery > 0 && process.env.SPILL_DIR
+      ? startSpillDrainer(process.env.SPILL_DIR, drainEvery)
+      : async () => undefined;
+  const stopRealtime =
+    (options.realtime ?? true)
+      ? await startRealtime(server, process.env.DYNAMODB_ENDPOINT as string)
+      : async () => undefined;
+  return {
+    server,
+    stop: async () => {
+      await stopSender();
+      await stopDrainer();
+      await stopRealtime();
+      const { closeWcsClient } = await import('#shared/wcs-client.ts');
+      await closeWcsClient();
+    },
+  };
+}

@@ -6,7 +6,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { killAllDynamoDbLocal, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { ensureTables, exportTableNames } from './tables.ts';
 
 const env = process.env;
@@ -29,6 +29,20 @@ function reachableAddresses(): string[] {
 }
 
 let dynamoDbLocal: RunningDynamoDbLocal | undefined;
+/** Set once the runtime is up; until then there is nothing of it to stop. */
+let stopRuntime: (() => Promise<void>) | undefined;
+
+// Installed before anything starts: a signal during start-up must stop DynamoDB Local too (a signal's
+// default action would end Node without its 'exit' handlers, leaving the Java process behind).
+const shutdown = async (signal: string) => {
+  log(`${signal}: stopping`);
+  await stopRuntime?.();
+  await dynamoDbLocal?.stop();
+  killAllDynamoDbLocal();
+  process.exit(0);
+};
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
 async function main() {
   // Credentials and Region are required by the SDK even though DynamoDB Local ignores them.
@@ -57,20 +71,9 @@ async function main() {
   exportTableNames(tablePrefix);
 
   // Imported only now: the handlers read their configuration (table names, endpoint) when loaded.
-  const {
-    createHookServer,
-    loadHookHandlers,
-    startLocalSender,
-    startRealtime,
-    startSpillDrainer,
-    HOOKS_PATH,
-  } = await import('./hook-server.ts');
-  const handlers = await loadHookHandlers();
-  const server = createHookServer(handlers);
-  // The sender consumes the local send queue, as it consumes SQS in AWS.
-  const stopSender = await startLocalSender(handlers);
-  const stopDrainer = startSpillDrainer(env.SPILL_DIR);
-  const stopRealtime = await startRealtime(server, env.DYNAMODB_ENDPOINT as string);
+  const { startLocalRuntime, HOOKS_PATH } = await import('./hook-server.ts');
+  const runtime = await startLocalRuntime();
+  const { server } = runtime;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -91,24 +94,15 @@ async function main() {
   );
   if (env.API_TOKEN) log(`realtime monitoring (STOMP): ws://localhost:${port}/ws?token=$API_TOKEN`);
 
-  const shutdown = async (signal: string) => {
-    log(`${signal}: stopping`);
+  stopRuntime = async () => {
     server.close();
     server.closeAllConnections();
-    await stopSender();
-    await stopDrainer();
-    await stopRealtime();
-    const { closeWcsClient } = await import('#shared/wcs-client.ts');
-    await closeWcsClient();
-    await dynamoDbLocal?.stop();
-    process.exit(0);
+    await runtime.stop();
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 // Whatever ends this process, the Java child does not outlive it.
-process.on('exit', () => dynamoDbLocal?.process.kill('SIGKILL'));
+process.on('exit', killAllDynamoDbLocal);
 
 main().catch(async (error: Error) => {
   process.stderr.write(`[wcs-hooks] could not start: ${error.message}\n`);

@@ -26,26 +26,13 @@ export async function startHookServer(
   options: HookServerOptions = {},
 ): Promise<RunningHookServer> {
   Object.assign(process.env, env);
-  const {
-    createHookServer,
-    loadHookHandlers,
-    startLocalSender,
-    startRealtime,
-    startSpillDrainer,
-    HOOKS_PATH,
-  } = await import('../../infra/local/hook-server.ts');
-  const handlers = await loadHookHandlers();
-  const server = createHookServer(handlers);
-  const stopSender = options.sender
-    ? await startLocalSender(handlers, typeof options.sender === 'object' ? options.sender : {})
-    : async () => undefined;
-  const stopDrainer =
-    options.drainSpillEveryMs && process.env.SPILL_DIR
-      ? startSpillDrainer(process.env.SPILL_DIR, options.drainSpillEveryMs)
-      : async () => undefined;
-  const stopRealtime = options.realtime
-    ? await startRealtime(server, process.env.DYNAMODB_ENDPOINT as string)
-    : async () => undefined;
+  const { startLocalRuntime, HOOKS_PATH } = await import('../../infra/local/hook-server.ts');
+  const runtime = await startLocalRuntime({
+    sender: options.sender ?? false,
+    drainSpillEveryMs: options.drainSpillEveryMs ?? 0,
+    realtime: options.realtime ?? false,
+  });
+  const { server } = runtime;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -53,11 +40,7 @@ export async function startHookServer(
     appUrl: `${baseUrl}${HOOKS_PATH}`,
     baseUrl,
     close: async () => {
-      await stopSender();
-      await stopDrainer();
-      await stopRealtime();
-      const { closeWcsClient } = await import('../../shared/wcs-client.ts');
-      await closeWcsClient();
+      await runtime.stop();
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
