@@ -339,7 +339,7 @@ async function throughput(endpoint: string) {
       [
         `Target: 0.8x of the baseline or better (met by ${runs.filter(([, r]) => r.rps / baselineResult.rps >= 0.8).length} of ${runs.length}). autocannon, ${BENCH_SECONDS} s, 10 connections, each request a new body.`,
         '',
-        'DynamoDB Local (one Java process, on the same two cores) bounds every row. The baseline makes one PutItem to a table with one index. `connect` makes one UpdateItem (a new session, one index: `openByApp`; the app policy comes from a cache). `StreamStatusEvent` here is the first hook of each stream: one UpdateItem that creates the item in two indexes (`byName`, `liveByApp`). `OnDataEvent` is a decision: one consistent GetItem of the session, then one UpdateItem (with its `byTime` index).',
+        "DynamoDB Local (one Java process, on the same two cores) bounds every row. The baseline makes one PutItem to a table with one index. `connect` makes one UpdateItem (a new session, one index: `openByApp`; the app policy comes from a cache). `StreamStatusEvent` here is the first hook of each stream: one UpdateItem that creates the item in two indexes (`byName`, `liveByApp`). `OnDataEvent` is a decision: one consistent GetItem of the session, then one UpdateItem (with its `byTime` index). The local runtime, like `npm start`, also polls the local send queue and tails DynamoDB Local's streams for the realtime API, on the same DynamoDB Local and cores, so ratios vary from run to run.",
       ],
     );
     await soak(base, hooks.pid as number);
@@ -638,7 +638,7 @@ async function writeCostAndFanOut(endpoint: string) {
 
 async function main() {
   const started = new Date();
-  const [cold] = [await coldStart()];
+  await coldStart();
   progress('starting DynamoDB Local for the run...');
   const dynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: PREFIX });
   try {
@@ -655,7 +655,6 @@ async function main() {
     'Every ratio is against a baseline measured in the same run, on the same machine.',
     '',
   ];
-  void cold;
   writeFileSync(join(root, 'bench/results.md'), `${[...header, ...report].join('\n')}\n`);
   progress('wrote bench/results.md');
   process.exit(0);
