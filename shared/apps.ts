@@ -121,6 +121,11 @@ export async function listAppPolicies(): Promise<AppPolicy[]> {
   return policies;
 }
 
+/** `appKey` alone when one is named; otherwise every app with a stored policy (an operator's "all apps"). */
+export async function appKeysOr(appKey: string | undefined): Promise<string[]> {
+  return appKey ? [appKey] : (await listAppPolicies()).map((p) => p.appKey);
+}
+
 /** The policy as it may be shown: the HS256 secret is never printed or logged. */
 export function redacted(policy: AppPolicy): Record<string, unknown> {
   return { ...policy, ...(policy.hs256Secret && { hs256Secret: '(set)' }) };

@@ -1,6 +1,6 @@
 import './zod-locale.ts';
 import * as z from 'zod/mini';
-import { listAppPolicies } from './apps.ts';
+import { appKeysOr } from './apps.ts';
 import { getSession, listOpenSessions } from './sessions.ts';
 import { queryAll, tableNameOf } from './store/dynamo.ts';
 
@@ -49,11 +49,6 @@ async function playersOf(appKey: string, name: string): Promise<Recipient[]> {
   return recipients;
 }
 
-/** The apps to search when a target names none: every app with a stored policy. */
-async function appsOf(target: { appKey?: string | undefined }): Promise<string[]> {
-  return target.appKey ? [target.appKey] : (await listAppPolicies()).map((p) => p.appKey);
-}
-
 /** The sessions `target` names now, each once. An ended or unknown session resolves to none. */
 export async function resolveTarget(target: SendTarget): Promise<Recipient[]> {
   let found: Recipient[] = [];
@@ -62,9 +57,11 @@ export async function resolveTarget(target: SendTarget): Promise<Recipient[]> {
     if (session && !session.ended)
       found = [{ sessionId: session.sessionId, nodeId: session.nodeId, appKey: session.appKey }];
   } else if ('userId' in target) {
-    for (const app of await appsOf(target)) found.push(...(await listOpenSessions(app, target.userId)));
+    for (const app of await appKeysOr(target.appKey))
+      found.push(...(await listOpenSessions(app, target.userId)));
   } else if ('streamName' in target) {
-    for (const app of await appsOf(target)) found.push(...(await playersOf(app, target.streamName)));
+    for (const app of await appKeysOr(target.appKey))
+      found.push(...(await playersOf(app, target.streamName)));
   } else {
     found = await listOpenSessions(target.appKey);
   }

@@ -6,7 +6,7 @@
 import '../zod-locale.ts';
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { listAppPolicies } from '../apps.ts';
+import { appKeysOr } from '../apps.ts';
 import { METRIC } from '../metric-names.ts';
 import { listOpenSessions } from '../sessions.ts';
 import type { RealmReply, RealmRequest } from '../stomp/session.ts';
@@ -45,7 +45,7 @@ const streamList = z.object({
 
 /** Live streams (PUBLISHING, PLAYING) of one app or of every app with a policy, filtered. */
 async function listStreams(payload: z.infer<typeof streamList>) {
-  const apps = payload.app ? [payload.app] : (await listAppPolicies()).map((p) => p.appKey);
+  const apps = await appKeysOr(payload.app);
   const streams = [];
   for (const app of apps) {
     const items = await queryAll({
