@@ -13,14 +13,6 @@ export interface RestMethodConfig {
   restOverwrite: string;
 }
 
-/** The methods this backend decides: WCS must fail the operation when one of them answers 403. */
-export const DECIDED_METHODS = [
-  'publishStream',
-  'playStream',
-  'OnDataEvent',
-  'StreamKeepAliveEvent',
-] as const;
-
 /**
  * The `restClientConfig` for a session of an app under `policy` (reference §2, §7): FAIL for the
  * decided methods (WCS's default LOG would ignore a 403), `restExclude: sdp` on the stream hooks

@@ -190,19 +190,7 @@ export async function handleFrame(
         typeof request === 'string'
           ? { status: 400, reason: request }
           : { requestId: request.requestId, ...(await handleRequest(request)) };
-      return [
-        ...receipt,
-        send(
-          'MESSAGE',
-          {
-            destination: '/user/service',
-            subscription: reply[0],
-            'message-id': `${sessionId}-${++state.messages}`,
-            'content-type': 'application/json;charset=UTF-8',
-          },
-          JSON.stringify(answer),
-        ),
-      ];
+      return [...receipt, messageFrame(state, sessionId, reply[0], '/user/service', answer)];
     }
     case 'DISCONNECT':
       return [...receipt, { kind: 'close' }];
@@ -219,7 +207,7 @@ export async function handleFrame(
 }
 
 /** The MESSAGE frame delivering `body` on `destination` to subscription `id`. */
-export function messageFrame(
+function messageFrame(
   state: StompSessionState,
   sessionId: string,
   id: string,
