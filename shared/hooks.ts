@@ -226,6 +226,12 @@ export const HOOKS: readonly HookDefinition[] = [
   hook('OnTransferEvent', 'incoming'),
 ];
 
+/**
+ * The path an app's REST URL ends in, on the deployed API and under `npm start` alike: the URL is
+ * `<base>/hooks` and WCS appends `/<method>` (reference §0).
+ */
+export const HOOKS_PATH = '/hooks';
+
 const byMethod = new Map(HOOKS.map((h) => [h.method, h]));
 
 /**

@@ -3,7 +3,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { HANDLERS, type HandlerName, HOOKS } from '#shared/hooks.ts';
+import { HANDLERS, type HandlerName, HOOKS, HOOKS_PATH } from '#shared/hooks.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface HookApiProps {
@@ -18,9 +18,6 @@ export interface HookApiProps {
   /** Environment for every hook function (log level, retention, body limit). */
   readonly environment: Readonly<Record<string, string>>;
 }
-
-/** The path WCS is pointed at; it appends `/<method>` (reference §0). */
-export const HOOKS_PATH = '/hooks';
 
 /**
  * The hook API: an HTTP API with a `POST /hooks/<method>` route for every hook with a dedicated

@@ -6,7 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { FUNCTIONS, findHook, type HandlerName, REALMS, type ServiceFunctionName } from '#shared/hooks.ts';
+import {
+  FUNCTIONS,
+  findHook,
+  type HandlerName,
+  HOOKS_PATH,
+  REALMS,
+  type ServiceFunctionName,
+} from '#shared/hooks.ts';
 import { logger } from '#shared/logger.ts';
 import {
   type LambdaHandler,
@@ -16,9 +23,6 @@ import {
   writeJson,
   writeResult,
 } from './lambda-adapter.ts';
-
-/** The path under which WCS is pointed: the app's REST URL is `<base>/hooks`, WCS appends `/<method>`. */
-export const HOOKS_PATH = '/hooks';
 
 /** The live page (`npm start` serves it; it is not deployed) and the STOMP client it loads. */
 const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
@@ -119,7 +123,7 @@ export function createHookServer(handlers: HookHandlers): Server {
  * same handler, batches of up to 10, partial failures retried, a dead-letter queue after
  * `maxReceiveCount`. Returns a stop function.
  */
-export async function startLocalSender(
+async function startLocalSender(
   handlers: HookHandlers,
   options: { maxReceiveCount?: number; visibilityMs?: number } = {},
 ): Promise<() => Promise<void>> {
@@ -141,7 +145,7 @@ export async function startLocalSender(
  * Replays the local spill (`SPILL_DIR`) every `intervalMs`: event hooks that could not be written
  * while DynamoDB was down reach the tables once it is back. Returns a stop function.
  */
-export function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> {
+function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> {
   let running = true;
   const loop = (async () => {
     const { drainLocalSpill } = await import('#shared/spill.ts');
@@ -168,7 +172,7 @@ export function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise
  * sessions and streams tables through the same fan-out as the stream consumer in AWS. Returns a
  * stop function.
  */
-export async function startRealtime(server: Server, endpoint: string): Promise<() => Promise<void>> {
+async function startRealtime(server: Server, endpoint: string): Promise<() => Promise<void>> {
   const { attachRealtime } = await import('./realtime-server.ts');
   const { startStreamTailer } = await import('./stream-tailer.ts');
   const { fanOut } = await import('#shared/realtime/fanout.ts');

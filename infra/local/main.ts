@@ -6,6 +6,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HOOKS_PATH } from '#shared/hooks.ts';
 import { killAllDynamoDbLocal, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { ensureTables, exportTableNames } from './tables.ts';
 
@@ -71,7 +72,7 @@ async function main() {
   exportTableNames(tablePrefix);
 
   // Imported only now: the handlers read their configuration (table names, endpoint) when loaded.
-  const { startLocalRuntime, HOOKS_PATH } = await import('./hook-server.ts');
+  const { startLocalRuntime } = await import('./hook-server.ts');
   const runtime = await startLocalRuntime();
   const { server } = runtime;
   await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@
  * since they read their configuration once, at load, as a Lambda function does.
  */
 import type { AddressInfo } from 'node:net';
+import { HOOKS_PATH } from '../../shared/hooks.ts';
 
 export interface RunningHookServer {
   /** The app REST URL to give WCS, e.g. `http://127.0.0.1:41234/hooks`. */
@@ -26,7 +27,7 @@ export async function startHookServer(
   options: HookServerOptions = {},
 ): Promise<RunningHookServer> {
   Object.assign(process.env, env);
-  const { startLocalRuntime, HOOKS_PATH } = await import('../../infra/local/hook-server.ts');
+  const { startLocalRuntime } = await import('../../infra/local/hook-server.ts');
   const runtime = await startLocalRuntime({
     sender: options.sender ?? false,
     drainSpillEveryMs: options.drainSpillEveryMs ?? 0,
