@@ -1,12 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { safeEqual } from '../digest.ts';
 import { UnauthorizedError } from '../errors.ts';
-
-const safeEqual = (a: string, b: string) => {
-  const [x, y] = [Buffer.from(a), Buffer.from(b)];
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 /**
  * Authenticates a call of the operator API. In AWS, API Gateway has already verified the caller's

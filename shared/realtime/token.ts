@@ -4,8 +4,8 @@
  * read once and cached; locally the operator API's `API_TOKEN`. Until the policy issue's operator
  * tokens exist, this one shared bearer token is the credential.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { safeEqual } from '../digest.ts';
 
 async function expected(): Promise<string | undefined> {
   const arn = process.env.REALTIME_TOKEN_ARN;
@@ -20,6 +20,5 @@ async function expected(): Promise<string | undefined> {
 export async function isRealtimeToken(presented: string | undefined): Promise<boolean> {
   const token = await expected();
   if (!token || !presented) return false;
-  const [a, b] = [Buffer.from(presented), Buffer.from(token)];
-  return a.length === b.length && timingSafeEqual(a, b);
+  return safeEqual(presented, token);
 }
