@@ -136,7 +136,6 @@ async function coldStart() {
       ...extras,
     ],
   );
-  return { rows, reference };
 }
 
 /** For each entry, the packages it bundles that the reference does not, largest first. */
