@@ -33,6 +33,7 @@ import { jsonBody } from './middleware/json-body.ts';
 import { rawBodyOf } from './middleware/raw-body.ts';
 import { validateBody, validatedBodyOf } from './middleware/validate-body.ts';
 import { wcsSignature } from './middleware/wcs-signature.ts';
+import { type CountRefusal, refusalCounter } from './refusals.ts';
 import { hookSecrets } from './secrets.ts';
 import { canSpill, type SpilledHook, spill } from './spill.ts';
 
@@ -113,14 +114,24 @@ async function writeOrSpill(work: Promise<HookAnswer>, hook: SpilledHook): Promi
 /**
  * The decision `work` makes, or, when it cannot be made within the budget or a dependency failed,
  * the method's fail mode: `open` answers as if admitted, `closed` refuses. Either way a metric and a
- * warning say so. A refusal or an input error is the decision itself and passes through.
+ * warning say so. A refusal or an input error is the decision itself and passes through; a refusal
+ * is counted for the app first (`shared/refusals.ts`).
  */
-async function decideInTime(method: string, work: Promise<HookAnswer>): Promise<HookAnswer> {
+async function decideInTime(
+  method: string,
+  work: Promise<HookAnswer>,
+  hook: { appKey: unknown; receivedAt: Date },
+  countRefusal: CountRefusal,
+): Promise<HookAnswer> {
   try {
     const answer = await withinBudget(work, decisionBudgetMs);
     metrics.addMetric(METRIC.admitted, MetricUnit.Count, 1);
     return answer;
   } catch (error) {
+    if (error instanceof DecisionRefusedError) {
+      const appKey = typeof hook.appKey === 'string' ? hook.appKey : '-';
+      await countRefusal({ appKey, method, reason: error.message }, hook.receivedAt);
+    }
     if (error instanceof HookError || !isDependencyFailure(error)) throw error;
     const mode = failModeOf(method);
     const cause = error instanceof DeadlineExceededError ? 'deadline' : 'dependency';
@@ -139,6 +150,7 @@ async function decideInTime(method: string, work: Promise<HookAnswer>): Promise<
 
 /** Builds the Lambda handler for one hook method (or, without `method`, for the catch-all). */
 export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Schema>) {
+  const countRefusal = options.decision ? refusalCounter() : undefined;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
@@ -163,7 +175,12 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
         receivedAt,
       });
       const answer = options.decision
-        ? await decideInTime(method, work)
+        ? await decideInTime(
+            method,
+            work,
+            { appKey: mirror.appKey, receivedAt },
+            countRefusal as CountRefusal,
+          )
         : options.spill
           ? await writeOrSpill(work, {
               method,

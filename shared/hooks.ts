@@ -19,7 +19,8 @@ export type TableName =
   | 'events'
   | 'apps'
   | 'streamNames'
-  | 'connections';
+  | 'connections'
+  | 'counters';
 
 /**
  * What a handler does with a table; the CDK stack grants exactly this and nothing more. `manage`
@@ -39,7 +40,7 @@ export interface HandlerDefinition {
 
 export const HANDLERS = {
   connect: {
-    tables: { apps: 'read', sessions: 'write' },
+    tables: { apps: 'read', sessions: 'write', counters: 'write' },
     description: 'Admits a client session by its app policy and token, and records it.',
   },
   'connection-status-event': {
@@ -49,11 +50,11 @@ export const HANDLERS = {
       'Moves a session through ESTABLISHED, DISCONNECTED, FAILED; an ended session releases its streams.',
   },
   'publish-stream': {
-    tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write' },
+    tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write', counters: 'write' },
     description: 'Decides a publish (grants, one publisher per name) and records it PENDING.',
   },
   'play-stream': {
-    tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write' },
+    tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write', counters: 'write' },
     description: 'Decides a play (grants, players per stream) and records it PENDING.',
   },
   'unpublish-stream': {
@@ -73,11 +74,11 @@ export const HANDLERS = {
       'Moves a stream through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED; an ended stream releases its name or place.',
   },
   'stream-keep-alive-event': {
-    tables: { sessions: 'read', streams: 'write' },
+    tables: { sessions: 'read', streams: 'write', counters: 'write' },
     description: "Refuses a revoked session's stream (WCS ends it); refreshes a live one.",
   },
   'on-data-event': {
-    tables: { apps: 'read', sessions: 'read', dataMessages: 'write' },
+    tables: { apps: 'read', sessions: 'read', dataMessages: 'write', counters: 'write' },
     sendQueue: 'send',
     description: 'Decides and records data a client sent; queues a relay to another user.',
   },
@@ -131,7 +132,7 @@ export const SERVICE_FUNCTIONS = {
   'realtime-streams': {
     tables: { connections: 'manage' },
     description:
-      'Pushes each change of the sessions and streams tables (DynamoDB Streams) to its subscribers.',
+      'Pushes each change of the sessions, streams and counters tables (DynamoDB Streams) to its subscribers.',
   },
   'spill-replayer': {
     tables: {

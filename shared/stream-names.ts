@@ -15,7 +15,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TERMINAL_RANK } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
-import { dynamo, isConditionFailure, queryAll, tableNameOf } from './store/dynamo.ts';
+import { cancellationCodes, dynamo, isConditionFailure, queryAll, tableNameOf } from './store/dynamo.ts';
 
 const namesTable = tableNameOf('streamNames');
 const streamsTable = tableNameOf('streams');
@@ -133,13 +133,6 @@ export async function releasePublisher(
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
   }
-}
-
-function cancellationCodes(error: unknown): string[] | undefined {
-  if ((error as { name?: string }).name !== 'TransactionCanceledException') return undefined;
-  return ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map(
-    (r) => r.Code ?? 'None',
-  );
 }
 
 /**

@@ -6,6 +6,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
+import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface RealtimeApiProps {
@@ -27,7 +28,7 @@ const REALTIME_FUNCTIONS = [
 /**
  * The realtime monitoring API in AWS: an API Gateway WebSocket API (`$connect` checks the token,
  * `$disconnect` forgets the connection, `$default` speaks STOMP), and the function that pushes each
- * change of the sessions and streams tables (DynamoDB Streams) to its subscribers. The same code
+ * change of the sessions, streams and counters tables (DynamoDB Streams) to its subscribers. The same code
  * `npm start` serves at `/ws`.
  */
 export class RealtimeApi extends Construct {
@@ -96,9 +97,9 @@ export class RealtimeApi extends Construct {
         'PostToConnection and DeleteConnection address connections by id, known only at run time; the grant is limited to this API and stage.',
     });
     const streams = this.functions['realtime-streams'];
-    streams.addEnvironment('SESSIONS_TABLE_NAME', props.resources.tables.sessions.tableName);
-    streams.addEnvironment('STREAMS_TABLE_NAME', props.resources.tables.streams.tableName);
-    for (const table of [props.resources.tables.sessions, props.resources.tables.streams]) {
+    for (const name of STREAMED_TABLES) {
+      const table = props.resources.tables[name];
+      streams.addEnvironment(streamedTableEnv(name), table.tableName);
       table.grantStreamRead(streams);
       new EventSourceMapping(this, `${table.node.id}Changes`, {
         target: streams,

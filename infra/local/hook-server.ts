@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
   FUNCTIONS,
   findHook,
@@ -15,6 +15,7 @@ import {
   type ServiceFunctionName,
 } from '#shared/hooks.ts';
 import { logger } from '#shared/logger.ts';
+import { STREAMED_TABLES, streamedTableEnv, TABLES } from '#shared/store/tables.ts';
 import {
   type LambdaHandler,
   localContext,
@@ -168,19 +169,35 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
 }
 
 /**
- * The realtime API on `server` (`/ws`, STOMP), fed by tailing DynamoDB Local's streams of the
- * sessions and streams tables through the same fan-out as the stream consumer in AWS. Returns a
- * stop function.
+ * The realtime API on `server` (`/ws`, STOMP): the realtime functions behind the local stand-in for
+ * API Gateway's WebSocket API, and the stream consumer fed by tailing DynamoDB Local's streams, as
+ * Lambda's event source feeds it in AWS. The environment the CDK stack gives those functions is set
+ * here the same way. Returns a stop function.
  */
-async function startRealtime(server: Server, endpoint: string): Promise<() => Promise<void>> {
+async function startRealtime(
+  handlers: HookHandlers,
+  server: Server,
+  endpoint: string,
+): Promise<() => Promise<void>> {
   const { attachRealtime } = await import('./realtime-server.ts');
   const { startStreamTailer } = await import('./stream-tailer.ts');
-  const { fanOut } = await import('#shared/realtime/fanout.ts');
-  const realtime = await attachRealtime(server);
-  const stopTailer = startStreamTailer(
-    endpoint,
-    { sessions: process.env.SESSIONS_TABLE as string, streams: process.env.STREAMS_TABLE as string },
-    (changes) => fanOut(changes, realtime.push),
+  const realtime = await attachRealtime(server, {
+    connect: handlers['realtime-connect'] as never,
+    message: handlers['realtime-message'] as never,
+    disconnect: handlers['realtime-disconnect'] as never,
+  });
+  process.env.REALTIME_ENDPOINT = realtime.endpoint;
+  const watched = STREAMED_TABLES.map((table) => {
+    const name = process.env[TABLES[table].envVar] as string;
+    process.env[streamedTableEnv(table)] = name;
+    return name;
+  });
+  const consumer = handlers['realtime-streams'] as unknown as (
+    event: DynamoDBStreamEvent,
+    context: Context,
+  ) => Promise<void>;
+  const stopTailer = startStreamTailer(endpoint, watched, (records) =>
+    consumer({ Records: records }, localContext('wcs-hooks-realtime-streams')),
   );
   return async () => {
     await stopTailer();
@@ -222,7 +239,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       : async () => undefined;
   const stopRealtime =
     (options.realtime ?? true)
-      ? await startRealtime(server, process.env.DYNAMODB_ENDPOINT as string)
+      ? await startRealtime(handlers, server, process.env.DYNAMODB_ENDPOINT as string)
       : async () => undefined;
   return {
     server,

@@ -1,89 +1,221 @@
 /**
- * The realtime API, locally: STOMP over WebSocket at `ws://localhost:PORT/ws`, with the same
- * handler code as API Gateway's WebSocket API, and the same fan-out driven by tailing DynamoDB
- * Local's streams. A connection needs the operator token (`API_TOKEN`), as `?token=` (browsers
- * cannot set headers on a WebSocket) or `Authorization: Bearer`.
+ * The realtime API, locally: the local server plays API Gateway's WebSocket API, so the functions
+ * deployed behind it run here unchanged. An upgrade at `/ws` is the `$connect` route (the
+ * connection is refused with the function's status unless it answers 200), each WebSocket message
+ * is `$default`, a close is `$disconnect`; and the management API the functions answer through
+ * (`POST`, `GET`, `DELETE /@connections/{id}`, reached with the AWS SDK) is served on a second,
+ * loopback-only port, its URL in `REALTIME_ENDPOINT` as CDK sets the stage's. Written by hand: no
+ * AWS library emulates API Gateway's WebSocket API.
+ *
+ * A connection needs the operator token, as `?token=` (browsers cannot set headers on a WebSocket).
+ * One difference from AWS, on purpose: the messages of one connection are handed to `$default`
+ * one after the other, where API Gateway may run two at once (the handler copes with both).
  */
-import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { localContext, readBody, writeJson } from './lambda-adapter.ts';
+
+/** API Gateway's limit on one WebSocket message (and on a `PostToConnection` payload). */
+const MAX_MESSAGE_BYTES = 128 * 1024;
+const STAGE = 'local';
+
+type WebSocketHandler = (
+  event: APIGatewayProxyWebsocketEventV2 & Record<string, unknown>,
+  context: ReturnType<typeof localContext>,
+) => Promise<APIGatewayProxyResultV2>;
+
+export interface RealtimeFunctions {
+  readonly connect: WebSocketHandler;
+  readonly message: WebSocketHandler;
+  readonly disconnect: WebSocketHandler;
+}
 
 export interface RealtimeServer {
-  /** Pushes `text` to a connection of this server; `gone` if it has none by that id. */
-  push(connectionId: string, text: string): Promise<'sent' | 'gone'>;
+  /** The management API's URL (what `REALTIME_ENDPOINT` is set to). */
+  readonly endpoint: string;
   close(): Promise<void>;
 }
 
-/** Serves `/ws` on `server`'s upgrades. */
-export async function attachRealtime(server: Server): Promise<RealtimeServer> {
-  const { StompDecoder } = await import('#shared/stomp/codec.ts');
-  const { handleFrames } = await import('#shared/realtime/stomp-connection.ts');
-  const { openConnection, removeConnection } = await import('#shared/realtime/connections.ts');
+interface Connection {
+  readonly ws: WebSocket;
+  readonly connectedAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  lastActiveAt: number;
+}
+
+/** A connection id shaped as API Gateway's (12 random bytes, base64). */
+const newConnectionId = () => randomBytes(12).toString('base64');
+
+function eventOf(
+  routeKey: '$connect' | '$default' | '$disconnect',
+  connectionId: string,
+  connection: { connectedAt: number; host: string },
+  extra: Record<string, unknown> = {},
+): APIGatewayProxyWebsocketEventV2 & Record<string, unknown> {
+  const now = Date.now();
+  const eventType = { $connect: 'CONNECT', $default: 'MESSAGE', $disconnect: 'DISCONNECT' }[routeKey];
+  return {
+    requestContext: {
+      routeKey,
+      eventType,
+      ...(routeKey === '$default' && { messageId: randomUUID() }),
+      extendedRequestId: randomUUID(),
+      requestTime: new Date(now).toUTCString(),
+      messageDirection: 'IN',
+      stage: STAGE,
+      connectedAt: connection.connectedAt,
+      requestTimeEpoch: now,
+      requestId: randomUUID(),
+      domainName: connection.host,
+      connectionId,
+      apiId: 'local',
+    },
+    isBase64Encoded: false,
+    ...extra,
+  } as unknown as APIGatewayProxyWebsocketEventV2 & Record<string, unknown>;
+}
+
+/** The `$connect` event's request parts: headers and query string, single- and multi-valued. */
+function requestPartsOf(request: IncomingMessage): Record<string, unknown> {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query = Object.fromEntries(url.searchParams);
+  return {
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    ...(url.search && {
+      queryStringParameters: query,
+      multiValueQueryStringParameters: Object.fromEntries(
+        [...url.searchParams.keys()].map((k) => [k, url.searchParams.getAll(k)]),
+      ),
+    }),
+  };
+}
+
+/** Refuses an upgrade with `status` and a JSON body, as API Gateway answers a refused `$connect`. */
+function refuse(socket: Duplex, status: number, body: string): void {
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Serves `/ws` on `server`'s upgrades, and the management API on a loopback port of its own. */
+export async function attachRealtime(server: Server, functions: RealtimeFunctions): Promise<RealtimeServer> {
   const { logger } = await import('#shared/logger.ts');
-  const { isRealtimeToken } = await import('#shared/realtime/token.ts');
-  const sockets = new Map<string, WebSocket>();
-  const wss = new WebSocketServer({ noServer: true });
+  const connections = new Map<string, Connection>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
 
-  server.on('upgrade', (request, socket, head) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/ws') {
-      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-      return;
-    }
-    const presented = url.searchParams.get('token') ?? request.headers.authorization?.replace(/^Bearer /, '');
-    void isRealtimeToken(presented).then((admitted) => {
-      if (!admitted) {
-        socket.end(
-          'HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\r\n{"error":"Unauthorized","message":"a token is required (API_TOKEN)"}',
-        );
-        return;
+  server.on('upgrade', async (request, socket, head) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname !== '/ws') return refuse(socket, 404, '{"message":"Not Found"}');
+    const connectionId = newConnectionId();
+    const about = { connectedAt: Date.now(), host: request.headers.host ?? 'localhost' };
+    try {
+      const result = await functions.connect(
+        eventOf('$connect', connectionId, about, requestPartsOf(request)),
+        localContext('wcs-hooks-realtime-connect'),
+      );
+      const status = typeof result === 'object' ? (result.statusCode ?? 200) : 200;
+      if (status !== 200) {
+        const body = typeof result === 'object' ? (result.body ?? '') : '';
+        return refuse(socket, status, body || '{"message":"Forbidden"}');
       }
-      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws));
-    });
-  });
-
-  wss.on('connection', (ws: WebSocket) => {
-    const connectionId = randomUUID();
-    const decoder = new StompDecoder();
-    let heartbeat: NodeJS.Timeout | undefined;
-    sockets.set(connectionId, ws);
-    // Listeners first (a client sends CONNECT at once); the connection is recorded before any frame is handled.
-    let queue: Promise<unknown> = openConnection(connectionId, 'api-token');
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      // Frames are handled in arrival order, one message after the other.
-      queue = queue.then(async () => {
-        try {
-          const frames = decoder.push(isBinary ? new Uint8Array(data).buffer : data.toString('utf8'));
-          if (frames.length === 0) return;
-          const { replies, close, state } = await handleFrames(connectionId, frames);
-          for (const reply of replies) ws.send(reply);
-          if (close) ws.close();
-          else if (!heartbeat && state.heartbeat.sendEveryMs > 0) {
-            heartbeat = setInterval(() => ws.send('\n'), state.heartbeat.sendEveryMs);
+    } catch (error) {
+      logger.error('realtime $connect failed', error as Error);
+      return refuse(socket, 500, '{"message":"Internal server error"}');
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const connection: Connection = {
+        ws,
+        connectedAt: about.connectedAt,
+        sourceIp: request.socket.remoteAddress ?? '',
+        userAgent: request.headers['user-agent'] ?? '',
+        lastActiveAt: Date.now(),
+      };
+      connections.set(connectionId, connection);
+      let queue: Promise<unknown> = Promise.resolve();
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        connection.lastActiveAt = Date.now();
+        const body = isBinary ? data.toString('base64') : data.toString('utf8');
+        queue = queue.then(async () => {
+          try {
+            await functions.message(
+              eventOf('$default', connectionId, about, { body, isBase64Encoded: isBinary }),
+              localContext('wcs-hooks-realtime-message'),
+            );
+          } catch (error) {
+            // What API Gateway sends the client when the integration fails; the connection stays.
+            logger.error('realtime $default failed', error as Error);
+            if (ws.readyState === ws.OPEN)
+              ws.send(JSON.stringify({ message: 'Internal server error', connectionId }));
           }
-        } catch (error) {
-          logger.error('realtime frame failed', error as Error);
-          ws.close(1011);
-        }
+        });
+      });
+      ws.on('close', () => {
+        connections.delete(connectionId);
+        queue = queue
+          .then(() =>
+            functions.disconnect(
+              eventOf('$disconnect', connectionId, about),
+              localContext('wcs-hooks-realtime-disconnect'),
+            ),
+          )
+          .catch((error) => logger.error('realtime $disconnect failed', error as Error));
       });
     });
-    ws.on('close', () => {
-      clearInterval(heartbeat);
-      sockets.delete(connectionId);
-      void queue.then(() => removeConnection(connectionId)).catch(() => undefined);
-    });
   });
 
+  const management = createServer(async (request, response) => {
+    const match = /^\/@connections\/([^/]+)$/.exec(new URL(request.url ?? '/', 'http://localhost').pathname);
+    if (!match?.[1]) return writeJson(response, 404, { message: 'Not Found' });
+    const connection = connections.get(decodeURIComponent(match[1]));
+    if (!connection || connection.ws.readyState !== connection.ws.OPEN) {
+      response.setHeader('x-amzn-errortype', 'GoneException');
+      return writeJson(response, 410, { message: 'Gone' });
+    }
+    switch (request.method) {
+      case 'POST': {
+        const data = await readBody(request, MAX_MESSAGE_BYTES);
+        if (data === undefined) {
+          response.setHeader('x-amzn-errortype', 'PayloadTooLargeException');
+          return writeJson(response, 413, { message: `the data exceeds ${MAX_MESSAGE_BYTES} bytes` });
+        }
+        connection.ws.send(data.toString('utf8'));
+        return writeJson(response, 200, {});
+      }
+      case 'DELETE':
+        connection.ws.close(1000);
+        response.writeHead(204).end();
+        return;
+      case 'GET':
+        return writeJson(response, 200, {
+          ConnectedAt: new Date(connection.connectedAt).toISOString(),
+          LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+          Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent },
+        });
+      default:
+        return writeJson(response, 405, { message: 'Method Not Allowed' });
+    }
+  });
+  await new Promise<void>((resolve) => management.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(management.address() as AddressInfo).port}`;
+
   return {
-    push: async (connectionId, text) => {
-      const ws = sockets.get(connectionId);
-      if (!ws || ws.readyState !== ws.OPEN) return 'gone';
-      ws.send(text);
-      return 'sent';
-    },
+    endpoint,
     close: async () => {
-      for (const ws of sockets.values()) ws.terminate();
+      for (const { ws } of connections.values()) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      management.closeAllConnections();
+      await new Promise<void>((resolve) => management.close(() => resolve()));
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Tails the DynamoDB Streams of the sessions and streams tables of DynamoDB Local and hands the
- * changes to the realtime fan-out, as the stream consumer function does in AWS. Polls each shard
+ * Tails the DynamoDB Streams of tables of DynamoDB Local and hands their records over as Lambda's
+ * DynamoDB event source hands them to the stream consumer function in AWS. Polls each shard
  * every `intervalMs` and follows new shards, each read from its start: records made before the
  * tailer started are history, not news, and are skipped. DynamoDB Local stamps records to the minute,
  * so up to a minute of changes made just before the start may be pushed once. DynamoDB Local also
@@ -14,11 +14,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TableChange } from '#shared/realtime/fanout.ts';
+import type { DynamoDBRecord } from 'aws-lambda';
 
 interface ShardState {
-  readonly table: TableChange['table'];
   readonly streamArn: string;
   readonly shardId: string;
   iterator: string | undefined;
@@ -27,8 +25,8 @@ interface ShardState {
 
 export function startStreamTailer(
   endpoint: string,
-  tables: Readonly<Record<TableChange['table'], string>>,
-  onChanges: (changes: TableChange[]) => Promise<unknown>,
+  tableNames: readonly string[],
+  onRecords: (records: DynamoDBRecord[]) => Promise<unknown>,
   intervalMs = 200,
 ): () => Promise<void> {
   const dynamo = new DynamoDBClient({ endpoint });
@@ -53,7 +51,7 @@ export function startStreamTailer(
   const loop = (async () => {
     const shards = new Map<string, ShardState>();
     const discover = async () => {
-      for (const [table, tableName] of Object.entries(tables) as [TableChange['table'], string][]) {
+      for (const tableName of tableNames) {
         const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
         const streamArn = Table?.LatestStreamArn;
         if (!streamArn) continue;
@@ -62,7 +60,6 @@ export function startStreamTailer(
           const key = `${streamArn}/${ShardId}`;
           if (!ShardId || shards.has(key)) continue;
           shards.set(key, {
-            table,
             streamArn,
             shardId: ShardId,
             iterator: undefined,
@@ -85,12 +82,20 @@ export function startStreamTailer(
           const last = Records.at(-1)?.dynamodb?.SequenceNumber;
           if (last) shard.lastSequence = last;
           const news = Records.filter((r) => (r.dynamodb?.ApproximateCreationDateTime ?? since) >= since);
-          const changes = news.map((r) => ({
-            table: shard.table,
-            ...(r.dynamodb?.NewImage && { newImage: unmarshall(r.dynamodb.NewImage as never) }),
-            ...(r.dynamodb?.OldImage && { oldImage: unmarshall(r.dynamodb.OldImage as never) }),
-          }));
-          if (changes.length > 0) await onChanges(changes);
+          // As Lambda's event source hands them over: the stream's ARN on each, the time in epoch seconds.
+          const records = news.map(
+            (r) =>
+              ({
+                ...r,
+                eventSourceARN: shard.streamArn,
+                dynamodb: {
+                  ...r.dynamodb,
+                  ApproximateCreationDateTime:
+                    (r.dynamodb?.ApproximateCreationDateTime ?? since).getTime() / 1000,
+                },
+              }) as DynamoDBRecord,
+          );
+          if (records.length > 0) await onRecords(records);
         } catch {
           // An invalidated iterator: taken again next round, after the last record read.
           shard.iterator = undefined;

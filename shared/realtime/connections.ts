@@ -3,9 +3,15 @@
  * table, so that any function (or the local server) can handle any of its frames, and a change can
  * be pushed to the subscribers of a destination with one Query.
  */
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { newSessionState, type StompSessionState } from '../stomp/session.ts';
-import { dynamo, queryAll, tableNameOf } from '../store/dynamo.ts';
+import { cancellationCodes, dynamo, queryAll, tableNameOf } from '../store/dynamo.ts';
 
 const tableName = tableNameOf('connections');
 const STATE = '#state';
@@ -14,12 +20,26 @@ const LIFETIME_SECONDS = 3 * 3600;
 
 const expiresAt = () => Math.floor(Date.now() / 1000) + LIFETIME_SECONDS;
 
-/** The STOMP state of `connectionId`; a fresh one for a connection not seen yet. */
-export async function loadConnection(connectionId: string): Promise<StompSessionState> {
+/** A connection as stored: its STOMP state, the unfinished frame its messages left, its version. */
+export interface StoredConnection {
+  readonly state: StompSessionState;
+  /** Bytes of a frame split across WebSocket messages, completed by the next message. */
+  readonly pending: Uint8Array;
+  /** Bumped by every save; a save is conditional on it, so two concurrent messages never overwrite each other. */
+  readonly version: number;
+}
+
+/** `connectionId` as stored; `undefined` for one never opened, or closed since. */
+export async function loadConnection(connectionId: string): Promise<StoredConnection | undefined> {
   const { Item } = await dynamo.send(
     new GetCommand({ TableName: tableName, Key: { connectionId, key: STATE }, ConsistentRead: true }),
   );
-  return Item ? (Item.state as StompSessionState) : newSessionState();
+  if (!Item) return undefined;
+  return {
+    state: Item.state as StompSessionState,
+    pending: (Item.pending as Uint8Array | undefined) ?? new Uint8Array(0),
+    version: Number(Item.version ?? 0),
+  };
 }
 
 /** Records a new connection and who opened it. */
@@ -31,6 +51,7 @@ export async function openConnection(connectionId: string, principal: string): P
         connectionId,
         key: STATE,
         state: newSessionState(),
+        version: 0,
         principal,
         openedAt: new Date().toISOString(),
         expiresAt: expiresAt(),
@@ -40,37 +61,56 @@ export async function openConnection(connectionId: string, principal: string): P
 }
 
 /**
- * Saves `after`, and the subscription items that changed since `before`: one item per subscription,
- * so the `byDestination` index finds the subscribers of a destination.
+ * Saves `after` over `before` in one transaction: the state item (only if nobody saved since
+ * `before` was loaded, and the connection is still open) and the subscription items that changed,
+ * one per subscription, so the `byDestination` index finds the subscribers of a destination.
+ * Answers false when the condition failed: load again and redo the work.
+ * At most `MAX_SUBSCRIPTIONS` before and after, so the transaction stays within DynamoDB's 100 items.
  */
 export async function saveConnection(
   connectionId: string,
-  before: StompSessionState,
-  after: StompSessionState,
-): Promise<void> {
-  const writes: Record<string, unknown>[] = [];
-  for (const [id, destination] of Object.entries(after.subscriptions)) {
-    if (before.subscriptions[id] !== destination) {
-      writes.push({
-        PutRequest: {
-          Item: { connectionId, key: `sub#${id}`, subscriptionId: id, destination, expiresAt: expiresAt() },
+  before: StoredConnection,
+  after: { state: StompSessionState; pending: Uint8Array },
+): Promise<boolean> {
+  const writes: TransactWriteCommandInput['TransactItems'] = [
+    {
+      Update: {
+        TableName: tableName,
+        Key: { connectionId, key: STATE },
+        UpdateExpression: 'SET #s = :s, pending = :p, version = :next, expiresAt = :e',
+        ConditionExpression: 'version = :v',
+        ExpressionAttributeNames: { '#s': 'state' },
+        ExpressionAttributeValues: {
+          ':s': after.state,
+          ':p': after.pending,
+          ':next': before.version + 1,
+          ':v': before.version,
+          ':e': expiresAt(),
         },
-      });
-    }
+      },
+    },
+  ];
+  const was = before.state.subscriptions;
+  for (const [id, destination] of Object.entries(after.state.subscriptions)) {
+    if (was[id] === destination) continue;
+    writes.push({
+      Put: {
+        TableName: tableName,
+        Item: { connectionId, key: `sub#${id}`, subscriptionId: id, destination, expiresAt: expiresAt() },
+      },
+    });
   }
-  for (const id of Object.keys(before.subscriptions)) {
-    if (!(id in after.subscriptions))
-      writes.push({ DeleteRequest: { Key: { connectionId, key: `sub#${id}` } } });
+  for (const id of Object.keys(was)) {
+    if (!(id in after.state.subscriptions))
+      writes.push({ Delete: { TableName: tableName, Key: { connectionId, key: `sub#${id}` } } });
   }
-  writes.push({ PutRequest: { Item: { connectionId, key: STATE, state: after, expiresAt: expiresAt() } } });
-  for (let i = 0; i < writes.length; i += 25) {
-    let request: Record<string, Record<string, unknown>[]> | undefined = {
-      [tableName]: writes.slice(i, i + 25),
-    };
-    while (request && (request[tableName]?.length ?? 0) > 0) {
-      const result = await dynamo.send(new BatchWriteCommand({ RequestItems: request as never }));
-      request = result.UnprocessedItems as typeof request;
-    }
+  try {
+    await dynamo.send(new TransactWriteCommand({ TransactItems: writes }));
+    return true;
+  } catch (error) {
+    // The first item is the state's update: its condition failing means another save came first.
+    if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') return false;
+    throw error;
   }
 }
 
@@ -90,8 +130,13 @@ export async function subscribersOf(
   }));
 }
 
-/** Removes everything of `connectionId` (it closed, or API Gateway says it is gone): that connection's items only. */
+/**
+ * Removes everything of `connectionId` (it closed, or API Gateway says it is gone): that
+ * connection's items only. The state item goes first: a message being handled at the same moment
+ * then fails its save's condition instead of subscribing a closed connection.
+ */
 export async function removeConnection(connectionId: string): Promise<void> {
+  await dynamo.send(new DeleteCommand({ TableName: tableName, Key: { connectionId, key: STATE } }));
   const items = await queryAll({
     TableName: tableName,
     KeyConditionExpression: 'connectionId = :c',

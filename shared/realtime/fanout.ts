@@ -5,12 +5,20 @@
  * a connection the transport reports gone is removed, that connection and no other.
  */
 import { randomUUID } from 'node:crypto';
+import { integerEnv } from '../config.ts';
 import { encodeFrame } from '../stomp/codec.ts';
+import type { STREAMED_TABLES } from '../store/tables.ts';
 import { removeConnection, subscribersOf } from './connections.ts';
+
+/**
+ * Refusals in one minute of one app that raise a `/alarm` (`REFUSAL_ALARM_PER_MINUTE`, default 20).
+ * Raised once per app and minute: when the count crosses it, not at every refusal past it.
+ */
+const refusalAlarmPerMinute = integerEnv('REFUSAL_ALARM_PER_MINUTE', 20);
 
 /** One changed item, as a DynamoDB stream record carries it (images unmarshalled). */
 export interface TableChange {
-  readonly table: 'sessions' | 'streams';
+  readonly table: (typeof STREAMED_TABLES)[number];
   readonly newImage?: Record<string, unknown>;
   readonly oldImage?: Record<string, unknown>;
 }
@@ -20,8 +28,9 @@ export interface Delivery {
   readonly body: Record<string, unknown>;
 }
 
-/** The messages a change makes: a status change of a stream or a session, and alarms on failures. */
+/** The messages a change makes: a status change of a stream or a session; alarms on failures and on refusals. */
 export function deliveriesFor(change: TableChange): Delivery[] {
+  if (change.table === 'counters') return refusalAlarms(change);
   const item = change.newImage;
   if (!item || item.status === change.oldImage?.status || item.status === undefined) return [];
   if (change.table === 'sessions') {
@@ -64,6 +73,30 @@ export function deliveriesFor(change: TableChange): Delivery[] {
     });
   }
   return deliveries;
+}
+
+/** An alarm when a refusal counter (`shared/refusals.ts`) crosses the threshold with this change. */
+function refusalAlarms(change: TableChange): Delivery[] {
+  const item = change.newImage;
+  const count = Number(item?.count ?? 0);
+  const before = Number(change.oldImage?.count ?? 0);
+  if (!item || before >= refusalAlarmPerMinute || count < refusalAlarmPerMinute) return [];
+  return [
+    {
+      destination: '/alarm',
+      body: {
+        type: 'alarm',
+        alarm: 'REFUSALS_ABOVE_THRESHOLD',
+        app: item.appKey,
+        minute: item.window,
+        count,
+        threshold: refusalAlarmPerMinute,
+        lastMethod: item.lastMethod,
+        lastReason: item.lastReason,
+        at: new Date().toISOString(),
+      },
+    },
+  ];
 }
 
 /** Sends `text` on connection `connectionId`; answers `gone` when the connection no longer exists. */

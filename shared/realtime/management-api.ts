@@ -9,11 +9,16 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 
-let client: ApiGatewayManagementApiClient | undefined;
+/** One client per endpoint (a function talks to one stage; the local runtime to itself). */
+const clients = new Map<string, ApiGatewayManagementApiClient>();
 
 function managementApi(endpoint = process.env.REALTIME_ENDPOINT): ApiGatewayManagementApiClient {
   if (!endpoint) throw new Error('REALTIME_ENDPOINT (the WebSocket API stage URL) is not set');
-  client ??= new ApiGatewayManagementApiClient({ endpoint });
+  let client = clients.get(endpoint);
+  if (!client) {
+    client = new ApiGatewayManagementApiClient({ endpoint });
+    clients.set(endpoint, client);
+  }
   return client;
 }
 

@@ -1,9 +1,13 @@
 /**
- * One step of a realtime connection, whatever carries it (the local `ws` server, API Gateway's
- * `$default` route): the decoded frames are applied to the connection's stored STOMP state, the
- * state is saved, and the frames to send back (and whether to close) are returned.
+ * One WebSocket message of a realtime connection, whatever carries it (API Gateway's `$default`
+ * route in AWS; locally the same function, called by the local server): the message is decoded
+ * after the unfinished frame the connection's earlier messages left, its frames are applied to the
+ * stored STOMP state, and state and pending bytes are saved once, in one conditional transaction.
+ * Two messages of one connection handled at once (API Gateway may invoke `$default` concurrently)
+ * never overwrite each other: the second save fails its condition, and that message is handled
+ * again on the state the first one left. Replies are returned, to be sent only after the save.
  */
-import { encodeFrame, type StompFrame } from '../stomp/codec.ts';
+import { decodeMessage, encodeFrame, FrameTooLargeError } from '../stomp/codec.ts';
 import { handleFrame, type StompSessionState } from '../stomp/session.ts';
 import { loadConnection, saveConnection } from './connections.ts';
 import { handleRealm } from './realms.ts';
@@ -13,27 +17,58 @@ export interface StepResult {
   readonly replies: string[];
   /** The connection must be closed after the replies (an ERROR, or DISCONNECT). */
   readonly close: boolean;
-  /** The state after the frames, e.g. the negotiated heart-beat. */
-  readonly state: StompSessionState;
 }
 
-export async function handleFrames(
+/**
+ * Attempts at a save before giving up. Each lost race means another message of the connection was
+ * saved: a client subscribing to five destinations at once makes four losers, then three, ...
+ * A random pause, longer each time, spreads the retries of the losers apart.
+ */
+const MAX_ATTEMPTS = 20;
+const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+const errorFrame = (message: string): StepResult => ({
+  replies: [encodeFrame('ERROR', { message, 'content-type': 'text/plain' })],
+  close: true,
+});
+
+export async function handleMessage(
   connectionId: string,
-  frames: readonly StompFrame[],
+  message: string | Uint8Array,
   options: { canSendHeartbeats?: boolean } = {},
 ): Promise<StepResult> {
-  const state = await loadConnection(connectionId);
-  const replies: string[] = [];
-  let close = false;
-  for (const frame of frames) {
-    const before = structuredClone(state);
-    const actions = await handleFrame(state, frame, handleRealm, connectionId, options);
-    await saveConnection(connectionId, before, state);
-    for (const action of actions) {
-      if (action.kind === 'close') close = true;
-      else replies.push(encodeFrame(action.frame.command, action.frame.headers, action.frame.body));
+  for (let attempt = 1; ; attempt++) {
+    const stored = await loadConnection(connectionId);
+    // $connect records every connection before its first message; none means it has closed.
+    if (!stored) return errorFrame('unknown connection; connect again');
+    let decoded: ReturnType<typeof decodeMessage>;
+    try {
+      decoded = decodeMessage(stored.pending, message);
+    } catch (error) {
+      if (error instanceof FrameTooLargeError) return errorFrame(error.message);
+      throw error;
     }
-    if (close) break;
+    const state: StompSessionState = structuredClone(stored.state);
+    const replies: string[] = [];
+    let close = false;
+    for (const frame of decoded.frames) {
+      for (const action of await handleFrame(state, frame, handleRealm, connectionId, options)) {
+        if (action.kind === 'close') close = true;
+        else replies.push(encodeFrame(action.frame.command, action.frame.headers, action.frame.body));
+      }
+      if (close) break;
+    }
+    // A closing connection is removed by $disconnect; a heart-beat changes nothing: no write for either.
+    // The state is plain JSON data (it is stored as such): equal JSON is equal state.
+    const unchanged =
+      JSON.stringify(state) === JSON.stringify(stored.state) && sameBytes(decoded.pending, stored.pending);
+    if (close || unchanged) return { replies, close };
+    if (await saveConnection(connectionId, stored, { state, pending: decoded.pending }))
+      return { replies, close };
+    if (attempt === MAX_ATTEMPTS)
+      throw new Error(`connection ${connectionId}: state changed under ${MAX_ATTEMPTS} saves in a row`);
+    await pause(attempt);
   }
-  return { replies, close, state };
 }

@@ -16,38 +16,73 @@ export interface StompFrame {
   readonly body: string;
 }
 
-/** Decodes the frames of one connection, whatever the boundaries of the messages carrying them. */
-export class StompDecoder {
-  private readonly parser: Parser;
-  private frames: StompFrame[] = [];
-  /** Heart-beats (bare EOLs) seen since the last `push`. */
-  heartbeats = 0;
+/**
+ * The longest frame accepted, in bytes. API Gateway carries WebSocket messages of up to 128 KB; a
+ * request to a realm is a few hundred bytes. An unfinished frame that grows past this is refused.
+ */
+export const MAX_FRAME_BYTES = 128 * 1024;
 
-  constructor() {
-    this.parser = new Parser(
-      (raw) => {
-        const frame = FrameImpl.fromRawFrame(raw, raw.command !== 'CONNECT');
-        const headers: Record<string, string> = {};
-        // Repeated headers: STOMP 1.2 §"Repeated Header Entries": only the first is used.
-        for (const [key, value] of raw.headers) {
-          const unescaped = frame.headers[key];
-          if (!(key in headers)) headers[key] = unescaped ?? value;
-        }
-        this.frames.push({ command: frame.command, headers, body: frame.body });
-      },
-      () => {
-        this.heartbeats++;
-      },
-    );
+export class FrameTooLargeError extends Error {
+  constructor(bytes: number) {
+    super(`a frame of more than ${MAX_FRAME_BYTES} bytes (${bytes} so far)`);
   }
+}
 
-  /** Feeds one WebSocket message; returns the frames it completed. */
-  push(message: string | ArrayBuffer): StompFrame[] {
-    this.parser.parseChunk(message);
-    const done = this.frames;
-    this.frames = [];
-    return done;
+/** What one WebSocket message completes, and the start of a frame it leaves unfinished. */
+export interface DecodedMessage {
+  readonly frames: StompFrame[];
+  /** The bytes of an unfinished frame, to put before the next message (`decodeMessage`'s `pending`). */
+  readonly pending: Uint8Array;
+}
+
+const NUL = 0;
+const EOL_ONLY = /^[\r\n]*$/;
+
+/**
+ * Decodes one WebSocket message of a connection, after the `pending` bytes of an unfinished frame
+ * the messages before it left. Stateless between calls, so a Lambda function per message can
+ * decode frames split across messages (STOMP over WebSocket does not align frames with messages):
+ * the pending bytes are stored with the connection. Bare EOLs between frames are heart-beats.
+ *
+ * The parser is fed up to each NUL byte in turn; bytes up to the last one that ended a frame are
+ * consumed, the rest is pending. (A frame whose `content-length` is wrong ends where the length
+ * says, not at a NUL: what follows it up to the next NUL is decoded as the next frame, as any
+ * STOMP parser would, and is an error of that client's alone.)
+ */
+export function decodeMessage(pending: Uint8Array, message: string | Uint8Array): DecodedMessage {
+  const incoming = typeof message === 'string' ? new TextEncoder().encode(message) : message;
+  const bytes = new Uint8Array(pending.length + incoming.length);
+  bytes.set(pending, 0);
+  bytes.set(incoming, pending.length);
+  const frames: StompFrame[] = [];
+  const parser = new Parser(
+    (raw) => {
+      const frame = FrameImpl.fromRawFrame(raw, raw.command !== 'CONNECT');
+      // No prototype: a client may name a header `constructor` or `__proto__`.
+      const headers: Record<string, string> = Object.create(null);
+      // Repeated headers: STOMP 1.2 §"Repeated Header Entries": only the first is used.
+      for (const [key, value] of raw.headers) {
+        const unescaped = Object.hasOwn(frame.headers, key) ? frame.headers[key] : undefined;
+        if (!Object.hasOwn(headers, key)) headers[key] = unescaped ?? value;
+      }
+      frames.push({ command: frame.command, headers, body: frame.body });
+    },
+    () => undefined,
+  );
+  let consumed = 0;
+  let from = 0;
+  while (from < bytes.length) {
+    const nul = bytes.indexOf(NUL, from);
+    const to = nul === -1 ? bytes.length : nul + 1;
+    const before = frames.length;
+    parser.parseChunk(bytes.slice(from, to).buffer);
+    if (frames.length > before) consumed = to;
+    from = to;
   }
+  const rest = bytes.subarray(consumed);
+  if (rest.length > MAX_FRAME_BYTES) throw new FrameTooLargeError(rest.length);
+  const onlyHeartbeats = EOL_ONLY.test(new TextDecoder().decode(rest));
+  return { frames, pending: onlyHeartbeats ? new Uint8Array(0) : rest.slice() };
 }
 
 /** Encodes a frame for a WebSocket text message: escaped headers, `content-length`, NUL terminator. */

@@ -26,6 +26,18 @@ export function isSubscribable(destination: string): boolean {
  */
 export const SERVER_HEARTBEAT_MS = 10_000;
 
+/**
+ * Behind API Gateway every client heart-beat is a Lambda invocation, so the server there asks for
+ * one every 5 minutes: enough to stay under the 10-minute idle limit, and 30 times fewer calls.
+ */
+export const API_GATEWAY_HEARTBEAT_MS = 5 * 60_000;
+
+/**
+ * Subscriptions a connection may hold: a dashboard needs a handful. The bound keeps a message's
+ * save (`saveConnection`) within one DynamoDB transaction.
+ */
+export const MAX_SUBSCRIPTIONS = 40;
+
 export interface StompSessionState {
   connected: boolean;
   /** Negotiated: how often this server sends a heart-beat, and expects one (0 = never). */
@@ -87,8 +99,9 @@ function error(message: string, frame?: StompFrame, detail = ''): StompAction[] 
 
 /**
  * The heart-beat both sides agree on, from the client's `cx,cy` (STOMP 1.2 §Heart-beating). A
- * server that cannot send on a timer (a Lambda function behind API Gateway) offers to send none;
- * the client's own heart-beats then keep the connection under API Gateway's 10-minute idle limit.
+ * server that cannot send on a timer (a Lambda function behind API Gateway) offers to send none,
+ * and asks for the client's heart-beats every `API_GATEWAY_HEARTBEAT_MS`: they keep the connection
+ * under API Gateway's 10-minute idle limit.
  */
 export function negotiateHeartbeat(
   header: string | undefined,
@@ -99,7 +112,8 @@ export function negotiateHeartbeat(
   const clientWants = Number.isFinite(cy) && (cy as number) > 0 ? (cy as number) : 0;
   return {
     sendEveryMs: clientWants === 0 || !canSend ? 0 : Math.max(SERVER_HEARTBEAT_MS, clientWants),
-    expectEveryMs: clientSends === 0 ? 0 : Math.max(SERVER_HEARTBEAT_MS, clientSends),
+    expectEveryMs:
+      clientSends === 0 ? 0 : Math.max(canSend ? SERVER_HEARTBEAT_MS : API_GATEWAY_HEARTBEAT_MS, clientSends),
   };
 }
 
@@ -171,6 +185,8 @@ export async function handleFrame(
           `destinations: ${DESTINATIONS.join(', ')}, /topic/streams/{name}`,
         );
       }
+      if (!(id in state.subscriptions) && Object.keys(state.subscriptions).length >= MAX_SUBSCRIPTIONS)
+        return error(`at most ${MAX_SUBSCRIPTIONS} subscriptions per connection`, frame);
       state.subscriptions[id] = destination;
       return receipt;
     }

@@ -33,6 +33,17 @@ export function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 }
 
+/**
+ * The reason code of each item of a cancelled transaction (`ConditionalCheckFailed`, `None`, ...),
+ * in the order of the request; `undefined` for any other error.
+ */
+export function cancellationCodes(error: unknown): string[] | undefined {
+  if ((error as { name?: string } | null)?.name !== 'TransactionCanceledException') return undefined;
+  return ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map(
+    (r) => r.Code ?? 'None',
+  );
+}
+
 /** Every item a Query matches, across all its pages (lib-dynamodb's paginator). */
 export async function queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];

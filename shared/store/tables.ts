@@ -143,6 +143,20 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
+  /**
+   * Counts per app and minute (`shared/refusals.ts`): `counter` = `refused#<appKey>`, `window` =
+   * the minute (`2026-11-22T15:37Z`), `count` added to atomically. One app's refusals over a time
+   * range are one Query; the realtime API raises an alarm when a minute's count crosses a threshold.
+   */
+  counters: {
+    name: 'counters',
+    envVar: 'COUNTERS_TABLE',
+    partitionKey: S('counter'),
+    sortKey: S('window'),
+    globalIndexes: [],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
   /** Every other hook (the catch-all) and ErrorEvent, one item per distinct call, per session. */
   events: {
     name: 'events',
@@ -156,6 +170,16 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
 };
+
+/**
+ * The tables whose changes are pushed. Each one's stream feeds the consumer function, which tells
+ * them apart by the table name in `<ENV_VAR>_NAME` (`SESSIONS_TABLE_NAME`, ...): set by the CDK
+ * stack in AWS, and by the local runtime.
+ */
+export const STREAMED_TABLES = ['sessions', 'streams', 'counters'] as const satisfies readonly TableName[];
+
+/** The environment variable naming `table` for the stream consumer. */
+export const streamedTableEnv = (table: (typeof STREAMED_TABLES)[number]) => `${TABLES[table].envVar}_NAME`;
 
 /**
  * The local runtime's stand-in for SQS (`shared/local-queue.ts`): one partition per queue, messages

@@ -20,7 +20,7 @@ import {
 
 type FunctionName = keyof typeof FUNCTIONS;
 
-import { TABLES, toCreateTableInput } from '../../shared/store/tables.ts';
+import { STREAMED_TABLES, streamedTableEnv, TABLES, toCreateTableInput } from '../../shared/store/tables.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 let template: Template;
@@ -358,13 +358,21 @@ describe('the realtime API', () => {
     }
   });
 
-  it('pushes the changes of the sessions and streams tables, from their streams', () => {
+  it('pushes the changes of the sessions, streams and counters tables, from their streams', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
       ([, m]) => m.Properties.FunctionName.Ref === functionIdOf('realtime-streams'),
     );
-    expect(mappings).toHaveLength(2);
+    const tableIdOf = (name: string) =>
+      ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith(`State${name}`))?.[0] as string;
+    expect(mappings.map(([, m]) => m.Properties.EventSourceArn['Fn::GetAtt']).sort()).toEqual(
+      STREAMED_TABLES.map((table) => [tableIdOf(table), 'StreamArn']).sort(),
+    );
     for (const [, m] of mappings)
       expect(m.Properties).toMatchObject({ StartingPosition: 'LATEST', BisectBatchOnFunctionError: true });
+    // The consumer tells the tables apart by these names.
+    const env = resources[functionIdOf('realtime-streams')]?.Properties.Environment.Variables;
+    for (const table of STREAMED_TABLES)
+      expect(env[streamedTableEnv(table)]).toEqual({ Ref: tableIdOf(table) });
   });
 
   it('lets only the message and stream functions post to connections', () => {

@@ -5,19 +5,30 @@
  * frames, refused connections, many subscribers, reconnection.
  */
 import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, type IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
+import { putAppPolicy } from '../../shared/apps.ts';
+import { refusedCounter } from '../../shared/refusals.ts';
+import { dynamo, tableNameOf } from '../../shared/store/dynamo.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { queryBy } from '../support/tables.ts';
 
 const TOKEN = 'realtime-operator-token';
 let server: RunningHookServer;
 let wcs: FakeWcs;
 const clients: Client[] = [];
 
+/** Refusals of one app in one minute that raise an alarm, low for the test. */
+const REFUSAL_ALARM_PER_MINUTE = 3;
+
 beforeAll(async () => {
-  server = await startHookServer({ API_TOKEN: TOKEN }, { realtime: true });
+  server = await startHookServer(
+    { API_TOKEN: TOKEN, REFUSAL_ALARM_PER_MINUTE: String(REFUSAL_ALARM_PER_MINUTE) },
+    { realtime: true },
+  );
   wcs = new FakeWcs({ appUrl: server.appUrl, appKey: `rt-${randomUUID().slice(0, 6)}` });
 });
 afterAll(async () => {
@@ -171,6 +182,78 @@ describe('a STOMP client', () => {
     await wcs.send('connect', wcs.connectBody(session));
 
     await eventually(() => bodies(sessions).find((b) => b.sessionId === session.sessionId));
+  });
+});
+
+describe('/alarm', () => {
+  it(`raises REFUSALS_ABOVE_THRESHOLD once per app and minute when refusals cross ${REFUSAL_ALARM_PER_MINUTE}`, async () => {
+    const client = await connectClient();
+    const alarms = await subscribe(client, '/alarm');
+    const appKey = `closed-${randomUUID().slice(0, 6)}`;
+    await putAppPolicy(appKey, { admission: 'closed' });
+    const closedApp = new FakeWcs({ appUrl: server.appUrl, appKey });
+
+    // Twice the threshold: whichever minute boundary falls in between, one minute crosses it.
+    for (let i = 0; i < 2 * REFUSAL_ALARM_PER_MINUTE; i++) {
+      const reply = await closedApp.send('connect', closedApp.connectBody(closedApp.newSession()));
+      expect(reply.status).toBe(403);
+    }
+
+    const minutes = await queryBy('counters', 'counter', refusedCounter(appKey));
+    expect(minutes.reduce((sum, m) => sum + Number(m.count), 0)).toBe(2 * REFUSAL_ALARM_PER_MINUTE);
+    const crossed = minutes.filter((m) => Number(m.count) >= REFUSAL_ALARM_PER_MINUTE);
+    const mine = () => bodies(alarms).filter((b) => b.app === appKey);
+    await eventually(() => (mine().length >= crossed.length ? true : undefined));
+    // Any late duplicate would arrive with the next stream poll.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(mine()).toEqual(
+      crossed.map((m) =>
+        expect.objectContaining({
+          type: 'alarm',
+          alarm: 'REFUSALS_ABOVE_THRESHOLD',
+          minute: m.window,
+          count: REFUSAL_ALARM_PER_MINUTE,
+          threshold: REFUSAL_ALARM_PER_MINUTE,
+          lastMethod: 'connect',
+          lastReason: `app ${appKey} admits no client`,
+        }),
+      ),
+    );
+  });
+});
+
+describe('the fan-out', () => {
+  it('removes a connection API Gateway no longer has (410 Gone), and no other', async () => {
+    const live = await connectClient();
+    const inbox = await subscribe(live, '/topic/sessions');
+    // What a lost $disconnect leaves behind: the items of a connection the API no longer has.
+    const stale = `stale-${randomUUID().slice(0, 8)}`;
+    const connections = tableNameOf('connections');
+    await dynamo.send(
+      new PutCommand({
+        TableName: connections,
+        Item: { connectionId: stale, key: '#state', state: {}, version: 0 },
+      }),
+    );
+    await dynamo.send(
+      new PutCommand({
+        TableName: connections,
+        Item: { connectionId: stale, key: 'sub#1', subscriptionId: '1', destination: '/topic/sessions' },
+      }),
+    );
+    const session = wcs.newSession();
+
+    await wcs.send('connect', wcs.connectBody(session));
+
+    await eventually(() => bodies(inbox).find((b) => b.sessionId === session.sessionId));
+    const staleLeft = async () => (await queryBy('connections', 'connectionId', stale)).length;
+    const deadline = Date.now() + 10_000;
+    while ((await staleLeft()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await staleLeft()).toBe(0);
+    // The live connection was kept: it still receives.
+    const next = wcs.newSession();
+    await wcs.send('connect', wcs.connectBody(next));
+    await eventually(() => bodies(inbox).find((b) => b.sessionId === next.sessionId));
   });
 });
 

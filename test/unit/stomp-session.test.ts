@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import {
+  API_GATEWAY_HEARTBEAT_MS,
   handleFrame,
+  MAX_SUBSCRIPTIONS,
   negotiateHeartbeat,
   newSessionState,
   type RealmRequest,
@@ -84,6 +86,14 @@ describe('negotiateHeartbeat', () => {
   ])('with a client offering %s agrees on %j', (header, expected) => {
     expect(negotiateHeartbeat(header)).toEqual(expected);
   });
+
+  it('behind API Gateway sends none and asks for one every 5 minutes, under its 10-minute idle limit', () => {
+    expect(negotiateHeartbeat('10000,10000', false)).toEqual({
+      sendEveryMs: 0,
+      expectEveryMs: API_GATEWAY_HEARTBEAT_MS,
+    });
+    expect(API_GATEWAY_HEARTBEAT_MS).toBeLessThan(10 * 60_000);
+  });
 });
 
 describe('SUBSCRIBE and UNSUBSCRIBE', () => {
@@ -123,6 +133,29 @@ describe('SUBSCRIBE and UNSUBSCRIBE', () => {
       const actions = await handleFrame(await connected(), frame('SUBSCRIBE', headers), echo, 's1');
       expect(actions.at(-1)).toEqual({ kind: 'close' });
     }
+  });
+
+  it(`holds at most ${MAX_SUBSCRIPTIONS} subscriptions; one more is an ERROR, resubscribing an id is not`, async () => {
+    const state = await connected();
+    for (let i = 0; i < MAX_SUBSCRIPTIONS; i++)
+      await handleFrame(state, frame('SUBSCRIBE', { id: `s${i}`, destination: '/alarm' }), echo, 's1');
+    const again = await handleFrame(
+      state,
+      frame('SUBSCRIBE', { id: 's0', destination: '/topic/sessions' }),
+      echo,
+      's1',
+    );
+    expect(again).toEqual([]);
+
+    const actions = await handleFrame(
+      state,
+      frame('SUBSCRIBE', { id: 'one-more', destination: '/alarm' }),
+      echo,
+      's1',
+    );
+
+    expect(actions.at(-1)).toEqual({ kind: 'close' });
+    expect(Object.keys(state.subscriptions)).toHaveLength(MAX_SUBSCRIPTIONS);
   });
 });
 
