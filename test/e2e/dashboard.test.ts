@@ -1,11 +1,13 @@
 /**
  * The live page, in headless Chromium (Debian's `chromium`, driven by playwright-core): it connects
  * over STOMP and shows a stream once its StreamStatusEvent PUBLISHING hook is sent, counts its
- * viewers, and drops it after UNPUBLISHED. Waits are bounded; no time is asserted.
+ * viewers, and drops it after UNPUBLISHED; alarms for a failed stream and for refusals above the
+ * threshold. Waits are bounded; no time is asserted.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { putAppPolicy } from '../../shared/apps.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 
@@ -16,7 +18,7 @@ let page: Page;
 let wcs: FakeWcs;
 
 beforeAll(async () => {
-  server = await startHookServer({ API_TOKEN: TOKEN }, { realtime: true });
+  server = await startHookServer({ API_TOKEN: TOKEN, REFUSAL_ALARM_PER_MINUTE: '2' }, { realtime: true });
   wcs = new FakeWcs({ appUrl: server.appUrl, appKey: `page-${randomUUID().slice(0, 6)}` });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -80,6 +82,24 @@ describe('the live page', () => {
     await page.locator('#alarms li', { hasText: failing.name }).waitFor({ timeout: 15_000 });
     expect(await page.locator('#alarms li', { hasText: failing.name }).textContent()).toContain(
       'PUBLISHER_LOST',
+    );
+  }, 60_000);
+
+  it('raises an alarm when an app refuses more than the threshold in a minute', async () => {
+    const appKey = `closed-${randomUUID().slice(0, 6)}`;
+    await putAppPolicy(appKey, { admission: 'closed' });
+    const closedApp = new FakeWcs({ appUrl: server.appUrl, appKey });
+
+    // Twice the threshold (2): one minute crosses it, wherever a minute boundary falls.
+    for (let i = 0; i < 4; i++)
+      await closedApp.send('connect', closedApp.connectBody(closedApp.newSession()));
+
+    const alarm = page.locator('#alarms li', { hasText: `app ${appKey} refused` });
+    await alarm.first().waitFor({ timeout: 15_000 });
+    expect(await alarm.first().textContent()).toMatch(
+      new RegExp(
+        `REFUSALS_ABOVE_THRESHOLD: app ${appKey} refused 2 in minute .* \\(last: connect app ${appKey} admits no client\\)`,
+      ),
     );
   }, 60_000);
 });
