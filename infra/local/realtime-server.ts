@@ -112,6 +112,8 @@ function refuse(socket: Duplex, status: number, body: string): void {
 export async function attachRealtime(server: Server, functions: RealtimeFunctions): Promise<RealtimeServer> {
   const { logger } = await import('#shared/logger.ts');
   const connections = new Map<string, Connection>();
+  /** `$disconnect` calls not yet done: closing waits for them, so none outlives the runtime. */
+  const disconnecting = new Set<Promise<unknown>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
 
   server.on('upgrade', async (request, socket, head) => {
@@ -162,14 +164,16 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
       });
       ws.on('close', () => {
         connections.delete(connectionId);
-        queue = queue
+        const done = queue
           .then(() =>
             functions.disconnect(
               eventOf('$disconnect', connectionId, about),
               localContext('wcs-hooks-realtime-disconnect'),
             ),
           )
-          .catch((error) => logger.error('realtime $disconnect failed', error as Error));
+          .catch((error) => logger.error('realtime $disconnect failed', error as Error))
+          .finally(() => disconnecting.delete(done));
+        disconnecting.add(done);
       });
     });
   });
@@ -212,8 +216,18 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
   return {
     endpoint,
     close: async () => {
-      for (const { ws } of connections.values()) ws.terminate();
+      // Each close runs its `$disconnect` (registered first), then resolves here.
+      await Promise.all(
+        [...connections.values()].map(
+          ({ ws }) =>
+            new Promise((resolve) => {
+              ws.once('close', resolve);
+              ws.terminate();
+            }),
+        ),
+      );
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await Promise.all(disconnecting);
       management.closeAllConnections();
       await new Promise<void>((resolve) => management.close(() => resolve()));
     },
