@@ -35,6 +35,8 @@ export interface StageConfig {
   readonly decisionFailModes: Readonly<Record<string, 'open' | 'closed'>>;
   /** Deliveries of a queued send before it moves to the dead-letter queue. Default 5. */
   readonly sendMaxReceiveCount: number;
+  /** Refusals of one app in one minute that raise a realtime `/alarm`. Default 20. */
+  readonly refusalAlarmPerMinute: number;
 }
 
 function parse(value: unknown): unknown {
@@ -93,5 +95,6 @@ export function stageConfigFrom(node: Node): StageConfig {
     decisionBudgetMs: number('decisionBudgetMs', 1000),
     decisionFailModes: decisionFailModes as Record<string, 'open' | 'closed'>,
     sendMaxReceiveCount: number('sendMaxReceiveCount', 5),
+    refusalAlarmPerMinute: number('refusalAlarmPerMinute', 20),
   };
 }

@@ -140,7 +140,7 @@ export class WcsHooksStack extends Stack {
       resources,
       token: realtimeToken,
       logRetention: config.logRetentionDays,
-      environment,
+      environment: { ...environment, REFUSAL_ALARM_PER_MINUTE: String(config.refusalAlarmPerMinute) },
     });
     Validations.of(realtime.api).acknowledge({
       id: 'AwsSolutions-APIG4',

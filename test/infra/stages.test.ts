@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { buildApp } from '../../infra/build-app.ts';
 import { TABLES } from '../../shared/store/tables.ts';
@@ -67,6 +67,14 @@ describe('configuration', () => {
           DECISION_FAIL_MODES: '{"connect":"open"}',
         },
       },
+    });
+  });
+
+  it('passes the refusal alarm threshold to the realtime stream consumer', () => {
+    const { stack } = buildApp({ context: { ...NO_BUNDLING, refusalAlarmPerMinute: 5 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^wcs-hooks realtime-streams: '),
+      Environment: { Variables: { REFUSAL_ALARM_PER_MINUTE: '5' } },
     });
   });
 
