@@ -117,7 +117,7 @@ async function coldStart() {
   const bundleMs = bundles.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
     referenceMs.push(importOnce(referenceFile));
-    bundles.forEach((b, i) => bundleMs[i]?.push(importOnce(b.file)));
+    for (const [i, b] of bundles.entries()) bundleMs[i]?.push(importOnce(b.file));
   }
   const reference = { size: statSync(referenceFile).size, ms: median(referenceMs) };
   const rows = bundles.map((b, i) => {
