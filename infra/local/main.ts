@@ -73,7 +73,9 @@ async function main() {
 
   // Imported only now: the handlers read their configuration (table names, endpoint) when loaded.
   const { startLocalRuntime } = await import('./hook-server.ts');
-  const runtime = await startLocalRuntime();
+  // The realtime API admits only the operator token: without one there is nobody to serve, and
+  // no reason to tail the tables' streams.
+  const runtime = await startLocalRuntime({ realtime: Boolean(env.API_TOKEN) });
   const { server } = runtime;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -93,7 +95,11 @@ async function main() {
       ? `operator API at http://localhost:${port}/api (Authorization: Bearer $API_TOKEN)`
       : 'operator API (/api/data/send) is closed: set API_TOKEN to open it',
   );
-  if (env.API_TOKEN) log(`realtime monitoring (STOMP): ws://localhost:${port}/ws?token=$API_TOKEN`);
+  log(
+    env.API_TOKEN
+      ? `realtime monitoring (STOMP): ws://localhost:${port}/ws?token=$API_TOKEN, live page http://localhost:${port}/?token=$API_TOKEN`
+      : 'realtime monitoring (/ws) is off: set API_TOKEN to serve it',
+  );
 
   stopRuntime = async () => {
     server.close();

@@ -109,8 +109,18 @@ export async function fanOut(
 ): Promise<{ delivered: number; gone: number }> {
   let delivered = 0;
   const gone = new Set<string>();
+  // One Query per destination per batch, however many changes of the batch go there.
+  const subscribers = new Map<string, ReturnType<typeof subscribersOf>>();
+  const subscribersOnce = (destination: string) => {
+    let found = subscribers.get(destination);
+    if (!found) {
+      found = subscribersOf(destination);
+      subscribers.set(destination, found);
+    }
+    return found;
+  };
   for (const { destination, body } of changes.flatMap(deliveriesFor)) {
-    for (const { connectionId, subscriptionId } of await subscribersOf(destination)) {
+    for (const { connectionId, subscriptionId } of await subscribersOnce(destination)) {
       if (gone.has(connectionId)) continue;
       const frame = encodeFrame(
         'MESSAGE',

@@ -1,0 +1,120 @@
+/**
+ * `npm start` as an operator runs it (`node infra/local/main.ts`, what the script execs): it starts
+ * its own DynamoDB Local, creates the tables, answers WCS's hooks, serves the realtime API when
+ * `API_TOKEN` is set, and stops on SIGTERM or SIGINT, DynamoDB Local's Java process included.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import WebSocket from 'ws';
+import { freePort } from '../../infra/local/dynamodb-local.ts';
+import { FakeWcs } from '../support/fake-wcs.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of started.splice(0)) child.kill('SIGKILL');
+});
+
+/** Runs `npm start`'s entry with `env`; resolves once it says it serves hooks, with what it printed. */
+async function npmStart(env: Record<string, string | undefined>) {
+  const child = spawn(process.execPath, ['infra/local/main.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes('serving WCS hooks')) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(timer);
+      reject(new Error(`npm start exited ${code}:\n${output}`));
+    });
+  });
+  return { child, exited, output: () => output };
+}
+
+/** True while something accepts connections on `port` of the loopback. */
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+describe('npm start', () => {
+  it('runs DynamoDB Local, answers hooks and STOMP, and stops everything on SIGTERM', async () => {
+    const [port, dynamoPort] = [await freePort(), await freePort()];
+    const { child, exited, output } = await npmStart({
+      PORT: String(port),
+      DYNAMODB_IN_MEMORY: 'true',
+      DYNAMODB_LOCAL_PORT: String(dynamoPort),
+      SPILL_DIR: mkdtempSync(join(tmpdir(), 'npm-start-spill-')),
+      API_TOKEN: 'operator',
+    });
+    expect(output()).toContain(`http://127.0.0.1:${port}/hooks`);
+    expect(output()).toContain(`ws://localhost:${port}/ws?token=$API_TOKEN`);
+
+    const wcs = new FakeWcs({ appUrl: `http://127.0.0.1:${port}/hooks`, appKey: 'defaultApp' });
+    const session = wcs.newSession();
+    const reply = await wcs.send('connect', wcs.connectBody(session));
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ sessionId: session.sessionId });
+
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=operator`);
+    const first = new Promise<string>((resolve) => ws.once('message', (data) => resolve(data.toString())));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send('CONNECT\naccept-version:1.2\nhost:h\n\n\0');
+    expect(await first).toMatch(/^CONNECTED\n/);
+    ws.close();
+
+    expect(await listening(dynamoPort)).toBe(true);
+    child.kill('SIGTERM');
+
+    expect(await exited).toBe(0);
+    expect(await listening(dynamoPort)).toBe(false);
+    expect(await listening(port)).toBe(false);
+  }, 90_000);
+
+  it('without API_TOKEN, serves hooks and says the realtime API is off', async () => {
+    const port = await freePort();
+    const { child, exited, output } = await npmStart({
+      PORT: String(port),
+      // The test run's DynamoDB Local, under tables of its own.
+      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+      TABLE_PREFIX: `npm-start-${randomUUID().slice(0, 8)}`,
+      SPILL_DIR: mkdtempSync(join(tmpdir(), 'npm-start-spill-')),
+    });
+    expect(output()).toContain('realtime monitoring (/ws) is off: set API_TOKEN to serve it');
+    const refused = await new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=anything`);
+      ws.once('open', () => resolve(false));
+      ws.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+
+    child.kill('SIGINT');
+
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
