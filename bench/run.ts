@@ -264,110 +264,147 @@ async function post(base: string, method: string, body: unknown) {
   return response.status;
 }
 
-async function throughput(endpoint: string) {
-  const hooksPort = await freePort();
-  const baselinePort = await freePort();
-  progress('throughput: starting the local runtime and the baseline server...');
-  const hooks = await startChild(
+/**
+ * Runs `work` on a fresh DynamoDB Local with the tables, stopped after. DynamoDB Local slows down a
+ * lot as its tables fill (a run's writes make the next run several times slower), so every
+ * measurement gets one of its own and no run weighs on another.
+ */
+async function withFreshDynamo<T>(task: (endpoint: string) => Promise<T>): Promise<T> {
+  const dynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: PREFIX });
+  try {
+    return await task(dynamo.endpoint);
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+/** Runs `task` against `script` (a server on a free port), started for it and stopped after. */
+async function withServer<T>(
+  script: string,
+  env: Record<string, string>,
+  ready: (line: string) => boolean,
+  task: (base: string, pid: number) => Promise<T>,
+): Promise<T> {
+  const port = await freePort();
+  const child = await startChild(script, { ...env, PORT: String(port) }, ready);
+  try {
+    return await task(`http://127.0.0.1:${port}`, child.pid as number);
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** The local runtime, as an operator runs it (`npm start`, with the realtime API), on `endpoint`. */
+const withRuntime = <T>(endpoint: string, task: (base: string, pid: number) => Promise<T>) =>
+  withServer(
     'infra/local/main.ts',
     {
       DYNAMODB_ENDPOINT: endpoint,
-      PORT: String(hooksPort),
       HOST: '127.0.0.1',
       TABLE_PREFIX: PREFIX,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       SPILL_DIR: join(work, 'spill'),
-      // As an operator runs it: with the realtime API, which tails the tables' streams.
+      // With the realtime API, which tails the tables' streams.
       API_TOKEN: 'bench',
     },
     (line) => line.includes('serving WCS hooks'),
+    task,
   );
-  const baseline = await startChild(
+
+/** The baseline server (node:http + one PutItem per request) on `endpoint`. */
+const withBaseline = <T>(endpoint: string, task: (base: string) => Promise<T>) =>
+  withServer(
     'bench/baseline-server.ts',
     {
       DYNAMODB_ENDPOINT: endpoint,
-      PORT: String(baselinePort),
       TABLE: `${PREFIX}-events`,
       AWS_REGION: 'local',
       AWS_ACCESS_KEY_ID: 'l',
       AWS_SECRET_ACCESS_KEY: 'l',
     },
     (line) => line === 'ready',
+    task,
   );
-  const base = `http://127.0.0.1:${hooksPort}`;
-  try {
-    // Open sessions for OnDataEvent (a decision: the session must be known).
-    const sessions = await Promise.all(
-      Array.from({ length: 50 }, async () => {
-        const body = connectBody();
-        await post(base, 'connect', body);
-        return body.sessionId;
-      }),
+
+/** Opens 50 sessions (a decision needs a known session); picks one of them at random. */
+async function openSessions(base: string): Promise<() => string> {
+  const sessions = await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      const body = connectBody();
+      await post(base, 'connect', body);
+      return body.sessionId;
+    }),
+  );
+  return () => sessions[Math.floor(Math.random() * sessions.length)] as string;
+}
+
+async function throughput() {
+  const endpoints = [
+    ['connect', (base: string) => cannon(`${base}/hooks/connect`, connectBody)],
+    [
+      'StreamStatusEvent',
+      async (base: string) => {
+        const pick = await openSessions(base);
+        return cannon(`${base}/hooks/StreamStatusEvent`, () => streamBody(pick(), 'PUBLISHING'));
+      },
+    ],
+    [
+      'OnDataEvent',
+      async (base: string) => {
+        const pick = await openSessions(base);
+        return cannon(`${base}/hooks/OnDataEvent`, () => ({
+          ...ctx(pick()),
+          operationId: randomUUID(),
+          payload: { text: 'hello' },
+        }));
+      },
+    ],
+  ] as const;
+  progress(
+    `throughput: ${BENCH_SECONDS} s per run, 10 connections, ${endpoints.length} endpoints and their baselines...`,
+  );
+  const runs: {
+    name: string;
+    baseline: Awaited<ReturnType<typeof cannon>>;
+    result: Awaited<ReturnType<typeof cannon>>;
+  }[] = [];
+  for (const [name, run] of endpoints) {
+    const baseline = await withFreshDynamo((endpoint) =>
+      withBaseline(endpoint, (base) => cannon(`${base}/`, () => streamBody(randomUUID(), 'PUBLISHING'))),
     );
-    const pick = () => sessions[Math.floor(Math.random() * sessions.length)] as string;
-    progress(`throughput: ${BENCH_SECONDS} s per run, 10 connections, 6 runs...`);
-    // Each endpoint right after a baseline run of its own: DynamoDB Local slows as its tables fill,
-    // so a ratio compares two runs made on the same tables, one after the other.
-    const baselineRun = () =>
-      cannon(`http://127.0.0.1:${baselinePort}/`, () => streamBody(randomUUID(), 'PUBLISHING'));
-    const endpoints = [
-      ['connect', () => cannon(`${base}/hooks/connect`, connectBody)],
-      [
-        'StreamStatusEvent',
-        () => cannon(`${base}/hooks/StreamStatusEvent`, () => streamBody(pick(), 'PUBLISHING')),
-      ],
-      [
-        'OnDataEvent',
-        () =>
-          cannon(`${base}/hooks/OnDataEvent`, () => ({
-            ...ctx(pick()),
-            operationId: randomUUID(),
-            payload: { text: 'hello' },
-          })),
-      ],
-    ] as const;
-    const runs: {
-      name: string;
-      baseline: Awaited<ReturnType<typeof cannon>>;
-      result: Awaited<ReturnType<typeof cannon>>;
-    }[] = [];
-    for (const [name, run] of endpoints) {
-      const baseline = await baselineRun();
-      runs.push({ name, baseline, result: await run() });
-    }
-    const ratio = (r: (typeof runs)[number]) => r.result.rps / r.baseline.rps;
-    table(
-      'Hook throughput and latency (local runtime, DynamoDB Local)',
-      [
-        'endpoint',
-        'req/s',
-        'p50 (ms)',
-        'p99 (ms)',
-        'errors',
-        'baseline just before (req/s, p50, p99)',
-        'ratio to that baseline (req/s)',
-      ],
-      runs.map((r) => [
-        r.name,
-        fmt(r.result.rps),
-        r.result.p50,
-        r.result.p99,
-        r.result.errors,
-        `${fmt(r.baseline.rps)}, ${r.baseline.p50}, ${r.baseline.p99}`,
-        fmt(ratio(r), 2),
-      ]),
-      [
-        `Target: 0.8x of the baseline or better (met by ${runs.filter((r) => ratio(r) >= 0.8).length} of ${runs.length}). autocannon, ${BENCH_SECONDS} s, 10 connections, each request a new body. The baseline is node:http + one PutItem, run just before each endpoint.`,
-        '',
-        "DynamoDB Local (one Java process, on the same two cores) bounds every row. The baseline makes one PutItem to a table with one index. `connect` makes one UpdateItem (a new session, one index: `openByApp`; the app policy comes from a cache). `StreamStatusEvent` here is the first hook of each stream: one UpdateItem that creates the item in two indexes (`byName`, `liveByApp`). `OnDataEvent` is a decision: one consistent GetItem of the session, then one UpdateItem (with its `byTime` index). The local runtime, like `npm start`, also polls the local send queue and tails DynamoDB Local's streams for the realtime API, on the same DynamoDB Local and cores, so ratios vary from run to run.",
-      ],
-    );
-    await soak(base, hooks.pid as number);
-  } finally {
-    hooks.kill('SIGTERM');
-    baseline.kill('SIGTERM');
-    await new Promise((r) => hooks.once('exit', r));
+    const result = await withFreshDynamo((endpoint) => withRuntime(endpoint, run));
+    runs.push({ name, baseline, result });
   }
+  const ratio = (r: (typeof runs)[number]) => r.result.rps / r.baseline.rps;
+  table(
+    'Hook throughput and latency (local runtime, DynamoDB Local)',
+    [
+      'endpoint',
+      'req/s',
+      'p50 (ms)',
+      'p99 (ms)',
+      'errors',
+      'its baseline (req/s, p50, p99)',
+      'ratio to its baseline (req/s)',
+    ],
+    runs.map((r) => [
+      r.name,
+      fmt(r.result.rps),
+      r.result.p50,
+      r.result.p99,
+      r.result.errors,
+      `${fmt(r.baseline.rps)}, ${r.baseline.p50}, ${r.baseline.p99}`,
+      fmt(ratio(r), 2),
+    ]),
+    [
+      `Target: 0.8x of the baseline or better (met by ${runs.filter((r) => ratio(r) >= 0.8).length} of ${runs.length}). autocannon, ${BENCH_SECONDS} s, 10 connections, each request a new body. Each endpoint and its baseline (node:http + one PutItem) run one after the other, each on a fresh DynamoDB Local.`,
+      '',
+      "DynamoDB Local (one Java process, on the same two cores) bounds every row. The baseline makes one PutItem to a table with one index. `connect` makes one UpdateItem (a new session, one index: `openByApp`; the app policy comes from a cache). `StreamStatusEvent` here is the first hook of each stream: one UpdateItem that creates the item in two indexes (`byName`, `liveByApp`). `OnDataEvent` is a decision: one consistent GetItem of the session, then one UpdateItem (with its `byTime` index). The local runtime, like `npm start` with `API_TOKEN`, also polls the local send queue and tails DynamoDB Local's streams for the realtime API, on the same DynamoDB Local and cores, so ratios vary from run to run.",
+    ],
+  );
+  await withFreshDynamo((endpoint) => withRuntime(endpoint, (base, pid) => soak(base, pid)));
 }
 
 function rssMiB(pid: number): number {
@@ -659,14 +696,9 @@ async function writeCostAndFanOut(endpoint: string) {
 async function main() {
   const started = new Date();
   await coldStart();
-  progress('starting DynamoDB Local for the run...');
-  const dynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: PREFIX });
-  try {
-    await throughput(dynamo.endpoint);
-    await writeCostAndFanOut(dynamo.endpoint);
-  } finally {
-    await dynamo.stop();
-  }
+  await throughput();
+  progress('write cost and sender fan-out, on a fresh DynamoDB Local...');
+  await withFreshDynamo(writeCostAndFanOut);
   const header = [
     '# Benchmark results',
     '',
