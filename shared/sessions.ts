@@ -3,6 +3,7 @@
  * FAILED, with the user and grants admission gave it. See `docs/data-model.md`.
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { withoutValueAt } from './dotted-path.ts';
 import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
 import type { ConnectBody, ConnectionStatusEventBody } from './schemas.ts';
@@ -34,12 +35,7 @@ export function openKeyOf(userId: string | undefined, sessionId: string): string
 function customWithoutToken(custom: unknown, tokenPath: string | undefined): string | undefined {
   if (custom === undefined || custom === null) return undefined;
   if (tokenPath?.startsWith('custom.') && typeof custom === 'object' && !Array.isArray(custom)) {
-    const copy = structuredClone(custom) as Record<string, unknown>;
-    const path = tokenPath.split('.').slice(1);
-    let node: Record<string, unknown> | undefined = copy;
-    for (const key of path.slice(0, -1)) node = node?.[key] as Record<string, unknown> | undefined;
-    if (node && typeof node === 'object') delete node[path.at(-1) as string];
-    return JSON.stringify(copy);
+    return JSON.stringify(withoutValueAt(custom, tokenPath.slice('custom.'.length)));
   }
   // Client-defined JSON, kept as text: any depth, any number, nothing DynamoDB could refuse.
   return JSON.stringify(custom);

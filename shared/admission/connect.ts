@@ -4,6 +4,7 @@
  */
 import { type AppPolicy, getAppPolicy } from '../apps.ts';
 import { booleanEnv } from '../config.ts';
+import { valueAt } from '../dotted-path.ts';
 import { DecisionRefusedError } from '../errors.ts';
 import type { HookAnswer } from '../hook-handler.ts';
 import type { ConnectBody } from '../schemas.ts';
@@ -12,16 +13,6 @@ import { type ClientGrants, TokenRejectedError, verifyClientToken } from '../tok
 import { restClientConfigFor } from './rest-client-config.ts';
 
 const keepSdp = booleanEnv('STORE_SDP', false);
-
-/** The value at a dotted `path` in `body` (`custom.token`). */
-function valueAt(body: Record<string, unknown>, path: string): unknown {
-  let node: unknown = body;
-  for (const key of path.split('.')) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node;
-}
 
 export interface ConnectDecision {
   readonly policy: AppPolicy;
