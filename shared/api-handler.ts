@@ -4,13 +4,14 @@
  * authentication in place of the hook signature.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { integerEnv } from './config.ts';
 import { logger } from './logger.ts';
-import { metrics } from './metrics.ts';
+import { METRIC, metrics } from './metrics.ts';
 import { apiAuth } from './middleware/api-auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
@@ -34,7 +35,12 @@ export function apiHandler<Schema extends z.ZodMiniType>(options: {
       .use(injectLambdaContext(logger, { resetKeys: true }))
       .use(logMetrics(metrics))
       // Dimensions belong to this invocation only (a warm function keeps the emitter between calls).
-      .use({ before: () => metrics.clearDimensions() })
+      .use({
+        before: ({ event }) => {
+          metrics.clearDimensions();
+          metrics.addDimension('route', event.routeKey);
+        },
+      })
       .use(apiAuth())
       .use(bodyLimit({ limitBytes }))
       .use(jsonBody())
@@ -42,6 +48,7 @@ export function apiHandler<Schema extends z.ZodMiniType>(options: {
       .use(errorHandler())
       .handler(async (event) => {
         const answer = await options.handle(validatedBodyOf<z.infer<Schema>>(event), event);
+        metrics.addMetric(METRIC.apiRequests, MetricUnit.Count, 1);
         return jsonResponse(answer.statusCode ?? 200, answer.body);
       })
   );

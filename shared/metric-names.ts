@@ -14,4 +14,6 @@ export const METRIC = {
   spilled: 'HookSpilled',
   /** Decisions answered by their fail mode (deadline or dependency failure), by `method` and `failMode`. */
   decisionFallback: 'DecisionFallback',
+  /** Operator API requests answered (`/api/...`), by `route`. */
+  apiRequests: 'ApiRequests',
 } as const;

@@ -143,6 +143,7 @@ const METRICS = [
     note: 'by method and fail mode',
   },
   { id: 7, enumName: METRIC.spilled, name: 'Event hooks spilled', note: 'by method' },
+  { id: 8, enumName: METRIC.apiRequests, name: 'Operator API requests answered', note: 'by route' },
 ];
 
 function parse<T>(schema: z.ZodMiniType<T>, payload: unknown): T | RealmReply {
