@@ -15,7 +15,7 @@ export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<A
   const message = event.isBase64Encoded
     ? new Uint8Array(Buffer.from(event.body ?? '', 'base64'))
     : (event.body ?? '');
-  const { replies, close } = await handleMessage(connectionId, message, { canSendHeartbeats: false });
+  const { replies, close } = await handleMessage(connectionId, message);
   for (const reply of replies) await postToConnection(connectionId, reply, endpoint);
   if (close) await closeConnection(connectionId, endpoint);
   return { statusCode: 200 };

@@ -34,11 +34,7 @@ const errorFrame = (message: string): StepResult => ({
   close: true,
 });
 
-export async function handleMessage(
-  connectionId: string,
-  message: string | Uint8Array,
-  options: { canSendHeartbeats?: boolean } = {},
-): Promise<StepResult> {
+export async function handleMessage(connectionId: string, message: string | Uint8Array): Promise<StepResult> {
   for (let attempt = 1; ; attempt++) {
     const stored = await loadConnection(connectionId);
     // $connect records every connection before its first message; none means it has closed.
@@ -54,7 +50,7 @@ export async function handleMessage(
     const replies: string[] = [];
     let close = false;
     for (const frame of decoded.frames) {
-      for (const action of await handleFrame(state, frame, handleRealm, connectionId, options)) {
+      for (const action of await handleFrame(state, frame, handleRealm, connectionId)) {
         if (action.kind === 'close') close = true;
         else replies.push(encodeFrame(action.frame.command, action.frame.headers, action.frame.body));
       }

@@ -21,14 +21,9 @@ export function isSubscribable(destination: string): boolean {
 }
 
 /**
- * Heart-beats this server offers: it can send one every 10 s and wants one at least every 10 s,
- * far under API Gateway's 10-minute idle limit (and well within a browser's timers).
- */
-export const SERVER_HEARTBEAT_MS = 10_000;
-
-/**
- * Behind API Gateway every client heart-beat is a Lambda invocation, so the server there asks for
- * one every 5 minutes: enough to stay under the 10-minute idle limit, and 30 times fewer calls.
+ * How often the server wants a client heart-beat. Behind API Gateway (and the local stand-in for
+ * it) every one is a Lambda invocation: one every 5 minutes keeps a connection under API Gateway's
+ * 10-minute idle limit, with 30 times fewer calls than the 10 s clients tend to offer.
  */
 export const API_GATEWAY_HEARTBEAT_MS = 5 * 60_000;
 
@@ -98,22 +93,16 @@ function error(message: string, frame?: StompFrame, detail = ''): StompAction[] 
 }
 
 /**
- * The heart-beat both sides agree on, from the client's `cx,cy` (STOMP 1.2 §Heart-beating). A
- * server that cannot send on a timer (a Lambda function behind API Gateway) offers to send none,
- * and asks for the client's heart-beats every `API_GATEWAY_HEARTBEAT_MS`: they keep the connection
- * under API Gateway's 10-minute idle limit.
+ * The heart-beat both sides agree on, from the client's `cx` (STOMP 1.2 §Heart-beating). A Lambda
+ * function cannot send on a timer, so the server offers to send none, and asks for the client's
+ * heart-beats every `API_GATEWAY_HEARTBEAT_MS` at most (a client offering none sends none).
  */
-export function negotiateHeartbeat(
-  header: string | undefined,
-  canSend = true,
-): StompSessionState['heartbeat'] {
-  const [cx, cy] = (header ?? '0,0').split(',').map((n) => Number.parseInt(n, 10));
-  const clientSends = Number.isFinite(cx) && (cx as number) > 0 ? (cx as number) : 0;
-  const clientWants = Number.isFinite(cy) && (cy as number) > 0 ? (cy as number) : 0;
+export function negotiateHeartbeat(header: string | undefined): StompSessionState['heartbeat'] {
+  const cx = Number.parseInt((header ?? '0,0').split(',')[0] ?? '0', 10);
+  const clientSends = Number.isFinite(cx) && cx > 0 ? cx : 0;
   return {
-    sendEveryMs: clientWants === 0 || !canSend ? 0 : Math.max(SERVER_HEARTBEAT_MS, clientWants),
-    expectEveryMs:
-      clientSends === 0 ? 0 : Math.max(canSend ? SERVER_HEARTBEAT_MS : API_GATEWAY_HEARTBEAT_MS, clientSends),
+    sendEveryMs: 0,
+    expectEveryMs: clientSends === 0 ? 0 : Math.max(API_GATEWAY_HEARTBEAT_MS, clientSends),
   };
 }
 
@@ -146,7 +135,6 @@ export async function handleFrame(
   frame: StompFrame,
   handleRequest: (request: RealmRequest) => Promise<RealmReply>,
   sessionId: string,
-  options: { canSendHeartbeats?: boolean } = {},
 ): Promise<StompAction[]> {
   const receipt = frame.headers.receipt ? [send('RECEIPT', { 'receipt-id': frame.headers.receipt })] : [];
   if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
@@ -163,7 +151,7 @@ export async function handleFrame(
       ];
     }
     state.connected = true;
-    state.heartbeat = negotiateHeartbeat(frame.headers['heart-beat'], options.canSendHeartbeats ?? true);
+    state.heartbeat = negotiateHeartbeat(frame.headers['heart-beat']);
     return [
       send('CONNECTED', {
         version: '1.2',

@@ -18,7 +18,7 @@ const subscribe = (id: string, destination = '/topic/sessions') =>
 async function connected(): Promise<string> {
   const connectionId = `c-${randomUUID()}`;
   await openConnection(connectionId, 'test');
-  const { replies } = await handleMessage(connectionId, CONNECT, { canSendHeartbeats: false });
+  const { replies } = await handleMessage(connectionId, CONNECT);
   expect(replies[0]).toMatch(/^CONNECTED\n/);
   return connectionId;
 }
