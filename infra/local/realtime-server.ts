@@ -135,6 +135,17 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
       logger.error('realtime $connect failed', error as Error);
       return refuse(socket, 500, '{"message":"Internal server error"}');
     }
+    // `ws` drops an upgrade whose socket can no longer be read or written, without a word.
+    if (socket.destroyed || !socket.readable || !socket.writable) {
+      // The client left while `$connect` ran: it is disconnected, as API Gateway would say.
+      await functions
+        .disconnect(
+          eventOf('$disconnect', connectionId, about),
+          localContext('wcs-hooks-realtime-disconnect'),
+        )
+        .catch((error) => logger.error('realtime $disconnect failed', error as Error));
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const connection: Connection = {
         ws,

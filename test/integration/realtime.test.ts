@@ -5,7 +5,8 @@
  * frames, refused connections, many subscribers, reconnection.
  */
 import { randomUUID } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { connect } from 'node:net';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, type IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
@@ -35,6 +36,20 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.deactivate()));
   await server.close();
 });
+
+/** Connections recorded now (a test-only Scan of the connections table's state items). */
+async function openConnectionCount(): Promise<number> {
+  const { Count } = await dynamo.send(
+    new ScanCommand({
+      TableName: tableNameOf('connections'),
+      FilterExpression: '#k = :state',
+      ExpressionAttributeNames: { '#k': 'key' },
+      ExpressionAttributeValues: { ':state': '#state' },
+      Select: 'COUNT',
+    }),
+  );
+  return Count ?? 0;
+}
 
 const wsUrl = (token = TOKEN) => `${server.baseUrl.replace('http', 'ws')}/ws?token=${token}`;
 
@@ -278,6 +293,25 @@ describe('the WebSocket endpoint', () => {
       ws.on('error', () => undefined);
     });
     expect(status).toBe(401);
+  });
+
+  it('leaves nothing behind of a client that leaves while its connection is being admitted', async () => {
+    const openedBefore = await openConnectionCount();
+    const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.end(
+      `GET /ws?token=${TOKEN} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    socket.destroy();
+
+    // $connect records the connection; whatever the moment the client left, $disconnect removes it.
+    // The server learns of the upgrade a moment later: give it that moment before counting.
+    await new Promise((r) => setTimeout(r, 1000));
+    const deadline = Date.now() + 5000;
+    while ((await openConnectionCount()) !== openedBefore && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await openConnectionCount()).toBe(openedBefore);
   });
 
   it('answers a bad frame with ERROR and closes the connection, as STOMP requires', async () => {
