@@ -12,7 +12,7 @@
  * one after the other, where API Gateway may run two at once (the handler copes with both).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
@@ -189,7 +189,14 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
     });
   });
 
-  const management = createServer(async (request, response) => {
+  const management = createServer((request, response) => {
+    manage(request, response).catch((error) => {
+      logger.error('realtime management API failed', error as Error);
+      if (!response.headersSent) writeJson(response, 500, { message: 'Internal server error' });
+      else response.destroy();
+    });
+  });
+  const manage = async (request: IncomingMessage, response: ServerResponse) => {
     const match = /^\/@connections\/([^/]+)$/.exec(new URL(request.url ?? '/', 'http://localhost').pathname);
     if (!match?.[1]) return writeJson(response, 404, { message: 'Not Found' });
     const connection = connections.get(decodeURIComponent(match[1]));
@@ -220,7 +227,7 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
       default:
         return writeJson(response, 405, { message: 'Method Not Allowed' });
     }
-  });
+  };
   await new Promise<void>((resolve) => management.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(management.address() as AddressInfo).port}`;
 

@@ -16,7 +16,11 @@ function managementApi(endpoint = process.env.REALTIME_ENDPOINT): ApiGatewayMana
   if (!endpoint) throw new Error('REALTIME_ENDPOINT (the WebSocket API stage URL) is not set');
   let client = clients.get(endpoint);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({ endpoint });
+    client = new ApiGatewayManagementApiClient({
+      endpoint,
+      // A post that hangs must not hold the fan-out (or a reply) until the function times out.
+      requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
+    });
     clients.set(endpoint, client);
   }
   return client;

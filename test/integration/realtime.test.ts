@@ -33,7 +33,8 @@ beforeAll(async () => {
   wcs = new FakeWcs({ appUrl: server.appUrl, appKey: `rt-${randomUUID().slice(0, 6)}` });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.deactivate()));
+  // Forced: a polite DISCONNECT waits for a RECEIPT, with no time limit, from a server being torn down.
+  await Promise.all(clients.map((c) => c.deactivate({ force: true })));
   await server.close();
 });
 
