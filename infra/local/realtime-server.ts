@@ -137,7 +137,9 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
     }
     // `ws` drops an upgrade whose socket can no longer be read or written, without a word.
     if (socket.destroyed || !socket.readable || !socket.writable) {
-      // The client left while `$connect` ran: it is disconnected, as API Gateway would say.
+      // The client left while `$connect` ran: it is disconnected, as API Gateway would say, and
+      // what is left of its socket is closed (a half-closed one would hold the server open).
+      socket.destroy();
       await functions
         .disconnect(
           eventOf('$disconnect', connectionId, about),
