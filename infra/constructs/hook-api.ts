@@ -36,8 +36,7 @@ export class HookApi extends Construct {
     super(scope, id);
     this.functions = Object.fromEntries(
       (Object.keys(HANDLERS) as HandlerName[]).map((name) => {
-        const handler = HANDLERS[name];
-        const fn = HookFunction.fromRegistry(this, name, handler, {
+        const fn = HookFunction.fromRegistry(this, name, {
           resources: props.resources,
           logRetention: props.logRetention,
           environment: props.environment,

@@ -8,7 +8,14 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { HandlerDefinition, TableAccess, TableName } from '#shared/hooks.ts';
+import {
+  FUNCTIONS,
+  type HandlerDefinition,
+  type HandlerName,
+  type ServiceFunctionName,
+  type TableAccess,
+  type TableName,
+} from '#shared/hooks.ts';
 import { TABLES, type TableDefinition } from '#shared/store/tables.ts';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -111,10 +118,10 @@ export class HookFunction extends NodejsFunction {
    */
   static fromRegistry(
     scope: Construct,
-    name: string,
-    definition: HandlerDefinition,
+    name: HandlerName | ServiceFunctionName,
     props: Omit<HookFunctionProps, 'entry' | 'description'> & { readonly resources: DeclaredResources },
   ): HookFunction {
+    const definition = FUNCTIONS[name];
     const { resources, ...rest } = props;
     return new HookFunction(scope, name, {
       ...rest,

@@ -3,7 +3,7 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { REALMS, SERVICE_FUNCTIONS } from '#shared/hooks.ts';
+import { REALMS } from '#shared/hooks.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface MonitoringApiProps {
@@ -24,8 +24,7 @@ export class MonitoringApi extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringApiProps) {
     super(scope, id);
-    const definition = SERVICE_FUNCTIONS['realm-api'];
-    this.function = HookFunction.fromRegistry(this, 'realm-api', definition, {
+    this.function = HookFunction.fromRegistry(this, 'realm-api', {
       resources: props.resources,
       logRetention: props.logRetention,
       environment: props.environment,

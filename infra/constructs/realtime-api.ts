@@ -5,7 +5,6 @@ import { EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
 import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
@@ -40,8 +39,7 @@ export class RealtimeApi extends Construct {
     super(scope, id);
     this.functions = Object.fromEntries(
       REALTIME_FUNCTIONS.map((name) => {
-        const definition = SERVICE_FUNCTIONS[name];
-        const fn = HookFunction.fromRegistry(this, name, definition, {
+        const fn = HookFunction.fromRegistry(this, name, {
           resources: props.resources,
           logRetention: props.logRetention,
           environment: props.environment,

@@ -9,7 +9,6 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
 import { deadLetterAlarm } from './dead-letter-alarm.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
@@ -50,8 +49,7 @@ export class SenderService extends Construct {
     };
     this.functions = Object.fromEntries(
       SENDER_FUNCTIONS.map((name) => {
-        const definition = SERVICE_FUNCTIONS[name];
-        const fn = HookFunction.fromRegistry(this, name, definition, {
+        const fn = HookFunction.fromRegistry(this, name, {
           resources: props.resources,
           logRetention: props.logRetention,
           environment,

@@ -5,7 +5,6 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { SERVICE_FUNCTIONS } from '#shared/hooks.ts';
 import { deadLetterAlarm } from './dead-letter-alarm.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
@@ -29,8 +28,7 @@ export class SpillReplayer extends Construct {
 
   constructor(scope: Construct, id: string, props: SpillReplayerProps) {
     super(scope, id);
-    const definition = SERVICE_FUNCTIONS['spill-replayer'];
-    this.function = HookFunction.fromRegistry(this, 'spill-replayer', definition, {
+    this.function = HookFunction.fromRegistry(this, 'spill-replayer', {
       resources: props.resources,
       logRetention: props.logRetention,
       environment: props.environment,
