@@ -16,8 +16,8 @@ export interface MonitoringApiProps {
 
 /**
  * The monitoring realms over REST (`POST /api/stream/list`, ...), answering as WCS OAM does,
- * behind IAM authorization on the hook API. (The STOMP WebSocket API of the same realms is the
- * realtime issue's next step in AWS; locally it is served by `npm start`.)
+ * behind IAM authorization on the hook API. The same realms over STOMP are the realtime API's
+ * (`realtime-api.ts`).
  */
 export class MonitoringApi extends Construct {
   readonly function: HookFunction;
