@@ -18,7 +18,7 @@ const budgetMs = integerEnv('REFUSAL_COUNT_BUDGET_MS', 250);
 export const refusedCounter = (appKey: string) => `refused#${appKey}`;
 
 /** The minute `at` falls in, as the counters' sort key: `2026-11-22T15:37Z`. */
-export const minuteOf = (at: Date) => `${at.toISOString().slice(0, 16)}Z`;
+const minuteOf = (at: Date) => `${at.toISOString().slice(0, 16)}Z`;
 
 export type CountRefusal = (
   refusal: { appKey: string; method: string; reason: string },

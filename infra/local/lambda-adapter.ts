@@ -30,6 +30,15 @@ export async function readBody(
   return Buffer.concat(chunks);
 }
 
+/** The request's headers as API Gateway passes them: lower-case names, repeated values joined by commas. */
+export function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
 const TEXT_TYPES = /^(application\/([a-z0-9.+-]+\+)?json|text\/)/i;
 
 /**
@@ -42,10 +51,7 @@ export function toHttpApiEvent(
   route: { routeKey: string; pathParameters?: Record<string, string> },
 ): APIGatewayProxyEventV2 {
   const url = new URL(request.url ?? '/', 'http://localhost');
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
-  }
+  const headers = headersOf(request);
   const asText = TEXT_TYPES.test(headers['content-type'] ?? '') && isUtf8(body);
   const now = new Date();
   return {

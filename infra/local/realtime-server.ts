@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { localContext, readBody, writeJson } from './lambda-adapter.ts';
+import { headersOf, localContext, readBody, writeJson } from './lambda-adapter.ts';
 
 /** API Gateway's limit on one WebSocket message (and on a `PostToConnection` payload). */
 const MAX_MESSAGE_BYTES = 128 * 1024;
@@ -83,10 +83,7 @@ function eventOf(
 /** The `$connect` event's request parts: headers and query string, single- and multi-valued. */
 function requestPartsOf(request: IncomingMessage): Record<string, unknown> {
   const url = new URL(request.url ?? '/', 'http://localhost');
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
+  const headers = headersOf(request);
   const query = Object.fromEntries(url.searchParams);
   return {
     headers,
