@@ -150,6 +150,7 @@ async function decideInTime(
 
 /** Builds the Lambda handler for one hook method (or, without `method`, for the catch-all). */
 export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Schema>) {
+  // Made for decision hooks only: it is there exactly when the hook decides.
   const countRefusal = options.decision ? refusalCounter() : undefined;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -174,13 +175,8 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
         rawBody: rawBodyOf(event),
         receivedAt,
       });
-      const answer = options.decision
-        ? await decideInTime(
-            method,
-            work,
-            { appKey: mirror.appKey, receivedAt },
-            countRefusal as CountRefusal,
-          )
+      const answer = countRefusal
+        ? await decideInTime(method, work, { appKey: mirror.appKey, receivedAt }, countRefusal)
         : options.spill
           ? await writeOrSpill(work, {
               method,
