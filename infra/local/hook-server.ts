@@ -14,7 +14,6 @@ import {
   REALMS,
   type ServiceFunctionName,
 } from '#shared/hooks.ts';
-import { logger } from '#shared/logger.ts';
 import { STREAMED_TABLES, streamedTableEnv, TABLES } from '#shared/store/tables.ts';
 import {
   type LambdaHandler,
@@ -24,6 +23,7 @@ import {
   writeJson,
   writeResult,
 } from './lambda-adapter.ts';
+import { localLogger as logger } from './local-logger.ts';
 
 /** The live page (`npm start` serves it; it is not deployed) and the STOMP client it loads. */
 const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
@@ -37,6 +37,15 @@ const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
     type: 'text/javascript; charset=utf-8',
   },
 };
+
+/** `segment` with its %-escapes decoded; `undefined` for a malformed escape (`%`, `%zz`): no such route. */
+function decodedOrUndefined(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
 
 /** The API routes served beside the hooks, and their functions. */
 const API_ROUTES: Readonly<Record<string, ServiceFunctionName>> = {
@@ -85,7 +94,7 @@ export function createHookServer(handlers: HookHandlers): Server {
         return writeResult(response, await api(event, localContext(`wcs-hooks-${apiFunction}`)));
       }
       const match = /^\/hooks\/([^/]+)$/.exec(pathname);
-      const method = match?.[1] ? decodeURIComponent(match[1]) : undefined;
+      const method = match?.[1] ? decodedOrUndefined(match[1]) : undefined;
       const hook = method === undefined ? undefined : findHook(method);
       if (!method || !hook) {
         return writeJson(response, 404, {
@@ -111,6 +120,11 @@ export function createHookServer(handlers: HookHandlers): Server {
       const result = await hookHandler(event, localContext(`wcs-hooks-${hook.handler}`));
       writeResult(response, result);
     } catch (error) {
+      // A client that left (reset, or closed mid-body) has nobody to answer: its business, not an error.
+      if (request.destroyed && !response.headersSent) {
+        logger.debug('client left before its answer', { error: (error as Error).message });
+        return void response.destroy();
+      }
       logger.error('local server failed to answer', error as Error);
       if (!response.headersSent)
         writeJson(response, 500, { error: 'InternalError', message: 'the local server failed' });
@@ -151,7 +165,6 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
   const loop = (async () => {
     const { drainLocalSpill } = await import('#shared/spill.ts');
     const { replaySpilled } = await import('#shared/replay.ts');
-    const { logger } = await import('#shared/logger.ts');
     while (running) {
       try {
         const replayed = await drainLocalSpill(dir, replaySpilled);

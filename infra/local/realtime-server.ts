@@ -18,6 +18,7 @@ import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { headersOf, localContext, readBody, writeJson } from './lambda-adapter.ts';
+import { localLogger as logger } from './local-logger.ts';
 
 /** API Gateway's limit on one WebSocket message (and on a `PostToConnection` payload). */
 const MAX_MESSAGE_BYTES = 128 * 1024;
@@ -107,13 +108,15 @@ function refuse(socket: Duplex, status: number, body: string): void {
 
 /** Serves `/ws` on `server`'s upgrades, and the management API on a loopback port of its own. */
 export async function attachRealtime(server: Server, functions: RealtimeFunctions): Promise<RealtimeServer> {
-  const { logger } = await import('#shared/logger.ts');
   const connections = new Map<string, Connection>();
   /** `$disconnect` calls not yet done: closing waits for them, so none outlives the runtime. */
   const disconnecting = new Set<Promise<unknown>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
 
   server.on('upgrade', async (request, socket, head) => {
+    // A client may reset or drop the socket at any moment: its error ends that socket, never the
+    // process (an unhandled 'error' on a socket would take the whole local runtime down).
+    socket.on('error', () => socket.destroy());
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
     if (pathname !== '/ws') return refuse(socket, 404, '{"message":"Not Found"}');
     const connectionId = newConnectionId();
@@ -146,6 +149,10 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
+      // A protocol error (an oversized or unmasked frame, invalid UTF-8, a reserved bit or opcode):
+      // \`ws\` has already answered it with the close code the RFC asks for and closes the
+      // connection; it is that client's problem alone, and its \`close\` runs $disconnect.
+      ws.on('error', (error) => logger.debug('realtime client protocol error', { error: error.message }));
       const connection: Connection = {
         ws,
         connectedAt: about.connectedAt,

@@ -3,64 +3,15 @@
  * its own DynamoDB Local, creates the tables, answers WCS's hooks, serves the realtime API when
  * `API_TOKEN` is set, and stops on SIGTERM or SIGINT, DynamoDB Local's Java process included.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
 import { freePort } from '../../infra/local/dynamodb-local.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
-
-const root = new URL('../../', import.meta.url).pathname;
-const started: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of started.splice(0)) child.kill('SIGKILL');
-});
-
-/** Runs `npm start`'s entry with `env`; resolves once it says it serves hooks, with what it printed. */
-async function npmStart(env: Record<string, string | undefined>) {
-  const child = spawn(process.execPath, ['infra/local/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes('serving WCS hooks')) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 50);
-    void exited.then((code) => {
-      clearInterval(timer);
-      reject(new Error(`npm start exited ${code}:\n${output}`));
-    });
-  });
-  return { child, exited, output: () => output };
-}
-
-/** True while something accepts connections on `port` of the loopback. */
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+import { listening, npmStart } from '../support/npm-start.ts';
 
 describe('npm start', () => {
   it('runs DynamoDB Local, answers hooks and STOMP, and stops everything on SIGTERM', async () => {

@@ -1,0 +1,193 @@
+/**
+ * `npm start` survives its clients: anyone on the network can open a socket to it, and no socket,
+ * however it misbehaves, may stop the backend of a WCS deployment. Raw sockets, not a client
+ * library that behaves: refused and reset WebSocket upgrades, half-open and abandoned HTTP
+ * requests, and WebSocket protocol errors after a successful upgrade, while WCS's hooks keep being
+ * answered throughout.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { freePort } from '../../infra/local/dynamodb-local.ts';
+import { FakeWcs } from '../support/fake-wcs.ts';
+import { npmStart } from '../support/npm-start.ts';
+
+const TOKEN = 'operator-token';
+const WS_KEY = randomBytes(16).toString('base64');
+
+const upgrade = (path: string) =>
+  `GET ${path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Key: ${WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+
+/** A WebSocket frame, masked as a client must (or not, to break the protocol). */
+function frame(opcode: number, payload: Buffer, options: { mask?: boolean; rsv1?: boolean } = {}): Buffer {
+  const mask = options.mask ?? true;
+  const first = 0x80 | (options.rsv1 ? 0x40 : 0) | opcode;
+  const header =
+    payload.length < 126
+      ? Buffer.from([first, (mask ? 0x80 : 0) | payload.length])
+      : Buffer.concat([Buffer.from([first, (mask ? 0x80 : 0) | 127]), bigLength(payload.length)]);
+  if (!mask) return Buffer.concat([header, payload]);
+  const key = randomBytes(4);
+  const masked = Buffer.from(payload.map((b, i) => b ^ (key[i % 4] as number)));
+  return Buffer.concat([header, key, masked]);
+}
+
+function bigLength(length: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(length));
+  return b;
+}
+
+/** Opens a raw socket, runs `script` on it, and always ends it; never rejects. */
+function withSocket(port: number, script: (socket: Socket) => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.once('close', () => resolve());
+    socket.once('connect', () => {
+      script(socket)
+        .catch(() => undefined)
+        .finally(() => {
+          if (!socket.destroyed) socket.resetAndDestroy();
+        });
+    });
+  });
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for the first bytes the server sends (or the socket's end), up to `ms`. */
+const firstReply = (socket: Socket, ms = 2000) =>
+  new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve(''), ms);
+    socket.once('data', (data) => {
+      clearTimeout(timer);
+      resolve(data.toString('latin1'));
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve('');
+    });
+  });
+
+/** Upgrades that completed, so the protocol errors after them were really sent. */
+let upgrades = 0;
+
+/** A completed upgrade: its answer must be 101 with the key's accept value. */
+async function upgraded(socket: Socket): Promise<boolean> {
+  const reply = firstReply(socket);
+  socket.write(upgrade(`/ws?token=${TOKEN}`));
+  const accept = createHash('sha1').update(`${WS_KEY}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+  const text = await reply;
+  const done = text.startsWith('HTTP/1.1 101') && text.includes(accept);
+  if (done) upgrades++;
+  return done;
+}
+
+/** The ways of misbehaving, each one socket. */
+const BEHAVIOURS: readonly ((socket: Socket) => Promise<void>)[] = [
+  // Refused upgrades, reset at once or after the refusal.
+  async (s) => {
+    s.write(upgrade('/ws'));
+  },
+  async (s) => {
+    const reply = firstReply(s);
+    s.write(upgrade('/ws?token=wrong'));
+    await reply;
+  },
+  async (s) => {
+    s.write(upgrade('/not-the-realtime-api'));
+    await pause(1);
+  },
+  // Half-open: part of a request line, then FIN; part of the headers, then nothing but a reset.
+  async (s) => {
+    s.end('GET /ws HTT');
+    await pause(5);
+  },
+  async (s) => {
+    s.write('POST /hooks/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n');
+    await pause(5);
+  },
+  // A hook body promised and abandoned halfway.
+  async (s) => {
+    s.write(
+      'POST /hooks/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"nodeId":',
+    );
+    await pause(5);
+  },
+  // Bytes that are not HTTP.
+  async (s) => {
+    s.write(randomBytes(64));
+    await pause(5);
+  },
+  // After a successful upgrade, each WebSocket protocol error.
+  async (s) => {
+    if (await upgraded(s)) s.write(frame(0x1, Buffer.from('CONNECT\n\n\0'), { mask: false }));
+    await pause(5);
+  },
+  async (s) => {
+    if (await upgraded(s)) s.write(frame(0x1, Buffer.from('x'), { rsv1: true }));
+    await pause(5);
+  },
+  async (s) => {
+    if (await upgraded(s)) s.write(frame(0x3, Buffer.from('x')));
+    await pause(5);
+  },
+  async (s) => {
+    if (await upgraded(s)) s.write(frame(0x1, Buffer.from([0xc3, 0x28, 0xa0, 0xa1])));
+    await pause(5);
+  },
+  async (s) => {
+    // Announces a message past API Gateway's 128 KB; sends a little of it.
+    if (await upgraded(s)) s.write(frame(0x1, Buffer.alloc(200 * 1024, 0x61)).subarray(0, 4096));
+    await pause(5);
+  },
+];
+
+describe('npm start, facing hostile clients', () => {
+  it('keeps answering hooks through 1,000 refused, half-open, reset and malformed connections', async () => {
+    const port = await freePort();
+    const { child, output } = await npmStart({
+      PORT: String(port),
+      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+      TABLE_PREFIX: `hostile-${randomUUID().slice(0, 8)}`,
+      SPILL_DIR: mkdtempSync(join(tmpdir(), 'hostile-spill-')),
+      API_TOKEN: TOKEN,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    });
+    const wcs = new FakeWcs({ appUrl: `http://127.0.0.1:${port}/hooks` });
+    const statuses: number[] = [];
+    let attacking = true;
+    const hooks = (async () => {
+      while (attacking) {
+        const session = wcs.newSession();
+        statuses.push((await wcs.send('connect', wcs.connectBody(session))).status);
+        await pause(20);
+      }
+    })();
+
+    const total = 1000;
+    let next = 0;
+    const worker = async () => {
+      while (next < total) {
+        const i = next++;
+        await withSocket(port, BEHAVIOURS[i % BEHAVIOURS.length] as (socket: Socket) => Promise<void>);
+      }
+    };
+    await Promise.all(Array.from({ length: 25 }, worker));
+    attacking = false;
+    await hooks;
+
+    expect(upgrades).toBeGreaterThan(300);
+    expect(child.exitCode).toBeNull();
+    expect(output()).not.toMatch(/Error:|ECONNRESET|uncaught/i);
+    expect(statuses.length).toBeGreaterThan(10);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const session = wcs.newSession();
+    expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
+  }, 120_000);
+});
