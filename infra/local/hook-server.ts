@@ -68,9 +68,16 @@ export async function loadHookHandlers(): Promise<HookHandlers> {
   return Object.fromEntries(entries) as unknown as HookHandlers;
 }
 
+/**
+ * How long an idle keep-alive connection stays open. Longer than any client keeps one for reuse
+ * (Java's HttpURLConnection, which WCS sends hooks with, keeps them 5 s; undici 4 s): with Node's
+ * default of 5 s, a client reusing a connection just as the server closes it gets ECONNRESET.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** The HTTP server that serves `handlers`; not yet listening. */
 export function createHookServer(handlers: HookHandlers): Server {
-  return createServer(async (request, response) => {
+  const server = createServer(async (request, response) => {
     try {
       const { pathname } = new URL(request.url ?? '/', 'http://localhost');
       if (pathname === '/health') return writeJson(response, 200, { status: 'ok' });
@@ -131,6 +138,9 @@ export function createHookServer(handlers: HookHandlers): Server {
       else response.destroy();
     }
   });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+  return server;
 }
 
 /**

@@ -3,7 +3,7 @@
  * Local: an app policy set with it governs the hooks, a token it issues admits a client, and its
  * revoke cuts the client off at the next keep-alive.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -13,17 +13,28 @@ import { type RunningHookServer, startHookServer } from '../support/hook-server.
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, ['infra/cli.ts', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, TABLE_PREFIX: TEST_TABLE_PREFIX },
+/**
+ * Runs the CLI as a user does, without blocking this process: the hook server under test runs in
+ * it, and a blocked event loop would let its idle keep-alive connections time out under the client.
+ */
+function cli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string; json: any }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['infra/cli.ts', ...args],
+      { cwd: root, env: { ...process.env, TABLE_PREFIX: TEST_TABLE_PREFIX, ...env } },
+      (error, stdout, stderr) =>
+        resolve({
+          status: error ? Number(error.code ?? 1) : 0,
+          stdout,
+          stderr,
+          json: stdout ? JSON.parse(stdout) : undefined,
+        }),
+    );
   });
-  return {
-    status: result.status,
-    stderr: result.stderr,
-    json: result.stdout ? JSON.parse(result.stdout) : undefined,
-  };
 }
 
 let server: RunningHookServer;
@@ -37,7 +48,15 @@ describe('npm run cli', () => {
     const app = `cli-${randomUUID().slice(0, 8)}`;
     const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: app });
 
-    const put = cli('apps', 'put', app, '--admission', 'token', '--generate-secret', '--single-publisher');
+    const put = await cli([
+      'apps',
+      'put',
+      app,
+      '--admission',
+      'token',
+      '--generate-secret',
+      '--single-publisher',
+    ]);
     expect(put.status).toBe(0);
     expect(put.json).toMatchObject({
       appKey: app,
@@ -45,25 +64,30 @@ describe('npm run cli', () => {
       singlePublisher: true,
       hs256Secret: expect.any(String),
     });
-    expect(cli('apps', 'get', app).json).toMatchObject({ hs256Secret: '(set)', singlePublisher: true });
-    expect(cli('apps', 'list').json).toContainEqual(expect.objectContaining({ appKey: app }));
+    expect((await cli(['apps', 'get', app])).json).toMatchObject({
+      hs256Secret: '(set)',
+      singlePublisher: true,
+    });
+    expect((await cli(['apps', 'list'])).json).toContainEqual(expect.objectContaining({ appKey: app }));
 
-    const { token } = cli('token', '--app', app, '--sub', 'ivy', '--publish', 'cam-*', '--ttl', '600').json;
+    const { token } = (
+      await cli(['token', '--app', app, '--sub', 'ivy', '--publish', 'cam-*', '--ttl', '600'])
+    ).json;
     const session = wcs.newSession();
     const connect = await wcs.send('connect', wcs.connectBody(session, { custom: { token } }));
     expect(connect.status).toBe(200);
     const stream = wcs.newStream(session, 'cam-9', true);
     expect((await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING'))).status).toBe(200);
 
-    const revoke = cli('revoke', '--user', 'ivy', '--app', app);
+    const revoke = await cli(['revoke', '--user', 'ivy', '--app', app]);
     expect(revoke.json).toEqual({ revoked: [session.sessionId] });
     expect((await wcs.send('StreamKeepAliveEvent', wcs.streamBody(stream, 'PUBLISHING'))).status).toBe(403);
   });
 
-  it('updates one field of a stored policy and keeps the others', () => {
+  it('updates one field of a stored policy and keeps the others', async () => {
     const app = `cli-${randomUUID().slice(0, 8)}`;
-    cli('apps', 'put', app, '--max-players', '5', '--force-record');
-    const updated = cli('apps', 'put', app, '--no-force-record');
+    await cli(['apps', 'put', app, '--max-players', '5', '--force-record']);
+    const updated = await cli(['apps', 'put', app, '--no-force-record']);
     expect(updated.json).toMatchObject({ maxPlayersPerStream: 5, forceRecord: false });
   });
 
@@ -76,8 +100,8 @@ describe('npm run cli', () => {
     [['token', '--app', 'x'], /token needs --app and --sub/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [[], /usage: npm run cli/],
-  ])('refuses %j with a clear message and exit code 1', (args, message) => {
-    const result = cli(...(args as string[]));
+  ])('refuses %j with a clear message and exit code 1', async (args, message) => {
+    const result = await cli(args as string[]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(message);
   });
@@ -93,37 +117,23 @@ describe('npm run cli -- send', () => {
       const session = wcs.newSession();
       expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
 
-      // Asynchronously: the fake node answers from this process, which must not be blocked meanwhile.
-      const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
-        (resolve) => {
-          execFile(
-            process.execPath,
-            ['infra/cli.ts', 'send', '--session', session.sessionId, '--payload', '{"note":"from the cli"}'],
-            {
-              cwd: root,
-              env: {
-                ...process.env,
-                TABLE_PREFIX: TEST_TABLE_PREFIX,
-                WCS_REST_URLS: JSON.stringify({ [wcs.nodeId]: rest.url }),
-              },
-            },
-            (error, stdout, stderr) =>
-              resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-          );
-        },
+      // The fake node answers from this process, which `cli` does not block.
+      const result = await cli(
+        ['send', '--session', session.sessionId, '--payload', '{"note":"from the cli"}'],
+        { WCS_REST_URLS: JSON.stringify({ [wcs.nodeId]: rest.url }) },
       );
 
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
-      expect(JSON.parse(result.stdout)).toMatchObject({ targets: 1, sent: 1 });
+      expect(result.json).toMatchObject({ targets: 1, sent: 1 });
       expect(rest.receivedBy(session.sessionId).map((r) => r.payload)).toEqual([{ note: 'from the cli' }]);
     } finally {
       await rest.close();
     }
   });
 
-  it('refuses a payload that is not JSON', () => {
-    const result = cli('send', '--session', 's', '--payload', '{nope');
+  it('refuses a payload that is not JSON', async () => {
+    const result = await cli(['send', '--session', 's', '--payload', '{nope']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/--payload is not JSON/);
   });
