@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { putAppPolicy } from '../../shared/apps.ts';
+import { chromiumPath } from '../support/chromium.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 
@@ -21,7 +22,7 @@ beforeAll(async () => {
   server = await startHookServer({ API_TOKEN: TOKEN, REFUSAL_ALARM_PER_MINUTE: '2' }, { realtime: true });
   wcs = new FakeWcs({ appUrl: server.appUrl, appKey: `page-${randomUUID().slice(0, 6)}` });
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: chromiumPath(),
     args: [
       '--headless',
       '--no-sandbox',
