@@ -114,7 +114,7 @@ export const SERVICE_FUNCTIONS = {
     description: 'Consumes the send queue: expands fan-outs, delivers sends through the WCS REST API.',
   },
   'realm-api': {
-    tables: { apps: 'read', sessions: 'read', streams: 'read' },
+    tables: { sessions: 'read', streams: 'read' },
     description: 'POST /api/<realm>: the monitoring realms over REST (stream, session and metric lists).',
   },
   'realtime-connect': {
@@ -126,7 +126,7 @@ export const SERVICE_FUNCTIONS = {
     description: 'WebSocket $disconnect: removes the connection and its subscriptions.',
   },
   'realtime-message': {
-    tables: { connections: 'manage', apps: 'read', sessions: 'read', streams: 'read' },
+    tables: { connections: 'manage', sessions: 'read', streams: 'read' },
     description: 'WebSocket $default: STOMP frames (CONNECT, SUBSCRIBE, SEND to the realms, ...).',
   },
   'realtime-streams': {

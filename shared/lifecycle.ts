@@ -18,7 +18,7 @@ import { UpdateExpression } from './store/update-expression.ts';
 export interface LifecycleModel {
   /** Rank of each known status. Unknown statuses rank -1: recorded in history, never current over a known one. */
   readonly ranks: Readonly<Record<string, number>>;
-  /** The sparse-index attribute that holds the `appKey` while the entity is live. */
+  /** The sparse-index attribute that exists only while the entity is live (its value: `Transition.liveValue`). */
   readonly liveAttribute: string;
   /** The lowest rank that counts as live (a session is open from `connect`; a stream is live from PUBLISHING/PLAYING). */
   readonly liveFromRank: number;
@@ -55,6 +55,8 @@ export interface Transition {
   readonly key: Readonly<Record<string, string>>;
   readonly status: string;
   readonly appKey: string;
+  /** The value of the model's live attribute while the entity is live. Default: `appKey`. */
+  readonly liveValue?: string;
   /** ISO-8601 time the hook was received. */
   readonly at: string;
   /** Epoch seconds after which the item may be deleted. */
@@ -114,7 +116,7 @@ export async function applyTransition(
     forward.setIfMissing('endedAt', t.at).remove(model.liveAttribute);
     if (model.failedAttribute && t.status === 'FAILED') forward.set(model.failedAttribute, t.appKey);
   } else if (rank >= model.liveFromRank) {
-    forward.set(model.liveAttribute, t.appKey);
+    forward.set(model.liveAttribute, t.liveValue ?? t.appKey);
   }
   const r = forward.name('statusRank');
   const s = forward.name('status');

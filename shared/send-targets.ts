@@ -2,7 +2,7 @@ import './zod-locale.ts';
 import * as z from 'zod/mini';
 import { appKeysOr } from './apps.ts';
 import { getSession, listOpenSessions } from './sessions.ts';
-import { queryAll, tableNameOf } from './store/dynamo.ts';
+import { listLiveStreams } from './streams.ts';
 
 const identifier = z.string().check(z.minLength(1), z.maxLength(512));
 
@@ -33,20 +33,10 @@ export function describeTarget(target: SendTarget): string {
   return `app:${target.appKey}`;
 }
 
-const streamsTable = tableNameOf('streams');
-
-/** The sessions playing `name` in `appKey` now: one Query on the live index's `<name>#player#` range. */
-async function playersOf(appKey: string, name: string): Promise<Recipient[]> {
-  const recipients: Recipient[] = [];
-  const items = await queryAll({
-    TableName: streamsTable,
-    IndexName: 'liveByApp',
-    KeyConditionExpression: 'liveAppKey = :app AND begins_with(liveKey, :prefix)',
-    ExpressionAttributeValues: { ':app': appKey, ':prefix': `${name}#player#` },
-  });
-  for (const item of items)
-    recipients.push({ sessionId: String(item.sessionId), nodeId: String(item.nodeId), appKey });
-  return recipients;
+/** The sessions playing `name` now, in `appKey` or in every app: Queries on the `liveStreams` index. */
+async function playersOf(name: string, appKey: string | undefined): Promise<Recipient[]> {
+  const players = await listLiveStreams({ name, published: false, ...(appKey && { appKey }) });
+  return players.map((p) => ({ sessionId: p.sessionId, nodeId: p.nodeId, appKey: p.appKey }));
 }
 
 /** The sessions `target` names now, each once. An ended or unknown session resolves to none. */
@@ -60,8 +50,7 @@ export async function resolveTarget(target: SendTarget): Promise<Recipient[]> {
     for (const app of await appKeysOr(target.appKey))
       found.push(...(await listOpenSessions(app, target.userId)));
   } else if ('streamName' in target) {
-    for (const app of await appKeysOr(target.appKey))
-      found.push(...(await playersOf(app, target.streamName)));
+    found = await playersOf(target.streamName, target.appKey);
   } else {
     found = await listOpenSessions(target.appKey);
   }

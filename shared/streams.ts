@@ -3,13 +3,14 @@
  * hook through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED, with the history of statuses.
  * See `docs/data-model.md`.
  */
+import { createHash } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { booleanEnv } from './config.ts';
 import { applyTransition, type LifecycleModel, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
 import type { StreamBody } from './schemas.ts';
 import { codecsOf } from './sdp.ts';
-import { dynamo, isConditionFailure, tableNameOf } from './store/dynamo.ts';
+import { dynamo, isConditionFailure, queryAll, tableNameOf } from './store/dynamo.ts';
 import { UpdateExpression } from './store/update-expression.ts';
 
 const tableName = tableNameOf('streams');
@@ -22,7 +23,7 @@ const storeSdp = booleanEnv('STORE_SDP', false);
  */
 export const STREAM_LIFECYCLE: LifecycleModel = {
   ranks: { PENDING: 0, PUBLISHING: 1, PLAYING: 1, UNPUBLISHED: 2, STOPPED: 2, FAILED: 3 },
-  liveAttribute: 'liveAppKey',
+  liveAttribute: 'liveShard',
   liveFromRank: 1,
   failedAttribute: 'failedAppKey',
 };
@@ -32,7 +33,30 @@ export function streamKey(body: { sessionId: string; mediaSessionId: string }) {
   return { sessionId: body.sessionId, mediaSessionId: body.mediaSessionId };
 }
 
-/** The sort key of a live stream in the `liveByApp` index: by name, then role, so a name's players are one range. */
+/**
+ * Partitions of the `liveStreams` index. Every app's live streams are in it, whether or not the app
+ * has a policy, spread over this many partition keys so that no one key takes every live write;
+ * listing all live streams is one Query per shard.
+ */
+export const LIVE_SHARDS = 16;
+
+/** The `liveStreams` partition of a stream: by app and name, so one name's players are in one shard. */
+export function liveShardOf(appKey: string, name: string): string {
+  const digest = createHash('sha1').update(`${appKey}\n${name}`).digest();
+  return `live#${String(digest.readUInt16BE(0) % LIVE_SHARDS).padStart(2, '0')}`;
+}
+
+/** Every `liveStreams` partition. */
+export const ALL_LIVE_SHARDS: readonly string[] = Array.from(
+  { length: LIVE_SHARDS },
+  (_, i) => `live#${String(i).padStart(2, '0')}`,
+);
+
+/**
+ * The sort key of a live stream in the `liveStreams` index: by name, then role, so a name's players
+ * are one key range of their shard. A name may contain `#`, so a range is confirmed by filtering on
+ * `name` and `appKey` (other apps' streams share shards).
+ */
 export function liveKeyOf(name: string, published: boolean, mediaSessionId: string): string {
   return `${name}#${published ? 'publisher' : 'player'}#${mediaSessionId}`;
 }
@@ -91,6 +115,7 @@ export function recordStreamStatus(
     key: streamKey(body),
     status,
     appKey: body.appKey,
+    liveValue: liveShardOf(body.appKey, body.name),
     at: receivedAt.toISOString(),
     expiresAt: expiresAtFor(receivedAt),
     constants: identity(body),
@@ -138,4 +163,64 @@ export async function recordKeepAlive(body: StreamBody, status: string, received
     if (!isConditionFailure(error)) throw error;
     await recordStreamStatus(body, status, receivedAt, { lastKeepAliveAt: receivedAt.toISOString() });
   }
+}
+
+/** A live stream (PUBLISHING or PLAYING), as the `liveStreams` index projects it. */
+export interface LiveStream {
+  readonly sessionId: string;
+  readonly mediaSessionId: string;
+  readonly appKey: string;
+  readonly name: string;
+  readonly published: boolean;
+  readonly nodeId: string;
+}
+
+export interface LiveStreamFilter {
+  /** Only this app's. Default: every app's, whether or not it has a policy. */
+  readonly appKey?: string;
+  /** Only this name's: with `appKey`, one Query; without, the name in every app. */
+  readonly name?: string;
+  /** Only publishers (`true`) or only players (`false`). */
+  readonly published?: boolean;
+}
+
+/**
+ * The live streams `filter` names, from the `liveStreams` index: one Query for one app's name, one
+ * per shard otherwise; never a Scan.
+ */
+export async function listLiveStreams(filter: LiveStreamFilter = {}): Promise<LiveStream[]> {
+  const { appKey, name, published } = filter;
+  const role = published === undefined ? '' : `${published ? 'publisher' : 'player'}#`;
+  const shards = appKey !== undefined && name !== undefined ? [liveShardOf(appKey, name)] : ALL_LIVE_SHARDS;
+  const conditions = [
+    ...(appKey !== undefined ? ['appKey = :app'] : []),
+    ...(name !== undefined ? ['#n = :name'] : []),
+    ...(published !== undefined ? ['published = :published'] : []),
+  ];
+  const pages = await Promise.all(
+    shards.map((shard) =>
+      queryAll({
+        TableName: tableName,
+        IndexName: 'liveStreams',
+        KeyConditionExpression:
+          name === undefined ? 'liveShard = :shard' : 'liveShard = :shard AND begins_with(liveKey, :prefix)',
+        ...(conditions.length > 0 && { FilterExpression: conditions.join(' AND ') }),
+        ...(name !== undefined && { ExpressionAttributeNames: { '#n': 'name' } }),
+        ExpressionAttributeValues: {
+          ':shard': shard,
+          ...(name !== undefined && { ':prefix': `${name}#${role}`, ':name': name }),
+          ...(appKey !== undefined && { ':app': appKey }),
+          ...(published !== undefined && { ':published': published }),
+        },
+      }),
+    ),
+  );
+  return pages.flat().map((item) => ({
+    sessionId: String(item.sessionId),
+    mediaSessionId: String(item.mediaSessionId),
+    appKey: String(item.appKey),
+    name: String(item.name),
+    published: item.published === true,
+    nodeId: String(item.nodeId),
+  }));
 }

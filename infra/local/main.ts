@@ -68,7 +68,11 @@ async function main() {
   const client = new DynamoDBClient({ endpoint: env.DYNAMODB_ENDPOINT });
   const created = await ensureTables(client, tablePrefix);
   client.destroy();
-  log(created.length > 0 ? `created tables: ${created.join(', ')}` : `tables ready (prefix ${tablePrefix})`);
+  log(
+    created.length > 0
+      ? `created or updated tables: ${created.join(', ')}`
+      : `tables ready (prefix ${tablePrefix})`,
+  );
   exportTableNames(tablePrefix);
 
   // Imported only now: the handlers read their configuration (table names, endpoint) when loaded.

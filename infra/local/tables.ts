@@ -7,10 +7,11 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { TableName } from '#shared/hooks.ts';
-import { LOCAL_QUEUE_TABLE, TABLES, toCreateTableInput } from '#shared/store/tables.ts';
+import { LOCAL_QUEUE_TABLE, TABLES, type TableDefinition, toCreateTableInput } from '#shared/store/tables.ts';
 
 /** The physical table name of `table` under `prefix` (e.g. `wcs-hooks-local-sessions`). */
 export function localTableName(prefix: string, table: TableName): string {
@@ -35,12 +36,67 @@ async function exists(client: DynamoDBClient, tableName: string): Promise<boolea
   }
 }
 
-/** Creates every table that does not exist yet, with TTL on the expiry attribute. Returns the names created. */
+/**
+ * Brings the global indexes of an existing table in line with its definition (a `.data/` kept from
+ * an older version): creates the ones missing and deletes the ones no longer defined, one per
+ * UpdateTable as DynamoDB requires. Returns what it changed. Local indexes cannot change after a
+ * table is made: a mismatch there is an error that says how to start afresh.
+ */
+async function migrateIndexes(client: DynamoDBClient, table: TableDefinition, tableName: string) {
+  const describe = async () => (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  const current = await describe();
+  const wanted = toCreateTableInput(table, tableName);
+  const have = new Set((current?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  const want = new Map((wanted.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i]));
+  const localHave = (current?.LocalSecondaryIndexes ?? []).map((i) => i.IndexName).sort();
+  const localWant = (wanted.LocalSecondaryIndexes ?? []).map((i) => i.IndexName).sort();
+  if (JSON.stringify(localHave) !== JSON.stringify(localWant)) {
+    throw new Error(
+      `table ${tableName} has local indexes [${localHave.join(', ')}], the code needs [${localWant.join(', ')}]; ` +
+        'local indexes cannot change: remove the local data (DATA_DIR, default .data/dynamodb) to start afresh',
+    );
+  }
+  const changes: string[] = [];
+  for (const name of have) {
+    if (name && !want.has(name)) {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          GlobalSecondaryIndexUpdates: [{ Delete: { IndexName: name } }],
+        }),
+      );
+      changes.push(`-${name}`);
+    }
+  }
+  for (const [name, index] of want) {
+    if (have.has(name)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: wanted.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [
+          { Create: { IndexName: name, KeySchema: index.KeySchema, Projection: index.Projection } },
+        ],
+      }),
+    );
+    changes.push(`+${name}`);
+  }
+  return changes.length > 0 ? `${tableName} (${changes.join(' ')})` : undefined;
+}
+
+/**
+ * Creates every table that does not exist yet, with TTL on the expiry attribute, and updates the
+ * global indexes of those that do. Returns the names created or changed.
+ */
 export async function ensureTables(client: DynamoDBClient, prefix: string): Promise<string[]> {
   const created: string[] = [];
   for (const table of LOCAL_TABLES) {
     const tableName = localTableName(prefix, table.name);
-    if (await exists(client, tableName)) continue;
+    if (await exists(client, tableName)) {
+      const migrated = await migrateIndexes(client, table, tableName);
+      if (migrated) created.push(migrated);
+      continue;
+    }
     await client.send(new CreateTableCommand(toCreateTableInput(table, tableName)));
     await client.send(
       new UpdateTimeToLiveCommand({

@@ -6,11 +6,11 @@
 import '../zod-locale.ts';
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { appKeysOr } from '../apps.ts';
 import { METRIC } from '../metric-names.ts';
 import { listOpenSessions } from '../sessions.ts';
 import type { RealmReply, RealmRequest } from '../stomp/session.ts';
 import { dynamo, queryAll, tableNameOf } from '../store/dynamo.ts';
+import { listLiveStreams } from '../streams.ts';
 
 const streamsTable = tableNameOf('streams');
 const sessionsTable = tableNameOf('sessions');
@@ -25,7 +25,7 @@ function streamView(item: Record<string, unknown>) {
     name: item.name,
     mediaId: item.mediaSessionId,
     sessionId: item.sessionId,
-    app: item.appKey ?? item.liveAppKey,
+    app: item.appKey,
     node: item.nodeId,
     publisher: item.published,
     status: item.status ?? (item.published ? 'PUBLISHING' : 'PLAYING'),
@@ -43,27 +43,20 @@ const streamList = z.object({
   status: z.optional(text),
 });
 
-/** Live streams (PUBLISHING, PLAYING) of one app or of every app with a policy, filtered. */
+/** Live streams (PUBLISHING, PLAYING) of one app or of every app (policy or not), filtered. */
 async function listStreams(payload: z.infer<typeof streamList>) {
-  const apps = await appKeysOr(payload.app);
-  const streams = [];
-  for (const app of apps) {
-    const items = await queryAll({
-      TableName: streamsTable,
-      IndexName: 'liveByApp',
-      KeyConditionExpression: payload.name
-        ? 'liveAppKey = :app AND begins_with(liveKey, :name)'
-        : 'liveAppKey = :app',
-      ExpressionAttributeValues: { ':app': app, ...(payload.name && { ':name': `${payload.name}#` }) },
-    });
-    streams.push(...items.map(streamView));
-  }
-  return streams.filter(
-    (s) =>
-      (payload.node === undefined || s.node === payload.node) &&
-      (payload.publisher === undefined || s.publisher === payload.publisher) &&
-      (payload.status === undefined || s.status === payload.status),
-  );
+  const live = await listLiveStreams({
+    ...(payload.app !== undefined && { appKey: payload.app }),
+    ...(payload.name !== undefined && { name: payload.name }),
+    ...(payload.publisher !== undefined && { published: payload.publisher }),
+  });
+  return live
+    .map((s) => streamView({ ...s }))
+    .filter(
+      (s) =>
+        (payload.node === undefined || s.node === payload.node) &&
+        (payload.status === undefined || s.status === payload.status),
+    );
 }
 
 const streamHistory = z.object({

@@ -9,6 +9,8 @@ import type { TableName } from '../hooks.ts';
 export interface KeyAttribute {
   readonly name: string;
   readonly type: 'S' | 'N';
+  /** What the value is, when the name does not say (shown in `docs/data-model.md`). */
+  readonly about?: string;
 }
 
 export interface IndexDefinition {
@@ -17,6 +19,8 @@ export interface IndexDefinition {
   readonly sortKey?: KeyAttribute;
   /** `KEYS_ONLY`, or the non-key attributes to include. Small projections keep index writes cheap. */
   readonly projection: 'KEYS_ONLY' | 'ALL' | readonly string[];
+  /** Which items the index holds (a sparse index holds only those with its key attributes). */
+  readonly holds: string;
 }
 
 export interface TableDefinition {
@@ -31,7 +35,7 @@ export interface TableDefinition {
   readonly timeToLiveAttribute: string;
 }
 
-const S = (name: string): KeyAttribute => ({ name, type: 'S' });
+const S = (name: string, about?: string): KeyAttribute => ({ name, type: 'S', ...(about && { about }) });
 
 /** Every item carries this; DynamoDB TTL removes it once retention has passed. */
 export const EXPIRY_ATTRIBUTE = 'expiresAt';
@@ -46,10 +50,11 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
       // Sparse: `openAppKey` exists only while the session is open, so the index holds open sessions only.
       {
         indexName: 'openByApp',
-        partitionKey: S('openAppKey'),
+        partitionKey: S('openAppKey', 'the `appKey`, while the session is open'),
         // `<userId>#<sessionId>`: one user's open sessions are one key range.
-        sortKey: S('openKey'),
+        sortKey: S('openKey', '`<userId>#<sessionId>` (`-` for no user)'),
         projection: ['nodeId', 'userId'],
+        holds: 'open sessions only',
       },
     ],
     localIndexes: [],
@@ -66,21 +71,30 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     partitionKey: S('sessionId'),
     sortKey: S('mediaSessionId'),
     globalIndexes: [
-      { indexName: 'byName', partitionKey: S('name'), sortKey: S('firstStatusAt'), projection: 'KEYS_ONLY' },
-      // Sparse: `liveAppKey` exists only while PUBLISHING/PLAYING.
       {
-        indexName: 'liveByApp',
-        partitionKey: S('liveAppKey'),
+        indexName: 'byName',
+        partitionKey: S('name'),
+        sortKey: S('firstStatusAt'),
+        projection: 'KEYS_ONLY',
+        holds: 'every publish and play of a name',
+      },
+      // Sparse: `liveShard` exists only while PUBLISHING/PLAYING. Every app's live streams, policy or
+      // not, over 16 shards (`live#00`..`live#15`, by app and name; `shared/streams.ts`).
+      {
+        indexName: 'liveStreams',
+        partitionKey: S('liveShard', '`live#00` to `live#15`, by app and name, while live'),
         // `<name>#<publisher|player>#<mediaSessionId>`: one name's live players are one key range.
-        sortKey: S('liveKey'),
-        projection: ['name', 'published', 'nodeId'],
+        sortKey: S('liveKey', '`<name>#<publisher|player>#<mediaSessionId>`'),
+        projection: ['appKey', 'name', 'published', 'nodeId'],
+        holds: 'live streams only (PUBLISHING, PLAYING), of every app',
       },
       // Sparse: `failedAppKey` exists only on streams that ended FAILED.
       {
         indexName: 'failedByApp',
-        partitionKey: S('failedAppKey'),
+        partitionKey: S('failedAppKey', 'the `appKey`, once the stream ended FAILED'),
         sortKey: S('endedAt'),
         projection: ['name', 'info'],
+        holds: 'failed streams only',
       },
     ],
     localIndexes: [],
@@ -94,7 +108,13 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     sortKey: S('operationId'),
     globalIndexes: [],
     localIndexes: [
-      { indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' },
+      {
+        indexName: 'byTime',
+        partitionKey: S('sessionId'),
+        sortKey: S('receivedAt'),
+        projection: 'ALL',
+        holds: "every item, by the time of the session's first hook about it",
+      },
     ],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
@@ -102,7 +122,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   apps: {
     name: 'apps',
     envVar: 'APPS_TABLE',
-    partitionKey: S('kind'),
+    partitionKey: S('kind', 'always `app`: the few policies are one Query'),
     sortKey: S('appKey'),
     globalIndexes: [],
     localIndexes: [],
@@ -130,7 +150,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     name: 'connections',
     envVar: 'CONNECTIONS_TABLE',
     partitionKey: S('connectionId'),
-    sortKey: S('key'),
+    sortKey: S('key', '`#state` (the STOMP state) or `sub#<subscription id>`'),
     globalIndexes: [
       // Sparse: only subscription items have a `destination`.
       {
@@ -138,6 +158,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
         partitionKey: S('destination'),
         sortKey: S('connectionId'),
         projection: ['subscriptionId'],
+        holds: 'subscription items only',
       },
     ],
     localIndexes: [],
@@ -151,8 +172,8 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   counters: {
     name: 'counters',
     envVar: 'COUNTERS_TABLE',
-    partitionKey: S('counter'),
-    sortKey: S('window'),
+    partitionKey: S('counter', '`refused#<appKey>`'),
+    sortKey: S('window', 'the minute, `2026-11-22T15:37Z` (UTC)'),
     globalIndexes: [],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
@@ -161,11 +182,17 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   events: {
     name: 'events',
     envVar: 'EVENTS_TABLE',
-    partitionKey: S('sessionId'),
-    sortKey: S('eventKey'),
+    partitionKey: S('sessionId', '`-` for a hook that names no session'),
+    sortKey: S('eventKey', '`<method>#<first 32 hex of SHA-256 of the raw body>`'),
     globalIndexes: [],
     localIndexes: [
-      { indexName: 'byTime', partitionKey: S('sessionId'), sortKey: S('receivedAt'), projection: 'ALL' },
+      {
+        indexName: 'byTime',
+        partitionKey: S('sessionId'),
+        sortKey: S('receivedAt'),
+        projection: 'ALL',
+        holds: 'every item, by time',
+      },
     ],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
@@ -188,8 +215,8 @@ export const streamedTableEnv = (table: (typeof STREAMED_TABLES)[number]) => `${
 export const LOCAL_QUEUE_TABLE: TableDefinition = {
   name: 'queue' as TableName,
   envVar: 'LOCAL_QUEUE_TABLE',
-  partitionKey: S('queue'),
-  sortKey: S('messageId'),
+  partitionKey: S('queue', 'the queue name (`send`, `send-dlq`)'),
+  sortKey: S('messageId', 'sortable by the time it was sent'),
   globalIndexes: [],
   localIndexes: [],
   timeToLiveAttribute: EXPIRY_ATTRIBUTE,

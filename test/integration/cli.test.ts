@@ -17,10 +17,15 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * Runs the CLI as a user does, without blocking this process: the hook server under test runs in
  * it, and a blocked event loop would let its idle keep-alive connections time out under the client.
  */
-function cli(
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<{ status: number | null; stdout: string; stderr: string; json: any }> {
+interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** What the CLI printed, parsed: any JSON. */
+  readonly json: ReturnType<typeof JSON.parse>;
+}
+
+function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -4,7 +4,7 @@
  * hold the session, the streams and the data that went by.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { streamKey } from '../../shared/streams.ts';
+import { liveShardOf, streamKey } from '../../shared/streams.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { getItem, historyOf, queryBy } from '../support/tables.ts';
@@ -88,7 +88,7 @@ describe('a publisher', () => {
     });
     expect(historyOf(streamItem)).toEqual(['PENDING', 'PUBLISHING', 'UNPUBLISHED']);
     expect(streamItem?.stopRequestedAt).toEqual(expect.any(String));
-    expect(streamItem?.liveAppKey).toBeUndefined();
+    expect(streamItem?.liveShard).toBeUndefined();
     expect(streamItem?.sdp).toBeUndefined();
 
     // Assert: the data message.
@@ -109,12 +109,17 @@ describe('a publisher', () => {
     const stream = wcs.newStream(session, 'live-check', true);
     await wcs.send('connect', wcs.connectBody(session));
     await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING'));
-    const pending = await queryBy('streams', 'liveAppKey', wcs.appKey, 'liveByApp');
+    const pending = await queryBy(
+      'streams',
+      'liveShard',
+      liveShardOf(wcs.appKey, 'live-check'),
+      'liveStreams',
+    );
     expect(pending.map((s) => s.mediaSessionId)).not.toContain(stream.mediaSessionId);
 
     await wcs.send('StreamStatusEvent', wcs.streamBody(stream, 'PUBLISHING'));
 
-    const live = await queryBy('streams', 'liveAppKey', wcs.appKey, 'liveByApp');
+    const live = await queryBy('streams', 'liveShard', liveShardOf(wcs.appKey, 'live-check'), 'liveStreams');
     expect(live.map((s) => s.mediaSessionId)).toContain(stream.mediaSessionId);
     const open = await queryBy('sessions', 'openAppKey', wcs.appKey, 'openByApp');
     expect(open.map((s) => s.sessionId)).toContain(session.sessionId);
@@ -122,7 +127,12 @@ describe('a publisher', () => {
     await wcs.send('StreamStatusEvent', wcs.streamBody(stream, 'UNPUBLISHED'));
     await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(session, 'DISCONNECTED'));
 
-    const liveAfter = await queryBy('streams', 'liveAppKey', wcs.appKey, 'liveByApp');
+    const liveAfter = await queryBy(
+      'streams',
+      'liveShard',
+      liveShardOf(wcs.appKey, 'live-check'),
+      'liveStreams',
+    );
     expect(liveAfter.map((s) => s.mediaSessionId)).not.toContain(stream.mediaSessionId);
     const openAfter = await queryBy('sessions', 'openAppKey', wcs.appKey, 'openByApp');
     expect(openAfter.map((s) => s.sessionId)).not.toContain(session.sessionId);

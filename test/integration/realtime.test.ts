@@ -355,6 +355,36 @@ describe('the REST realms', () => {
     expect(body.payload.map((m) => m.enumName)).toContain('Hooks');
   });
 
+  it('answer stream/list without an app with the live streams of every app, those without a policy included', async () => {
+    // `wcs`'s app and defaultApp have no stored policy; a third app has one.
+    const withPolicy = new FakeWcs({
+      appUrl: server.appUrl,
+      appKey: `rt-policy-${randomUUID().slice(0, 6)}`,
+    });
+    await putAppPolicy(withPolicy.appKey, { admission: 'open' });
+    const plain = new FakeWcs({ appUrl: server.appUrl, appKey: 'defaultApp' });
+    const streams = [wcs, withPolicy, plain].map((node) => {
+      const stream = node.newStream(node.newSession(), `every-app-${randomUUID().slice(0, 6)}`, true);
+      return { node, stream };
+    });
+    for (const { node, stream } of streams)
+      expect((await node.send('StreamStatusEvent', node.streamBody(stream, 'PUBLISHING'))).status).toBe(200);
+
+    const response = await fetch(`${server.baseUrl}/api/stream/list`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: '{}',
+    });
+    const body = (await response.json()) as { payload: { mediaId: string; app: string }[] };
+
+    expect(response.status).toBe(200);
+    for (const { node, stream } of streams) {
+      expect(body.payload).toContainEqual(
+        expect.objectContaining({ mediaId: stream.mediaSessionId, app: node.appKey }),
+      );
+    }
+  });
+
   it('answer a session/history for an unknown session with 400 Object not found', async () => {
     const response = await fetch(`${server.baseUrl}/api/session/history`, {
       method: 'POST',

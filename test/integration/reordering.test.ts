@@ -44,7 +44,7 @@ describe('a stream', () => {
     expect(reply.status).toBe(200);
     const item = await getItem('streams', streamKey(stream));
     expect(item?.status).toBe('UNPUBLISHED');
-    expect(item?.liveAppKey).toBeUndefined();
+    expect(item?.liveShard).toBeUndefined();
     expect(historyOf(item)).toEqual(['PUBLISHING', 'UNPUBLISHED']);
   });
 
@@ -92,7 +92,7 @@ describe('a stream', () => {
 
     const item = await getItem('streams', streamKey(stream));
     expect(item?.status).toBe('STOPPED');
-    expect(item?.liveAppKey).toBeUndefined();
+    expect(item?.liveShard).toBeUndefined();
   });
 
   it('is learned from a keep-alive when its PUBLISHING hook was lost', async () => {
@@ -101,7 +101,11 @@ describe('a stream', () => {
     await wcs.send('StreamKeepAliveEvent', wcs.streamBody(stream, 'PUBLISHING'));
 
     const item = await getItem('streams', streamKey(stream));
-    expect(item).toMatchObject({ status: 'PUBLISHING', liveAppKey: 'reordering', name: 'keepalive-only' });
+    expect(item).toMatchObject({
+      status: 'PUBLISHING',
+      liveShard: expect.stringMatching(/^live#\d\d$/),
+      name: 'keepalive-only',
+    });
     expect(item?.lastKeepAliveAt).toEqual(expect.any(String));
   });
 

@@ -17,7 +17,7 @@ describe('toCreateTableInput', () => {
     const names = input.AttributeDefinitions?.map((a) => a.AttributeName);
     expect(new Set(names).size).toBe(names?.length);
     expect(names).toEqual(
-      expect.arrayContaining(['mediaSessionId', 'name', 'firstStatusAt', 'liveAppKey', 'endedAt']),
+      expect.arrayContaining(['mediaSessionId', 'name', 'firstStatusAt', 'liveShard', 'endedAt']),
     );
   });
 
