@@ -67,6 +67,8 @@ export interface Transition {
   readonly latest: Readonly<Record<string, unknown>>;
   /** Extra fields for this hook's history entry. */
   readonly historyDetails?: Readonly<Record<string, unknown>>;
+  /** Facts this hook alone establishes, written whether it is a step forward or late (`connectSeen` by `connect`). */
+  readonly marks?: Readonly<Record<string, unknown>>;
 }
 
 /** What a transition did: moved the entity forward, added a late hook to it, or nothing (a repeat). */
@@ -111,7 +113,7 @@ export async function applyTransition(
     .append('statusHistory', [historyEntry(t)])
     .addToSet('seenStatuses', [t.status]);
   for (const [k, v] of defined(t.constants)) forward.setIfMissing(k, v);
-  for (const [k, v] of defined(t.latest)) forward.set(k, v);
+  for (const [k, v] of defined({ ...t.latest, ...t.marks })) forward.set(k, v);
   if (rank >= TERMINAL_RANK) {
     forward.setIfMissing('endedAt', t.at).remove(model.liveAttribute);
     if (model.failedAttribute && t.status === 'FAILED') forward.set(model.failedAttribute, t.appKey);
@@ -151,6 +153,7 @@ export async function applyTransition(
     .append('statusHistory', [historyEntry(t)])
     .addToSet('seenStatuses', [t.status]);
   for (const [k, v] of defined({ ...t.constants, ...t.latest })) late.setIfMissing(k, v);
+  for (const [k, v] of defined(t.marks ?? {})) late.set(k, v);
   const seenName = late.name('seenStatuses');
   try {
     const { Attributes } = await dynamo.send(

@@ -84,6 +84,36 @@ export function recordConnect(
       grantsData: grants?.data,
     },
     latest: {},
+    marks: { connectSeen: true },
+  });
+}
+
+/**
+ * Records a session this backend first hears of from a later hook (`method`): its `connect` went to
+ * another backend, or the app calls only some methods here. WCS sends that hook only for an
+ * established session, so it is recorded ESTABLISHED, with `connectSeen: false` (until a late
+ * `connect` says otherwise) and the method it was first seen by.
+ */
+export function recordUnseenSession(
+  body: { nodeId: string; appKey: string; sessionId: string },
+  method: string,
+  receivedAt: Date,
+): Promise<TransitionResult> {
+  return applyTransition(tableName, SESSION_LIFECYCLE, {
+    key: { sessionId: body.sessionId },
+    status: 'ESTABLISHED',
+    appKey: body.appKey,
+    at: receivedAt.toISOString(),
+    expiresAt: expiresAtFor(receivedAt),
+    constants: {
+      nodeId: body.nodeId,
+      appKey: body.appKey,
+      openKey: openKeyOf(undefined, body.sessionId),
+      connectSeen: false,
+      firstSeenBy: method,
+    },
+    latest: {},
+    historyDetails: { seenBy: method },
   });
 }
 
@@ -98,7 +128,7 @@ export function recordConnectionStatus(
     appKey: body.appKey,
     at: receivedAt.toISOString(),
     expiresAt: expiresAtFor(receivedAt),
-    constants: { ...clientFacts(body), openKey: openKeyOf(undefined, body.sessionId) },
+    constants: { ...clientFacts(body), openKey: openKeyOf(undefined, body.sessionId), connectSeen: false },
     latest: { info: body.info },
   });
 }

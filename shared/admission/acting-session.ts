@@ -1,13 +1,46 @@
 /** The session behind a stream or data hook, as decisions need it. */
+import { type AppPolicy, getAppPolicy } from '../apps.ts';
 import { DecisionRefusedError } from '../errors.ts';
-import { getSession, type SessionState } from '../sessions.ts';
+import { getSession, recordUnseenSession, type SessionState } from '../sessions.ts';
 
-/** The session a stream or data hook belongs to, if it may act: known, not ended, not revoked. */
-export async function actingSession(sessionId: string): Promise<SessionState> {
-  const session = await getSession(sessionId);
-  if (!session)
-    throw new DecisionRefusedError('session unknown (was its connect hook sent to this backend?)');
-  if (session.ended) throw new DecisionRefusedError(`session ${session.status.toLowerCase()}`);
-  if (session.revoked) throw new DecisionRefusedError('session revoked');
-  return session;
+/** The hook a session acts through, as far as finding its session goes. */
+export interface ActingHook {
+  readonly method: string;
+  readonly body: { readonly nodeId: string; readonly appKey: string; readonly sessionId: string };
+  readonly receivedAt: Date;
+}
+
+/**
+ * The app's policy, and the session a stream or data hook belongs to if it may act: not ended, not
+ * revoked, and known (both read at once). A session this backend never saw is admitted under an
+ * `open` policy, as WCS's EchoApp (and WCS itself, whose default `restOnError` is LOG for a session
+ * this backend gave no `restClientConfig`) would let it act: it is recorded, marked
+ * `connectSeen: false`. A `token` or `closed` app refuses it: there is no token to go by
+ * (`docs/policy.md`).
+ */
+export async function actingSession(hook: ActingHook): Promise<{ policy: AppPolicy; session: SessionState }> {
+  const [policy, known] = await Promise.all([
+    getAppPolicy(hook.body.appKey),
+    getSession(hook.body.sessionId),
+  ]);
+  if (!known) {
+    if (policy.admission !== 'open')
+      throw new DecisionRefusedError('session unknown (was its connect hook sent to this backend?)');
+    await recordUnseenSession(hook.body, hook.method, hook.receivedAt);
+    const session: SessionState = {
+      sessionId: hook.body.sessionId,
+      appKey: hook.body.appKey,
+      nodeId: hook.body.nodeId,
+      status: 'ESTABLISHED',
+      ended: false,
+      revoked: false,
+      grantsPublish: [],
+      grantsPlay: [],
+      grantsData: false,
+    };
+    return { policy, session };
+  }
+  if (known.ended) throw new DecisionRefusedError(`session ${known.status.toLowerCase()}`);
+  if (known.revoked) throw new DecisionRefusedError('session revoked');
+  return { policy, session: known };
 }

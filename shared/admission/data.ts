@@ -1,5 +1,5 @@
 /** Admission of `OnDataEvent` (reference §1.3). `docs/policy.md` explains the model. */
-import { type AppPolicy, getAppPolicy } from '../apps.ts';
+import type { AppPolicy } from '../apps.ts';
 import { recordDataMessage } from '../data-messages.ts';
 import { DecisionRefusedError } from '../errors.ts';
 import type { HookAnswer } from '../hook-handler.ts';
@@ -15,8 +15,9 @@ import { actingSession } from './acting-session.ts';
 export async function decideData(
   body: OnDataEventBody,
   payloadBytes: number,
+  receivedAt: Date,
 ): Promise<{ policy: AppPolicy; session: SessionState }> {
-  const [policy, session] = await Promise.all([getAppPolicy(body.appKey), actingSession(body.sessionId)]);
+  const { policy, session } = await actingSession({ method: 'OnDataEvent', body, receivedAt });
   if (policy.admission === 'token' && !session.grantsData)
     throw new DecisionRefusedError('not allowed to send data');
   if (payloadBytes > policy.dataMaxBytes) {
@@ -44,7 +45,7 @@ export async function admitData(body: OnDataEventBody, receivedAt: Date): Promis
   const payloadBytes = Buffer.byteLength(JSON.stringify(body.payload));
   let decision: Awaited<ReturnType<typeof decideData>>;
   try {
-    decision = await decideData(body, payloadBytes);
+    decision = await decideData(body, payloadBytes, receivedAt);
   } catch (error) {
     if (error instanceof DecisionRefusedError) await recordDataMessage(body, 'REFUSED', receivedAt);
     throw error;

@@ -2,7 +2,7 @@
  * Admission of `publishStream` and `playStream` (reference §1.3): grants, one publisher per name,
  * players per stream. `docs/policy.md` explains the model.
  */
-import { type AppPolicy, getAppPolicy } from '../apps.ts';
+import type { AppPolicy } from '../apps.ts';
 import { DecisionRefusedError } from '../errors.ts';
 import { matchesAny } from '../grants.ts';
 import type { HookAnswer } from '../hook-handler.ts';
@@ -23,8 +23,13 @@ export interface StreamDecision {
  * The app's policy, once the session may act and, in a token app that requires it, the token
  * grants `action` on the stream's name.
  */
-async function grantedPolicy(body: StreamBody, action: 'publish' | 'play'): Promise<AppPolicy> {
-  const [policy, session] = await Promise.all([getAppPolicy(body.appKey), actingSession(body.sessionId)]);
+async function grantedPolicy(
+  body: StreamBody,
+  action: 'publish' | 'play',
+  receivedAt: Date,
+): Promise<AppPolicy> {
+  const method = action === 'publish' ? 'publishStream' : 'playStream';
+  const { policy, session } = await actingSession({ method, body, receivedAt });
   const required = action === 'publish' ? policy.publishRequiresGrant : policy.playRequiresGrant;
   const grants = action === 'publish' ? session.grantsPublish : session.grantsPlay;
   if (policy.admission === 'token' && required && !matchesAny(grants, body.name)) {
@@ -38,7 +43,7 @@ async function grantedPolicy(body: StreamBody, action: 'publish' | 'play'): Prom
  * matches the name; with one publisher per name, the name is free (claimed atomically).
  */
 export async function decidePublish(body: StreamBody, now: Date): Promise<StreamDecision> {
-  const policy = await grantedPolicy(body, 'publish');
+  const policy = await grantedPolicy(body, 'publish', now);
   if (policy.singlePublisher) {
     const claim = await claimPublisher(body.appKey, body.name, body, now);
     if (!claim.claimed) throw new DecisionRefusedError('Stream name is already in use');
@@ -55,7 +60,7 @@ export async function decidePublish(body: StreamBody, now: Date): Promise<Stream
  * the name; with a player limit, a place is taken atomically.
  */
 export async function decidePlay(body: StreamBody, now: Date): Promise<StreamDecision> {
-  const policy = await grantedPolicy(body, 'play');
+  const policy = await grantedPolicy(body, 'play', now);
   if (policy.maxPlayersPerStream !== undefined) {
     const admitted = await admitPlayer(body.appKey, body.name, body, policy.maxPlayersPerStream, now);
     if (!admitted)

@@ -167,13 +167,8 @@ describe('publishStream and playStream', () => {
     expect(await getItem('streams', streamKey(otherName))).toBeUndefined();
   });
 
-  it('refuse a session that is unknown or has ended', async () => {
+  it('refuse a session that has ended', async () => {
     const { wcs } = await appWith({ admission: 'open' });
-    const stranger = wcs.newSession();
-    const unknown = await wcs.send(
-      'publishStream',
-      wcs.streamBody(wcs.newStream(stranger, 'x', true), 'PENDING'),
-    );
     const { session } = await connectWith(wcs);
     await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(session, 'DISCONNECTED'));
     const ended = await wcs.send(
@@ -181,8 +176,6 @@ describe('publishStream and playStream', () => {
       wcs.streamBody(wcs.newStream(session, 'x', true), 'PENDING'),
     );
 
-    expect(unknown.status).toBe(403);
-    expect(unknown.json?.message).toMatch(/session unknown/);
     expect(ended.status).toBe(403);
     expect(ended.json?.message).toMatch(/session disconnected/);
   });
@@ -200,6 +193,86 @@ describe('publishStream and playStream', () => {
     });
     expect(reply.json?.record).toBe(true);
     expect(await getItem('streams', streamKey(stream))).toMatchObject({ record: true });
+  });
+});
+
+describe('a session whose connect this backend never saw', () => {
+  it.each([
+    ['an open app', { admission: 'open' }],
+    ['an app without a policy (open by default)', undefined],
+  ])(
+    'in %s may publish, play and send data, and is recorded as not seen at connect',
+    async (_name, policy) => {
+      const { wcs } = policy
+        ? await appWith(policy)
+        : { wcs: new FakeWcs({ appUrl: server.appUrl, appKey: `nopolicy-${randomUUID().slice(0, 8)}` }) };
+      const [publisher, player, sender] = [wcs.newSession(), wcs.newSession(), wcs.newSession()];
+      const stream = wcs.newStream(publisher, `unseen-${randomUUID().slice(0, 6)}`, true);
+      const play = wcs.newStream(player, stream.name, false);
+      const data = wcs.dataBody(sender, { hello: 'there' });
+
+      const published = await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING'));
+      const played = await wcs.send('playStream', wcs.streamBody(play, 'PENDING'));
+      const sent = await wcs.send('OnDataEvent', data);
+
+      expect([published.status, played.status, sent.status]).toEqual([200, 200, 200]);
+      expect(await getItem('streams', streamKey(stream))).toMatchObject({ status: 'PENDING' });
+      expect(await getItem('streams', streamKey(play))).toMatchObject({ status: 'PENDING' });
+      expect(
+        await getItem('dataMessages', { sessionId: sender.sessionId, operationId: String(data.operationId) }),
+      ).toMatchObject({ decision: 'ACCEPTED' });
+      for (const [session, method] of [
+        [publisher, 'publishStream'],
+        [player, 'playStream'],
+        [sender, 'OnDataEvent'],
+      ] as const) {
+        expect(await getItem('sessions', { sessionId: session.sessionId })).toMatchObject({
+          status: 'ESTABLISHED',
+          connectSeen: false,
+          firstSeenBy: method,
+          appKey: wcs.appKey,
+          openAppKey: wcs.appKey,
+        });
+      }
+    },
+  );
+
+  it('is marked seen at connect when its connect arrives late', async () => {
+    const { wcs } = await appWith({ admission: 'open' });
+    const session = wcs.newSession();
+    await wcs.send('OnDataEvent', wcs.dataBody(session, 'first'));
+
+    expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
+
+    expect(await getItem('sessions', { sessionId: session.sessionId })).toMatchObject({
+      status: 'ESTABLISHED',
+      connectSeen: true,
+    });
+  });
+
+  it.each([
+    ['a token app', tokenApp],
+    ['a closed app', { admission: 'closed' }],
+  ])('in %s is refused publish, play and data, and nothing is recorded of it', async (_name, policy) => {
+    const { wcs } = await appWith(policy);
+    const stranger = wcs.newSession();
+    const stream = wcs.newStream(stranger, 'x', true);
+    const play = wcs.newStream(stranger, 'y', false);
+    const data = wcs.dataBody(stranger, 'hello');
+
+    const answers = [
+      await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING')),
+      await wcs.send('playStream', wcs.streamBody(play, 'PENDING')),
+      await wcs.send('OnDataEvent', data),
+    ];
+
+    for (const answer of answers) {
+      expect(answer.status).toBe(403);
+      expect(answer.json?.message).toMatch(/session unknown/);
+    }
+    expect(await getItem('sessions', { sessionId: stranger.sessionId })).toBeUndefined();
+    expect(await getItem('streams', streamKey(stream))).toBeUndefined();
+    expect(await getItem('streams', streamKey(play))).toBeUndefined();
   });
 });
 
