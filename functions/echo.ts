@@ -3,9 +3,11 @@
  * as WCS's EchoApp does (reference §0), and records the call once.
  */
 import { digestOf } from '#shared/digest.ts';
-import { recordEvent } from '#shared/events.ts';
+import { eventRecorder } from '#shared/events.ts';
 import { wcsHook } from '#shared/hook-handler.ts';
 import { anyHookBody } from '#shared/schemas.ts';
+
+const recordEvent = eventRecorder();
 
 export const handler = wcsHook({
   spill: true,

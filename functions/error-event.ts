@@ -1,9 +1,11 @@
 /** `ErrorEvent` (reference §1.4): WCS reports an error to a client; recorded and logged at warn level. */
 import { digestOf } from '#shared/digest.ts';
-import { recordEvent } from '#shared/events.ts';
+import { eventRecorder } from '#shared/events.ts';
 import { wcsHook } from '#shared/hook-handler.ts';
 import { logger } from '#shared/logger.ts';
 import { anyHookBody } from '#shared/schemas.ts';
+
+const recordEvent = eventRecorder();
 
 export const handler = wcsHook({
   spill: true,

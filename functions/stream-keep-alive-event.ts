@@ -9,6 +9,9 @@ import { streamStatusEventBody } from '#shared/schemas.ts';
 export const handler = wcsHook({
   method: 'StreamKeepAliveEvent',
   decision: true,
+  // A 403, or any answer but 200, ends the stream (restOnError FAIL): a keep-alive WCS sent in a
+  // shape we cannot identify is kept as a raw event and answered 200, never refused for its shape.
+  invalidBody: 'record',
   schema: streamStatusEventBody,
   handle: ({ body, receivedAt }) => admitKeepAlive(body, receivedAt),
 });

@@ -1,12 +1,12 @@
 /** `unPublishStream` (reference §1.3): a publisher asks to stop. The end itself arrives as a StreamStatusEvent. */
 import { wcsHook } from '#shared/hook-handler.ts';
-import { streamBody } from '#shared/schemas.ts';
+import { streamEventBody } from '#shared/schemas.ts';
 import { recordStopRequest } from '#shared/streams.ts';
 
 export const handler = wcsHook({
   spill: true,
   method: 'unPublishStream',
-  schema: streamBody,
+  schema: streamEventBody,
   handle: async ({ body, receivedAt }) => {
     await recordStopRequest(body, receivedAt);
     return undefined;

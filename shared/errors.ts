@@ -59,11 +59,15 @@ export interface FieldProblem {
   problem: string;
 }
 
+/** The problems in one line: `field: problem; field: problem`. */
+export function summaryOf(problems: readonly FieldProblem[]): string {
+  return problems.map((p) => `${p.field || '(body)'}: ${p.problem}`).join('; ');
+}
+
 /** 400: the JSON is well-formed but a field is missing or of the wrong type. */
 export class ValidationError extends HookError {
   constructor(problems: FieldProblem[]) {
-    const summary = problems.map((p) => `${p.field || '(body)'}: ${p.problem}`).join('; ');
-    super(400, 'ValidationError', `invalid hook body: ${summary}`, { details: problems });
+    super(400, 'ValidationError', `invalid hook body: ${summaryOf(problems)}`, { details: problems });
   }
 }
 

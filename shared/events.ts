@@ -5,9 +5,8 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { expiresAtFor } from './retention.ts';
+import { LIMITS } from './schemas.ts';
 import { dynamo, isConditionFailure, tableNameOf } from './store/dynamo.ts';
-
-const tableName = tableNameOf('events');
 
 /** The partition for hooks that name no session (a node-level event). */
 export const NO_SESSION = '-';
@@ -18,37 +17,51 @@ export interface RecordedEvent {
   /** `digestOf` the raw body (`digest.ts`): a retry of the same call has the same digest. */
   readonly digest: string;
   readonly receivedAt: Date;
+  /** Why a hook that has a handler of its own is kept here instead: it could not be identified. */
+  readonly unidentified?: string;
 }
 
-const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+/** `value` when it is a non-empty string of at most `maxBytes` (a key, or a short fact); otherwise left out. */
+const keyText = (value: unknown, maxBytes: number) =>
+  typeof value === 'string' && value !== '' && Buffer.byteLength(value) <= maxBytes ? value : undefined;
 
-/** Stores the call once; returns false when it had been stored already (a retry). */
-export async function recordEvent(event: RecordedEvent): Promise<boolean> {
-  const { sdp: _sdp, ...kept } = event.body;
-  try {
-    await dynamo.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: {
-          sessionId: text(event.body.sessionId) ?? NO_SESSION,
-          eventKey: `${event.method}#${event.digest}`,
-          method: event.method,
-          receivedAt: event.receivedAt.toISOString(),
-          nodeId: text(event.body.nodeId),
-          appKey: text(event.body.appKey),
-          mediaSessionId: text(event.body.mediaSessionId),
-          status: text(event.body.status),
-          info: text(event.body.info),
-          // The body as text (without SDP): any shape WCS sends is kept, nothing DynamoDB could refuse.
-          body: JSON.stringify(kept),
-          expiresAt: expiresAtFor(event.receivedAt),
-        },
-        ConditionExpression: 'attribute_not_exists(eventKey)',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+/** Stores a call once; resolves false when it had been stored already (a retry). */
+export type RecordEvent = (event: RecordedEvent) => Promise<boolean>;
+
+/**
+ * The recorder of a function that keeps events, made when the function is built: its table name is
+ * read then, so such a function fails at start without `EVENTS_TABLE`, and the others never need it.
+ */
+export function eventRecorder(): RecordEvent {
+  const tableName = tableNameOf('events');
+  return async (event) => {
+    const { sdp: _sdp, ...kept } = event.body;
+    try {
+      await dynamo.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            sessionId: keyText(event.body.sessionId, LIMITS.sessionId) ?? NO_SESSION,
+            eventKey: `${event.method}#${event.digest}`,
+            method: event.method,
+            receivedAt: event.receivedAt.toISOString(),
+            nodeId: keyText(event.body.nodeId, LIMITS.nodeId),
+            appKey: keyText(event.body.appKey, LIMITS.appKey),
+            mediaSessionId: keyText(event.body.mediaSessionId, LIMITS.mediaSessionId),
+            status: keyText(event.body.status, LIMITS.status),
+            info: keyText(event.body.info, 8192),
+            // The body as text (without SDP): any shape WCS sends is kept, nothing DynamoDB could refuse.
+            body: JSON.stringify(kept),
+            ...(event.unidentified && { unidentified: event.unidentified }),
+            expiresAt: expiresAtFor(event.receivedAt),
+          },
+          ConditionExpression: 'attribute_not_exists(eventKey)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  };
 }

@@ -23,7 +23,8 @@ import {
   withinBudget,
 } from './deadline.ts';
 import { digestOf } from './digest.ts';
-import { DecisionRefusedError, HookError, UnknownRouteError } from './errors.ts';
+import { DecisionRefusedError, HookError, summaryOf, UnknownRouteError } from './errors.ts';
+import { eventRecorder, type RecordEvent } from './events.ts';
 import { findHook } from './hooks.ts';
 import { logger } from './logger.ts';
 import { METRIC, metrics } from './metrics.ts';
@@ -31,7 +32,7 @@ import { bodyLimit } from './middleware/body-limit.ts';
 import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { rawBodyOf } from './middleware/raw-body.ts';
-import { validateBody, validatedBodyOf } from './middleware/validate-body.ts';
+import { problemsOf, validateBody, validatedBodyOf } from './middleware/validate-body.ts';
 import { wcsSignature } from './middleware/wcs-signature.ts';
 import { type CountRefusal, refusalCounter } from './refusals.ts';
 import { hookSecrets } from './secrets.ts';
@@ -68,6 +69,13 @@ export interface WcsHookOptions<Schema extends z.ZodMiniType> {
    */
   readonly spill?: boolean;
   readonly schema: Schema;
+  /**
+   * What a body the schema refuses gets: `refuse`, a 400 naming the bad fields (a decision: WCS then
+   * refuses the client's action); or `record`, kept whole as a raw event, with the reason, and
+   * answered 200 (an event, which WCS does not resend: refusing it would lose it). Default: `record`
+   * for a hook that spills (an event), `refuse` for any other.
+   */
+  readonly invalidBody?: 'refuse' | 'record';
   readonly handle: (hook: HookInvocation<z.infer<Schema>>) => Promise<HookAnswer>;
 }
 
@@ -152,6 +160,9 @@ async function decideInTime(
 export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Schema>) {
   // Made for decision hooks only: it is there exactly when the hook decides.
   const countRefusal = options.decision ? refusalCounter() : undefined;
+  const recordsInvalid = (options.invalidBody ?? (options.spill ? 'record' : 'refuse')) === 'record';
+  // Likewise, only a hook that keeps what it cannot identify needs the events table.
+  const recordEvent = recordsInvalid ? eventRecorder() : undefined;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
@@ -159,36 +170,69 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
     .use(wcsSignature({ secrets: hookSecrets }))
     .use(bodyLimit({ limitBytes }))
     .use(jsonBody())
-    .use(validateBody(options.schema))
+    .use(recordsInvalid ? { before: () => undefined } : validateBody(options.schema))
     .use(errorHandler())
     .handler(async (event) => {
       const receivedAt = new Date();
       const method = event.pathParameters?.method as string;
-      // The JSON middleware replaced the string body with the parsed object.
-      const mirror = event.body as unknown as Record<string, unknown>;
+      // The JSON middleware replaced the string body with the parsed value: an object, from WCS.
+      const parsed: unknown = event.body;
+      const mirror = isObject(parsed) ? parsed : {};
       for (const key of LOG_KEYS) {
         if (typeof mirror[key] === 'string') logger.appendKeys({ [key]: mirror[key] });
       }
-      const work = options.handle({
-        method,
-        body: validatedBodyOf<z.infer<Schema>>(event),
-        rawBody: rawBodyOf(event),
-        receivedAt,
-      });
-      const answer = countRefusal
-        ? await decideInTime(method, work, { appKey: mirror.appKey, receivedAt }, countRefusal)
-        : options.spill
-          ? await writeOrSpill(work, {
+      const digest = digestOf(rawBodyOf(event));
+      const checked = recordsInvalid ? options.schema.safeParse(parsed) : undefined;
+      const unidentified = checked && !checked.success ? summaryOf(problemsOf(checked.error)) : undefined;
+      const work =
+        unidentified && recordEvent
+          ? recordUnidentified(recordEvent, {
               method,
-              body: mirror,
-              receivedAt: receivedAt.toISOString(),
-              digest: digestOf(rawBodyOf(event)),
+              body: parsed,
+              digest,
+              receivedAt,
+              reason: unidentified,
             })
-          : await work;
+          : options.handle({
+              method,
+              body: checked?.success
+                ? (checked.data as z.infer<Schema>)
+                : validatedBodyOf<z.infer<Schema>>(event),
+              rawBody: rawBodyOf(event),
+              receivedAt,
+            });
+      const spilled = {
+        method,
+        body: mirror,
+        receivedAt: receivedAt.toISOString(),
+        digest,
+        ...(unidentified && { unidentified, raw: parsed }),
+      };
+      const answer =
+        countRefusal && !unidentified
+          ? await decideInTime(method, work, { appKey: mirror.appKey, receivedAt }, countRefusal)
+          : options.spill || unidentified
+            ? await writeOrSpill(work, spilled)
+            : await work;
+      if (unidentified)
+        logger.warn('hook kept as a raw event: it cannot be identified', { reason: unidentified });
       const durationMs = Date.now() - receivedAt.getTime();
       metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
       metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);
       logger.info('hook answered', { statusCode: 200, durationMs });
-      return jsonResponse(200, { ...mirror, ...answer?.fields });
+      return jsonResponse(200, isObject(parsed) ? { ...mirror, ...answer?.fields } : parsed);
     });
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Keeps an event hook the schema could not identify, whole, as a raw event with the reason. */
+async function recordUnidentified(
+  recordEvent: RecordEvent,
+  hook: { method: string; body: unknown; digest: string; receivedAt: Date; reason: string },
+): Promise<HookAnswer> {
+  const body = isObject(hook.body) ? hook.body : { value: hook.body };
+  await recordEvent({ ...hook, body, unidentified: hook.reason });
+  return undefined;
 }

@@ -44,7 +44,7 @@ export const HANDLERS = {
     description: 'Admits a client session by its app policy and token, and records it.',
   },
   'connection-status-event': {
-    tables: { sessions: 'write', streams: 'readWrite', streamNames: 'write' },
+    tables: { sessions: 'write', streams: 'readWrite', streamNames: 'write', events: 'write' },
     spillQueue: 'send',
     description:
       'Moves a session through ESTABLISHED, DISCONNECTED, FAILED; an ended session releases its streams.',
@@ -58,23 +58,23 @@ export const HANDLERS = {
     description: 'Decides a play (grants, players per stream) and records it PENDING.',
   },
   'unpublish-stream': {
-    tables: { streams: 'write' },
+    tables: { streams: 'write', events: 'write' },
     spillQueue: 'send',
     description: "Records a publisher's stop request.",
   },
   'stop-stream': {
-    tables: { streams: 'write' },
+    tables: { streams: 'write', events: 'write' },
     spillQueue: 'send',
     description: "Records a player's stop request.",
   },
   'stream-status-event': {
-    tables: { streams: 'readWrite', streamNames: 'write' },
+    tables: { streams: 'readWrite', streamNames: 'write', events: 'write' },
     spillQueue: 'send',
     description:
       'Moves a stream through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED; an ended stream releases its name or place.',
   },
   'stream-keep-alive-event': {
-    tables: { sessions: 'read', streams: 'write', counters: 'write' },
+    tables: { sessions: 'read', streams: 'readWrite', counters: 'write', events: 'write' },
     description: "Refuses a revoked session's stream (WCS ends it); refreshes a live one.",
   },
   'on-data-event': {
@@ -83,7 +83,7 @@ export const HANDLERS = {
     description: 'Decides and records data a client sent; queues a relay to another user.',
   },
   'data-status-event': {
-    tables: { dataMessages: 'write' },
+    tables: { dataMessages: 'write', events: 'write' },
     spillQueue: 'send',
     description: "Records WCS's delivery status of a data message.",
   },

@@ -55,8 +55,11 @@ export interface Transition {
   readonly key: Readonly<Record<string, string>>;
   readonly status: string;
   readonly appKey: string;
-  /** The value of the model's live attribute while the entity is live. Default: `appKey`. */
-  readonly liveValue?: string;
+  /**
+   * The value of the model's live attribute while the entity is live. Default: `appKey`; `null`:
+   * not yet indexed as live (a stream whose name no hook has told yet).
+   */
+  readonly liveValue?: string | null;
   /** ISO-8601 time the hook was received. */
   readonly at: string;
   /** Epoch seconds after which the item may be deleted. */
@@ -117,7 +120,7 @@ export async function applyTransition(
   if (rank >= TERMINAL_RANK) {
     forward.setIfMissing('endedAt', t.at).remove(model.liveAttribute);
     if (model.failedAttribute && t.status === 'FAILED') forward.set(model.failedAttribute, t.appKey);
-  } else if (rank >= model.liveFromRank) {
+  } else if (rank >= model.liveFromRank && t.liveValue !== null) {
     forward.set(model.liveAttribute, t.liveValue ?? t.appKey);
   }
   const r = forward.name('statusRank');

@@ -3,12 +3,12 @@
  * the spill replayer imports this module: it needs every table the event handlers write.
  */
 import { recordDataStatus } from './data-messages.ts';
-import { recordEvent } from './events.ts';
+import { eventRecorder } from './events.ts';
 import {
   anyHookBody,
   connectionStatusEventBody,
   dataStatusEventBody,
-  streamBody,
+  streamEventBody,
   streamStatusEventBody,
 } from './schemas.ts';
 import { connectionStatusChanged } from './session-ended.ts';
@@ -16,13 +16,15 @@ import type { SpilledHook } from './spill.ts';
 import { streamStatusChanged } from './stream-ended.ts';
 import { recordStopRequest } from './streams.ts';
 
+const recordEvent = eventRecorder();
+
 type Replayer = (body: Record<string, unknown>, receivedAt: Date, hook: SpilledHook) => Promise<unknown>;
 
 const REPLAYERS: Readonly<Record<string, Replayer>> = {
   ConnectionStatusEvent: (body, at) => connectionStatusChanged(connectionStatusEventBody.parse(body), at),
   StreamStatusEvent: (body, at) => streamStatusChanged(streamStatusEventBody.parse(body), at),
-  unPublishStream: (body, at) => recordStopRequest(streamBody.parse(body), at),
-  stopStream: (body, at) => recordStopRequest(streamBody.parse(body), at),
+  unPublishStream: (body, at) => recordStopRequest(streamEventBody.parse(body), at),
+  stopStream: (body, at) => recordStopRequest(streamEventBody.parse(body), at),
   DataStatusEvent: (body, at) => recordDataStatus(dataStatusEventBody.parse(body), at),
 };
 
@@ -32,6 +34,17 @@ const recordAsEvent: Replayer = (body, at, hook) =>
 
 /** Applies `hook` as it would have been applied when it was received. */
 export async function replaySpilled(hook: SpilledHook): Promise<void> {
+  if (hook.unidentified) {
+    const body = hook.raw === undefined ? hook.body : { value: hook.raw };
+    await recordEvent({
+      method: hook.method,
+      body: body as Record<string, unknown>,
+      digest: hook.digest,
+      receivedAt: new Date(hook.receivedAt),
+      unidentified: hook.unidentified,
+    });
+    return;
+  }
   const replayer = REPLAYERS[hook.method] ?? recordAsEvent;
   await replayer(hook.body, new Date(hook.receivedAt), hook);
 }

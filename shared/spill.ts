@@ -34,6 +34,10 @@ export interface SpilledHook {
   readonly receivedAt: string;
   /** SHA-256 prefix of the raw body, for the hooks stored by digest (`events`). */
   readonly digest: string;
+  /** Set for a hook kept as a raw event because it could not be identified: why. */
+  readonly unidentified?: string;
+  /** The body as WCS sent it, when it was not a JSON object (`body` is then empty). */
+  readonly raw?: unknown;
 }
 
 /** SQS's message limit (256 KiB). */

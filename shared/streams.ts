@@ -4,11 +4,11 @@
  * See `docs/data-model.md`.
  */
 import { createHash } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { booleanEnv } from './config.ts';
 import { applyTransition, type LifecycleModel, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
-import type { StreamBody } from './schemas.ts';
+import type { StreamBody, StreamEventBody } from './schemas.ts';
 import { codecsOf } from './sdp.ts';
 import { dynamo, isConditionFailure, queryAll, tableNameOf } from './store/dynamo.ts';
 import { UpdateExpression } from './store/update-expression.ts';
@@ -61,19 +61,53 @@ export function liveKeyOf(name: string, published: boolean, mediaSessionId: stri
   return `${name}#${published ? 'publisher' : 'player'}#${mediaSessionId}`;
 }
 
-/** What identifies the stream beyond its key; the same in every hook about it. */
-function identity(body: StreamBody) {
+/** A stream hook's body: a decision's (every field checked) or an event's (only the key required). */
+export type StreamFacts = StreamBody | StreamEventBody;
+
+/** Statuses only a publisher has, and only a player has (reference §3.1). */
+const PUBLISHER_STATUSES = new Set(['PUBLISHING', 'UNPUBLISHED']);
+const PLAYER_STATUSES = new Set(['PLAYING', 'STOPPED']);
+
+/**
+ * Whether the stream is a publisher: as the body says, or as its `mediaType` (`publish`/`play`) or
+ * its status (PUBLISHING/UNPUBLISHED are a publisher's, PLAYING/STOPPED a player's) tell when WCS
+ * left `published` out. `undefined` when nothing tells.
+ */
+export function publishedOf(body: StreamFacts, status?: string): boolean | undefined {
+  if (typeof body.published === 'boolean') return body.published;
+  if (body.mediaType === 'publish') return true;
+  if (body.mediaType === 'play') return false;
+  const said = status ?? body.status ?? undefined;
+  if (said && PUBLISHER_STATUSES.has(said)) return true;
+  if (said && PLAYER_STATUSES.has(said)) return false;
+  return undefined;
+}
+
+/** What identifies the stream beyond its key, as far as the hook tells it; the same in every hook about it. */
+function identity(body: StreamFacts, name: string | undefined, published: boolean | undefined) {
   return {
-    liveKey: liveKeyOf(body.name, body.published, body.mediaSessionId),
+    ...(name !== undefined &&
+      published !== undefined && { liveKey: liveKeyOf(name, published, body.mediaSessionId) }),
     nodeId: body.nodeId,
     appKey: body.appKey,
-    name: body.name,
-    published: body.published,
+    name,
+    published,
   };
 }
 
+/**
+ * A number as DynamoDB can store it: JSON numbers it cannot (past ±2^53 the SDK refuses to round
+ * one; past its range of 1E-130 to 1E+126 DynamoDB does) are kept as their text instead.
+ */
+export function storableNumber(value: number | null | undefined): number | string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (Number.isInteger(value)) return Number.isSafeInteger(value) ? value : String(value);
+  const magnitude = Math.abs(value);
+  return Number.isFinite(value) && magnitude < 1e125 && magnitude > 1e-129 ? value : String(value);
+}
+
 /** The media facts of the stream object (reference §3.4), as the latest hook states them. */
-function mediaFacts(body: StreamBody) {
+function mediaFacts(body: StreamFacts) {
   return {
     info: body.info,
     hasVideo: body.hasVideo,
@@ -82,17 +116,17 @@ function mediaFacts(body: StreamBody) {
     recordName: body.recordName,
     audioCodec: body.audioCodec,
     videoCodec: body.videoCodec,
-    width: body.width,
-    height: body.height,
-    bitrate: body.bitrate,
-    minBitrate: body.minBitrate,
-    maxBitrate: body.maxBitrate,
-    quality: body.quality,
+    width: storableNumber(body.width),
+    height: storableNumber(body.height),
+    bitrate: storableNumber(body.bitrate),
+    minBitrate: storableNumber(body.minBitrate),
+    maxBitrate: storableNumber(body.maxBitrate),
+    quality: storableNumber(body.quality),
     mediaProvider: body.mediaProvider,
     mediaType: body.mediaType,
     transport: body.transport,
     cvoExtension: body.cvoExtension,
-    createDate: body.createDate,
+    createDate: storableNumber(body.createDate),
     rtmpUrl: body.rtmpUrl,
     audioMuted: body.audioState?.muted,
     videoMuted: body.videoState?.muted,
@@ -102,23 +136,48 @@ function mediaFacts(body: StreamBody) {
 }
 
 /**
+ * The stream's name and role: from the hook, or, when an event left them out, from what earlier
+ * hooks recorded (one consistent read, only then).
+ */
+async function nameAndRole(body: StreamFacts, status: string) {
+  let name = body.name ?? undefined;
+  let published = publishedOf(body, status);
+  if (name === undefined || published === undefined) {
+    const { Item } = await dynamo.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: streamKey(body),
+        ProjectionExpression: '#n, published',
+        ExpressionAttributeNames: { '#n': 'name' },
+        ConsistentRead: true,
+      }),
+    );
+    name ??= typeof Item?.name === 'string' ? Item.name : undefined;
+    published ??= typeof Item?.published === 'boolean' ? Item.published : undefined;
+  }
+  return { name, published };
+}
+
+/**
  * Records a hook that reports the stream's status: publishStream/playStream (PENDING, §1.3) and
  * StreamStatusEvent (§1.4). The history entry keeps the codecs offered in the SDP, when WCS sent one.
+ * A stream whose name or role no hook has told yet is recorded, and joins the live index once one does.
  */
-export function recordStreamStatus(
-  body: StreamBody,
+export async function recordStreamStatus(
+  body: StreamFacts,
   status: string,
   receivedAt: Date,
   extra: Record<string, unknown> = {},
 ): Promise<TransitionResult> {
+  const { name, published } = await nameAndRole(body, status);
   return applyTransition(tableName, STREAM_LIFECYCLE, {
     key: streamKey(body),
     status,
     appKey: body.appKey,
-    liveValue: liveShardOf(body.appKey, body.name),
+    liveValue: name !== undefined && published !== undefined ? liveShardOf(body.appKey, name) : null,
     at: receivedAt.toISOString(),
     expiresAt: expiresAtFor(receivedAt),
-    constants: identity(body),
+    constants: identity(body, name, published),
     latest: { ...mediaFacts(body), ...extra },
     ...(body.sdp && { historyDetails: { codecs: codecsOf(body.sdp) } }),
   });
@@ -128,9 +187,10 @@ export function recordStreamStatus(
  * Records an unPublishStream/stopStream request (§1.3): the client asked to stop. The status does
  * not change here; WCS reports the end in a StreamStatusEvent. One idempotent write.
  */
-export async function recordStopRequest(body: StreamBody, receivedAt: Date): Promise<void> {
+export async function recordStopRequest(body: StreamFacts, receivedAt: Date): Promise<void> {
   const update = new UpdateExpression().setIfMissing('stopRequestedAt', receivedAt.toISOString());
-  for (const [k, v] of Object.entries(identity(body))) update.setIfMissing(k, v);
+  for (const [k, v] of Object.entries(identity(body, body.name ?? undefined, publishedOf(body))))
+    if (v !== undefined) update.setIfMissing(k, v);
   await dynamo.send(
     new UpdateCommand({
       TableName: tableName,
@@ -145,7 +205,7 @@ export async function recordStopRequest(body: StreamBody, receivedAt: Date): Pro
  * A keep-alive for a stream we have not seen live (its PUBLISHING/PLAYING hook was lost or is late)
  * is that status report; a keep-alive for an ended stream revives nothing.
  */
-export async function recordKeepAlive(body: StreamBody, status: string, receivedAt: Date): Promise<void> {
+export async function recordKeepAlive(body: StreamFacts, status: string, receivedAt: Date): Promise<void> {
   const update = new UpdateExpression()
     .set('lastKeepAliveAt', receivedAt.toISOString())
     .set('expiresAt', expiresAtFor(receivedAt));

@@ -46,7 +46,9 @@ async function migrateIndexes(client: DynamoDBClient, table: TableDefinition, ta
   const describe = async () => (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   const current = await describe();
   const wanted = toCreateTableInput(table, tableName);
-  const have = new Set((current?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  const indexes = current?.GlobalSecondaryIndexes ?? [];
+  const have = new Set(indexes.map((i) => i.IndexName));
+  const deleting = new Set(indexes.filter((i) => i.IndexStatus === 'DELETING').map((i) => i.IndexName));
   const want = new Map((wanted.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i]));
   const localHave = (current?.LocalSecondaryIndexes ?? []).map((i) => i.IndexName).sort();
   const localWant = (wanted.LocalSecondaryIndexes ?? []).map((i) => i.IndexName).sort();
@@ -57,17 +59,17 @@ async function migrateIndexes(client: DynamoDBClient, table: TableDefinition, ta
     );
   }
   const changes: string[] = [];
-  for (const name of have) {
-    if (name && !want.has(name)) {
-      await client.send(
-        new UpdateTableCommand({
-          TableName: tableName,
-          GlobalSecondaryIndexUpdates: [{ Delete: { IndexName: name } }],
-        }),
-      );
-      changes.push(`-${name}`);
+  // DynamoDB changes one index of a table at a time: each creation waits for the one before it.
+  // Deletions come last and are not waited for (DynamoDB Local can take long to finish one); one
+  // that must wait for another is left for the next start.
+  const created = async (name: string) => {
+    for (let i = 0; i < 1200; i++) {
+      const index = (await describe())?.GlobalSecondaryIndexes?.find((g) => g.IndexName === name);
+      if (index?.IndexStatus === 'ACTIVE') return;
+      await new Promise((r) => setTimeout(r, 100));
     }
-  }
+    throw new Error(`index ${name} of ${tableName} did not become active`);
+  };
   for (const [name, index] of want) {
     if (have.has(name)) continue;
     await client.send(
@@ -79,7 +81,23 @@ async function migrateIndexes(client: DynamoDBClient, table: TableDefinition, ta
         ],
       }),
     );
+    await created(name as string);
     changes.push(`+${name}`);
+  }
+  for (const name of have) {
+    if (!name || want.has(name) || deleting.has(name)) continue;
+    try {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          GlobalSecondaryIndexUpdates: [{ Delete: { IndexName: name } }],
+        }),
+      );
+      changes.push(`-${name}`);
+    } catch (error) {
+      const code = (error as Error).name;
+      if (code !== 'LimitExceededException' && code !== 'ResourceInUseException') throw error;
+    }
   }
   return changes.length > 0 ? `${tableName} (${changes.join(' ')})` : undefined;
 }

@@ -244,7 +244,8 @@ export function keyAttributesOf(table: TableDefinition): KeyAttribute[] {
     ...[...table.globalIndexes, ...table.localIndexes].flatMap((i) => [i.partitionKey, i.sortKey]),
   ];
   const unique = new Map<string, KeyAttribute>();
-  for (const attribute of all) if (attribute) unique.set(attribute.name, attribute);
+  for (const attribute of all)
+    if (attribute && !unique.has(attribute.name)) unique.set(attribute.name, attribute);
   return [...unique.values()];
 }
 

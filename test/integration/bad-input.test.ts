@@ -1,12 +1,14 @@
 /**
  * Bad input gets a clear 4xx with a JSON body saying what is wrong, and writes nothing: malformed
- * JSON, a wrong content type, an oversized body, missing or mistyped fields, junk paths.
+ * JSON, a wrong content type, an oversized body, missing or mistyped fields of a decision, junk
+ * paths. An event is different: WCS does not resend it, so it is recorded with what can be kept,
+ * and kept whole as a raw event when not even its key can be told (never a 400 that loses it).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { streamKey } from '../../shared/streams.ts';
-import { FakeWcs } from '../support/fake-wcs.ts';
+import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
-import { getItem } from '../support/tables.ts';
+import { getItem, queryBy } from '../support/tables.ts';
 
 let server: RunningHookServer;
 let wcs: FakeWcs;
@@ -40,8 +42,8 @@ describe('a hook with a body that is not JSON', () => {
     expect(reply.json?.error).toBe('MalformedJson');
   });
 
-  it('answers 400 for a JSON body that is not an object', async () => {
-    const reply = await wcs.sendRaw('CallStatusEvent', '[1,2,3]');
+  it('answers 400 for a decision whose JSON body is not an object', async () => {
+    const reply = await wcs.sendRaw('publishStream', '[1,2,3]');
     expect(reply.status).toBe(400);
     expect(reply.json?.error).toBe('ValidationError');
   });
@@ -79,12 +81,14 @@ describe('a hook over the body size limit', () => {
   });
 });
 
-describe('a hook with missing or mistyped fields', () => {
+describe('a decision with missing or mistyped fields', () => {
   it('answers 400 naming each bad field, and records no stream', async () => {
-    const stream = wcs.newStream(wcs.newSession(), 'typed', true);
-    const body = { ...wcs.streamBody(stream, 'PUBLISHING'), published: 'true', width: '640' };
+    const session = wcs.newSession();
+    await wcs.send('connect', wcs.connectBody(session));
+    const stream = wcs.newStream(session, 'typed', true);
+    const body = { ...wcs.streamBody(stream, 'PENDING'), published: 'true', width: '640' };
 
-    const reply = await wcs.send('StreamStatusEvent', body);
+    const reply = await wcs.send('publishStream', body);
 
     expect(reply.status).toBe(400);
     expect(reply.json?.error).toBe('ValidationError');
@@ -137,6 +141,95 @@ describe('a hook with missing or mistyped fields', () => {
     const reply = await wcs.sendRaw('CallStatusEvent', '{"sessionId":"p","__proto__":{"polluted":true}}');
     expect(reply.status).toBe(400);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('an event with missing or mistyped fields', () => {
+  const rawEventsOf = async (sessionId: string) =>
+    (await queryBy('events', 'sessionId', sessionId)).filter((e) => e.unidentified !== undefined);
+
+  it('is recorded without a field of the wrong type, and says 200', async () => {
+    const stream = wcs.newStream(wcs.newSession(), 'typed-event', true);
+    const body = { ...wcs.streamBody(stream, 'PUBLISHING'), published: 'true', width: '640' };
+
+    const reply = await wcs.send('StreamStatusEvent', body);
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toEqual(body);
+    const item = await getItem('streams', streamKey(stream));
+    // `published` inferred from the status, as WCS's PUBLISHING is a publisher's.
+    expect(item).toMatchObject({ status: 'PUBLISHING', published: true, height: 480 });
+    expect(item?.width).toBeUndefined();
+  });
+
+  it.each([
+    ['without published', { published: undefined }, { status: 'PLAYING', published: false }],
+    [
+      'without published or a telling status',
+      { published: undefined, mediaType: undefined },
+      { status: 'FAILED' },
+    ],
+    ['with a null name', { name: null }, { status: 'PUBLISHING', published: true }],
+  ])('is recorded %s', async (_case, overrides, expected) => {
+    const stream = wcs.newStream(wcs.newSession(), 'partial', expected.status !== 'PLAYING');
+    const status = expected.status;
+    const body = { ...wcs.streamBody(stream, status), ...overrides } as Record<string, unknown>;
+    for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete body[k];
+
+    const reply = await wcs.send('StreamStatusEvent', body);
+
+    expect(reply.status).toBe(200);
+    expect(await getItem('streams', streamKey(stream))).toMatchObject(expected);
+  });
+
+  it.each([
+    ['without mediaSessionId', { mediaSessionId: undefined }],
+    ['with mediaSessionId null (as WCS says "MediaSessionId is null")', { mediaSessionId: null }],
+    ['with a mediaSessionId of the wrong type', { mediaSessionId: 42 }],
+  ])('is kept whole as a raw event when it is %s, and says 200', async (_case, overrides) => {
+    const session = wcs.newSession();
+    const stream = wcs.newStream(session, 'unidentified', true);
+    const body = {
+      ...wcs.streamBody(stream, 'FAILED', { info: 'MediaSessionId is null' }),
+      ...overrides,
+    } as Record<string, unknown>;
+    if (overrides.mediaSessionId === undefined) delete body.mediaSessionId;
+
+    const reply = await wcs.send('StreamStatusEvent', body);
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toEqual(body);
+    const [raw] = await rawEventsOf(session.sessionId);
+    expect(raw).toMatchObject({
+      method: 'StreamStatusEvent',
+      status: 'FAILED',
+      info: 'MediaSessionId is null',
+    });
+    expect(raw?.unidentified).toMatch(/mediaSessionId/);
+    expect(JSON.parse(String(raw?.body))).toEqual(body);
+  });
+
+  it.each([
+    [
+      'ConnectionStatusEvent',
+      (s: WcsSession) => ({ ...wcs.connectionStatusBody(s, 'DISCONNECTED'), status: 7 }),
+    ],
+    ['DataStatusEvent', (s: WcsSession) => ({ ...s, status: 'ACCEPTED' })],
+    ['StreamKeepAliveEvent', (s: WcsSession) => ({ ...s, status: 'PUBLISHING', name: 'k' })],
+  ])('%s that cannot be identified is kept as a raw event, and says 200', async (method, bodyOf) => {
+    const session = wcs.newSession();
+
+    const reply = await wcs.send(method, bodyOf(session));
+
+    expect(reply.status).toBe(200);
+    expect((await rawEventsOf(session.sessionId)).map((e) => e.method)).toEqual([method]);
+  });
+
+  it('that is not a JSON object is kept as a raw event, and says 200 with the same body', async () => {
+    const reply = await wcs.sendRaw('CallStatusEvent', '[1,2,3]');
+
+    expect(reply.status).toBe(200);
+    expect(reply.json).toEqual([1, 2, 3]);
   });
 });
 
