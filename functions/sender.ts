@@ -6,6 +6,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { metrics } from '#shared/metrics.ts';
 import type { QueueMessage } from '#shared/send-queue.ts';
 import { processQueueMessage } from '#shared/sender.ts';
 
@@ -13,4 +14,11 @@ const processor = new BatchProcessor(EventType.SQS);
 
 const recordHandler = (record: SQSRecord) => processQueueMessage(JSON.parse(record.body) as QueueMessage);
 
-export const handler = (event: SQSEvent) => processPartialResponse(event, recordHandler, processor);
+export const handler = async (event: SQSEvent) => {
+  try {
+    return await processPartialResponse(event, recordHandler, processor);
+  } finally {
+    // The sends' metrics (a node whose REST URL is wrong, ...), emitted once per batch.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  }
+};

@@ -11,6 +11,7 @@
  *   apps list
  *   revoke --user U [--app A] | --session S
  *   send   --session S | --user U [--app A] | --stream N [--app A] | --app A  --payload '{...}' [--async]
+ *   nodes put NODE URL | nodes list | nodes remove NODE    (NODE: a nodeId <id>@<ip>, or an IP)
  *
  * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON. With `--stack`,
  * `send` always queues a job: the sender in AWS delivers it.
@@ -28,7 +29,10 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   apps get A
   apps list
   revoke --user U [--app A] | --session S
-  send --session S | --user U [--app A] | --stream N [--app A] | --app A --payload JSON [--async]`;
+  send --session S | --user U [--app A] | --stream N [--app A] | --app A --payload JSON [--async]
+  nodes put NODE URL          the WCS REST API of a node (NODE: its nodeId <id>@<ip>, or its IP)
+  nodes list
+  nodes remove NODE`;
 
 class UsageError extends Error {}
 
@@ -130,7 +134,7 @@ function policyFlags(): Record<string, unknown> {
 }
 
 async function run(): Promise<unknown> {
-  const [command, sub, name] = positionals;
+  const [command, sub, name, extra] = positionals;
   if (values.help || !command) throw new UsageError('');
   await connect();
   const now = new Date();
@@ -213,6 +217,25 @@ async function run(): Promise<unknown> {
       const { closeWcsClient } = await import('#shared/wcs-client.ts');
       await closeWcsClient();
     }
+  }
+  if (command === 'nodes') {
+    const { listNodeUrls, putNodeUrl, removeNodeUrl } = await import('#shared/wcs-nodes.ts');
+    if (sub === 'list') return listNodeUrls();
+    if (!name) throw new UsageError(`nodes ${sub ?? ''} needs a node (its nodeId <id>@<ip>, or its IP)`);
+    try {
+      if (sub === 'put') {
+        if (!extra) throw new UsageError('nodes put needs the node and its REST URL');
+        return await putNodeUrl(name, extra);
+      }
+      if (sub === 'remove') {
+        await removeNodeUrl(name);
+        return { removed: name };
+      }
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw new UsageError((error as Error).message);
+    }
+    throw new UsageError(`unknown nodes command "${sub ?? ''}"`);
   }
   throw new UsageError(`unknown command "${command}"`);
 }

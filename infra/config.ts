@@ -23,8 +23,6 @@ export interface StageConfig {
   readonly hookBodyLimitBytes: number;
   /** Verify `Authorization: WCS <hmac>` on every hook (`rest_hook_send_hash=true` on WCS). Default true. */
   readonly requireSignedHooks: boolean;
-  /** WCS REST API base URL per node (`nodeId` or node IP → URL), for the sender. Default `{}` (`http://<ip>:8081/rest-api`). */
-  readonly wcsRestUrls: Readonly<Record<string, string>>;
   /** Where alarms are e-mailed; unset, alarms go to the SNS topic only. */
   readonly alarmEmail?: string;
   /** Policy of apps without one (`open`, `closed`, or a policy as JSON). Default `open`, as EchoApp. */
@@ -66,9 +64,11 @@ export function stageConfigFrom(node: Node): StageConfig {
       throw new Error(`context "${key}" must be true or false, got ${JSON.stringify(value)}`);
     return value;
   };
-  const wcsRestUrls = read('wcsRestUrls') ?? {};
-  if (typeof wcsRestUrls !== 'object' || wcsRestUrls === null || Array.isArray(wcsRestUrls)) {
-    throw new Error('context "wcsRestUrls" must be an object mapping a node id or IP to a URL');
+  if (read('wcsRestUrls') !== undefined) {
+    // An environment variable holds 4 KB at most: a 50-node map did not deploy. The map is data now.
+    throw new Error(
+      'context "wcsRestUrls" is no longer read: node REST URLs live in the configuration store; set each with `npm run cli -- --stack <stack> nodes put <nodeId|ip> <url>`',
+    );
   }
   const alarmEmail = read('alarmEmail');
   const defaultAppPolicy = read('defaultAppPolicy') ?? 'open';
@@ -88,7 +88,6 @@ export function stageConfigFrom(node: Node): StageConfig {
     throttleBurstLimit: number('throttleBurstLimit', 1000),
     hookBodyLimitBytes: number('hookBodyLimitBytes', 262_144),
     requireSignedHooks: boolean('requireSignedHooks', true),
-    wcsRestUrls: wcsRestUrls as Record<string, string>,
     ...(typeof alarmEmail === 'string' && alarmEmail !== '' && { alarmEmail }),
     defaultAppPolicy:
       typeof defaultAppPolicy === 'string' ? defaultAppPolicy : JSON.stringify(defaultAppPolicy),

@@ -1,14 +1,14 @@
 /**
  * Per-app admission policy: who may connect, publish, play and send data in one WCS app
- * (`appKey`). Stored in the `apps` table, managed with `npm run cli -- apps put|get|list`, cached
+ * (`appKey`). Kept in the configuration store (`config-store.ts`, kind `app`), managed with
+ * `npm run cli -- apps put|get|list`, cached
  * in each function for `POLICY_CACHE_SECONDS` (default 10) so a decision rarely waits on a read.
  * An app with no policy follows `DEFAULT_APP_POLICY`. `docs/policy.md` explains the model.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import './zod-locale.ts';
 import * as z from 'zod/mini';
 import { integerEnv } from './config.ts';
-import { dynamo, queryAll, tableNameOf } from './store/dynamo.ts';
+import { getConfig, listConfig, putConfig } from './config-store.ts';
 
 /** Fields of a policy; every one but `admission` has a default. */
 export const appPolicyFields = z.object({
@@ -57,10 +57,7 @@ export type AppPolicy = z.infer<typeof appPolicyFields> & {
   readonly isDefault?: boolean;
 };
 
-const tableName = tableNameOf('apps');
 const cacheMs = integerEnv('POLICY_CACHE_SECONDS', 10) * 1000;
-/** The partition all app policies share: a handful of items, listed with one Query. */
-const KIND = 'app';
 
 function defaultPolicy(appKey: string): AppPolicy {
   const raw = process.env.DEFAULT_APP_POLICY;
@@ -80,10 +77,8 @@ const cache = new Map<string, { policy: AppPolicy; until: number }>();
 
 /** The stored policy of `appKey`, or `undefined` when the app has none (it follows the default). */
 export async function findAppPolicy(appKey: string): Promise<AppPolicy | undefined> {
-  const { Item } = await dynamo.send(
-    new GetCommand({ TableName: tableName, Key: { kind: KIND, appKey }, ConsistentRead: true }),
-  );
-  return Item ? { ...appPolicySchema.parse(Item.policy), appKey } : undefined;
+  const stored = await getConfig('app', appKey);
+  return stored === undefined ? undefined : { ...appPolicySchema.parse(stored), appKey };
 }
 
 /** The policy of `appKey`, from a short cache, the table, or the default policy. */
@@ -98,27 +93,17 @@ export async function getAppPolicy(appKey: string): Promise<AppPolicy> {
 /** Stores the policy of `appKey` (validated; throws naming the bad field). */
 export async function putAppPolicy(appKey: string, fields: unknown): Promise<AppPolicy> {
   const policy = appPolicySchema.parse(fields);
-  await dynamo.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: { kind: KIND, appKey, policy, updatedAt: new Date().toISOString() },
-    }),
-  );
+  await putConfig('app', appKey, policy);
   cache.delete(appKey);
   return { ...policy, appKey };
 }
 
 /** Every stored policy. */
 export async function listAppPolicies(): Promise<AppPolicy[]> {
-  const policies: AppPolicy[] = [];
-  const items = await queryAll({
-    TableName: tableName,
-    KeyConditionExpression: 'kind = :kind',
-    ExpressionAttributeValues: { ':kind': KIND },
-  });
-  for (const item of items)
-    policies.push({ ...appPolicySchema.parse(item.policy), appKey: String(item.appKey) });
-  return policies;
+  return (await listConfig('app')).map((entry) => ({
+    ...appPolicySchema.parse(entry.value),
+    appKey: entry.id,
+  }));
 }
 
 /** `appKey` alone when one is named; otherwise every app with a stored policy (an operator's "all apps"). */

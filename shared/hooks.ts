@@ -17,7 +17,7 @@ export type TableName =
   | 'streams'
   | 'dataMessages'
   | 'events'
-  | 'apps'
+  | 'config'
   | 'streamNames'
   | 'connections'
   | 'counters';
@@ -40,7 +40,7 @@ export interface HandlerDefinition {
 
 export const HANDLERS = {
   connect: {
-    tables: { apps: 'read', sessions: 'write', counters: 'write' },
+    tables: { config: 'read', sessions: 'write', counters: 'write' },
     description: 'Admits a client session by its app policy and token, and records it.',
   },
   'connection-status-event': {
@@ -50,11 +50,23 @@ export const HANDLERS = {
       'Moves a session through ESTABLISHED, DISCONNECTED, FAILED; an ended session releases its streams.',
   },
   'publish-stream': {
-    tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write', counters: 'write' },
+    tables: {
+      config: 'read',
+      sessions: 'read',
+      streams: 'readWrite',
+      streamNames: 'write',
+      counters: 'write',
+    },
     description: 'Decides a publish (grants, one publisher per name) and records it PENDING.',
   },
   'play-stream': {
-    tables: { apps: 'read', sessions: 'read', streams: 'readWrite', streamNames: 'write', counters: 'write' },
+    tables: {
+      config: 'read',
+      sessions: 'read',
+      streams: 'readWrite',
+      streamNames: 'write',
+      counters: 'write',
+    },
     description: 'Decides a play (grants, players per stream) and records it PENDING.',
   },
   'unpublish-stream': {
@@ -78,7 +90,7 @@ export const HANDLERS = {
     description: "Refuses a revoked session's stream (WCS ends it); refreshes a live one.",
   },
   'on-data-event': {
-    tables: { apps: 'read', sessions: 'read', dataMessages: 'write', counters: 'write' },
+    tables: { config: 'read', sessions: 'read', dataMessages: 'write', counters: 'write' },
     sendQueue: 'send',
     description: 'Decides and records data a client sent; queues a relay to another user.',
   },
@@ -104,12 +116,12 @@ export type HandlerName = keyof typeof HANDLERS;
 /** The functions that are not hooks: the operator API and the sender (see `shared/sender.ts`). */
 export const SERVICE_FUNCTIONS = {
   'data-send-api': {
-    tables: { apps: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
+    tables: { config: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
     sendQueue: 'send',
     description: 'POST /api/data/send: pushes data to clients now, or queues a fan-out job.',
   },
   sender: {
-    tables: { apps: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
+    tables: { config: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
     sendQueue: 'consume',
     description: 'Consumes the send queue: expands fan-outs, delivers sends through the WCS REST API.',
   },

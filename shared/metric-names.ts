@@ -16,4 +16,6 @@ export const METRIC = {
   decisionFallback: 'DecisionFallback',
   /** Operator API requests answered (`/api/...`), by `route`. */
   apiRequests: 'ApiRequests',
+  /** Sends that failed on the node's configuration: not confirmed as a WCS REST API (a wrong URL), or refused (outside the allowed networks, not `<id>@<ip>`). */
+  wcsNodeMisconfigured: 'WcsNodeMisconfigured',
 } as const;

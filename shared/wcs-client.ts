@@ -9,7 +9,7 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { Pool } from 'undici';
 import { integerEnv } from './config.ts';
-import { restBaseUrlOf } from './wcs-nodes.ts';
+import { NodeRefusedError, restBaseUrlOf } from './wcs-nodes.ts';
 
 const timeoutMs = integerEnv('WCS_REST_TIMEOUT_MS', 3000);
 const maxAttempts = integerEnv('WCS_REST_MAX_ATTEMPTS', 3);
@@ -24,7 +24,12 @@ export interface DataSendRequest {
   readonly payload: unknown;
 }
 
-/** How one send ended: SENT (200), GONE (404: the session is no longer on the node) or FAILED. */
+/**
+ * How one send ended: SENT (200), GONE (the node, confirmed to be a WCS REST API, no longer has the
+ * session) or FAILED. A FAILED send is `misconfigured` when the node could not be confirmed as a
+ * WCS REST API (a wrong URL, another server on that port) or a push to it is refused
+ * (`wcs-nodes.ts`): a configuration error to alarm on, never tried again.
+ */
 export type SendOutcome =
   | { readonly outcome: 'SENT'; readonly attempts: number }
   | { readonly outcome: 'GONE'; readonly attempts: number; readonly reason: string }
@@ -33,6 +38,7 @@ export type SendOutcome =
       readonly attempts: number;
       readonly reason: string;
       readonly retryable: boolean;
+      readonly misconfigured?: boolean;
     };
 
 const pools = new Map<string, Pool>();
@@ -85,32 +91,99 @@ function backoffMs(attempt: number): number {
   return Math.random() * backoffBaseMs * 2 ** attempt;
 }
 
+/** One POST to a node's REST API: its status and body text. */
+async function post(url: URL, body: string, auth: string | undefined) {
+  const response = await poolOf(url.origin).request({
+    method: 'POST',
+    path: url.pathname,
+    headers: { 'content-type': 'application/json', ...(auth && { authorization: auth }) },
+    body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
+/**
+ * How long a node that answered as a WCS REST API (a 2xx to `/data/send`, or a list from
+ * `/connection/find_all`) stays confirmed: a 404 from it then means the session is gone.
+ */
+const CONFIRMED_FOR_MS = 10 * 60_000;
+/** REST base URL → when it last answered as a WCS REST API. */
+const confirmedNodes = new Map<string, number>();
+
+const isConfirmed = (base: string) => Date.now() - (confirmedNodes.get(base) ?? 0) < CONFIRMED_FOR_MS;
+
+/**
+ * Asks a node that answered 404 whether it is a WCS REST API that no longer has the session:
+ * `POST <base>/connection/find_all` (reference §4) must answer 200 with a JSON list of connections.
+ * A node that answers anything else (404 from a wrong path, another server's page) is not
+ * confirmed, and nothing is concluded about the session.
+ */
+async function sessionGone(
+  base: string,
+  sessionId: string,
+  auth: string | undefined,
+): Promise<{ gone: boolean } | { unconfirmed: string }> {
+  if (isConfirmed(base)) return { gone: true };
+  let answer: { status: number; text: string };
+  try {
+    answer = await post(new URL(`${base}/connection/find_all`), '{}', auth);
+  } catch (error) {
+    return { unconfirmed: `${base}/connection/find_all failed: ${(error as Error).message}` };
+  }
+  let connections: unknown;
+  try {
+    connections = JSON.parse(answer.text);
+  } catch {
+    connections = undefined;
+  }
+  if (answer.status !== 200 || !Array.isArray(connections)) {
+    const said = answer.text ? `: ${answer.text.slice(0, 120)}` : '';
+    return { unconfirmed: `${base}/connection/find_all answered ${answer.status}${said}` };
+  }
+  confirmedNodes.set(base, Date.now());
+  const held = connections.some((c) => (c as { sessionId?: unknown } | null)?.sessionId === sessionId);
+  return { gone: !held };
+}
+
 /**
  * Sends `request` to the node that holds the session. The same `operationId` is used on every
- * attempt, so WCS (and the client) can tell a retry from a new message.
+ * attempt, so WCS (and the client) can tell a retry from a new message. A 404 is GONE only from a
+ * node confirmed to be a WCS REST API (`sessionGone`); from any other, it is a configuration error
+ * (`misconfigured`), which closes nothing.
  */
 export async function sendData(request: DataSendRequest): Promise<SendOutcome> {
-  const url = new URL(`${restBaseUrlOf(request.nodeId)}/data/send`);
+  let base: string;
+  try {
+    base = await restBaseUrlOf(request.nodeId);
+  } catch (error) {
+    if (!(error instanceof NodeRefusedError)) throw error;
+    return { outcome: 'FAILED', attempts: 0, reason: error.message, retryable: false, misconfigured: true };
+  }
+  const url = new URL(`${base}/data/send`);
   const body = JSON.stringify(request);
   const auth = await authorization();
   let reason = '';
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     try {
-      const response = await poolOf(url.origin).request({
-        method: 'POST',
-        path: url.pathname,
-        headers: { 'content-type': 'application/json', ...(auth && { authorization: auth }) },
-        body,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const text = await response.body.text();
-      if (response.statusCode >= 200 && response.statusCode < 300)
+      const { status, text } = await post(url, body, auth);
+      if (status >= 200 && status < 300) {
+        confirmedNodes.set(base, Date.now());
         return { outcome: 'SENT', attempts: attempt };
-      reason = `WCS answered ${response.statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
-      if (response.statusCode === 404) return { outcome: 'GONE', attempts: attempt, reason };
-      if (response.statusCode < 500)
+      }
+      reason = `WCS answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+      if (status === 404) {
+        const check = await sessionGone(base, request.sessionId, auth);
+        if ('unconfirmed' in check) {
+          reason = `${url} answered 404, and the node is not confirmed as a WCS REST API (${check.unconfirmed}): check its REST URL`;
+          return { outcome: 'FAILED', attempts: attempt, reason, retryable: false, misconfigured: true };
+        }
+        if (check.gone) return { outcome: 'GONE', attempts: attempt, reason };
+        reason = `${reason}, yet the node lists the session among its connections`;
         return { outcome: 'FAILED', attempts: attempt, reason, retryable: false };
+      }
+      if (status < 500) return { outcome: 'FAILED', attempts: attempt, reason, retryable: false };
     } catch (error) {
       reason = `${(error as Error).name}: ${(error as Error).message}`;
     }

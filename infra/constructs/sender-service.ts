@@ -18,7 +18,6 @@ export interface SenderServiceProps {
   readonly resources: DeclaredResources;
   readonly deadLetterQueue: Queue;
   readonly wcsRestCredentials: ISecret;
-  readonly wcsRestUrls: Readonly<Record<string, string>>;
   readonly alarmTopic: ITopic;
   readonly logRetention: RetentionDays;
   readonly environment: Readonly<Record<string, string>>;
@@ -43,10 +42,7 @@ export class SenderService extends Construct {
 
   constructor(scope: Construct, id: string, props: SenderServiceProps) {
     super(scope, id);
-    const environment = {
-      ...props.environment,
-      WCS_REST_URLS: JSON.stringify(props.wcsRestUrls),
-    };
+    const { environment } = props;
     this.functions = Object.fromEntries(
       SENDER_FUNCTIONS.map((name) => {
         const fn = HookFunction.fromRegistry(this, name, {

@@ -120,7 +120,6 @@ export class WcsHooksStack extends Stack {
       resources,
       deadLetterQueue,
       wcsRestCredentials,
-      wcsRestUrls: config.wcsRestUrls,
       alarmTopic: observability.alarmTopic,
       logRetention: config.logRetentionDays,
       environment,

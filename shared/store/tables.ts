@@ -118,12 +118,15 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     ],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
-  /** App admission policies (`shared/apps.ts`): one partition, `kind` = `app`, listed with one Query. */
-  apps: {
-    name: 'apps',
-    envVar: 'APPS_TABLE',
-    partitionKey: S('kind', 'always `app`: the few policies are one Query'),
-    sortKey: S('appKey'),
+  /**
+   * The configuration store (`shared/config-store.ts`): app policies (`kind` = `app`) and WCS node
+   * REST URLs (`kind` = `node`), each kind one partition, listed with one Query.
+   */
+  config: {
+    name: 'config',
+    envVar: 'CONFIG_TABLE',
+    partitionKey: S('kind', '`app` (a policy), `node` (a WCS node REST URL)'),
+    sortKey: S('id', 'the `appKey`, the `nodeId` or node IP'),
     globalIndexes: [],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,

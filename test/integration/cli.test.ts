@@ -122,11 +122,20 @@ describe('npm run cli -- send', () => {
       const session = wcs.newSession();
       expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
 
-      // The fake node answers from this process, which `cli` does not block.
-      const result = await cli(
-        ['send', '--session', session.sessionId, '--payload', '{"note":"from the cli"}'],
-        { WCS_REST_URLS: JSON.stringify({ [wcs.nodeId]: rest.url }) },
+      const put = await cli(['nodes', 'put', wcs.nodeId, `${rest.url}/`]);
+      expect(put.json).toMatchObject({ node: wcs.nodeId, url: rest.url });
+      expect((await cli(['nodes', 'list'])).json).toContainEqual(
+        expect.objectContaining({ node: wcs.nodeId, url: rest.url }),
       );
+
+      // The fake node answers from this process, which `cli` does not block.
+      const result = await cli([
+        'send',
+        '--session',
+        session.sessionId,
+        '--payload',
+        '{"note":"from the cli"}',
+      ]);
 
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
@@ -135,6 +144,30 @@ describe('npm run cli -- send', () => {
     } finally {
       await rest.close();
     }
+  });
+
+  it.each([
+    [
+      ['nodes', 'put', 'not-a-node', 'http://10.0.0.1:8081/rest-api'],
+      /neither a WCS nodeId \(<id>@<ip>\) nor an IP address/,
+    ],
+    [['nodes', 'put', '10.0.0.1', 'ftp://10.0.0.1/rest-api'], /is not an http\(s\) URL/],
+    [['nodes', 'put', '10.0.0.1', 'http://user:pw@10.0.0.1/rest-api'], /must not carry credentials/],
+    [['nodes', 'put', '10.0.0.1'], /needs the node and its REST URL/],
+    [['nodes', 'remove', 'ghost@10.9.9.9'], /no REST URL is configured for node "ghost@10.9.9.9"/],
+  ])('refuses %j with a clear message and exit code 1', async (args, message) => {
+    const result = await cli(args as string[]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('removes a node URL it was given', async () => {
+    const node = `n${randomUUID().slice(0, 6)}@10.1.2.3`;
+    await cli(['nodes', 'put', node, 'https://wcs.example.com:8444/rest-api']);
+
+    expect((await cli(['nodes', 'remove', node])).json).toEqual({ removed: node });
+
+    expect((await cli(['nodes', 'list'])).json).not.toContainEqual(expect.objectContaining({ node }));
   });
 
   it('refuses a payload that is not JSON', async () => {

@@ -4,12 +4,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freePort, type RunningDynamoDbLocal, startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
 import { ensureTables, localTableName } from '../../infra/local/tables.ts';
 import { TABLES, toCreateTableInput } from '../../shared/store/tables.ts';
 
-const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
-afterAll(() => client.destroy());
+// A DynamoDB Local of its own: it builds a new index in the background, which takes minutes on the
+// run's shared instance while the rest of the suite loads it.
+let dynamo: RunningDynamoDbLocal;
+let client: DynamoDBClient;
+beforeAll(async () => {
+  dynamo = await startDynamoDbLocal({ port: await freePort() });
+  client = new DynamoDBClient({ endpoint: dynamo.endpoint });
+}, 90_000);
+afterAll(async () => {
+  client.destroy();
+  await dynamo.stop();
+});
 
 const indexesOf = async (tableName: string) =>
   (
@@ -54,6 +65,5 @@ describe('the local tables', () => {
       expect.arrayContaining(TABLES.streams.globalIndexes.map((i) => i.indexName)),
     );
     expect(await ensureTables(client, prefix)).not.toContainEqual(expect.stringContaining('+liveStreams'));
-    // DynamoDB Local builds an index in the background: slow while the rest of the suite loads it.
-  }, 150_000);
+  }, 60_000);
 });

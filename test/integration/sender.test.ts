@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { putAppPolicy } from '../../shared/apps.ts';
 import { LocalQueue } from '../../shared/local-queue.ts';
 import { issueClientToken } from '../../shared/tokens.ts';
+import { putNodeUrl } from '../../shared/wcs-nodes.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { FakeWcsRest } from '../support/fake-wcs-rest.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
@@ -22,6 +23,8 @@ let nodeA: FakeWcs;
 let nodeB: FakeWcs;
 let restA: FakeWcsRest;
 let restB: FakeWcsRest;
+let nodeC: FakeWcs;
+let restC: FakeWcsRest;
 const app = `sender-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
@@ -36,8 +39,6 @@ beforeAll(async () => {
   restB = await new FakeWcsRest({ node: nodeB, host: '127.0.0.3' }).start();
   server = await startHookServer(
     {
-      // One node mapped by its nodeId, the other by its IP: both forms of WCS_REST_URLS.
-      WCS_REST_URLS: JSON.stringify({ [nodeA.nodeId]: restA.url, '127.0.0.3': restB.url }),
       WCS_REST_USERNAME: 'rest',
       WCS_REST_PASSWORD: 'secret',
       WCS_REST_BACKOFF_MS: '5',
@@ -46,6 +47,11 @@ beforeAll(async () => {
     },
     { sender: { maxReceiveCount: 3, visibilityMs: 200 } },
   );
+  // One node's REST URL stored by its nodeId, the other's by its IP: both keys of the node map.
+  await putNodeUrl(nodeA.nodeId, restA.url);
+  await putNodeUrl('127.0.0.3', restB.url);
+  nodeC = new FakeWcs({ appUrl: server.appUrl, appKey: app, ip: '127.0.0.4' });
+  restC = await new FakeWcsRest({ node: nodeC, host: '127.0.0.4' }).start();
   for (const node of [nodeA, nodeB])
     (node as unknown as { options: { appUrl: string } }).options.appUrl = server.appUrl;
   await putAppPolicy(app, {
@@ -59,6 +65,7 @@ afterAll(async () => {
   await server.close();
   await restA.close();
   await restB.close();
+  await restC.close();
 });
 
 async function connect(node: FakeWcs, user: string): Promise<WcsSession> {
@@ -164,19 +171,70 @@ describe('POST /api/data/send to a session', () => {
     expect(record).toMatchObject({ outcome: 'SENT', attempts: 3 });
   });
 
-  it('marks a session gone when its node answers 404, and does not retry', async () => {
+  it('marks a session gone when its node answers 404 and lists it no more, and does not retry', async () => {
     const session = await connect(nodeB, 'u3');
+    // The node still holds another session: it answers connection/find_all with a list, which
+    // confirms it is a WCS REST API, and the list does not have this session.
+    await connect(nodeB, 'u3-other');
     nodeB.heldSessions.delete(session.sessionId);
-    const before = restB.requests;
+    const before = restB.attempts.length;
 
     const { json } = await api({ target: { sessionId: session.sessionId }, payload: 'anyone?' });
 
     expect(json).toMatchObject({ gone: 1, sent: 0 });
-    expect(restB.requests - before).toBe(1);
+    expect(restB.attempts.length - before).toBe(1);
     expect(await getItem('sessions', { sessionId: session.sessionId })).toMatchObject({
       status: 'DISCONNECTED',
       info: expect.stringMatching(/^gone: WCS answered 404/),
     });
+  });
+
+  it.each([
+    ['a REST URL without /rest-api', () => restC.url.replace('/rest-api', ''), 'HTTP ERROR 404'],
+    ['a REST URL that is not a WCS at all', () => `${server.baseUrl}/rest-api`, 'NotFound'],
+  ])('closes nothing when %s answers 404, and says the URL is wrong', async (_case, urlOf, said) => {
+    // A node of its own for each case: its URL is what the operator mistyped.
+    const node = new FakeWcs({ appUrl: server.appUrl, appKey: app, ip: '127.0.0.4' });
+    await putNodeUrl(node.nodeId, urlOf());
+    const session = await connect(node, `u-wrong-${randomUUID().slice(0, 4)}`);
+
+    const { json } = await api({ target: { sessionId: session.sessionId }, payload: 'hello?' });
+
+    expect(json).toMatchObject({ gone: 0, sent: 0, failed: 1 });
+    const record = await getItem('dataMessages', {
+      sessionId: session.sessionId,
+      operationId: json.results[0]?.operationId as string,
+    });
+    expect(record).toMatchObject({ outcome: 'FAILED' });
+    expect(String(record?.reason)).toMatch(/not confirmed as a WCS REST API/);
+    expect(String(record?.reason)).toContain(said);
+    expect(await getItem('sessions', { sessionId: session.sessionId })).toMatchObject({
+      status: 'PENDING',
+      openAppKey: app,
+    });
+  });
+
+  it.each([
+    ['a nodeId that smuggles a URL', 'n@::ffff:127.0.0.1]:3262/steal#'],
+    ['a node outside the allowed networks (the metadata service)', 'n@169.254.169.254'],
+    ['a public node nobody configured', 'n@8.8.8.8'],
+  ])('refuses to push to %s, records the reason, and sends nothing anywhere', async (_case, nodeId) => {
+    const node = new FakeWcs({ appUrl: server.appUrl, appKey: app });
+    (node as unknown as { nodeId: string }).nodeId = nodeId;
+    const session = await connect(node, `u-node-${randomUUID().slice(0, 4)}`);
+    const before = [restA, restB, restC].map((r) => r.requests);
+
+    const { json } = await api({ target: { sessionId: session.sessionId }, payload: 'secret?' });
+
+    expect(json).toMatchObject({ sent: 0, failed: 1, gone: 0, queued: 0 });
+    const record = await getItem('dataMessages', {
+      sessionId: session.sessionId,
+      operationId: json.results[0]?.operationId as string,
+    });
+    expect(record).toMatchObject({ outcome: 'FAILED', attempts: 0 });
+    expect(String(record?.reason)).toMatch(/does not end in @<IP address>|outside the allowed networks/);
+    expect([restA, restB, restC].map((r) => r.requests)).toEqual(before);
+    expect(await getItem('sessions', { sessionId: session.sessionId })).toMatchObject({ status: 'PENDING' });
   });
 
   it('queues a send that keeps failing, retries it from the queue, and parks it in the dead-letter queue', async () => {

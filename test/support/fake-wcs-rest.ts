@@ -1,11 +1,13 @@
 /**
  * The WCS REST API of a fake node, built from `shared/reference/wcs-hooks.md` §4: `POST
  * /rest-api/data/send` with `{nodeId, sessionId, operationId, payload}` answers 200 with an empty
- * body when the node holds the session, 404 when it does not, and 401 without valid HTTP Basic
- * credentials when the node requires them (`disable_rest_auth=false`). It records what it received
- * and can be told to be slow or to fail, to test the sender against a misbehaving node.
+ * body when the node holds the session, 404 when it does not; `POST /rest-api/connection/find_all`
+ * lists the sessions it holds (404 "not found" when none, as WCS's finders answer); every request
+ * answers 401 without valid HTTP Basic credentials when the node requires them
+ * (`disable_rest_auth=false`). It records what it received and can be told to be slow or to fail,
+ * to test the sender against a misbehaving node.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FakeWcs } from './fake-wcs.ts';
 
@@ -31,11 +33,27 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
+/**
+ * A path the REST API does not have: WCS's embedded web server answers with its HTML error page,
+ * not with a REST finder's plain "not found".
+ */
+function answerUnknownPath(response: ServerResponse): void {
+  const page =
+    '<html><head><title>Error 404 Not Found</title></head><body><h2>HTTP ERROR 404 Not Found</h2></body></html>';
+  response.writeHead(404, {
+    'content-type': 'text/html;charset=iso-8859-1',
+    'content-length': Buffer.byteLength(page),
+  });
+  response.end(page);
+}
+
 export class FakeWcsRest {
   /** Every accepted `/data/send`, in arrival order. */
   readonly received: ReceivedData[] = [];
-  /** Every `/data/send` request, accepted or not. */
+  /** Every request, accepted or not. */
   requests = 0;
+  /** `/connection/find_all` requests. */
+  findAllRequests = 0;
   /** The body of every well-formed `/data/send` request, accepted or not, in arrival order. */
   readonly attempts: ReceivedData[] = [];
   /** The most requests in flight at once. */
@@ -74,13 +92,25 @@ export class FakeWcsRest {
           });
           response.end(body);
         };
-        if (request.method !== 'POST' || request.url !== '/rest-api/data/send')
-          return answer(404, 'Not found');
         const { credentials } = this.options;
         if (credentials) {
           const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
           if (request.headers.authorization !== expected) return answer(401, 'Unauthorized');
         }
+        if (request.method === 'POST' && request.url === '/rest-api/connection/find_all') {
+          this.findAllRequests++;
+          const connections = [...this.options.node.heldSessions].map((sessionId) => ({
+            sessionId,
+            appKey: this.options.node.appKey,
+            nodeId: this.options.node.nodeId,
+          }));
+          // Reference §4: finders answer 200 with a JSON list (404 "not found" when it would be empty).
+          if (connections.length === 0) return answer(404, 'Connections not found');
+          response.writeHead(200, { 'content-type': 'application/json' });
+          return response.end(JSON.stringify(connections));
+        }
+        if (request.method !== 'POST' || request.url !== '/rest-api/data/send')
+          return answerUnknownPath(response);
         const failure = this.failures.shift();
         const body = (await readJson(request)) as ReceivedData;
         this.attempts.push(body);
