@@ -1,15 +1,40 @@
 /**
  * The spill replayer: consumes the spill queue, applying each event hook that could not be written
- * when it arrived (`shared/spill.ts`). A hook that still cannot be written is reported as a batch
- * item failure and comes back later; after its last attempt it goes to the spill dead-letter queue.
+ * when it arrived (`shared/spill.ts`). A hook that cannot be written because a dependency is down is
+ * reported as a batch item failure and comes back later (after its last attempt, the queue's redrive
+ * moves it to the spill dead-letter queue). A hook that can never be written (DynamoDB refuses it, or
+ * it is not a spilled hook) is moved to the dead-letter queue at once, with the reason, and the
+ * batch goes on: one poison message never holds the others back. Either way the dead-letter queue
+ * alarms. Powertools' batch processor does the partial-batch bookkeeping.
  */
+
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { isDependencyFailure } from '#shared/deadline.ts';
+import { logger } from '#shared/logger.ts';
+import { METRIC, metrics } from '#shared/metrics.ts';
 import { replaySpilled } from '#shared/replay.ts';
-import type { SpilledHook } from '#shared/spill.ts';
+import { deadLetterSpilled, type SpilledHook } from '#shared/spill.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 
-const recordHandler = (record: SQSRecord) => replaySpilled(JSON.parse(record.body) as SpilledHook);
+async function recordHandler(record: SQSRecord): Promise<void> {
+  try {
+    await replaySpilled(JSON.parse(record.body) as SpilledHook);
+  } catch (error) {
+    if (isDependencyFailure(error)) throw error;
+    const reason = `${(error as Error).name}: ${(error as Error).message}`.slice(0, 1000);
+    await deadLetterSpilled(record.body, reason);
+    metrics.addMetric(METRIC.spillDeadLettered, MetricUnit.Count, 1);
+    logger.error('spilled hook can never be written: moved to the dead-letter queue', { reason });
+  }
+}
 
-export const handler = (event: SQSEvent) => processPartialResponse(event, recordHandler, processor);
+export const handler = async (event: SQSEvent) => {
+  try {
+    return await processPartialResponse(event, recordHandler, processor);
+  } finally {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  }
+};

@@ -3,6 +3,15 @@
  * a documented default. A production stage differs from a development one only by these values.
  */
 import type { Node } from 'constructs';
+import { DEFAULTS, MAX_SPILLABLE_BODY_BYTES } from '#shared/config.ts';
+
+function hookBodyLimit(bytes: number): number {
+  if (bytes > MAX_SPILLABLE_BODY_BYTES)
+    throw new Error(
+      `context "hookBodyLimitBytes" is ${bytes}; at most ${MAX_SPILLABLE_BODY_BYTES}, so that an event that must be spilled fits an SQS message (256 KiB)`,
+    );
+  return bytes;
+}
 
 export interface StageConfig {
   /** Name of the stage, part of the stack name. Default `dev`. */
@@ -19,7 +28,7 @@ export interface StageConfig {
   readonly throttleRateLimit: number;
   /** Burst of hook requests the API accepts. Default 1000. */
   readonly throttleBurstLimit: number;
-  /** Largest hook body accepted, in bytes. Default 262 144. */
+  /** Largest hook body accepted, in bytes. Default 245 760 (240 KiB); at most 256 000, so any event fits the spill queue. */
   readonly hookBodyLimitBytes: number;
   /** Verify `Authorization: WCS <hmac>` on every hook (`rest_hook_send_hash=true` on WCS). Default true. */
   readonly requireSignedHooks: boolean;
@@ -86,7 +95,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     logLevel: String(read('logLevel') ?? 'INFO'),
     throttleRateLimit: number('throttleRateLimit', 500),
     throttleBurstLimit: number('throttleBurstLimit', 1000),
-    hookBodyLimitBytes: number('hookBodyLimitBytes', 262_144),
+    hookBodyLimitBytes: hookBodyLimit(number('hookBodyLimitBytes', DEFAULTS.hookBodyLimitBytes)),
     requireSignedHooks: boolean('requireSignedHooks', true),
     ...(typeof alarmEmail === 'string' && alarmEmail !== '' && { alarmEmail }),
     defaultAppPolicy:

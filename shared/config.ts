@@ -31,8 +31,15 @@ export function booleanEnv(name: string, fallback: boolean): boolean {
   return raw === 'true' || raw === '1' || raw === 'yes';
 }
 
+/**
+ * The largest hook body the spill can always take: SQS carries 256 KiB per message, and a spilled
+ * hook is the body with its method, time and digest around it (`shared/spill.ts`).
+ */
+export const MAX_SPILLABLE_BODY_BYTES = 250 * 1024;
+
 /** Defaults, documented in the README's configuration table. */
 export const DEFAULTS = {
-  hookBodyLimitBytes: 256 * 1024,
+  /** Room left under SQS's 256 KiB message for the spill's envelope: any event can be spilled. */
+  hookBodyLimitBytes: 240 * 1024,
   retentionDays: 30,
 } as const;

@@ -14,7 +14,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { DEFAULTS, integerEnv } from './config.ts';
+import { DEFAULTS, integerEnv, MAX_SPILLABLE_BODY_BYTES } from './config.ts';
 import {
   DeadlineExceededError,
   decisionBudgetMs,
@@ -39,6 +39,12 @@ import { hookSecrets } from './secrets.ts';
 import { canSpill, type SpilledHook, spill } from './spill.ts';
 
 const limitBytes = integerEnv('HOOK_BODY_LIMIT_BYTES', DEFAULTS.hookBodyLimitBytes);
+if (limitBytes > MAX_SPILLABLE_BODY_BYTES) {
+  // An event over it could not be spilled when DynamoDB is down, and would be lost.
+  throw new Error(
+    `HOOK_BODY_LIMIT_BYTES is ${limitBytes}; at most ${MAX_SPILLABLE_BODY_BYTES}, so that any event fits the spill (SQS: 256 KiB)`,
+  );
+}
 
 /** One hook call, decoded: what a handler in `functions/` works with. */
 export interface HookInvocation<Body> {
@@ -206,7 +212,8 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
         body: mirror,
         receivedAt: receivedAt.toISOString(),
         digest,
-        ...(unidentified && { unidentified, raw: parsed }),
+        ...(unidentified && { unidentified }),
+        ...(unidentified && !isObject(parsed) && { raw: parsed }),
       };
       const answer =
         countRefusal && !unidentified

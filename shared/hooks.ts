@@ -35,6 +35,8 @@ export interface HandlerDefinition {
   readonly sendQueue?: 'send' | 'consume';
   /** The spill queue (event hooks that could not be written yet): `send` to it, or `consume` it. Default: neither. */
   readonly spillQueue?: 'send' | 'consume';
+  /** The spill dead-letter queue: `send` a spilled hook that can never be written to it. Default: no. */
+  readonly spillDeadLetters?: 'send';
   readonly description: string;
 }
 
@@ -155,6 +157,7 @@ export const SERVICE_FUNCTIONS = {
       events: 'write',
     },
     spillQueue: 'consume',
+    spillDeadLetters: 'send',
     description:
       'Consumes the spill queue: writes the event hooks that could not be written when they arrived.',
   },

@@ -12,6 +12,8 @@ export const METRIC = {
   admitted: 'Admitted',
   /** Event hooks spilled (the database failed or was slow) to be replayed later, by `method`. */
   spilled: 'HookSpilled',
+  /** Spilled event hooks that can never be written, moved to the spill dead-letter queue with the reason. */
+  spillDeadLettered: 'SpillDeadLettered',
   /** Decisions answered by their fail mode (deadline or dependency failure), by `method` and `failMode`. */
   decisionFallback: 'DecisionFallback',
   /** Operator API requests answered (`/api/...`), by `route`. */

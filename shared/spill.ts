@@ -83,36 +83,107 @@ export async function spill(hook: SpilledHook): Promise<void> {
   }
 }
 
+/** What one drain of the local spill did. */
+export interface DrainResult {
+  /** Hooks written. */
+  readonly replayed: number;
+  /** Hooks, or lines, that can never be written, moved to the dead-letter file with their reason. */
+  readonly deadLettered: number;
+}
+
 /**
- * Replays the local spill with `replay`, oldest first. The spill file is renamed before it is read,
- * so hooks spilled meanwhile go to a new file; what cannot be replayed yet (the database is still
- * down) is appended back, in order, for the next drain. Returns how many hooks were replayed.
+ * Replays the local spill with `replay`, oldest first, each hook on its own. The spill file is
+ * renamed before it is read, so hooks spilled meanwhile go to a new file. A hook that fails because
+ * a dependency is down (`isTransient`) ends the pass: it and the ones after it are appended back,
+ * in order, for the next drain. A hook that fails for any other reason (DynamoDB refuses it: too
+ * large, invalid) and a line that is not a spilled hook at all (torn by a crash mid-write, corrupt)
+ * can never succeed: each is moved to the dead-letter file with the reason (`deadLetterSpilled`),
+ * and the rest goes on. Nothing is dropped.
  */
 export async function drainLocalSpill(
   dir: string,
   replay: (hook: SpilledHook) => Promise<void>,
-): Promise<number> {
-  if (!existsSync(dir)) return 0;
+  isTransient: (error: unknown) => boolean,
+): Promise<DrainResult> {
+  if (!existsSync(dir)) return { replayed: 0, deadLettered: 0 };
   const live = join(dir, 'spill.jsonl');
   if (existsSync(live)) renameSync(live, join(dir, `draining-${Date.now()}-${process.pid}.jsonl`));
   let replayed = 0;
+  let deadLettered = 0;
   // Files left by an earlier drain that was interrupted are drained too, oldest first.
   for (const name of readdirSync(dir)
     .filter((n) => n.startsWith('draining-'))
     .sort()) {
     const path = join(dir, name);
     const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
-    let index = 0;
+    let rest: string[] = [];
     try {
-      for (; index < lines.length; index++) {
-        await replay(JSON.parse(lines[index] as string) as SpilledHook);
-        replayed++;
+      for (const [index, line] of lines.entries()) {
+        let hook: SpilledHook;
+        try {
+          hook = JSON.parse(line) as SpilledHook;
+          if (typeof hook?.method !== 'string') throw new Error('no method');
+        } catch (error) {
+          await deadLetterSpilled(
+            line,
+            `not a spilled hook (a torn or corrupt line): ${(error as Error).message}`,
+          );
+          deadLettered++;
+          continue;
+        }
+        try {
+          await replay(hook);
+          replayed++;
+        } catch (error) {
+          if (isTransient(error)) {
+            rest = lines.slice(index);
+            break;
+          }
+          await deadLetterSpilled(line, reasonOf(error));
+          deadLettered++;
+        }
       }
     } finally {
-      const rest = lines.slice(index);
       if (rest.length > 0) appendFileSync(live, `${rest.join('\n')}\n`);
       unlinkSync(path);
     }
   }
-  return replayed;
+  return { replayed, deadLettered };
+}
+
+/** Why a replay failed, in one line. */
+function reasonOf(error: unknown): string {
+  const e = error as { name?: string; message?: string };
+  return `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`.slice(0, 1000);
+}
+
+/**
+ * Parks a spilled hook that can never be written, with the reason, where an operator finds it and
+ * an alarm says so: in AWS the spill dead-letter queue (`SPILL_DEAD_LETTER_QUEUE_URL`, the reason in
+ * a message attribute); locally the file `dead-letter.jsonl` beside the spill, one
+ * `{reason, at, hook}` per line. Throws if it could not be kept (then the hook is not removed).
+ */
+export async function deadLetterSpilled(text: string, reason: string): Promise<void> {
+  const queueUrl = process.env.SPILL_DEAD_LETTER_QUEUE_URL;
+  if (queueUrl) {
+    sqs ??= new SQSClient({});
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: text,
+        MessageAttributes: { reason: { DataType: 'String', StringValue: reason } },
+      }),
+    );
+    return;
+  }
+  const dir = process.env.SPILL_DIR;
+  if (!dir) throw new Error('no spill dead-letter configured: set SPILL_DEAD_LETTER_QUEUE_URL or SPILL_DIR');
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(join(dir, 'dead-letter.jsonl'), 'a');
+  try {
+    writeSync(fd, `${JSON.stringify({ reason, at: new Date().toISOString(), hook: text })}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

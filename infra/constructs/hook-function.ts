@@ -46,6 +46,7 @@ export interface DeclaredResources {
   readonly tables: Readonly<Record<TableName, TableV2>>;
   readonly sendQueue: IQueue;
   readonly spillQueue: IQueue;
+  readonly spillDeadLetterQueue: IQueue;
 }
 
 export interface HookFunctionProps {
@@ -160,7 +161,7 @@ export class HookFunction extends NodejsFunction {
 
   /**
    * Binds everything `definition` (the function's registry entry) declares, and nothing else: its
-   * tables with their access, the send queue and the spill queue.
+   * tables with their access, the send queue, the spill queue and its dead-letter queue.
    */
   bindDeclared(definition: HandlerDefinition, resources: DeclaredResources): this {
     for (const [table, access] of Object.entries(definition.tables) as [TableName, TableAccess][]) {
@@ -168,6 +169,8 @@ export class HookFunction extends NodejsFunction {
     }
     if (definition.sendQueue) this.bindQueue(resources.sendQueue, 'SEND_QUEUE_URL', definition.sendQueue);
     if (definition.spillQueue) this.bindQueue(resources.spillQueue, 'SPILL_QUEUE_URL', definition.spillQueue);
+    if (definition.spillDeadLetters)
+      this.bindQueue(resources.spillDeadLetterQueue, 'SPILL_DEAD_LETTER_QUEUE_URL', 'send');
     return this;
   }
 

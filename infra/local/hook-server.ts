@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DEFAULTS, integerEnv } from '#shared/config.ts';
 import {
   FUNCTIONS,
   findHook,
@@ -77,6 +78,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** The HTTP server that serves `handlers`; not yet listening. */
 export function createHookServer(handlers: HookHandlers): Server {
+  const hookBodyLimitBytes = integerEnv('HOOK_BODY_LIMIT_BYTES', DEFAULTS.hookBodyLimitBytes);
   const server = createServer(async (request, response) => {
     try {
       const { pathname } = new URL(request.url ?? '/', 'http://localhost');
@@ -116,9 +118,17 @@ export function createHookServer(handlers: HookHandlers): Server {
           message: 'WCS sends every hook as POST',
         });
       }
-      const body = await readBody(request);
+      // Read no more of a hook than its function would accept: nothing buffers megabytes an
+      // unsigned client sends before the signature is even checked.
+      const declared = Number(request.headers['content-length'] ?? 0);
+      const body = declared > hookBodyLimitBytes ? undefined : await readBody(request, hookBodyLimitBytes);
       if (body === undefined) {
-        return writeJson(response, 413, { error: 'PayloadTooLarge', message: 'body exceeds 10 MB' });
+        response.setHeader('connection', 'close');
+        return writeJson(response, 413, {
+          error: 'PayloadTooLarge',
+          message: `body exceeds ${hookBodyLimitBytes} bytes (HOOK_BODY_LIMIT_BYTES)`,
+          details: { limitBytes: hookBodyLimitBytes },
+        });
       }
       const routeKey =
         hook.handler === 'echo' ? `POST ${HOOKS_PATH}/{method}` : `POST ${HOOKS_PATH}/${method}`;
@@ -175,10 +185,16 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
   const loop = (async () => {
     const { drainLocalSpill } = await import('#shared/spill.ts');
     const { replaySpilled } = await import('#shared/replay.ts');
+    const { isDependencyFailure } = await import('#shared/deadline.ts');
     while (running) {
       try {
-        const replayed = await drainLocalSpill(dir, replaySpilled);
+        const { replayed, deadLettered } = await drainLocalSpill(dir, replaySpilled, isDependencyFailure);
         if (replayed > 0) logger.info('replayed spilled hooks', { replayed });
+        if (deadLettered > 0)
+          logger.error('spilled hooks that can never be written were moved to the dead-letter file', {
+            deadLettered,
+            file: `${dir}/dead-letter.jsonl`,
+          });
       } catch (error) {
         logger.warn('spilled hooks wait for the database', { error: (error as Error).message });
       }

@@ -84,7 +84,12 @@ export class WcsHooksStack extends Stack {
       visibilityTimeout: Duration.seconds(60 * 6),
       maxReceiveCount: 20,
     });
-    const resources = { tables: this.state.tables, sendQueue, spillQueue };
+    const resources = {
+      tables: this.state.tables,
+      sendQueue,
+      spillQueue,
+      spillDeadLetterQueue: spillDeadLetterQueue,
+    };
 
     this.hookApi = new HookApi(this, 'Hooks', {
       resources,

@@ -67,6 +67,21 @@ describe('a hook with the wrong content type', () => {
 });
 
 describe('a hook over the body size limit', () => {
+  it('is answered 413 from its declared length, before its body is sent or read', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
+    const answer = new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
+    await new Promise((resolve) => socket.once('connect', resolve));
+
+    // 9.9 MB announced, unsigned; only the headers are ever sent.
+    socket.write(
+      `POST /hooks/CallStatusEvent HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${9_900_000}\r\n\r\n`,
+    );
+
+    expect(await answer).toMatch(/^HTTP\/1\.1 413 /);
+    socket.destroy();
+  });
+
   it('answers 413 with the size and the limit, and records nothing', async () => {
     const session = wcs.newSession();
     const body = wcs.dataBody(session, { blob: 'x'.repeat(LIMIT) });

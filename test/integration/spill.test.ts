@@ -1,0 +1,119 @@
+/**
+ * The spill never blocks and never drops: each spilled hook is replayed on its own against DynamoDB
+ * Local; one DynamoDB can never take, or a line torn by a crash mid-write, is moved to the
+ * dead-letter file with its reason, and every hook behind it is still written. A dependency that is
+ * down ends the pass and keeps the rest, in order, for the next one. The spill replayer function
+ * (SQS in AWS) follows the same rules.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import type { SQSEvent } from 'aws-lambda';
+import { isDependencyFailure } from '../../shared/deadline.ts';
+import { replaySpilled } from '../../shared/replay.ts';
+import { drainLocalSpill, type SpilledHook } from '../../shared/spill.ts';
+import { streamKey } from '../../shared/streams.ts';
+import { FakeWcs } from '../support/fake-wcs.ts';
+import { getItem } from '../support/tables.ts';
+
+const wcs = new FakeWcs({ appUrl: 'http://unused', appKey: 'spill' });
+
+/** A spilled StreamStatusEvent, as the hook adapter writes it. */
+function spilled(status: string, extra: Record<string, unknown> = {}) {
+  const stream = wcs.newStream(wcs.newSession(), `spill-${randomUUID().slice(0, 6)}`, true);
+  const hook: SpilledHook = {
+    method: 'StreamStatusEvent',
+    body: wcs.streamBody(stream, status, extra),
+    receivedAt: new Date().toISOString(),
+    digest: randomUUID().replace(/-/g, ''),
+  };
+  return { stream, line: JSON.stringify(hook) };
+}
+
+function spillDirWith(lines: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'spill-'));
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(join(dir, 'spill.jsonl'), `${lines.join('\n')}\n`);
+  return dir;
+}
+
+const deadLettersIn = (dir: string) =>
+  existsSync(join(dir, 'dead-letter.jsonl'))
+    ? readFileSync(join(dir, 'dead-letter.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { reason: string; hook: string })
+    : [];
+
+describe('draining the local spill', () => {
+  it('writes every hook behind a torn line and a hook DynamoDB refuses, and dead-letters those two with the reason', async () => {
+    const before = spilled('PUBLISHING');
+    const poison = spilled('PUBLISHING', { custom: { blob: 'x'.repeat(420 * 1024) } });
+    const after = Array.from({ length: 5 }, () => spilled('PUBLISHING'));
+    const torn = spilled('PUBLISHING').line.slice(0, 40);
+    const dir = spillDirWith([before.line, torn, poison.line, ...after.map((a) => a.line)]);
+    process.env.SPILL_DIR = dir;
+
+    const result = await drainLocalSpill(dir, replaySpilled, isDependencyFailure);
+
+    expect(result).toEqual({ replayed: 6, deadLettered: 2 });
+    for (const { stream } of [before, ...after])
+      expect(await getItem('streams', streamKey(stream))).toMatchObject({ status: 'PUBLISHING' });
+    expect(await getItem('streams', streamKey(poison.stream))).toBeUndefined();
+    const deadLetters = deadLettersIn(dir);
+    expect(deadLetters.map((d) => d.hook === poison.line || d.hook)).toEqual([torn, true]);
+    expect(deadLetters[0]?.reason).toMatch(/not a spilled hook/);
+    expect(deadLetters[1]?.reason).toMatch(/ValidationException: .*size/i);
+    expect(existsSync(join(dir, 'spill.jsonl'))).toBe(false);
+  });
+
+  it('keeps, in order, every hook from the first whose dependency is down, for the next pass', async () => {
+    const hooks = Array.from({ length: 4 }, () => spilled('PUBLISHING'));
+    const dir = spillDirWith(hooks.map((h) => h.line));
+    let calls = 0;
+    const downFromTheSecond = async (hook: SpilledHook) => {
+      if (++calls >= 2) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      await replaySpilled(hook);
+    };
+
+    const result = await drainLocalSpill(dir, downFromTheSecond, isDependencyFailure);
+
+    expect(result).toEqual({ replayed: 1, deadLettered: 0 });
+    expect(readFileSync(join(dir, 'spill.jsonl'), 'utf8').trim().split('\n')).toEqual(
+      hooks.slice(1).map((h) => h.line),
+    );
+    expect(deadLettersIn(dir)).toEqual([]);
+    expect(await drainLocalSpill(dir, replaySpilled, isDependencyFailure)).toEqual({
+      replayed: 3,
+      deadLettered: 0,
+    });
+  });
+});
+
+describe('the spill replayer function', () => {
+  it('writes the good records of a batch, dead-letters the poison one, and reports no failure for it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spill-fn-'));
+    process.env.SPILL_DIR = dir;
+    const { handler } = await import('../../functions/spill-replayer.ts');
+    const good = spilled('PUBLISHING');
+    const poison = spilled('PUBLISHING', { custom: { blob: 'x'.repeat(420 * 1024) } });
+    const event = {
+      Records: [good.line, poison.line, 'not json'].map((body, i) => ({ messageId: `m${i}`, body })),
+    } as unknown as SQSEvent;
+
+    const response = await handler(event);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await getItem('streams', streamKey(good.stream))).toMatchObject({ status: 'PUBLISHING' });
+    // The batch processor handles the records concurrently: the order is not the batch's.
+    const deadLetters = deadLettersIn(dir)
+      .map((d) => ({ hook: d.hook === poison.line ? 'poison' : d.hook, reason: d.reason.slice(0, 60) }))
+      .sort((a, b) => a.hook.localeCompare(b.hook));
+    expect(deadLetters).toEqual([
+      { hook: 'not json', reason: expect.stringMatching(/^SyntaxError/) },
+      { hook: 'poison', reason: expect.stringMatching(/^ValidationException/) },
+    ]);
+  });
+});
