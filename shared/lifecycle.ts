@@ -83,11 +83,22 @@ export interface TransitionResult {
   readonly item?: Record<string, unknown>;
 }
 
+/** Longest `info` kept in a history entry; the current `info` of the item keeps it whole. */
+const HISTORY_INFO_CHARS = 512;
+
+/**
+ * Distinct statuses of rank -1 (ones WCS may add that we do not know) an item's history keeps. The
+ * known ones are a handful; without this bound, a client sending ever new statuses would grow the
+ * item past DynamoDB's 400 KB, and every later hook of it would fail. Past it, such a status is
+ * counted in `historyDropped` instead.
+ */
+export const UNKNOWN_STATUSES_KEPT = 16;
+
 function historyEntry(t: Transition) {
   return {
     status: t.status,
     at: t.at,
-    ...(typeof t.latest.info === 'string' && { info: t.latest.info }),
+    ...(typeof t.latest.info === 'string' && { info: t.latest.info.slice(0, HISTORY_INFO_CHARS) }),
     ...t.historyDetails,
   };
 }
@@ -158,19 +169,33 @@ export async function applyTransition(
   for (const [k, v] of defined({ ...t.constants, ...t.latest })) late.setIfMissing(k, v);
   for (const [k, v] of defined(t.marks ?? {})) late.set(k, v);
   const seenName = late.name('seenStatuses');
+  const unseen = `NOT contains(${seenName}, ${late.value(t.status)})`;
+  // Statuses of rank -1 are unbounded in kind: only so many are kept (counting every one of them).
+  const bounded =
+    rank < 0 ? ` AND size(${seenName}) < ${late.value(UNKNOWN_STATUSES_KEPT + knownSeen(model, seen))}` : '';
   try {
     const { Attributes } = await dynamo.send(
       new UpdateCommand({
         TableName: tableName,
         Key: t.key,
-        ...late.toParams(`NOT contains(${seenName}, ${late.value(t.status)})`),
+        ...late.toParams(`${unseen}${bounded}`),
         ReturnValues: 'ALL_NEW',
       }),
     );
     return { outcome: 'late', ...(Attributes && { item: Attributes }) };
   } catch (error) {
-    // A concurrent copy of the same hook got there first.
-    if (isConditionFailure(error)) return { outcome: 'duplicate' };
-    throw error;
+    if (!isConditionFailure(error)) throw error;
+    // A concurrent copy of the same hook got there first; or the history is full.
+    if (!bounded) return { outcome: 'duplicate' };
+    const dropped = new UpdateExpression().increment('historyDropped', 1);
+    const { Attributes } = await dynamo.send(
+      new UpdateCommand({ TableName: tableName, Key: t.key, ...dropped.toParams(), ReturnValues: 'ALL_NEW' }),
+    );
+    return { outcome: 'late', ...(Attributes && { item: Attributes }) };
   }
+}
+
+/** How many of the statuses in `seen` the model knows (they do not count against the bound on unknown ones). */
+function knownSeen(model: LifecycleModel, seen: unknown): number {
+  return seen instanceof Set ? [...seen].filter((s) => rankOf(model, String(s)) >= 0).length : 0;
 }

@@ -3,6 +3,7 @@
  * FAILED, with the user and grants admission gave it. See `docs/data-model.md`.
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { storedText } from './client-json.ts';
 import { withoutValueAt } from './dotted-path.ts';
 import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
@@ -31,14 +32,18 @@ export function openKeyOf(userId: string | undefined, sessionId: string): string
   return `${userId ?? ANONYMOUS}#${sessionId}`;
 }
 
-/** `custom` without the token: a credential is not history. */
-function customWithoutToken(custom: unknown, tokenPath: string | undefined): string | undefined {
-  if (custom === undefined || custom === null) return undefined;
-  if (tokenPath?.startsWith('custom.') && typeof custom === 'object' && !Array.isArray(custom)) {
-    return JSON.stringify(withoutValueAt(custom, tokenPath.slice('custom.'.length)));
+/** `custom` without the token, as text (`client-json.ts`): a credential is not history. */
+function customWithoutToken(custom: unknown, tokenPath: string | undefined) {
+  if (
+    tokenPath?.startsWith('custom.') &&
+    typeof custom === 'object' &&
+    custom !== null &&
+    !Array.isArray(custom)
+  ) {
+    return storedText('custom', withoutValueAt(custom, tokenPath.slice('custom.'.length)));
   }
   // Client-defined JSON, kept as text: any depth, any number, nothing DynamoDB could refuse.
-  return JSON.stringify(custom);
+  return storedText('custom', custom);
 }
 
 /** What every hook of a session says about its client; the same in each, so the first one seen is kept. */
@@ -50,7 +55,7 @@ function clientFacts(body: ConnectBody, tokenPath?: string) {
     clientOSVersion: body.clientOSVersion,
     clientBrowserVersion: body.clientBrowserVersion,
     mediaProviders: body.mediaProviders,
-    custom: customWithoutToken(body.custom, tokenPath),
+    ...customWithoutToken(body.custom, tokenPath),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { storedText } from './client-json.ts';
 import { booleanEnv } from './config.ts';
 import { applyTransition, type LifecycleModel, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
@@ -130,8 +131,8 @@ function mediaFacts(body: StreamFacts) {
     rtmpUrl: body.rtmpUrl,
     audioMuted: body.audioState?.muted,
     videoMuted: body.videoState?.muted,
-    custom: body.custom === undefined || body.custom === null ? undefined : JSON.stringify(body.custom),
-    sdp: storeSdp ? body.sdp : undefined,
+    ...storedText('custom', body.custom),
+    ...(storeSdp && storedText('sdp', body.sdp, false)),
   };
 }
 

@@ -8,6 +8,13 @@
  */
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { AppPolicy } from './apps.ts';
+import { MAX_GRANT_PATTERN_CHARS, MAX_GRANT_PATTERNS } from './grants.ts';
+
+/**
+ * Longest user id (`sub`) a token may name, in UTF-8 bytes: it becomes part of an index key
+ * (`openKey`, `<userId>#<sessionId>`), which DynamoDB bounds.
+ */
+export const MAX_USER_ID_BYTES = 256;
 
 /** What a verified token allows. */
 export interface ClientGrants {
@@ -91,13 +98,21 @@ export async function verifyClientToken(token: string, policy: AppPolicy): Promi
   }
   if (typeof payload.sub !== 'string' || payload.sub === '')
     throw new TokenRejectedError('token has no subject (sub)');
+  if (Buffer.byteLength(payload.sub) > MAX_USER_ID_BYTES)
+    throw new TokenRejectedError(`token subject (sub) is longer than ${MAX_USER_ID_BYTES} bytes`);
   if (payload.exp === undefined) throw new TokenRejectedError('token has no expiry (exp)');
-  return {
-    userId: payload.sub,
-    publish: list(payload.publish),
-    play: list(payload.play),
-    data: payload.data === true,
-  };
+  const publish = list(payload.publish);
+  const play = list(payload.play);
+  for (const [claim, patterns] of [
+    ['publish', publish],
+    ['play', play],
+  ] as const) {
+    if (patterns.length > MAX_GRANT_PATTERNS || patterns.some((p) => p.length > MAX_GRANT_PATTERN_CHARS))
+      throw new TokenRejectedError(
+        `token claim ${claim}: at most ${MAX_GRANT_PATTERNS} patterns of at most ${MAX_GRANT_PATTERN_CHARS} characters`,
+      );
+  }
+  return { userId: payload.sub, publish, play, data: payload.data === true };
 }
 
 export interface TokenClaims {

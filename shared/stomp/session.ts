@@ -13,11 +13,14 @@ import type { StompFrame } from './codec.ts';
 
 /** Destinations a client may subscribe to (reference §5.1 and the realtime issue). */
 export const DESTINATIONS = ['/alarm', '/topic/streams', '/topic/sessions', '/user/service'] as const;
-const STREAM_TOPIC = /^\/topic\/streams\/[^/]{1,1024}$/;
+const STREAM_TOPIC = /^\/topic\/streams\/[^/]+$/;
+/** A destination is an index key (`byDestination`); a stream name is at most 512 bytes (`LIMITS.name`). */
+const MAX_DESTINATION_BYTES = 600;
 
 /** True when `destination` can be subscribed to. */
 export function isSubscribable(destination: string): boolean {
-  return (DESTINATIONS as readonly string[]).includes(destination) || STREAM_TOPIC.test(destination);
+  if ((DESTINATIONS as readonly string[]).includes(destination)) return true;
+  return STREAM_TOPIC.test(destination) && Buffer.byteLength(destination) <= MAX_DESTINATION_BYTES;
 }
 
 /**

@@ -1,0 +1,19 @@
+/**
+ * Client-defined JSON (`custom`, a raw SDP when kept) is stored as text, up to a bound: an item is
+ * at most 400 KB in DynamoDB, and one stream item can carry the `custom` of one hook and the SDP of
+ * another. Past the bound only its size is kept, so a write can never fail for its content.
+ */
+
+/** Largest client text kept on an item, in UTF-8 bytes. */
+export const MAX_CLIENT_TEXT_BYTES = 100 * 1024;
+
+/**
+ * `{[field]: text}` when the text fits, `{[field + 'OmittedBytes']: size}` when it does not;
+ * nothing for `null` or `undefined`. `value` is JSON-encoded unless it is already text.
+ */
+export function storedText(field: string, value: unknown, asJson = true): Record<string, string | number> {
+  if (value === undefined || value === null) return {};
+  const text = asJson || typeof value !== 'string' ? JSON.stringify(value) : value;
+  const bytes = Buffer.byteLength(text);
+  return bytes <= MAX_CLIENT_TEXT_BYTES ? { [field]: text } : { [`${field}OmittedBytes`]: bytes };
+}
