@@ -191,6 +191,8 @@ export async function listOpenSessions(appKey: string, userId?: string): Promise
     ExpressionAttributeValues: { ':app': appKey, ...(userId && { ':user': `${userId}#` }) },
   });
   for (const item of items) {
+    // A user id may itself contain `#`: the key range of user `a` also holds user `a#b`'s sessions.
+    if (userId !== undefined && item.userId !== userId) continue;
     sessions.push({ sessionId: String(item.sessionId), nodeId: String(item.nodeId), appKey });
   }
   return sessions;

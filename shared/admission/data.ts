@@ -5,7 +5,8 @@ import { DecisionRefusedError } from '../errors.ts';
 import type { HookAnswer } from '../hook-handler.ts';
 import type { OnDataEventBody } from '../schemas.ts';
 import { enqueue } from '../send-queue.ts';
-import type { SessionState } from '../sessions.ts';
+import { ANONYMOUS, type SessionState } from '../sessions.ts';
+import { MAX_USER_ID_BYTES } from '../tokens.ts';
 import { actingSession } from './acting-session.ts';
 
 /**
@@ -28,12 +29,20 @@ export async function decideData(
 
 /**
  * The user a payload is addressed to, when a client sends data to another (`{"to": "<user>", ...}`),
- * the way meveo's WebSocket endpoints let user agents talk to each other.
+ * the way meveo's WebSocket endpoints let user agents talk to each other. `undefined` when the
+ * payload names nobody; a refusal when it names what is not one user: empty, the anonymous
+ * placeholder (`-`, every session without a user), or wildcard-like (`*`, `?`, `#`, which our keys
+ * use), or too long to be a user id.
  */
 function relayTarget(payload: unknown): string | undefined {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+  if (!('to' in payload)) return undefined;
   const to = (payload as Record<string, unknown>).to;
-  return typeof to === 'string' && to !== '' ? to : undefined;
+  if (typeof to !== 'string' || to.trim() === '')
+    throw new DecisionRefusedError('relay target "to" must name a user');
+  if (to === ANONYMOUS || /[*?#]/.test(to) || Buffer.byteLength(to) > MAX_USER_ID_BYTES)
+    throw new DecisionRefusedError(`relay target "${to.slice(0, 64)}" is not a user id`);
+  return to;
 }
 
 /**
@@ -44,15 +53,16 @@ function relayTarget(payload: unknown): string | undefined {
 export async function admitData(body: OnDataEventBody, receivedAt: Date): Promise<HookAnswer> {
   const payloadBytes = Buffer.byteLength(JSON.stringify(body.payload));
   let decision: Awaited<ReturnType<typeof decideData>>;
+  let to: string | undefined;
   try {
     decision = await decideData(body, payloadBytes, receivedAt);
+    to = decision.policy.allowRelay ? relayTarget(body.payload) : undefined;
   } catch (error) {
     if (error instanceof DecisionRefusedError) await recordDataMessage(body, 'REFUSED', receivedAt);
     throw error;
   }
   await recordDataMessage(body, 'ACCEPTED', receivedAt);
-  const to = relayTarget(body.payload);
-  if (to && decision.policy.allowRelay) {
+  if (to) {
     await enqueue([
       {
         kind: 'fanout',

@@ -318,6 +318,48 @@ describe('relay between clients', () => {
     });
     expect(delivered?.payload).toEqual({ to: 'bob', text: 'hi bob', from: 'alice' });
   });
+
+  it.each([
+    ['the anonymous placeholder', '-', /is not a user id/],
+    ['an empty name', ' ', /must name a user/],
+    ['a wildcard', '*', /is not a user id/],
+    ['a key separator', 'bob#', /is not a user id/],
+    ['not a string', 42, /must name a user/],
+  ])(
+    'refuses to relay to %s, with the reason, and records the message refused',
+    async (_case, to, reason) => {
+      const sender = await connect(nodeA, `relayer-${randomUUID().slice(0, 4)}`);
+      // A client without a user (open admission) would be reached by `-`.
+      const anonymous = nodeA.newSession();
+      await nodeA.send('connect', nodeA.connectBody(anonymous));
+      const data = nodeA.dataBody(sender, { to, text: 'to everyone?' });
+
+      const reply = await nodeA.send('OnDataEvent', data);
+
+      expect(reply.status).toBe(403);
+      expect(reply.json?.message).toMatch(reason);
+      expect(
+        await getItem('dataMessages', { sessionId: sender.sessionId, operationId: String(data.operationId) }),
+      ).toMatchObject({
+        decision: 'REFUSED',
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(restA.receivedBy(anonymous.sessionId)).toHaveLength(0);
+    },
+  );
+
+  it('reaches that user only, not a user whose id begins with it and a #', async () => {
+    const [sender, dan, danB] = [
+      await connect(nodeA, `carol-${randomUUID().slice(0, 4)}`),
+      await connect(nodeB, 'dan'),
+      await connect(nodeB, 'dan#b'),
+    ];
+
+    await nodeA.send('OnDataEvent', nodeA.dataBody(sender, { to: 'dan', text: 'hi dan' }));
+
+    await eventually(() => restB.receivedBy(dan.sessionId).length === 1);
+    expect(restB.receivedBy(danB.sessionId)).toHaveLength(0);
+  });
 });
 
 describe('a fan-out to 1,000 sessions on two nodes', () => {
