@@ -3,7 +3,9 @@
  * a documented default. A production stage differs from a development one only by these values.
  */
 import type { Node } from 'constructs';
+import { parseDefaultPolicy } from '#shared/app-policy.ts';
 import { DEFAULTS, MAX_SPILLABLE_BODY_BYTES } from '#shared/config.ts';
+import { parseFailModes } from '#shared/deadline.ts';
 
 function hookBodyLimit(bytes: number): number {
   if (bytes > MAX_SPILLABLE_BODY_BYTES)
@@ -82,10 +84,20 @@ export function stageConfigFrom(node: Node): StageConfig {
   const alarmEmail = read('alarmEmail');
   const defaultAppPolicy = read('defaultAppPolicy') ?? 'open';
   const decisionFailModes = read('decisionFailModes') ?? {};
-  if (typeof decisionFailModes !== 'object' || decisionFailModes === null) {
-    throw new Error(
-      'context "decisionFailModes" must be an object mapping a hook method to "open" or "closed"',
+  // The functions would refuse to start with these: synthesis refuses first, with the same words.
+  const contextError = (key: string) => (error: Error) =>
+    new Error(`context "${key}": ${error.message}`, { cause: error });
+  try {
+    parseDefaultPolicy(
+      typeof defaultAppPolicy === 'string' ? defaultAppPolicy : JSON.stringify(defaultAppPolicy),
     );
+  } catch (error) {
+    throw contextError('defaultAppPolicy')(error as Error);
+  }
+  try {
+    parseFailModes(JSON.stringify(decisionFailModes));
+  } catch (error) {
+    throw contextError('decisionFailModes')(error as Error);
   }
   return {
     stage,

@@ -5,72 +5,19 @@
  * in each function for `POLICY_CACHE_SECONDS` (default 10) so a decision rarely waits on a read.
  * An app with no policy follows `DEFAULT_APP_POLICY`. `docs/policy.md` explains the model.
  */
-import './zod-locale.ts';
-import * as z from 'zod/mini';
+import { type AppPolicy, appPolicySchema, parseDefaultPolicy } from './app-policy.ts';
 import { integerEnv } from './config.ts';
 import { getConfig, listConfig, putConfig } from './config-store.ts';
 
-/** Fields of a policy; every one but `admission` has a default. */
-export const appPolicyFields = z.object({
-  /** `open`: every client is admitted (as EchoApp); `token`: a valid token is required; `closed`: nobody. */
-  admission: z._default(z.enum(['open', 'token', 'closed']), 'open'),
-  /** Where the token is in the `connect` body, as a dotted path. */
-  tokenPath: z._default(z.string().check(z.minLength(1)), 'custom.token'),
-  /** HS256 secret the app's tokens are signed with (32 characters or more). */
-  hs256Secret: z.optional(z.string().check(z.minLength(32))),
-  /** JWKS URL for RS256/ES256 tokens; the key set is cached. */
-  jwksUrl: z.optional(z.url()),
-  /** Required `aud` of the tokens. Default: the app key. */
-  audience: z.optional(z.string().check(z.minLength(1))),
-  /** Required `iss` of the tokens, if any. */
-  issuer: z.optional(z.string().check(z.minLength(1))),
-  /** With tokens, publishing needs a `publish` pattern matching the stream name. */
-  publishRequiresGrant: z._default(z.boolean(), true),
-  /** With tokens, playing needs a `play` pattern matching the stream name. */
-  playRequiresGrant: z._default(z.boolean(), true),
-  /** At most one publisher per stream name at a time. */
-  singlePublisher: z._default(z.boolean(), false),
-  /** At most this many players per stream name at a time. Unset: no limit. */
-  maxPlayersPerStream: z.optional(z.int().check(z.positive())),
-  /** Every publication is recorded (WCS `record` is overwritten to true). */
-  forceRecord: z._default(z.boolean(), false),
-  /** Largest `OnDataEvent` payload accepted, in bytes (as JSON text). */
-  dataMaxBytes: z._default(z.int().check(z.positive()), 65_536),
-  /** A client may send data to another user (`{"to": "<user>"}`), relayed by the sender. */
-  allowRelay: z._default(z.boolean(), false),
-});
-
-export const appPolicySchema = appPolicyFields.check(
-  z.superRefine((policy, context) => {
-    if (policy.admission === 'token' && !policy.hs256Secret && !policy.jwksUrl) {
-      context.addIssue({
-        code: 'custom',
-        message: 'token admission needs hs256Secret or jwksUrl',
-        path: ['admission'],
-      });
-    }
-  }),
-);
-
-export type AppPolicy = z.infer<typeof appPolicyFields> & {
-  readonly appKey: string;
-  readonly isDefault?: boolean;
-};
+export { type AppPolicy, appPolicyFields, appPolicySchema } from './app-policy.ts';
 
 const cacheMs = integerEnv('POLICY_CACHE_SECONDS', 10) * 1000;
 
+/** Read once, at load: a default policy that cannot be honoured fails the function's start. */
+const DEFAULT_POLICY = parseDefaultPolicy(process.env.DEFAULT_APP_POLICY);
+
 function defaultPolicy(appKey: string): AppPolicy {
-  const raw = process.env.DEFAULT_APP_POLICY;
-  let configured: unknown = {};
-  if (raw) {
-    try {
-      configured = JSON.parse(raw);
-    } catch {
-      // A bare word is the admission mode: DEFAULT_APP_POLICY=closed.
-      configured = { admission: raw };
-    }
-  }
-  return { ...appPolicySchema.parse(configured), appKey, isDefault: true };
+  return { ...DEFAULT_POLICY, appKey, isDefault: true };
 }
 
 const cache = new Map<string, { policy: AppPolicy; until: number }>();

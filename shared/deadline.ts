@@ -25,11 +25,26 @@ export const DEFAULT_FAIL_MODES: Readonly<Record<string, FailMode>> = {
 
 export const decisionBudgetMs = integerEnv('DECISION_BUDGET_MS', 1000);
 
-function configuredModes(): Record<string, FailMode> {
-  const raw = process.env.DECISION_FAIL_MODES;
-  if (!raw) return {};
-  const parsed = JSON.parse(raw) as Record<string, unknown>;
+/**
+ * The fail modes `DECISION_FAIL_MODES` sets (JSON: decision method → `open` or `closed`). Anything
+ * else throws, naming the problem: a function that cannot honour its fail modes must not start.
+ */
+export function parseFailModes(raw: string | undefined): Record<string, FailMode> {
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw new Error(`DECISION_FAIL_MODES is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('DECISION_FAIL_MODES must be a JSON object: {"<decision method>": "open" | "closed"}');
   for (const [method, mode] of Object.entries(parsed)) {
+    if (!(method in DEFAULT_FAIL_MODES)) {
+      throw new Error(
+        `DECISION_FAIL_MODES names ${method}, which is not a decision hook (${Object.keys(DEFAULT_FAIL_MODES).join(', ')})`,
+      );
+    }
     if (mode !== 'open' && mode !== 'closed') {
       throw new Error(
         `DECISION_FAIL_MODES.${method} must be "open" or "closed", got ${JSON.stringify(mode)}`,
@@ -39,7 +54,7 @@ function configuredModes(): Record<string, FailMode> {
   return parsed as Record<string, FailMode>;
 }
 
-const modes = { ...DEFAULT_FAIL_MODES, ...configuredModes() };
+const modes = { ...DEFAULT_FAIL_MODES, ...parseFailModes(process.env.DECISION_FAIL_MODES) };
 
 /** The fail mode of decision hook `method`. */
 export function failModeOf(method: string): FailMode {

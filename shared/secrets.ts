@@ -21,7 +21,19 @@ export function parseSecretList(value: string | undefined): string[] {
     .filter((s) => s.length > 0);
 }
 
-const fromEnvironment = parseSecretList(process.env.WCS_HOOK_SECRET);
+/**
+ * The secrets `WCS_HOOK_SECRET` lists. Unset or empty, signatures are not checked; set to something
+ * that lists no secret (`" , "`), it throws: that is a configuration verifying nothing while it
+ * looks like it does, and the function (or `npm start`) must not start with it.
+ */
+export function secretsFromEnvironment(raw: string | undefined): string[] {
+  const secrets = parseSecretList(raw);
+  if (secrets.length === 0 && raw !== undefined && raw !== '')
+    throw new Error('WCS_HOOK_SECRET is set but lists no secret: give comma-separated secrets, or unset it');
+  return secrets;
+}
+
+const fromEnvironment = secretsFromEnvironment(process.env.WCS_HOOK_SECRET);
 
 /** The secrets a hook's `Authorization` may be signed with. */
 export async function hookSecrets(): Promise<readonly string[]> {

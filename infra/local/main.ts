@@ -55,6 +55,14 @@ async function main() {
   // EMF metrics only mean something to CloudWatch.
   env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
+  // Configuration that cannot be honoured stops the start here, before DynamoDB Local starts.
+  const { secretsFromEnvironment } = await import('#shared/secrets.ts');
+  const { parseFailModes } = await import('#shared/deadline.ts');
+  const { parseDefaultPolicy } = await import('#shared/app-policy.ts');
+  const signed = secretsFromEnvironment(env.WCS_HOOK_SECRET).length > 0;
+  parseFailModes(env.DECISION_FAIL_MODES);
+  parseDefaultPolicy(env.DEFAULT_APP_POLICY);
+
   if (!env.DYNAMODB_ENDPOINT) {
     const inMemory = env.DYNAMODB_IN_MEMORY === 'true';
     const dataDir = inMemory ? undefined : (env.DATA_DIR ?? '.data/dynamodb');
@@ -85,7 +93,6 @@ async function main() {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
-  const signed = (env.WCS_HOOK_SECRET ?? '').trim() !== '';
   log(`serving WCS hooks; point a WCS app at one of:`);
   for (const address of reachableAddresses()) log(`  http://${address}:${port}${HOOKS_PATH}`);
   log(`  e.g. in the WCS CLI: update app -l http://<this-host>:${port}${HOOKS_PATH} defaultApp`);

@@ -134,3 +134,19 @@ describe('the checks at synthesis', () => {
     expect(() => app.synth()).not.toThrow();
   });
 });
+
+describe('configuration the functions could not honour', () => {
+  it.each([
+    [{ defaultAppPolicy: '{admission: open' }, /context "defaultAppPolicy": DEFAULT_APP_POLICY .*not JSON/],
+    [{ defaultAppPolicy: { admission: 'token' } }, /token admission needs hs256Secret or jwksUrl/],
+    [
+      { decisionFailModes: { connect: 'maybe' } },
+      /context "decisionFailModes": .*must be "open" or "closed"/,
+    ],
+    [{ decisionFailModes: { StreamStatusEvent: 'open' } }, /not a decision hook/],
+    [{ hookBodyLimitBytes: 300_000 }, /hookBodyLimitBytes.*at most 256000/],
+    [{ wcsRestUrls: { '10.0.0.1': 'http://10.0.0.1:8081/rest-api' } }, /nodes put/],
+  ])('%j fails synthesis with the reason', (context, message) => {
+    expect(() => buildApp({ context: { ...NO_BUNDLING, ...context } })).toThrow(message);
+  });
+});

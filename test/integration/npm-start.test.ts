@@ -110,4 +110,50 @@ describe('npm start', () => {
     }
     expect(free).toBe(true);
   }, 60_000);
+
+  it.each([
+    [
+      'a hook secret list that lists no secret',
+      { WCS_HOOK_SECRET: ' , ' },
+      /WCS_HOOK_SECRET is set but lists no secret/,
+    ],
+    [
+      'a default policy that is not JSON',
+      { DEFAULT_APP_POLICY: '{admission: open' },
+      /DEFAULT_APP_POLICY .*not JSON/,
+    ],
+    [
+      'a default policy that is not a policy',
+      { DEFAULT_APP_POLICY: '{"admission":"token"}' },
+      /token admission needs hs256Secret or jwksUrl/,
+    ],
+    [
+      'an unknown fail mode',
+      { DECISION_FAIL_MODES: '{"connect":"maybe"}' },
+      /DECISION_FAIL_MODES.connect must be "open" or "closed"/,
+    ],
+    [
+      'a fail mode of a hook that decides nothing',
+      { DECISION_FAIL_MODES: '{"StreamStatusEvent":"open"}' },
+      /not a decision hook/,
+    ],
+    ['a hook body limit the spill cannot take', { HOOK_BODY_LIMIT_BYTES: '300000' }, /at most 256000/],
+  ])(
+    'refuses to start with %s, saying why, before DynamoDB Local starts',
+    async (_case, env, message) => {
+      const dynamoPort = await freePort();
+      const { exited, output } = spawnNpmStart({
+        PORT: String(await freePort()),
+        DYNAMODB_IN_MEMORY: 'true',
+        DYNAMODB_LOCAL_PORT: String(dynamoPort),
+        ...env,
+      });
+
+      expect(await exited).toBe(1);
+      expect(output()).toMatch(/could not start/);
+      expect(output()).toMatch(message);
+      expect(await listening(dynamoPort)).toBe(false);
+    },
+    30_000,
+  );
 });
