@@ -2,13 +2,14 @@
  * `connect` (reference §1.2): admits or refuses the client by its app's policy and token. Admitted,
  * it answers with every field mirrored plus the `restClientConfig` that makes later decisions stick.
  */
-import { admitConnect } from '#shared/admission/connect.ts';
+import { admitConnect, connectRefusal } from '#shared/admission/connect.ts';
 import { wcsHook } from '#shared/hook-handler.ts';
 import { connectBody } from '#shared/schemas.ts';
 
 export const handler = wcsHook({
   method: 'connect',
   decision: true,
+  refusal: connectRefusal,
   schema: connectBody,
   handle: ({ body, receivedAt }) => admitConnect(body, receivedAt),
 });

@@ -1,11 +1,12 @@
 /** `playStream` (reference §1.3): a player asks to play; decided by grants and the player limit. Admitted, the stream is recorded PENDING. */
-import { admitStream } from '#shared/admission/streams.ts';
+import { admitStream, streamRefusal } from '#shared/admission/streams.ts';
 import { wcsHook } from '#shared/hook-handler.ts';
 import { streamBody } from '#shared/schemas.ts';
 
 export const handler = wcsHook({
   method: 'playStream',
   decision: true,
+  refusal: streamRefusal,
   schema: streamBody,
   handle: ({ body, receivedAt }) => admitStream(body, receivedAt),
 });

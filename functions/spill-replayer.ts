@@ -15,7 +15,7 @@ import { isDependencyFailure } from '#shared/deadline.ts';
 import { logger } from '#shared/logger.ts';
 import { METRIC, metrics } from '#shared/metrics.ts';
 import { replaySpilled } from '#shared/replay.ts';
-import { deadLetterSpilled, type SpilledHook } from '#shared/spill.ts';
+import { deadLetterSpilled, reasonOf, type SpilledHook } from '#shared/spill.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -24,7 +24,7 @@ async function recordHandler(record: SQSRecord): Promise<void> {
     await replaySpilled(JSON.parse(record.body) as SpilledHook);
   } catch (error) {
     if (isDependencyFailure(error)) throw error;
-    const reason = `${(error as Error).name}: ${(error as Error).message}`.slice(0, 1000);
+    const reason = reasonOf(error);
     await deadLetterSpilled(record.body, reason);
     metrics.addMetric(METRIC.spillDeadLettered, MetricUnit.Count, 1);
     logger.error('spilled hook can never be written: moved to the dead-letter queue', { reason });

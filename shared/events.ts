@@ -4,6 +4,7 @@
  * of one call (reference §0.2, up to 3) are stored once.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { bodyWithoutCredentials } from './credentials.ts';
 import { expiresAtFor } from './retention.ts';
 import { LIMITS } from './schemas.ts';
 import { dynamo, isConditionFailure, tableNameOf } from './store/dynamo.ts';
@@ -35,7 +36,8 @@ export type RecordEvent = (event: RecordedEvent) => Promise<boolean>;
 export function eventRecorder(): RecordEvent {
   const tableName = tableNameOf('events');
   return async (event) => {
-    const { sdp: _sdp, ...kept } = event.body;
+    // Without SDP (kilobytes), and without credentials (`credentials.ts`).
+    const { sdp: _sdp, ...kept } = bodyWithoutCredentials(event.body);
     try {
       await dynamo.send(
         new PutCommand({
@@ -50,7 +52,7 @@ export function eventRecorder(): RecordEvent {
             mediaSessionId: keyText(event.body.mediaSessionId, LIMITS.mediaSessionId),
             status: keyText(event.body.status, LIMITS.status),
             info: keyText(event.body.info, 8192),
-            // The body as text (without SDP): any shape WCS sends is kept, nothing DynamoDB could refuse.
+            // The body as text: any shape WCS sends is kept, nothing DynamoDB could refuse.
             body: JSON.stringify(kept),
             ...(event.unidentified && { unidentified: event.unidentified }),
             expiresAt: expiresAtFor(event.receivedAt),

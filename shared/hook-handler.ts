@@ -15,6 +15,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { DEFAULTS, integerEnv, MAX_SPILLABLE_BODY_BYTES } from './config.ts';
+import { bodyWithoutCredentials } from './credentials.ts';
 import {
   DeadlineExceededError,
   decisionBudgetMs,
@@ -82,7 +83,32 @@ export interface WcsHookOptions<Schema extends z.ZodMiniType> {
    * for a hook that spills (an event), `refuse` for any other.
    */
   readonly invalidBody?: 'refuse' | 'record';
+  /**
+   * For a decision that can fail closed: what records a refusal made by the fail mode instead of
+   * the decision (`Refusal`). The decision's own writes may still land after the 403; this event,
+   * applied then (or spilled and replayed when the database is too slow even for it), is what makes
+   * them count for nothing. Default: none (a decision that fails open has nothing to take back).
+   */
+  readonly refusal?: Refusal<z.infer<Schema>>;
   readonly handle: (hook: HookInvocation<z.infer<Schema>>) => Promise<HookAnswer>;
+}
+
+/**
+ * How a decision's refusal by its fail mode is recorded: as the event WCS itself reports after a
+ * refused action (a FAILED ConnectionStatusEvent, StreamStatusEvent or DataStatusEvent), through
+ * that event's own domain code. The lifecycle rules then keep whatever the abandoned decision wrote
+ * from counting: a terminal status is never left (a late `connect` does not reopen the session), a
+ * name held by a FAILED stream is free for the next publisher, a player of an ended stream takes
+ * no place.
+ */
+export interface Refusal<Body> {
+  /** The event that records the refusal, `info` saying why. */
+  readonly event: (
+    body: Body,
+    info: string,
+  ) => { readonly method: string; readonly body: Record<string, unknown> };
+  /** Applies the event now, as its own handler would. */
+  readonly apply: (event: Record<string, unknown>, receivedAt: Date) => Promise<unknown>;
 }
 
 /**
@@ -134,8 +160,10 @@ async function writeOrSpill(work: Promise<HookAnswer>, hook: SpilledHook): Promi
 async function decideInTime(
   method: string,
   work: Promise<HookAnswer>,
-  hook: { appKey: unknown; receivedAt: Date },
+  hook: { appKey: unknown; receivedAt: Date; digest: string },
   countRefusal: CountRefusal,
+  refusal: ((info: string) => ReturnType<Refusal<unknown>['event']>) | undefined,
+  apply: Refusal<unknown>['apply'] | undefined,
 ): Promise<HookAnswer> {
   try {
     const answer = await withinBudget(work, decisionBudgetMs);
@@ -156,9 +184,48 @@ async function decideInTime(
       cause,
       error: (error as Error).message,
     });
-    if (mode === 'closed')
-      throw new DecisionRefusedError(`admission unavailable (${cause}); this hook fails closed`);
+    if (mode === 'closed') {
+      const reason = `admission unavailable (${cause}); this hook fails closed`;
+      if (refusal && apply) await recordRefusal(refusal, apply, hook, reason);
+      throw new DecisionRefusedError(reason);
+    }
     return undefined;
+  }
+}
+
+/**
+ * Records a refusal by the fail mode (`Refusal`), within one more decision budget; when the
+ * database is too slow for that too, spills it, to be replayed like any spilled event. WCS gets its
+ * 403 either way; only a refusal that could be neither written nor spilled is lost, and says so.
+ */
+async function recordRefusal(
+  refusal: (info: string) => ReturnType<Refusal<unknown>['event']>,
+  apply: Refusal<unknown>['apply'],
+  hook: { receivedAt: Date; digest: string },
+  reason: string,
+): Promise<void> {
+  const event = refusal(`refused by wcs-hooks: ${reason}`);
+  try {
+    await withinBudget(
+      Promise.resolve().then(() => apply(event.body, hook.receivedAt)),
+      decisionBudgetMs,
+    );
+  } catch (error) {
+    if (!isDependencyFailure(error)) throw error;
+    try {
+      await spill({
+        method: event.method,
+        body: event.body,
+        receivedAt: hook.receivedAt.toISOString(),
+        digest: hook.digest,
+      });
+      metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
+    } catch (spillError) {
+      logger.error('a refusal by the fail mode could be neither recorded nor spilled', {
+        reason,
+        error: (spillError as Error).message,
+      });
+    }
   }
 }
 
@@ -190,6 +257,8 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
       const digest = digestOf(rawBodyOf(event));
       const checked = recordsInvalid ? options.schema.safeParse(parsed) : undefined;
       const unidentified = checked && !checked.success ? summaryOf(problemsOf(checked.error)) : undefined;
+      const validatedOrChecked = () =>
+        checked?.success ? (checked.data as z.infer<Schema>) : validatedBodyOf<z.infer<Schema>>(event);
       const work =
         unidentified && recordEvent
           ? recordUnidentified(recordEvent, {
@@ -209,15 +278,26 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
             });
       const spilled = {
         method,
-        body: mirror,
+        // Credentials do not wait in the spill either: nothing an event hook does needs them.
+        body: bodyWithoutCredentials(mirror),
         receivedAt: receivedAt.toISOString(),
         digest,
         ...(unidentified && { unidentified }),
         ...(unidentified && !isObject(parsed) && { raw: parsed }),
       };
+      const { refusal } = options;
       const answer =
         countRefusal && !unidentified
-          ? await decideInTime(method, work, { appKey: mirror.appKey, receivedAt }, countRefusal)
+          ? await decideInTime(
+              method,
+              work,
+              { appKey: mirror.appKey, receivedAt, digest },
+              countRefusal,
+              refusal && checked?.success !== false
+                ? (info: string) => refusal.event(validatedOrChecked(), info)
+                : undefined,
+              refusal?.apply,
+            )
           : options.spill || unidentified
             ? await writeOrSpill(work, spilled)
             : await work;

@@ -43,6 +43,7 @@ export interface HandlerDefinition {
 export const HANDLERS = {
   connect: {
     tables: { config: 'read', sessions: 'write', counters: 'write' },
+    spillQueue: 'send',
     description: 'Admits a client session by its app policy and token, and records it.',
   },
   'connection-status-event': {
@@ -54,21 +55,23 @@ export const HANDLERS = {
   'publish-stream': {
     tables: {
       config: 'read',
-      sessions: 'read',
+      sessions: 'readWrite',
       streams: 'readWrite',
       streamNames: 'write',
       counters: 'write',
     },
+    spillQueue: 'send',
     description: 'Decides a publish (grants, one publisher per name) and records it PENDING.',
   },
   'play-stream': {
     tables: {
       config: 'read',
-      sessions: 'read',
+      sessions: 'readWrite',
       streams: 'readWrite',
-      streamNames: 'write',
+      streamNames: 'readWrite',
       counters: 'write',
     },
+    spillQueue: 'send',
     description: 'Decides a play (grants, players per stream) and records it PENDING.',
   },
   'unpublish-stream': {
@@ -92,7 +95,8 @@ export const HANDLERS = {
     description: "Refuses a revoked session's stream (WCS ends it); refreshes a live one.",
   },
   'on-data-event': {
-    tables: { config: 'read', sessions: 'read', dataMessages: 'write', counters: 'write' },
+    tables: { config: 'read', sessions: 'readWrite', dataMessages: 'write', counters: 'write' },
+    spillQueue: 'send',
     sendQueue: 'send',
     description: 'Decides and records data a client sent; queues a relay to another user.',
   },

@@ -4,6 +4,7 @@
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { storedText } from './client-json.ts';
+import { customWithoutCredentials } from './credentials.ts';
 import { withoutValueAt } from './dotted-path.ts';
 import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
@@ -32,7 +33,11 @@ export function openKeyOf(userId: string | undefined, sessionId: string): string
   return `${userId ?? ANONYMOUS}#${sessionId}`;
 }
 
-/** `custom` without the token, as text (`client-json.ts`): a credential is not history. */
+/**
+ * `custom` without the token, as text (`client-json.ts`): a credential is not history. `connect`
+ * knows the app's token path and removes exactly it; any other hook removes every credential-named
+ * field (`credentials.ts`), as it cannot read the app's policy.
+ */
 function customWithoutToken(custom: unknown, tokenPath: string | undefined) {
   if (
     tokenPath?.startsWith('custom.') &&
@@ -43,7 +48,7 @@ function customWithoutToken(custom: unknown, tokenPath: string | undefined) {
     return storedText('custom', withoutValueAt(custom, tokenPath.slice('custom.'.length)));
   }
   // Client-defined JSON, kept as text: any depth, any number, nothing DynamoDB could refuse.
-  return storedText('custom', custom);
+  return storedText('custom', tokenPath ? custom : customWithoutCredentials(custom));
 }
 
 /** What every hook of a session says about its client; the same in each, so the first one seen is kept. */

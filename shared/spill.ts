@@ -10,21 +10,12 @@
  * Replaying is safe in any order and more than once: every write is idempotent and
  * order-independent (`docs/data-model.md`).
  */
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { summaryOf } from './errors.ts';
+import { problemsOf } from './middleware/validate-body.ts';
 
 /** One spilled hook: enough to apply it later exactly as it would have been applied now. */
 export interface SpilledHook {
@@ -73,13 +64,34 @@ export async function spill(hook: SpilledHook): Promise<void> {
   }
   const dir = process.env.SPILL_DIR;
   if (!dir) throw new Error('no spill configured: set SPILL_QUEUE_URL (AWS) or SPILL_DIR (local runtime)');
-  mkdirSync(dir, { recursive: true });
-  const fd = openSync(join(dir, 'spill.jsonl'), 'a');
+  const append = appendDurably(join(dir, 'spill.jsonl'), `${text}\n`);
+  appending.add(append);
   try {
-    writeSync(fd, `${text}\n`);
-    fsyncSync(fd);
+    await append;
   } finally {
-    closeSync(fd);
+    appending.delete(append);
+  }
+}
+
+/**
+ * Appends to the local spill file under way. One that opened the file before a drain renamed it
+ * writes into the renamed file: the drain waits for these before it reads (and then deletes) it.
+ */
+const appending = new Set<Promise<void>>();
+
+/**
+ * Appends `line` to `path` and waits until it is on disk (fsync), without blocking the process: a
+ * burst of spills (every decision of a stalled database at once) must not stall every other request.
+ * One write of a whole line to a file opened for appending: concurrent lines never interleave.
+ */
+async function appendDurably(path: string, line: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const file = await open(path, 'a');
+  try {
+    await file.write(line);
+    await file.sync();
+  } finally {
+    await file.close();
   }
 }
 
@@ -108,6 +120,8 @@ export async function drainLocalSpill(
   if (!existsSync(dir)) return { replayed: 0, deadLettered: 0 };
   const live = join(dir, 'spill.jsonl');
   if (existsSync(live)) renameSync(live, join(dir, `draining-${Date.now()}-${process.pid}.jsonl`));
+  // Appends begun before the rename may still be writing into the renamed file; later ones open a new one.
+  await Promise.allSettled([...appending]);
   let replayed = 0;
   let deadLettered = 0;
   // Files left by an earlier drain that was interrupted are drained too, oldest first.
@@ -151,8 +165,14 @@ export async function drainLocalSpill(
   return { replayed, deadLettered };
 }
 
-/** Why a replay failed, in one line. */
-function reasonOf(error: unknown): string {
+/** Why a replay failed, in one line: a schema's refusal names the fields, as a 400 would. */
+export function reasonOf(error: unknown): string {
+  const issues = (error as { issues?: unknown } | null)?.issues;
+  if (Array.isArray(issues))
+    return `invalid hook body: ${summaryOf(problemsOf(error as Parameters<typeof problemsOf>[0]))}`.slice(
+      0,
+      1000,
+    );
   const e = error as { name?: string; message?: string };
   return `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`.slice(0, 1000);
 }
@@ -178,12 +198,8 @@ export async function deadLetterSpilled(text: string, reason: string): Promise<v
   }
   const dir = process.env.SPILL_DIR;
   if (!dir) throw new Error('no spill dead-letter configured: set SPILL_DEAD_LETTER_QUEUE_URL or SPILL_DIR');
-  mkdirSync(dir, { recursive: true });
-  const fd = openSync(join(dir, 'dead-letter.jsonl'), 'a');
-  try {
-    writeSync(fd, `${JSON.stringify({ reason, at: new Date().toISOString(), hook: text })}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  await appendDurably(
+    join(dir, 'dead-letter.jsonl'),
+    `${JSON.stringify({ reason, at: new Date().toISOString(), hook: text })}\n`,
+  );
 }

@@ -170,13 +170,17 @@ export async function admitPlayer(
                 // The fields the recount reads (and the byName index needs), written with the admission.
                 UpdateExpression:
                   'SET admittedAt = :at, appKey = :app, #n = :name, published = :false, firstStatusAt = if_not_exists(firstStatusAt, :at)',
-                ConditionExpression: 'attribute_not_exists(admittedAt)',
+                // Admitted once; and never a player whose stream has already ended (its STOPPED, or
+                // a refusal, came first): it would hold a place nobody releases.
+                ConditionExpression:
+                  'attribute_not_exists(admittedAt) AND (attribute_not_exists(statusRank) OR statusRank < :terminal)',
                 ExpressionAttributeNames: { '#n': 'name' },
                 ExpressionAttributeValues: {
                   ':at': now.toISOString(),
                   ':app': appKey,
                   ':name': name,
                   ':false': false,
+                  ':terminal': TERMINAL_RANK,
                 },
               },
             },
@@ -187,7 +191,7 @@ export async function admitPlayer(
     } catch (error) {
       const codes = cancellationCodes(error);
       if (!codes) throw error;
-      // Already admitted: a retry of the same playStream.
+      // Already admitted (a retry of the same playStream), or the stream has ended: no place taken.
       if (codes[1] === 'ConditionalCheckFailed') return true;
       if (codes[0] !== 'ConditionalCheckFailed' || attempt > 0) return false;
       if (await admittedRecently(appKey, name, now)) return false;

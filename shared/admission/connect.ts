@@ -6,9 +6,9 @@ import { type AppPolicy, getAppPolicy } from '../apps.ts';
 import { booleanEnv } from '../config.ts';
 import { valueAt } from '../dotted-path.ts';
 import { DecisionRefusedError } from '../errors.ts';
-import type { HookAnswer } from '../hook-handler.ts';
-import type { ConnectBody } from '../schemas.ts';
-import { recordConnect } from '../sessions.ts';
+import type { HookAnswer, Refusal } from '../hook-handler.ts';
+import { type ConnectBody, connectionStatusEventBody } from '../schemas.ts';
+import { recordConnect, recordConnectionStatus } from '../sessions.ts';
 import { type ClientGrants, TokenRejectedError, verifyClientToken } from '../tokens.ts';
 import { restClientConfigFor } from './rest-client-config.ts';
 
@@ -46,3 +46,16 @@ export async function admitConnect(body: ConnectBody, receivedAt: Date): Promise
   await recordConnect(body, receivedAt, { ...(grants && { grants }), tokenPath: policy.tokenPath });
   return { fields: { restClientConfig: restClientConfigFor(policy, keepSdp) } };
 }
+
+/**
+ * A `connect` refused by its fail mode is recorded as WCS reports a refused connect (reference
+ * §1.2): a FAILED ConnectionStatusEvent. FAILED is terminal, so a `connect` write of the abandoned
+ * decision landing after it never makes the session open.
+ */
+export const connectRefusal: Refusal<ConnectBody> = {
+  event: (body, info) => ({
+    method: 'ConnectionStatusEvent',
+    body: { nodeId: body.nodeId, appKey: body.appKey, sessionId: body.sessionId, status: 'FAILED', info },
+  }),
+  apply: (event, receivedAt) => recordConnectionStatus(connectionStatusEventBody.parse(event), receivedAt),
+};

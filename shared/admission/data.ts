@@ -1,9 +1,9 @@
 /** Admission of `OnDataEvent` (reference §1.3). `docs/policy.md` explains the model. */
 import type { AppPolicy } from '../apps.ts';
-import { recordDataMessage } from '../data-messages.ts';
+import { recordDataMessage, recordDataStatus } from '../data-messages.ts';
 import { DecisionRefusedError } from '../errors.ts';
-import type { HookAnswer } from '../hook-handler.ts';
-import type { OnDataEventBody } from '../schemas.ts';
+import type { HookAnswer, Refusal } from '../hook-handler.ts';
+import { dataStatusEventBody, type OnDataEventBody } from '../schemas.ts';
 import { enqueue } from '../send-queue.ts';
 import { ANONYMOUS, type SessionState } from '../sessions.ts';
 import { MAX_USER_ID_BYTES } from '../tokens.ts';
@@ -75,3 +75,22 @@ export async function admitData(body: OnDataEventBody, receivedAt: Date): Promis
   }
   return undefined;
 }
+
+/**
+ * An `OnDataEvent` refused by its fail mode is recorded as WCS reports undelivered data: a FAILED
+ * DataStatusEvent (FAILED is final for a data message, whatever lands after it).
+ */
+export const dataRefusal: Refusal<OnDataEventBody> = {
+  event: (body, info) => ({
+    method: 'DataStatusEvent',
+    body: {
+      nodeId: body.nodeId,
+      appKey: body.appKey,
+      sessionId: body.sessionId,
+      operationId: body.operationId,
+      status: 'FAILED',
+      info,
+    },
+  }),
+  apply: (event, receivedAt) => recordDataStatus(dataStatusEventBody.parse(event), receivedAt),
+};

@@ -5,8 +5,9 @@
 import type { AppPolicy } from '../apps.ts';
 import { DecisionRefusedError } from '../errors.ts';
 import { matchesAny } from '../grants.ts';
-import type { HookAnswer } from '../hook-handler.ts';
-import type { StreamBody } from '../schemas.ts';
+import type { HookAnswer, Refusal } from '../hook-handler.ts';
+import { type StreamBody, streamStatusEventBody } from '../schemas.ts';
+import { streamStatusChanged } from '../stream-ended.ts';
 import { admitPlayer, claimPublisher } from '../stream-names.ts';
 import { recordStreamStatus } from '../streams.ts';
 import { actingSession } from './acting-session.ts';
@@ -81,3 +82,14 @@ export async function admitStream(body: StreamBody, receivedAt: Date): Promise<H
   });
   return decision.fields ? { fields: decision.fields } : undefined;
 }
+
+/**
+ * A `publishStream` or `playStream` refused by its fail mode is recorded as WCS reports a stream
+ * that did not start: a FAILED StreamStatusEvent, which releases what the stream holds. A claim of
+ * the name landing after it is held by an ended stream, which the next publisher replaces; a
+ * player's place landing after it is not taken (`admitPlayer` admits no ended stream).
+ */
+export const streamRefusal: Refusal<StreamBody> = {
+  event: (body, info) => ({ method: 'StreamStatusEvent', body: { ...body, status: 'FAILED', info } }),
+  apply: (event, receivedAt) => streamStatusChanged(streamStatusEventBody.parse(event), receivedAt),
+};

@@ -25,6 +25,8 @@ export interface StoredConnection {
   readonly state: StompSessionState;
   /** Bytes of a frame split across WebSocket messages, completed by the next message. */
   readonly pending: Uint8Array;
+  /** How many messages `pending` was made of. */
+  readonly pendingParts: number;
   /** Bumped by every save; a save is conditional on it, so two concurrent messages never overwrite each other. */
   readonly version: number;
 }
@@ -38,6 +40,7 @@ export async function loadConnection(connectionId: string): Promise<StoredConnec
   return {
     state: Item.state as StompSessionState,
     pending: (Item.pending as Uint8Array | undefined) ?? new Uint8Array(0),
+    pendingParts: Number(Item.pendingParts ?? 0),
     version: Number(Item.version ?? 0),
   };
 }
@@ -70,19 +73,20 @@ export async function openConnection(connectionId: string, principal: string): P
 export async function saveConnection(
   connectionId: string,
   before: StoredConnection,
-  after: { state: StompSessionState; pending: Uint8Array },
+  after: { state: StompSessionState; pending: Uint8Array; pendingParts: number },
 ): Promise<boolean> {
   const writes: TransactWriteCommandInput['TransactItems'] = [
     {
       Update: {
         TableName: tableName,
         Key: { connectionId, key: STATE },
-        UpdateExpression: 'SET #s = :s, pending = :p, version = :next, expiresAt = :e',
+        UpdateExpression: 'SET #s = :s, pending = :p, pendingParts = :parts, version = :next, expiresAt = :e',
         ConditionExpression: 'version = :v',
         ExpressionAttributeNames: { '#s': 'state' },
         ExpressionAttributeValues: {
           ':s': after.state,
           ':p': after.pending,
+          ':parts': after.pendingParts,
           ':next': before.version + 1,
           ':v': before.version,
           ':e': expiresAt(),

@@ -29,6 +29,14 @@ const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.random(
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
+/**
+ * The most WebSocket messages one frame may be split over. STOMP clients split only frames too large
+ * for one message (`@stomp/stompjs` into 8 KB chunks: a 128 KB frame is 16); each part rewrites the
+ * unfinished frame stored with the connection, so a frame sent a byte at a time would cost its size
+ * squared in writes (a 6 KB frame: 19 MB).
+ */
+export const MAX_FRAME_PARTS = 16;
+
 const errorFrame = (message: string): StepResult => ({
   replies: [encodeFrame('ERROR', { message, 'content-type': 'text/plain' })],
   close: true,
@@ -46,6 +54,11 @@ export async function handleMessage(connectionId: string, message: string | Uint
       if (error instanceof FrameTooLargeError) return errorFrame(error.message);
       throw error;
     }
+    // The unfinished frame began in this message if it completed one before it; else it goes on.
+    const pendingParts =
+      decoded.pending.length === 0 ? 0 : decoded.frames.length > 0 ? 1 : stored.pendingParts + 1;
+    if (pendingParts > MAX_FRAME_PARTS)
+      return errorFrame(`a frame split over more than ${MAX_FRAME_PARTS} WebSocket messages`);
     const state: StompSessionState = structuredClone(stored.state);
     const replies: string[] = [];
     let close = false;
@@ -61,7 +74,7 @@ export async function handleMessage(connectionId: string, message: string | Uint
     const unchanged =
       JSON.stringify(state) === JSON.stringify(stored.state) && sameBytes(decoded.pending, stored.pending);
     if (close || unchanged) return { replies, close };
-    if (await saveConnection(connectionId, stored, { state, pending: decoded.pending }))
+    if (await saveConnection(connectionId, stored, { state, pending: decoded.pending, pendingParts }))
       return { replies, close };
     if (attempt === MAX_ATTEMPTS)
       throw new Error(`connection ${connectionId}: state changed under ${MAX_ATTEMPTS} saves in a row`);

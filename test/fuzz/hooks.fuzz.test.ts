@@ -129,7 +129,8 @@ describe('every hook, fuzzed through HTTP', () => {
         expect(reply.json).toBeDefined();
         if (reply.status >= 400 && reply.json?.error !== 'Forbidden')
           expect(await written(sessionId)).toEqual([]);
-        if (c.signature !== 'good')
+        // The local server refuses a body over the limit from its length, before reading it (413).
+        if (c.signature !== 'good' && Buffer.byteLength(raw) <= LIMIT)
           expect(reply.status).toBe(method.match(/^[A-Za-z][A-Za-z0-9_]{0,63}$/) ? 403 : 404);
       }),
       { numRuns: RUNS, endOnFailure: true },

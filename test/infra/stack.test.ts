@@ -313,8 +313,14 @@ describe('the spill', () => {
         Ref: expect.stringMatching(/^SpillQueue/),
       });
     }
+    // A decision that can fail closed spills the record of its refusal when the database is too slow.
+    for (const name of ['connect', 'publish-stream', 'play-stream', 'on-data-event'] as const) {
+      expect(resources[functionIdOf(name)]?.Properties.Environment.Variables.SPILL_QUEUE_URL).toEqual({
+        Ref: expect.stringMatching(/^SpillQueue/),
+      });
+    }
     expect(
-      resources[functionIdOf('connect')]?.Properties.Environment.Variables.SPILL_QUEUE_URL,
+      resources[functionIdOf('stream-keep-alive-event')]?.Properties.Environment.Variables.SPILL_QUEUE_URL,
     ).toBeUndefined();
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionIdOf('spill-replayer') },

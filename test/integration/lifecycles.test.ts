@@ -265,3 +265,39 @@ describe('the catch-all', () => {
     ]);
   });
 });
+
+describe('a token a hook carries', () => {
+  it('is stored by no hook: a ConnectionStatusEvent or a catch-all hook of a session never seen at connect', async () => {
+    const session = wcs.newSession();
+    const custom = {
+      token: 'eyJ.secret.jwt',
+      room: 'r1',
+      nested: { authToken: 'x', apiSecret: 'y', keep: 1 },
+    };
+
+    await wcs.send('ConnectionStatusEvent', {
+      ...wcs.connectionStatusBody(session, 'ESTABLISHED'),
+      custom,
+      sipPassword: 'sip-secret',
+    });
+    await wcs.send('CallStatusEvent', {
+      ...session,
+      status: 'RING',
+      custom,
+      sipPassword: 'sip-secret',
+      authToken: 't',
+    });
+
+    const stored = JSON.stringify([
+      await getItem('sessions', { sessionId: session.sessionId }),
+      await queryBy('events', 'sessionId', session.sessionId),
+    ]);
+    expect(stored).not.toMatch(/eyJ\.secret\.jwt|sip-secret|apiSecret|authToken/);
+    expect(JSON.parse(String((await getItem('sessions', { sessionId: session.sessionId }))?.custom))).toEqual(
+      {
+        room: 'r1',
+        nested: { keep: 1 },
+      },
+    );
+  });
+});

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { loadConnection, openConnection, removeConnection } from '../../shared/realtime/connections.ts';
-import { handleMessage } from '../../shared/realtime/stomp-connection.ts';
+import { handleMessage, MAX_FRAME_PARTS } from '../../shared/realtime/stomp-connection.ts';
 import { MAX_FRAME_BYTES } from '../../shared/stomp/codec.ts';
 import { queryBy } from '../support/tables.ts';
 
@@ -91,5 +91,32 @@ describe('a message of a realtime connection', () => {
 
     expect(close).toBe(true);
     expect(replies[0]).toMatch(/^ERROR\n(.*\n)*message:a frame of more than/);
+  });
+
+  it(`refuses a frame split over more than ${MAX_FRAME_PARTS} messages, and takes one split in 8 KB chunks`, async () => {
+    const chunked = await connected();
+    await handleMessage(chunked, subscribe('replies', '/user/service'));
+    const frame = `SEND\ndestination:/app/api/metric/list\ncontent-type:application/json\n\n${JSON.stringify({ requestId: 'r', realm: '/api/metric/list', payload: { pad: 'p'.repeat(100_000) } })}\0`;
+    let last: Awaited<ReturnType<typeof handleMessage>> | undefined;
+    for (let i = 0; i < frame.length; i += 8192)
+      last = await handleMessage(chunked, frame.slice(i, i + 8192));
+    expect(last?.close).toBe(false);
+    expect(last?.replies[0]).toMatch(/^MESSAGE\n/);
+
+    const trickled = await connected();
+    const small = subscribe('t', '/alarm').repeat(200);
+    const replies = [];
+    for (const byte of small.slice(0, 40)) {
+      const result = await handleMessage(trickled, byte);
+      replies.push(result);
+      if (result.close) break;
+    }
+
+    const refused = replies.at(-1);
+    expect(refused?.close).toBe(true);
+    expect(refused?.replies[0]).toMatch(
+      new RegExp(`^ERROR\\n[\\s\\S]*more than ${MAX_FRAME_PARTS} WebSocket messages`),
+    );
+    expect(replies).toHaveLength(MAX_FRAME_PARTS + 1);
   });
 });
