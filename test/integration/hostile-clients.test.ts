@@ -190,4 +190,34 @@ describe('npm start, facing hostile clients', () => {
     const session = wcs.newSession();
     expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
   }, 120_000);
+
+  it('logs what the server itself sees without the ids of the last hook it answered', async () => {
+    const port = await freePort();
+    const { output } = await npmStart({
+      PORT: String(port),
+      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+      TABLE_PREFIX: `hostile-${randomUUID().slice(0, 8)}`,
+      SPILL_DIR: mkdtempSync(join(tmpdir(), 'hostile-spill-')),
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+    const wcs = new FakeWcs({ appUrl: `http://127.0.0.1:${port}/hooks` });
+    const session = wcs.newSession();
+    expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
+
+    // A hook body promised and abandoned: the server logs that its client left.
+    await withSocket(port, async (socket) => {
+      socket.write(
+        'POST /hooks/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+      );
+      await pause(50);
+    });
+    await pause(200);
+
+    const line = output()
+      .split('\n')
+      .find((l) => l.includes('client left before its answer'));
+    expect(line).toBeDefined();
+    expect(line).toContain('wcs-hooks-local');
+    expect(line).not.toContain(session.sessionId);
+  }, 60_000);
 });
