@@ -4,20 +4,30 @@
  * `cdk.json`'s `@aws-cdk/core:validateAgainstDefaultRules`, CloudFormation's own rules.
  * `infra/app.ts` (the CLI) and the infrastructure tests both build the app here.
  */
-import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stageConfigFrom } from './config.ts';
 import { WcsHooksStack } from './stacks/wcs-hooks-stack.ts';
 
-export function buildApp(props: AppProps = {}) {
+/**
+ * The environment to synthesize for: the one given, or the one `cdk deploy` resolves (the CLI sets
+ * `CDK_DEFAULT_ACCOUNT`/`CDK_DEFAULT_REGION` from the credentials it has), or none (a template for
+ * any account, as `cdk synth` without credentials makes).
+ */
+function environmentOf(env: Environment | undefined): Environment | undefined {
+  if (env) return env;
+  const account = process.env.CDK_DEFAULT_ACCOUNT;
+  return account ? { account, region: process.env.CDK_DEFAULT_REGION } : undefined;
+}
+
+export function buildApp(props: AppProps = {}, env?: Environment) {
   const app = new App(props);
   const config = stageConfigFrom(app.node);
+  const resolvedEnv = environmentOf(env);
   const stack = new WcsHooksStack(app, `wcs-hooks-${config.stage}`, {
     config,
     description: `wcs-hooks (${config.stage}): Flashphoner WCS REST hook backend`,
-    ...(process.env.CDK_DEFAULT_ACCOUNT && {
-      env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-    }),
+    ...(resolvedEnv && { env: resolvedEnv }),
   });
   Tags.of(stack).add('app', 'wcs-hooks');
   Tags.of(stack).add('stage', config.stage);

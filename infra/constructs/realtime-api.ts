@@ -1,4 +1,4 @@
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import { type CfnStage, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -87,10 +87,22 @@ export class RealtimeApi extends Construct {
       this.stage.grantManagementApiAccess(this.functions[name]);
       this.functions[name].addEnvironment('REALTIME_ENDPOINT', this.stage.callbackUrl);
     }
-    // Posting to a connection needs `@connections/<id>`, and the ids exist only at run time.
-    const apiId = Stack.of(this).getLogicalId(this.api.node.defaultChild as CfnElement);
+    // Posting to a connection needs `@connections/<id>`, and the ids exist only at run time. cdk-nag
+    // names the resource as the template has it: with a concrete account and region (what
+    // `cdk deploy` synthesizes) they and the partition are literals, otherwise placeholders.
+    const stack = Stack.of(this);
+    const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+    const apiId = stack.getLogicalId(this.api.node.defaultChild as CfnElement);
+    const arn = [
+      'arn',
+      shown(stack.partition, 'AWS::Partition'),
+      'execute-api',
+      shown(stack.region, 'AWS::Region'),
+      shown(stack.account, 'AWS::AccountId'),
+      `<${apiId}>/live/*/@connections/*`,
+    ].join(':');
     Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/live/*/@connections/*]`,
+      id: `AwsSolutions-IAM5[Resource::${arn}]`,
       reason:
         'PostToConnection and DeleteConnection address connections by id, known only at run time; the grant is limited to this API and stage.',
     });

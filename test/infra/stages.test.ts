@@ -29,6 +29,18 @@ describe('a production stage', () => {
   });
 });
 
+describe('synthesis as `cdk deploy` runs it', () => {
+  it.each([
+    ['without an account (cdk synth without credentials)', undefined],
+    ['with a concrete account and region', { account: '111111111111', region: 'eu-west-1' }],
+    ['in another account and region', { account: '222222222222', region: 'ap-southeast-2' }],
+  ])('passes every check %s, for a production stage', (_case, env) => {
+    const { app } = buildApp({ context: { ...NO_BUNDLING, stage: 'prod' } }, env);
+    // The validation plugins (cdk-nag, CloudFormation Guard) run here: an unacknowledged finding throws.
+    expect(() => app.synth()).not.toThrow();
+  });
+});
+
 describe('configuration', () => {
   it('takes throttling, log level and retention from context', () => {
     const { stack } = buildApp({
