@@ -52,6 +52,8 @@ export interface DeclaredResources {
 export interface HookFunctionProps {
   /** The entry file `functions/<entry>.ts`; its export `handler` is the Lambda handler. */
   readonly entry: string;
+  /** The entry file as a path from the project root, for a handler outside `functions/` (a custom resource's). Default: from `entry`. */
+  readonly entryPath?: string;
   readonly description: string;
   /** Retention of the function's log group. */
   readonly logRetention: RetentionDays;
@@ -79,7 +81,7 @@ export class HookFunction extends NodejsFunction {
     const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
     super(scope, id, {
-      entry: `${projectRoot}functions/${props.entry}.ts`,
+      entry: `${projectRoot}${props.entryPath ?? `functions/${props.entry}.ts`}`,
       handler: 'handler',
       description: props.description,
       runtime: Runtime.NODEJS_24_X,

@@ -1,4 +1,4 @@
-import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { type CfnStage, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -6,7 +6,9 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
+import { ApiGatewayCloudWatchRole } from './api-gateway-account.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
+import { nagPseudo } from './nag.ts';
 
 export interface RealtimeApiProps {
   /** The tables the realtime functions declare (connections, and the ones the realms read). */
@@ -69,6 +71,11 @@ export class RealtimeApi extends Construct {
       stageName: 'live',
       autoDeploy: true,
     });
+    // A WebSocket stage logs only once the account has an API Gateway CloudWatch Logs role.
+    const accountLogsRole = new ApiGatewayCloudWatchRole(this, 'AccountLogsRole', {
+      logRetention: props.logRetention,
+    });
+    this.stage.node.addDependency(accountLogsRole.resource);
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     (this.stage.node.defaultChild as CfnStage).accessLogSettings = {
       destinationArn: accessLogs.logGroupArn,
@@ -90,17 +97,9 @@ export class RealtimeApi extends Construct {
     // Posting to a connection needs `@connections/<id>`, and the ids exist only at run time. cdk-nag
     // names the resource as the template has it: with a concrete account and region (what
     // `cdk deploy` synthesizes) they and the partition are literals, otherwise placeholders.
-    const stack = Stack.of(this);
-    const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
-    const apiId = stack.getLogicalId(this.api.node.defaultChild as CfnElement);
-    const arn = [
-      'arn',
-      shown(stack.partition, 'AWS::Partition'),
-      'execute-api',
-      shown(stack.region, 'AWS::Region'),
-      shown(stack.account, 'AWS::AccountId'),
-      `<${apiId}>/live/*/@connections/*`,
-    ].join(':');
+    const { partition, region, account } = nagPseudo(this);
+    const apiId = Stack.of(this).getLogicalId(this.api.node.defaultChild as CfnElement);
+    const arn = `arn:${partition}:execute-api:${region}:${account}:<${apiId}>/live/*/@connections/*`;
     Validations.of(this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${arn}]`,
       reason:

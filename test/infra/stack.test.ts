@@ -74,8 +74,9 @@ describe('the hook API', () => {
     expect(httpRoutes).toHaveLength(dedicatedHooks().length + 2 + REALMS.length);
   });
 
-  it('has one function per handler, and no other', () => {
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(Object.keys(FUNCTIONS).length);
+  it('has one function per handler, and no other but the custom resource of the account logs role', () => {
+    const ours = ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('RealtimeAccountLogsRole'));
+    expect(ours).toHaveLength(Object.keys(FUNCTIONS).length);
   });
 
   it('routes POST /api/data/send to the data-send-api function, behind IAM authorization', () => {
@@ -269,6 +270,22 @@ describe('observability', () => {
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
+  it('sends alarms to a topic CloudWatch can publish to: its own key lets cloudwatch.amazonaws.com use it', () => {
+    const [, topic] = ofType('AWS::SNS::Topic')[0] ?? [];
+    const keyId = topic?.Properties.KmsMasterKeyId?.['Fn::GetAtt']?.[0] as string;
+    // Not an AWS managed key (alias/aws/sns), whose policy CloudWatch cannot use.
+    expect(resources[keyId]?.Type).toBe('AWS::KMS::Key');
+    const statements = resources[keyId]?.Properties.KeyPolicy.Statement as {
+      Principal?: { Service?: string };
+      Action: string | string[];
+    }[];
+    const cloudwatch = statements.find((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect([cloudwatch?.Action].flat().sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(resources[keyId]?.Properties.EnableKeyRotation).toBe(true);
+    for (const [, alarm] of ofType('AWS::CloudWatch::Alarm'))
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: ofType('AWS::SNS::Topic')[0]?.[0] }]);
+  });
+
   it('has a dashboard of the API and of the hooks by method', () => {
     const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0] ?? [];
     expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('MetricName=\\\\\\"Hooks\\\\\\"');
@@ -380,6 +397,39 @@ describe('the realtime API', () => {
     const env = resources[functionIdOf('realtime-streams')]?.Properties.Environment.Variables;
     for (const table of STREAMED_TABLES)
       expect(env[streamedTableEnv(table)]).toEqual({ Ref: tableIdOf(table) });
+  });
+
+  it('logs its stage only once the account has an API Gateway CloudWatch Logs role, which it never takes away', () => {
+    const [stageId, stage] =
+      ofType('AWS::ApiGatewayV2::Stage').find(([id]) => id.startsWith('RealtimeStage')) ?? [];
+    expect(stageId).toBeDefined();
+    expect(stage?.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+    // The one custom resource of the stack: the account setting.
+    const [[resourceId]] = ofType('AWS::CloudFormation::CustomResource') as [[string, Resource]];
+    expect((resources[stageId as string] as unknown as { DependsOn: string[] }).DependsOn).toContain(
+      resourceId,
+    );
+    const [roleId, role] =
+      ofType('AWS::IAM::Role').find(
+        ([, r]) =>
+          r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'apigateway.amazonaws.com',
+      ) ?? [];
+    expect(role?.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service).toBe(
+      'apigateway.amazonaws.com',
+    );
+    expect((resources[roleId as string] as unknown as { DeletionPolicy: string }).DeletionPolicy).toBe(
+      'Retain',
+    );
+    const handlerPolicy = ofType('AWS::IAM::Policy').find(([id]) =>
+      id.startsWith('RealtimeAccountLogsRoleHandlerRole'),
+    )?.[1];
+    const statements = (handlerPolicy?.Properties.PolicyDocument.Statement ?? []) as {
+      Action: string | string[];
+    }[];
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining(['apigateway:GET', 'apigateway:PATCH', 'iam:GetRole', 'iam:PassRole']),
+    );
   });
 
   it('lets only the message and stream functions post to connections', () => {
