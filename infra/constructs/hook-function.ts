@@ -16,30 +16,12 @@ import {
   type TableAccess,
   type TableName,
 } from '#shared/hooks.ts';
+import { TABLE_ACTIONS } from '#shared/store/access.ts';
 import { TABLES, type TableDefinition } from '#shared/store/tables.ts';
 
-const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+export { TABLE_ACTIONS };
 
-/** The DynamoDB actions each kind of access needs: exactly what the store modules call. */
-export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
-  read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
-  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  readWrite: [
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'dynamodb:BatchGetItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-  ],
-  manage: [
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'dynamodb:BatchGetItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-  ],
-};
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** What a registry entry can declare, as deployed. */
 export interface DeclaredResources {

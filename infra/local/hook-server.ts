@@ -15,6 +15,7 @@ import {
   REALMS,
   type ServiceFunctionName,
 } from '#shared/hooks.ts';
+import { grantsOf, runAsFunction } from '#shared/store/access.ts';
 import { STREAMED_TABLES, streamedTableEnv, TABLES } from '#shared/store/tables.ts';
 import {
   type LambdaHandler,
@@ -58,12 +59,21 @@ export type HookHandlers = Readonly<
   Record<HandlerName | ServiceFunctionName, (event: never, context: never) => Promise<unknown>>
 >;
 
-/** Imports every function in `functions/`, as each Lambda function would at its cold start. */
+/**
+ * Imports every function in `functions/`, as each Lambda function would at its cold start. Each
+ * runs with its own grants (`shared/store/access.ts`): a DynamoDB call its registry entry does not
+ * declare fails with AccessDeniedException, as IAM refuses it in AWS.
+ */
 export async function loadHookHandlers(): Promise<HookHandlers> {
   const entries = await Promise.all(
-    Object.keys(FUNCTIONS).map(async (name) => {
-      const module = (await import(`../../functions/${name}.ts`)) as { handler: HookHandlers[HandlerName] };
-      return [name, module.handler] as const;
+    (Object.keys(FUNCTIONS) as (HandlerName | ServiceFunctionName)[]).map(async (name) => {
+      const module = (await import(`../../functions/${name}.ts`)) as {
+        handler: (event: never, context: never) => Promise<unknown>;
+      };
+      const grants = grantsOf(FUNCTIONS[name]);
+      const handler = (event: never, context: never) =>
+        runAsFunction(name, grants, () => module.handler(event, context));
+      return [name, handler] as const;
     }),
   );
   return Object.fromEntries(entries) as unknown as HookHandlers;
@@ -186,9 +196,13 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
     const { drainLocalSpill } = await import('#shared/spill.ts');
     const { replaySpilled } = await import('#shared/replay.ts');
     const { isDependencyFailure } = await import('#shared/deadline.ts');
+    const replayerGrants = grantsOf(FUNCTIONS['spill-replayer']);
     while (running) {
       try {
-        const { replayed, deadLettered } = await drainLocalSpill(dir, replaySpilled, isDependencyFailure);
+        // The drain is the spill replayer function's work in AWS: with its grants.
+        const { replayed, deadLettered } = await runAsFunction('spill-replayer', replayerGrants, () =>
+          drainLocalSpill(dir, replaySpilled, isDependencyFailure),
+        );
         if (replayed > 0) logger.info('replayed spilled hooks', { replayed });
         if (deadLettered > 0)
           logger.error('spilled hooks that can never be written were moved to the dead-letter file', {

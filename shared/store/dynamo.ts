@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { integerEnv, requireEnv } from '../config.ts';
 import type { TableName } from '../hooks.ts';
+import { checkAccess } from './access.ts';
 import { TABLES } from './tables.ts';
 
 /**
@@ -9,19 +10,30 @@ import { TABLES } from './tables.ts';
  * (or any compatible endpoint); unset, it uses the Region's DynamoDB. Connection and request
  * timeouts are bounded (`DYNAMODB_CONNECT_TIMEOUT_MS`, `DYNAMODB_REQUEST_TIMEOUT_MS`).
  */
-export const dynamo = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    ...(process.env.DYNAMODB_ENDPOINT && { endpoint: process.env.DYNAMODB_ENDPOINT }),
-    // A request that hangs must not hold a hook past WCS's patience: fail it, and let the SDK retry.
-    requestHandler: {
-      connectionTimeout: integerEnv('DYNAMODB_CONNECT_TIMEOUT_MS', 1000),
-      requestTimeout: integerEnv('DYNAMODB_REQUEST_TIMEOUT_MS', 2000),
-      // Without this the handler only warns when the timeout passes, and the request hangs on.
-      throwOnRequestTimeout: true,
-    },
-  }),
-  { marshallOptions: { removeUndefinedValues: true } },
+const client = new DynamoDBClient({
+  ...(process.env.DYNAMODB_ENDPOINT && { endpoint: process.env.DYNAMODB_ENDPOINT }),
+  // A request that hangs must not hold a hook past WCS's patience: fail it, and let the SDK retry.
+  requestHandler: {
+    connectionTimeout: integerEnv('DYNAMODB_CONNECT_TIMEOUT_MS', 1000),
+    requestTimeout: integerEnv('DYNAMODB_REQUEST_TIMEOUT_MS', 2000),
+    // Without this the handler only warns when the timeout passes, and the request hangs on.
+    throwOnRequestTimeout: true,
+  },
+});
+
+// Every call is checked against the grants of the function it is made for (`access.ts`), as IAM
+// checks it in AWS: locally, a call a function is not granted fails too.
+client.middlewareStack.add(
+  (next, context) => async (args) => {
+    checkAccess(context.commandName ?? '', args.input as Record<string, unknown>);
+    return next(args);
+  },
+  { step: 'initialize', name: 'declaredTableAccess' },
 );
+
+export const dynamo = DynamoDBDocumentClient.from(client, {
+  marshallOptions: { removeUndefinedValues: true },
+});
 
 /** The physical name of `table`, from its environment variable; missing, the function fails at start. */
 export function tableNameOf(table: TableName): string {
