@@ -6,7 +6,8 @@
  */
 
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { logger } from '#shared/logger.ts';
 import { fanOut, type TableChange } from '#shared/realtime/fanout.ts';
 import { postToConnection } from '#shared/realtime/management-api.ts';
 import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
@@ -17,8 +18,14 @@ function tableOf(arn: string | undefined): TableChange['table'] | undefined {
   return STREAMED_TABLES.find((table) => process.env[streamedTableEnv(table)] === name);
 }
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
+/**
+ * Reports the first change it could not push as a partial batch failure (its sequence number):
+ * Lambda's event source retries from there, and after its last attempt sends the rest of the batch
+ * to the on-failure destination, where an alarm sees it. Records of other tables are skipped.
+ */
+export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const changes: TableChange[] = [];
+  const sequences: string[] = [];
   for (const record of event.Records) {
     const table = tableOf(record.eventSourceARN);
     if (!table) continue;
@@ -27,6 +34,15 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
       ...(record.dynamodb?.NewImage && { newImage: unmarshall(record.dynamodb.NewImage as never) }),
       ...(record.dynamodb?.OldImage && { oldImage: unmarshall(record.dynamodb.OldImage as never) }),
     });
+    sequences.push(String(record.dynamodb?.SequenceNumber));
   }
-  await fanOut(changes, (connectionId, text) => postToConnection(connectionId, text));
+  const { failedAt, error } = await fanOut(changes, (connectionId, text) =>
+    postToConnection(connectionId, text),
+  );
+  if (failedAt === undefined) return { batchItemFailures: [] };
+  logger.error('realtime changes not pushed; the stream will deliver them again', {
+    failedAt: sequences[failedAt],
+    error: (error as Error)?.message,
+  });
+  return { batchItemFailures: [{ itemIdentifier: sequences[failedAt] as string }] };
 };

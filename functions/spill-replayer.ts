@@ -9,11 +9,10 @@
  */
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { isDependencyFailure } from '#shared/deadline.ts';
 import { logger } from '#shared/logger.ts';
-import { METRIC, metrics } from '#shared/metrics.ts';
+import { countForAlarm, METRIC, metrics } from '#shared/metrics.ts';
 import { replaySpilled } from '#shared/replay.ts';
 import { deadLetterSpilled, reasonOf, type SpilledHook } from '#shared/spill.ts';
 
@@ -26,7 +25,7 @@ async function recordHandler(record: SQSRecord): Promise<void> {
     if (isDependencyFailure(error)) throw error;
     const reason = reasonOf(error);
     await deadLetterSpilled(record.body, reason);
-    metrics.addMetric(METRIC.spillDeadLettered, MetricUnit.Count, 1);
+    countForAlarm(METRIC.spillDeadLettered);
     logger.error('spilled hook can never be written: moved to the dead-letter queue', { reason });
   }
 }

@@ -46,6 +46,8 @@ export interface StageConfig {
   readonly sendMaxReceiveCount: number;
   /** Refusals of one app in one minute that raise a realtime `/alarm`. Default 20. */
   readonly refusalAlarmPerMinute: number;
+  /** Percentage of hook requests answered 4xx over five minutes that raises a CloudWatch alarm. Default 10. */
+  readonly clientErrorRatePercent: number;
 }
 
 function parse(value: unknown): unknown {
@@ -116,5 +118,6 @@ export function stageConfigFrom(node: Node): StageConfig {
     decisionFailModes: decisionFailModes as Record<string, 'open' | 'closed'>,
     sendMaxReceiveCount: number('sendMaxReceiveCount', 5),
     refusalAlarmPerMinute: number('refusalAlarmPerMinute', 20),
+    clientErrorRatePercent: number('clientErrorRatePercent', 10),
   };
 }

@@ -28,7 +28,7 @@ import { DecisionRefusedError, HookError, summaryOf, UnknownRouteError } from '.
 import { eventRecorder, type RecordEvent } from './events.ts';
 import { findHook } from './hooks.ts';
 import { logger } from './logger.ts';
-import { METRIC, metrics } from './metrics.ts';
+import { countForAlarm, METRIC, metrics } from './metrics.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
@@ -146,6 +146,7 @@ async function writeOrSpill(work: Promise<HookAnswer>, hook: SpilledHook): Promi
     if (error instanceof HookError || !isDependencyFailure(error) || !canSpill()) throw error;
     await spill(hook);
     metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
+    countForAlarm(METRIC.spilled);
     logger.warn('hook spilled for a later replay', { error: (error as Error).message });
     return undefined;
   }
@@ -179,6 +180,7 @@ async function decideInTime(
     const cause = error instanceof DeadlineExceededError ? 'deadline' : 'dependency';
     metrics.addDimension('failMode', mode);
     metrics.addMetric(METRIC.decisionFallback, MetricUnit.Count, 1);
+    countForAlarm(METRIC.decisionFallback);
     logger.warn('decision fell back to its fail mode', {
       failMode: mode,
       cause,
@@ -220,6 +222,8 @@ async function recordRefusal(
         digest: hook.digest,
       });
       metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
+      countForAlarm(METRIC.spilled);
+      countForAlarm(METRIC.spilled);
     } catch (spillError) {
       logger.error('a refusal by the fail mode could be neither recorded nor spilled', {
         reason,

@@ -21,3 +21,14 @@ export const METRIC = {
   /** Sends that failed on the node's configuration: not confirmed as a WCS REST API (a wrong URL), or refused (outside the allowed networks, not `<id>@<ip>`). */
   wcsNodeMisconfigured: 'WcsNodeMisconfigured',
 } as const;
+
+/**
+ * The metrics an alarm watches (`countForAlarm`, `infra/constructs/hook-observability.ts`): each is a
+ * failure, or the sign of one (the database failing: decisions by fail mode, spilled events).
+ */
+export const ALARMED_METRICS = [
+  METRIC.decisionFallback,
+  METRIC.spilled,
+  METRIC.wcsNodeMisconfigured,
+  METRIC.spillDeadLettered,
+] as const;

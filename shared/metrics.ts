@@ -1,4 +1,5 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ALARMED_METRICS } from './metric-names.ts';
 
 /**
  * The one metrics emitter (Powertools, CloudWatch Embedded Metric Format). Namespace from
@@ -11,3 +12,16 @@ export const metrics = new Metrics({
 });
 
 export { METRIC } from './metric-names.ts';
+
+/**
+ * Counts one occurrence of something an alarm watches, as a metric with only the `service`
+ * dimension (`ALARMED_METRICS`): an alarm needs one exact metric, and the per-method series the
+ * dashboard shows (the same name with a `method` dimension) are many. Emitted at once, apart from
+ * the invocation's other metrics, so it is never lost to a failure later in the invocation.
+ */
+export function countForAlarm(name: (typeof ALARMED_METRICS)[number]): void {
+  if (process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
+  const single = metrics.singleMetric();
+  single.addMetric(name, MetricUnit.Count, 1);
+  single.publishStoredMetrics();
+}

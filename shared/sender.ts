@@ -5,11 +5,10 @@
  * retried from there with the same `operationId`, and ends in the dead-letter queue if it never does.
  */
 import { randomUUID } from 'node:crypto';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { integerEnv } from './config.ts';
 import { recordSend } from './data-messages.ts';
 import { logger } from './logger.ts';
-import { METRIC, metrics } from './metrics.ts';
+import { countForAlarm, METRIC } from './metrics.ts';
 import { enqueue, type QueueMessage, type SendMessage } from './send-queue.ts';
 import { describeTarget, type Recipient, resolveTarget, type SendTarget } from './send-targets.ts';
 import { recordConnectionStatus } from './sessions.ts';
@@ -99,7 +98,7 @@ export async function deliver(message: SendMessage): Promise<SendOutcome> {
   if (outcome.outcome === 'FAILED' && outcome.misconfigured) {
     // A node whose REST URL leads elsewhere, or that we may not push to: nothing reaches its
     // clients until an operator fixes its configuration.
-    metrics.addMetric(METRIC.wcsNodeMisconfigured, MetricUnit.Count, 1);
+    countForAlarm(METRIC.wcsNodeMisconfigured);
     logger.error('WCS node misconfigured: the send cannot reach it', {
       nodeId: message.nodeId,
       reason: outcome.reason,

@@ -1,42 +1,70 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
-  type Alarm,
+  Alarm,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IMetric,
   MathExpression,
-  type Metric,
+  Metric,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC } from '#shared/metric-names.ts';
 
 export interface HookObservabilityProps {
   readonly api: HttpApi;
-  readonly functions: Readonly<Record<string, IFunction>>;
+  /** The hook API's access logs (JSON, with `status`): throttled requests are counted from them. */
+  readonly accessLogs: ILogGroup;
   /** E-mail address subscribed to the alarm topic. Default: none (subscribe to the topic yourself). */
   readonly alarmEmail?: string;
   /** The EMF namespace the functions publish to. */
   readonly metricsNamespace: string;
+  /** Percentage of hook requests answered 4xx, over five minutes, that raises an alarm. Default 10. */
+  readonly clientErrorRatePercent?: number;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
 
+/** The application metrics an alarm watches, each as the functions emit it for alarms (`countForAlarm`). */
+const APPLICATION_ALARMS: readonly { metric: string; description: string }[] = [
+  {
+    metric: METRIC.decisionFallback,
+    description:
+      'Decisions were answered by their fail mode: DynamoDB is slow or failing (connect and publish are refused meanwhile).',
+  },
+  {
+    metric: METRIC.spilled,
+    description:
+      'Event hooks were spilled: DynamoDB is slow or failing; they are replayed from the spill queue.',
+  },
+  {
+    metric: METRIC.wcsNodeMisconfigured,
+    description:
+      "Data sends failed on a WCS node's configuration: its REST URL is wrong, or the node is outside the allowed networks (npm run cli -- nodes put).",
+  },
+];
+
 /**
- * Alarms on the hook API's 5xx answers and on every function's errors and throttles, all sent to
- * one SNS topic; and a dashboard of the API and of the hooks by method (from the functions' EMF).
+ * Everything that can fail in AWS has an alarm, all sent to one SNS topic, and the dashboard shows
+ * it: the hook API's 5xx, throttled (429) requests and 4xx rate; every function's errors and
+ * throttles (`watchFunctions`); each dead-letter queue (`watchDeadLetters`); the application's own
+ * signs of trouble (decisions by fail mode, spilled events, misconfigured WCS nodes).
  */
 export class HookObservability extends Construct {
   readonly alarmTopic: Topic;
   readonly dashboard: Dashboard;
   readonly alarms: Alarm[] = [];
+  private readonly action: SnsAction;
 
   constructor(scope: Construct, id: string, props: HookObservabilityProps) {
     super(scope, id);
@@ -63,39 +91,60 @@ export class HookObservability extends Construct {
       masterKey: key,
     });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
-    const action = new SnsAction(this.alarmTopic);
-    const alarm = (alarmId: string, description: string, metric: Metric | MathExpression, threshold = 1) => {
-      const created = metric.createAlarm(this, alarmId, {
-        alarmDescription: description,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(action);
-      created.addOkAction(action);
-      this.alarms.push(created);
-      return created;
-    };
+    this.action = new SnsAction(this.alarmTopic);
 
+    // The API: server errors, throttled requests (WCS does not resend an event it got 429 for), 4xx rate.
     const api5xx = props.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' });
-    alarm(
+    this.alarm(
       'Api5xx',
       'The hook API answered 5xx: WCS saw a backend error (it logs it, and fails the operation where restOnError is FAIL).',
       api5xx,
     );
-    for (const [name, fn] of Object.entries(props.functions)) {
-      alarm(
-        `${name}Errors`,
-        `Function ${name} failed invocations.`,
-        fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      );
-      alarm(
-        `${name}Throttles`,
-        `Function ${name} was throttled: hooks were refused.`,
-        fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      );
-    }
+    new MetricFilter(this, 'ThrottledHooks', {
+      logGroup: props.accessLogs,
+      metricNamespace: props.metricsNamespace,
+      metricName: 'HookApiThrottled',
+      filterPattern: FilterPattern.numberValue('$.status', '=', 429),
+      metricValue: '1',
+      defaultValue: 0,
+    });
+    const throttled = new Metric({
+      namespace: props.metricsNamespace,
+      metricName: 'HookApiThrottled',
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+    });
+    this.alarm(
+      'ApiThrottled',
+      'The hook API throttled requests (429): WCS does not resend an event it was refused, so they are lost. Raise throttleRateLimit/throttleBurstLimit (docs/deploy.md, sizing).',
+      throttled,
+    );
+    const rate = props.clientErrorRatePercent ?? 10;
+    const clientErrorRate = new MathExpression({
+      expression: 'IF(requests >= 20, 100 * clientErrors / requests, 0)',
+      usingMetrics: {
+        requests: props.api.metricCount({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        clientErrors: props.api.metricClientError({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      },
+      label: '4xx, % of hook requests',
+      period: FIVE_MINUTES,
+    });
+    this.alarm(
+      'Api4xxRate',
+      `Over ${rate}% of hook requests were answered 4xx: refusals, bad signatures, bad bodies or throttling.`,
+      clientErrorRate,
+      rate,
+    );
+    const alarmed = (name: string) =>
+      new Metric({
+        namespace: props.metricsNamespace,
+        metricName: name,
+        dimensionsMap: { service: 'wcs-hooks' },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      });
+    for (const { metric, description } of APPLICATION_ALARMS)
+      this.alarm(metric, description, alarmed(metric));
 
     const emf = (metricName: string, statistic: string, label: string) =>
       new MathExpression({
@@ -112,7 +161,9 @@ export class HookObservability extends Construct {
               props.api.metricCount({ statistic: 'Sum', period: Duration.minutes(1) }),
               props.api.metricClientError({ statistic: 'Sum', period: Duration.minutes(1) }),
               props.api.metricServerError({ statistic: 'Sum', period: Duration.minutes(1) }),
+              throttled.with({ period: Duration.minutes(1), label: 'throttled (429)' }),
             ],
+            right: [clientErrorRate],
             width: 12,
           }),
           new GraphWidget({
@@ -139,17 +190,63 @@ export class HookObservability extends Construct {
         ],
         [
           new GraphWidget({
-            title: 'Function errors and throttles',
-            left: Object.values(props.functions).map((fn) =>
-              fn.metricErrors({ period: Duration.minutes(1) }),
-            ),
-            right: Object.values(props.functions).map((fn) =>
-              fn.metricThrottles({ period: Duration.minutes(1) }),
+            title: 'Signs of trouble: decisions by fail mode, spilled events, misconfigured nodes',
+            left: APPLICATION_ALARMS.map(({ metric }) =>
+              alarmed(metric).with({ period: Duration.minutes(1) }),
             ),
             width: 24,
           }),
         ],
       ],
     });
+  }
+
+  private alarm(alarmId: string, description: string, metric: IMetric, threshold = 1): Alarm {
+    const created = new Alarm(this, alarmId, {
+      metric,
+      alarmDescription: description,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    created.addAlarmAction(this.action);
+    created.addOkAction(this.action);
+    this.alarms.push(created);
+    return created;
+  }
+
+  /** An errors and a throttles alarm for each of `functions`, and a dashboard row of them. */
+  watchFunctions(group: string, functions: Readonly<Record<string, IFunction>>): void {
+    for (const [name, fn] of Object.entries(functions)) {
+      this.alarm(
+        `${name}Errors`,
+        `Function ${name} failed invocations.`,
+        fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      );
+      this.alarm(
+        `${name}Throttles`,
+        `Function ${name} was throttled: its invocations were refused (raise its concurrency).`,
+        fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      );
+    }
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: `${group}: errors (left) and throttles (right)`,
+        left: Object.values(functions).map((fn) => fn.metricErrors({ period: Duration.minutes(1) })),
+        right: Object.values(functions).map((fn) => fn.metricThrottles({ period: Duration.minutes(1) })),
+        width: 24,
+      }),
+    );
+  }
+
+  /** An alarm as soon as one message is in the dead-letter queue `queue`, and its depth on the dashboard. */
+  watchDeadLetters(id: string, queue: IQueue, description: string): Alarm {
+    const depth = queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: 'Maximum',
+    });
+    this.dashboard.addWidgets(new GraphWidget({ title: `${id}: messages waiting`, left: [depth], width: 8 }));
+    return this.alarm(`${id}DeadLetters`, description, depth);
   }
 }

@@ -1,9 +1,11 @@
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { type CfnStage, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
 import { ApiGatewayCloudWatchRole } from './api-gateway-account.ts';
@@ -36,6 +38,8 @@ export class RealtimeApi extends Construct {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
   readonly functions: Readonly<Record<(typeof REALTIME_FUNCTIONS)[number], HookFunction>>;
+  /** Where the stream consumer's batches go once their retries are spent. */
+  readonly changesDeadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: RealtimeApiProps) {
     super(scope, id);
@@ -106,6 +110,12 @@ export class RealtimeApi extends Construct {
         'PostToConnection and DeleteConnection address connections by id, known only at run time; the grant is limited to this API and stage.',
     });
     const streams = this.functions['realtime-streams'];
+    // What the consumer could not push after its retries: the batch's description, kept 14 days.
+    this.changesDeadLetterQueue = new Queue(this, 'ChangesDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     for (const name of STREAMED_TABLES) {
       const table = props.resources.tables[name];
       streams.addEnvironment(streamedTableEnv(name), table.tableName);
@@ -117,6 +127,9 @@ export class RealtimeApi extends Construct {
         batchSize: 100,
         retryAttempts: 3,
         bisectBatchOnError: true,
+        // The consumer names the first change it could not push: only it and those after are retried.
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.changesDeadLetterQueue),
       });
     }
   }

@@ -2,23 +2,18 @@ import type { Duration } from 'aws-cdk-lib';
 import { type HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deadLetterAlarm } from './dead-letter-alarm.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface SenderServiceProps {
   readonly api: HttpApi;
   /** The tables and queues the functions declare in the registry. */
   readonly resources: DeclaredResources;
-  readonly deadLetterQueue: Queue;
   readonly wcsRestCredentials: ISecret;
-  readonly alarmTopic: ITopic;
   readonly logRetention: RetentionDays;
   readonly environment: Readonly<Record<string, string>>;
   /** Time the sender may take per batch; the queue's visibility timeout is six times this. */
@@ -33,12 +28,11 @@ const SENDER_FUNCTIONS = ['data-send-api', 'sender'] as const;
 /**
  * The sender: the function that consumes the send queue (partial batch failures reported, so only
  * the failed sends come back, and the dead-letter queue takes a send after its last attempt), the
- * operator API `POST /api/data/send` behind IAM authorization, and an alarm as soon as anything
- * reaches the dead-letter queue.
+ * operator API `POST /api/data/send` behind IAM authorization. The stack alarms on the dead-letter
+ * queue (`HookObservability.watchDeadLetters`).
  */
 export class SenderService extends Construct {
   readonly functions: Readonly<Record<(typeof SENDER_FUNCTIONS)[number], HookFunction>>;
-  readonly deadLetterAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: SenderServiceProps) {
     super(scope, id);
@@ -69,13 +63,5 @@ export class SenderService extends Construct {
       integration: new HttpLambdaIntegration('DataSendIntegration', this.functions['data-send-api']),
       authorizer: new HttpIamAuthorizer(),
     });
-
-    this.deadLetterAlarm = deadLetterAlarm(
-      this,
-      'DeadLetters',
-      props.deadLetterQueue,
-      props.alarmTopic,
-      'Sends reached the dead-letter queue: they failed on every attempt and were not delivered.',
-    );
   }
 }

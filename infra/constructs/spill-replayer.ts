@@ -1,30 +1,24 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deadLetterAlarm } from './dead-letter-alarm.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface SpillReplayerProps {
   /** The tables and queues the replayer declares in the registry (the spill queue among them). */
   readonly resources: DeclaredResources;
-  readonly deadLetterQueue: Queue;
-  readonly alarmTopic: ITopic;
   readonly logRetention: RetentionDays;
   readonly environment: Readonly<Record<string, string>>;
 }
 
 /**
  * The spill replayer: the function that writes event hooks spilled while DynamoDB could not take
- * them (`shared/spill.ts`), consuming the spill queue with partial batch failures; and an alarm when
- * anything reaches the spill dead-letter queue (an event that could never be written).
+ * them (`shared/spill.ts`), consuming the spill queue with partial batch failures. The stack alarms
+ * on the spill dead-letter queue (an event that could never be written).
  */
 export class SpillReplayer extends Construct {
   readonly function: HookFunction;
-  readonly deadLetterAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: SpillReplayerProps) {
     super(scope, id);
@@ -40,13 +34,6 @@ export class SpillReplayer extends Construct {
         reportBatchItemFailures: true,
         maxConcurrency: 5,
       }),
-    );
-    this.deadLetterAlarm = deadLetterAlarm(
-      this,
-      'DeadLetters',
-      props.deadLetterQueue,
-      props.alarmTopic,
-      'Spilled event hooks reached the dead-letter queue: they could not be written on any attempt.',
     );
   }
 }

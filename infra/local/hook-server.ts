@@ -5,7 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type {
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBStreamEvent,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import { DEFAULTS, integerEnv } from '#shared/config.ts';
 import {
   FUNCTIONS,
@@ -248,7 +254,7 @@ async function startRealtime(
   const consumer = handlers['realtime-streams'] as unknown as (
     event: DynamoDBStreamEvent,
     context: Context,
-  ) => Promise<void>;
+  ) => Promise<DynamoDBBatchResponse>;
   const stopTailer = startStreamTailer(endpoint, watched, (records) =>
     consumer({ Records: records }, localContext('wcs-hooks-realtime-streams')),
   );

@@ -14,19 +14,25 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBRecord } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { localLogger } from './local-logger.ts';
+
+/** Retries of a batch from its failed record, as the deployed event source's `retryAttempts`. */
+const MAX_RETRIES = 3;
 
 interface ShardState {
   readonly streamArn: string;
   readonly shardId: string;
   iterator: string | undefined;
   lastSequence: string | undefined;
+  /** Attempts at a record that failed, by its sequence number. */
+  readonly failures: Map<string, number>;
 }
 
 export function startStreamTailer(
   endpoint: string,
   tableNames: readonly string[],
-  onRecords: (records: DynamoDBRecord[]) => Promise<unknown>,
+  onRecords: (records: DynamoDBRecord[]) => Promise<DynamoDBBatchResponse | undefined>,
   intervalMs = 200,
 ): () => Promise<void> {
   const dynamo = new DynamoDBClient({ endpoint });
@@ -64,6 +70,7 @@ export function startStreamTailer(
             shardId: ShardId,
             iterator: undefined,
             lastSequence: undefined,
+            failures: new Map(),
           });
         }
       }
@@ -79,6 +86,7 @@ export function startStreamTailer(
             new GetRecordsCommand({ ShardIterator: shard.iterator }),
           );
           shard.iterator = NextShardIterator;
+          const before = shard.lastSequence;
           const last = Records.at(-1)?.dynamodb?.SequenceNumber;
           if (last) shard.lastSequence = last;
           const news = Records.filter((r) => (r.dynamodb?.ApproximateCreationDateTime ?? since) >= since);
@@ -95,7 +103,22 @@ export function startStreamTailer(
                 },
               }) as DynamoDBRecord,
           );
-          if (records.length > 0) await onRecords(records);
+          const response = records.length > 0 ? await onRecords(records) : undefined;
+          const failed = response?.batchItemFailures?.[0]?.itemIdentifier;
+          if (failed) {
+            // As Lambda's event source: read again from the failed record, a few times; then give it up
+            // as it would to the on-failure destination (here, an error in the log).
+            const attempts = (shard.failures.get(failed) ?? 0) + 1;
+            const at = Records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
+            if (attempts <= MAX_RETRIES && at >= 0) {
+              shard.failures.set(failed, attempts);
+              shard.lastSequence = at > 0 ? Records[at - 1]?.dynamodb?.SequenceNumber : before;
+              shard.iterator = undefined;
+            } else {
+              shard.failures.delete(failed);
+              localLogger.error('stream records not delivered after retries', { sequence: failed, attempts });
+            }
+          }
         } catch {
           // An invalidated iterator: taken again next round, after the last record read.
           shard.iterator = undefined;

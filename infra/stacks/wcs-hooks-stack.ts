@@ -110,10 +110,12 @@ export class WcsHooksStack extends Stack {
 
     const observability = new HookObservability(this, 'Observability', {
       api: this.hookApi.api,
-      functions: this.hookApi.functions,
+      accessLogs: this.hookApi.accessLogs,
       metricsNamespace: METRICS_NAMESPACE,
+      clientErrorRatePercent: config.clientErrorRatePercent,
       ...(config.alarmEmail && { alarmEmail: config.alarmEmail }),
     });
+    observability.watchFunctions('Hook functions', this.hookApi.functions);
 
     const environment = {
       POWERTOOLS_LOG_LEVEL: config.logLevel,
@@ -123,14 +125,12 @@ export class WcsHooksStack extends Stack {
     const sender = new SenderService(this, 'Sender', {
       api: this.hookApi.api,
       resources,
-      deadLetterQueue,
       wcsRestCredentials,
-      alarmTopic: observability.alarmTopic,
       logRetention: config.logRetentionDays,
       environment,
       senderTimeout,
     });
-    new MonitoringApi(this, 'Monitoring', {
+    const monitoring = new MonitoringApi(this, 'Monitoring', {
       api: this.hookApi.api,
       resources,
       logRetention: config.logRetentionDays,
@@ -156,17 +156,38 @@ export class WcsHooksStack extends Stack {
       description: 'wss:// URL of the STOMP monitoring API (add ?token=)',
     });
     new CfnOutput(this, 'RealtimeTokenArn', { value: realtimeToken.secretArn });
-    new SpillReplayer(this, 'Spill', {
+    const spillReplayer = new SpillReplayer(this, 'Spill', {
       resources,
-      deadLetterQueue: spillDeadLetterQueue,
-      alarmTopic: observability.alarmTopic,
       logRetention: config.logRetentionDays,
       environment,
     });
-    for (const dlq of [deadLetterQueue, spillDeadLetterQueue]) {
+    // Nothing fails silently: every function, and every place where what failed is parked.
+    observability.watchFunctions('Service functions', {
+      ...sender.functions,
+      'realm-api': monitoring.function,
+      ...realtime.functions,
+      'spill-replayer': spillReplayer.function,
+    });
+    observability.watchDeadLetters(
+      'Sends',
+      deadLetterQueue,
+      'Sends reached the dead-letter queue: they failed on every attempt and were not delivered.',
+    );
+    observability.watchDeadLetters(
+      'SpilledHooks',
+      spillDeadLetterQueue,
+      'Spilled event hooks reached the dead-letter queue: they could not be written (the reason is in each message).',
+    );
+    observability.watchDeadLetters(
+      'RealtimeChanges',
+      realtime.changesDeadLetterQueue,
+      'Changes of the tables were not pushed to the realtime API after every retry (their batch is in the queue).',
+    );
+    for (const dlq of [deadLetterQueue, spillDeadLetterQueue, realtime.changesDeadLetterQueue]) {
       Validations.of(dlq).acknowledge({
         id: 'AwsSolutions-SQS3',
-        reason: 'This is a dead-letter queue (of the send or the spill queue); it has none of its own.',
+        reason:
+          'This is a dead-letter queue (of the send or the spill queue, or of the realtime stream consumer); it has none of its own.',
       });
     }
 

@@ -102,11 +102,22 @@ function refusalAlarms(change: TableChange): Delivery[] {
 /** Sends `text` on connection `connectionId`; answers `gone` when the connection no longer exists. */
 export type Push = (connectionId: string, text: string) => Promise<'sent' | 'gone'>;
 
-/** Delivers the messages of `changes` to every subscriber; removes connections the transport says are gone. */
-export async function fanOut(
-  changes: readonly TableChange[],
-  push: Push,
-): Promise<{ delivered: number; gone: number }> {
+/** What a fan-out did; `failedAt` is the first change it could not deliver (the rest were not tried). */
+export interface FanOutResult {
+  readonly delivered: number;
+  readonly gone: number;
+  readonly failedAt?: number;
+  readonly error?: unknown;
+}
+
+/**
+ * Delivers the messages of `changes`, in order, to every subscriber; removes connections the
+ * transport says are gone. A change that cannot be delivered (the subscribers cannot be read, a
+ * push fails other than Gone) stops the fan-out there: `failedAt` says which, so that the caller
+ * reports it and the ones after it for a retry (a DynamoDB stream's partial batch failure), and
+ * nothing is dropped. A retried change may reach a subscriber twice; it is never lost.
+ */
+export async function fanOut(changes: readonly TableChange[], push: Push): Promise<FanOutResult> {
   let delivered = 0;
   const gone = new Set<string>();
   // One Query per destination per batch, however many changes of the batch go there.
@@ -119,23 +130,29 @@ export async function fanOut(
     }
     return found;
   };
-  for (const { destination, body } of changes.flatMap(deliveriesFor)) {
-    for (const { connectionId, subscriptionId } of await subscribersOnce(destination)) {
-      if (gone.has(connectionId)) continue;
-      const frame = encodeFrame(
-        'MESSAGE',
-        {
-          destination,
-          subscription: subscriptionId,
-          'message-id': randomUUID(),
-          'content-type': 'application/json;charset=UTF-8',
-        },
-        JSON.stringify(body),
-      );
-      if ((await push(connectionId, frame)) === 'gone') {
-        gone.add(connectionId);
-        await removeConnection(connectionId);
-      } else delivered++;
+  for (const [index, change] of changes.entries()) {
+    try {
+      for (const { destination, body } of deliveriesFor(change)) {
+        for (const { connectionId, subscriptionId } of await subscribersOnce(destination)) {
+          if (gone.has(connectionId)) continue;
+          const frame = encodeFrame(
+            'MESSAGE',
+            {
+              destination,
+              subscription: subscriptionId,
+              'message-id': randomUUID(),
+              'content-type': 'application/json;charset=UTF-8',
+            },
+            JSON.stringify(body),
+          );
+          if ((await push(connectionId, frame)) === 'gone') {
+            gone.add(connectionId);
+            await removeConnection(connectionId);
+          } else delivered++;
+        }
+      }
+    } catch (error) {
+      return { delivered, gone: gone.size, failedAt: index, error };
     }
   }
   return { delivered, gone: gone.size };

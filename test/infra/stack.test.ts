@@ -202,8 +202,14 @@ describe('each function', () => {
       const sqsActions = new Set(
         others.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('sqs:')),
       );
-      const { sendQueue, spillQueue } = FUNCTIONS[handler];
-      expect(sqsActions.has('sqs:SendMessage')).toBe(sendQueue !== undefined || spillQueue !== undefined);
+      const { sendQueue, spillQueue, spillDeadLetters } = FUNCTIONS[handler];
+      // The stream consumer sends what it could not push to its on-failure destination.
+      expect(sqsActions.has('sqs:SendMessage')).toBe(
+        sendQueue !== undefined ||
+          spillQueue !== undefined ||
+          spillDeadLetters !== undefined ||
+          handler === 'realtime-streams',
+      );
       expect(sqsActions.has('sqs:ReceiveMessage')).toBe(sendQueue === 'consume' || spillQueue === 'consume');
       const env = resources[functionIdOf(handler)]?.Properties.Environment.Variables;
       expect(env.SEND_QUEUE_URL === undefined).toBe(sendQueue === undefined);
@@ -264,10 +270,42 @@ describe('observability', () => {
   it('alarms on API 5xx and on every function’s errors and throttles, to one topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     expect(alarms.filter((a) => a.MetricName === '5xx')).toHaveLength(1);
-    expect(alarms.filter((a) => a.MetricName === 'Errors')).toHaveLength(Object.keys(HANDLERS).length);
-    expect(alarms.filter((a) => a.MetricName === 'Throttles')).toHaveLength(Object.keys(HANDLERS).length);
-    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+    const functions = ofType('AWS::Lambda::Function').filter(
+      ([id]) => !id.startsWith('RealtimeAccountLogsRole'),
+    );
+    for (const metric of ['Errors', 'Throttles']) {
+      const watched = alarms
+        .filter((a) => a.MetricName === metric)
+        .map((a) => a.Dimensions[0].Value.Ref)
+        .sort();
+      expect(watched).toEqual(functions.map(([id]) => id).sort());
+    }
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(3);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
+  });
+
+  it('counts throttled hook requests (429) from the access logs, and alarms on them and on the 4xx rate', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.status = 429 }',
+      MetricTransformations: [Match.objectLike({ MetricName: 'HookApiThrottled', MetricValue: '1' })],
+    });
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms.some((a) => a.MetricName === 'HookApiThrottled')).toBe(true);
+    const rate = alarms.find((a) =>
+      JSON.stringify(a.Metrics ?? []).includes('100 * clientErrors / requests'),
+    );
+    expect(rate?.Threshold).toBe(10);
+  });
+
+  it('alarms on the signs of trouble the functions report: decisions by fail mode, spills, misconfigured nodes', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    for (const metric of ['DecisionFallback', 'HookSpilled', 'WcsNodeMisconfigured']) {
+      const alarm = alarms.find((a) => a.MetricName === metric);
+      expect(alarm).toMatchObject({
+        Namespace: 'WcsHooks',
+        Dimensions: [{ Name: 'service', Value: 'wcs-hooks' }],
+      });
+    }
   });
 
   it('sends alarms to a topic CloudWatch can publish to: its own key lets cloudwatch.amazonaws.com use it', () => {
@@ -301,7 +339,7 @@ describe('the sender', () => {
     });
   });
 
-  it('parks a send in the dead-letter queue after 5 deliveries; both queues encrypted and TLS-only', () => {
+  it('parks a send in the dead-letter queue after 5 deliveries; every queue encrypted and TLS-only', () => {
     const queues = ofType('AWS::SQS::Queue');
     const send = queues.find(([id]) => id.startsWith('SendQueue'))?.[1].Properties;
     expect(send?.RedrivePolicy).toEqual({
@@ -310,7 +348,7 @@ describe('the sender', () => {
     });
     expect(send?.VisibilityTimeout).toBe(360);
     for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
-    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(4);
+    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(5);
   });
 
   it('reads the WCS REST credentials from Secrets Manager, by ARN', () => {
@@ -391,8 +429,18 @@ describe('the realtime API', () => {
     expect(mappings.map(([, m]) => m.Properties.EventSourceArn['Fn::GetAtt']).sort()).toEqual(
       STREAMED_TABLES.map((table) => [tableIdOf(table), 'StreamArn']).sort(),
     );
-    for (const [, m] of mappings)
-      expect(m.Properties).toMatchObject({ StartingPosition: 'LATEST', BisectBatchOnFunctionError: true });
+    for (const [, m] of mappings) {
+      expect(m.Properties).toMatchObject({
+        StartingPosition: 'LATEST',
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { 'Fn::GetAtt': [expect.stringMatching(/^RealtimeChangesDeadLetterQueue/), 'Arn'] },
+          },
+        },
+      });
+    }
     // The consumer tells the tables apart by these names.
     const env = resources[functionIdOf('realtime-streams')]?.Properties.Environment.Variables;
     for (const table of STREAMED_TABLES)

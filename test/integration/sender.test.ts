@@ -171,6 +171,27 @@ describe('POST /api/data/send to a session', () => {
     expect(record).toMatchObject({ outcome: 'SENT', attempts: 3 });
   });
 
+  it('reaches a node among 500 with a configured REST URL (node URLs are data, not an environment variable)', async () => {
+    const nodes = Array.from(
+      { length: 500 },
+      (_, i) => `n${i}${randomUUID().slice(0, 8)}@10.${i >> 8}.${i & 255}.9`,
+    );
+    for (let i = 0; i < nodes.length; i += 25)
+      await Promise.all(
+        nodes.slice(i, i + 25).map((node) => putNodeUrl(node, `http://${node.split('@')[1]}:8081/rest-api`)),
+      );
+    // One more, the real one, among them.
+    const node = new FakeWcs({ appUrl: server.appUrl, appKey: app, ip: '127.0.0.4' });
+    await putNodeUrl(node.nodeId, restC.url);
+    const session = await connect(node, `u-500-${randomUUID().slice(0, 4)}`);
+    (nodeC.heldSessions as Set<string>).add(session.sessionId);
+
+    const { json } = await api({ target: { sessionId: session.sessionId }, payload: 'one of many' });
+
+    expect(json).toMatchObject({ sent: 1 });
+    expect(restC.receivedBy(session.sessionId)).toHaveLength(1);
+  }, 60_000);
+
   it('marks a session gone when its node answers 404 and lists it no more, and does not retry', async () => {
     const session = await connect(nodeB, 'u3');
     // The node still holds another session: it answers connection/find_all with a list, which
