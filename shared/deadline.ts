@@ -98,6 +98,8 @@ const NETWORK_CODES = new Set([
 ]);
 const THROTTLES = new Set([
   'ThrottlingException',
+  // Contention: a transaction that kept conflicting with others (`transactWrite`).
+  'TransactionConflictException',
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
   'TimeoutError',

@@ -5,17 +5,18 @@
  * or go below zero. Reference: WCS refuses a second publisher itself with "Stream name is already
  * in use" (§3.3); this does the same per app, before WCS starts the stream.
  */
-import {
-  BatchGetCommand,
-  type BatchGetCommandInput,
-  GetCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandInput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TERMINAL_RANK } from './lifecycle.ts';
 import { expiresAtFor } from './retention.ts';
-import { cancellationCodes, dynamo, isConditionFailure, queryAll, tableNameOf } from './store/dynamo.ts';
+import {
+  cancellationCodes,
+  dynamo,
+  isConditionFailure,
+  queryAll,
+  tableNameOf,
+  transactWrite,
+} from './store/dynamo.ts';
 
 const namesTable = tableNameOf('streamNames');
 const streamsTable = tableNameOf('streams');
@@ -151,44 +152,43 @@ export async function admitPlayer(
 ): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await dynamo.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: namesTable,
-                Key: { appKey, name },
-                UpdateExpression: 'ADD playerCount :one SET lastAdmittedAt = :at REMOVE expiresAt',
-                ConditionExpression: 'attribute_not_exists(playerCount) OR playerCount < :max',
-                ExpressionAttributeValues: { ':one': 1, ':max': maxPlayers, ':at': now.toISOString() },
+      await transactWrite({
+        TransactItems: [
+          {
+            Update: {
+              TableName: namesTable,
+              Key: { appKey, name },
+              UpdateExpression: 'ADD playerCount :one SET lastAdmittedAt = :at REMOVE expiresAt',
+              ConditionExpression: 'attribute_not_exists(playerCount) OR playerCount < :max',
+              ExpressionAttributeValues: { ':one': 1, ':max': maxPlayers, ':at': now.toISOString() },
+            },
+          },
+          {
+            Update: {
+              TableName: streamsTable,
+              Key: keyOf(player),
+              // The fields the recount reads (and the byName index needs), written with the admission.
+              UpdateExpression:
+                'SET admittedAt = :at, appKey = :app, #n = :name, published = :false, firstStatusAt = if_not_exists(firstStatusAt, :at)',
+              // Admitted once; and never a player whose stream has already ended (its STOPPED, or
+              // a refusal, came first): it would hold a place nobody releases.
+              ConditionExpression:
+                'attribute_not_exists(admittedAt) AND (attribute_not_exists(statusRank) OR statusRank < :terminal)',
+              ExpressionAttributeNames: { '#n': 'name' },
+              ExpressionAttributeValues: {
+                ':at': now.toISOString(),
+                ':app': appKey,
+                ':name': name,
+                ':false': false,
+                ':terminal': TERMINAL_RANK,
               },
             },
-            {
-              Update: {
-                TableName: streamsTable,
-                Key: keyOf(player),
-                // The fields the recount reads (and the byName index needs), written with the admission.
-                UpdateExpression:
-                  'SET admittedAt = :at, appKey = :app, #n = :name, published = :false, firstStatusAt = if_not_exists(firstStatusAt, :at)',
-                // Admitted once; and never a player whose stream has already ended (its STOPPED, or
-                // a refusal, came first): it would hold a place nobody releases.
-                ConditionExpression:
-                  'attribute_not_exists(admittedAt) AND (attribute_not_exists(statusRank) OR statusRank < :terminal)',
-                ExpressionAttributeNames: { '#n': 'name' },
-                ExpressionAttributeValues: {
-                  ':at': now.toISOString(),
-                  ':app': appKey,
-                  ':name': name,
-                  ':false': false,
-                  ':terminal': TERMINAL_RANK,
-                },
-              },
-            },
-          ],
-        }),
-      );
+          },
+        ],
+      });
       return true;
     } catch (error) {
+      // A conflict was retried (`transactWrite`): what is left is an answer of the conditions.
       const codes = cancellationCodes(error);
       if (!codes) throw error;
       // Already admitted (a retry of the same playStream), or the stream has ended: no place taken.
@@ -221,22 +221,20 @@ export async function releasePlayer(
     ExpressionAttributeValues: { ':at': now.toISOString() },
   };
   try {
-    await dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Update: markReleased },
-          {
-            Update: {
-              TableName: namesTable,
-              Key: { appKey, name },
-              UpdateExpression: 'ADD playerCount :minus SET expiresAt = :exp',
-              ConditionExpression: 'playerCount > :zero',
-              ExpressionAttributeValues: { ':minus': -1, ':zero': 0, ':exp': expiresAtFor(now) },
-            },
+    await transactWrite({
+      TransactItems: [
+        { Update: markReleased },
+        {
+          Update: {
+            TableName: namesTable,
+            Key: { appKey, name },
+            UpdateExpression: 'ADD playerCount :minus SET expiresAt = :exp',
+            ConditionExpression: 'playerCount > :zero',
+            ExpressionAttributeValues: { ':minus': -1, ':zero': 0, ':exp': expiresAtFor(now) },
           },
-        ],
-      }),
-    );
+        },
+      ],
+    });
   } catch (error) {
     const codes = cancellationCodes(error);
     if (!codes) throw error;

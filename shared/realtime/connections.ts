@@ -3,15 +3,9 @@
  * table, so that any function (or the local server) can handle any of its frames, and a change can
  * be pushed to the subscribers of a destination with one Query.
  */
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { newSessionState, type StompSessionState } from '../stomp/session.ts';
-import { cancellationCodes, dynamo, queryAll, tableNameOf } from '../store/dynamo.ts';
+import { cancellationCodes, dynamo, queryAll, tableNameOf, transactWrite } from '../store/dynamo.ts';
 
 const tableName = tableNameOf('connections');
 const STATE = '#state';
@@ -109,7 +103,7 @@ export async function saveConnection(
       writes.push({ Delete: { TableName: tableName, Key: { connectionId, key: `sub#${id}` } } });
   }
   try {
-    await dynamo.send(new TransactWriteCommand({ TransactItems: writes }));
+    await transactWrite({ TransactItems: writes });
     return true;
   } catch (error) {
     // The first item is the state's update: its condition failing means another save came first.

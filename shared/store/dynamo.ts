@@ -1,5 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  paginateQuery,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { integerEnv, requireEnv } from '../config.ts';
 import type { TableName } from '../hooks.ts';
 import { checkAccess } from './access.ts';
@@ -61,4 +67,35 @@ export async function queryAll(input: QueryCommandInput): Promise<Record<string,
   const items: Record<string, unknown>[] = [];
   for await (const page of paginateQuery({ client: dynamo }, input)) items.push(...(page.Items ?? []));
   return items;
+}
+
+/** Retries of a transaction cancelled by a conflict before it counts as contention (a dependency failure). */
+const CONFLICT_RETRIES = 6;
+
+/** Contention: a transaction still conflicted after its retries. A dependency failure, not a refusal. */
+export class TransactionConflictError extends Error {
+  constructor() {
+    super(`transaction conflicted with others on the same items ${CONFLICT_RETRIES + 1} times`);
+    this.name = 'TransactionConflictException';
+  }
+}
+
+/**
+ * Runs a TransactWriteItems, again when DynamoDB cancelled it because another transaction was
+ * writing the same item at that moment (a cancellation reason `TransactionConflict`: nothing was
+ * applied, and the same request can succeed a moment later), with full-jitter backoff; throws
+ * `TransactionConflictError` when it still conflicts. Any other cancellation (a condition that does
+ * not hold) is thrown as it is, for the caller to read (`cancellationCodes`).
+ */
+export async function transactWrite(input: TransactWriteCommandInput): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await dynamo.send(new TransactWriteCommand(input));
+      return;
+    } catch (error) {
+      if (!cancellationCodes(error)?.includes('TransactionConflict')) throw error;
+      if (attempt === CONFLICT_RETRIES) throw new TransactionConflictError();
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(500, 20 * 2 ** attempt)));
+    }
+  }
 }

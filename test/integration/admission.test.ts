@@ -323,6 +323,29 @@ describe('players per stream', () => {
   const count = async (appKey: string, name: string) =>
     (await getItem('streamNames', { appKey, name }))?.playerCount;
 
+  it.each([1, 2, 3])(
+    'refuses no viewer under the limit and admits no more than it when 40 join at once (run %i)',
+    async () => {
+      const limit = 10;
+      const { appKey, wcs } = await appWith({ admission: 'open', maxPlayersPerStream: limit });
+      const sessions = await Promise.all(Array.from({ length: 40 }, () => connectWith(wcs)));
+      const name = `crowded-${randomUUID().slice(0, 6)}`;
+
+      const replies = await Promise.all(
+        sessions.map(({ session }) =>
+          wcs.send('playStream', wcs.streamBody(wcs.newStream(session, name, false), 'PENDING')),
+        ),
+      );
+
+      const statuses = replies.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(limit);
+      expect(statuses.filter((s) => s === 403)).toHaveLength(40 - limit);
+      for (const reply of replies.filter((r) => r.status === 403))
+        expect(reply.json?.message).toMatch(/has its maximum of 10 players/);
+      expect(await count(appKey, name)).toBe(limit);
+    },
+  );
+
   it('takes no place for a playStream that arrives after its own STOPPED', async () => {
     const { appKey, wcs } = await appWith({ admission: 'open', maxPlayersPerStream: 1 });
     const [late, next] = await Promise.all([connectWith(wcs), connectWith(wcs)]);
