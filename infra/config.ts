@@ -7,6 +7,24 @@ import { parseDefaultPolicy } from '#shared/app-policy.ts';
 import { DEFAULTS, MAX_SPILLABLE_BODY_BYTES } from '#shared/config.ts';
 import { parseFailModes } from '#shared/deadline.ts';
 
+function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'> {
+  if (value === undefined) return {};
+  const ok = (n: unknown) => n === undefined || (typeof n === 'number' && Number.isInteger(n) && n > 0);
+  const v = value as { writeUnitsPerSecond?: unknown; readUnitsPerSecond?: unknown } | null;
+  const keys = v && typeof v === 'object' ? Object.keys(v) : [];
+  if (
+    !v ||
+    keys.length === 0 ||
+    keys.some((k) => k !== 'writeUnitsPerSecond' && k !== 'readUnitsPerSecond') ||
+    !ok(v.writeUnitsPerSecond) ||
+    !ok(v.readUnitsPerSecond)
+  )
+    throw new Error(
+      'context "tableWarmThroughput" must be {"writeUnitsPerSecond": <positive integer>, "readUnitsPerSecond": <positive integer>}',
+    );
+  return { tableWarmThroughput: v as StageConfig['tableWarmThroughput'] & object };
+}
+
 function hookBodyLimit(bytes: number): number {
   if (bytes > MAX_SPILLABLE_BODY_BYTES)
     throw new Error(
@@ -26,9 +44,9 @@ export interface StageConfig {
   readonly dataRetentionDays: number;
   /** Powertools log level of the functions. Default `INFO`. */
   readonly logLevel: string;
-  /** Steady-state hook requests per second the API accepts. Default 500. */
+  /** Steady-state hook requests per second the API accepts. Default 6000: a 50-node cluster at 5,000 hooks/s, with room (docs/deploy.md, "Sizing"). */
   readonly throttleRateLimit: number;
-  /** Burst of hook requests the API accepts. Default 1000. */
+  /** Burst of hook requests the API accepts. Default 10000 (the account's API Gateway quota per Region, by default). */
   readonly throttleBurstLimit: number;
   /** Largest hook body accepted, in bytes. Default 245 760 (240 KiB); at most 256 000, so any event fits the spill queue. */
   readonly hookBodyLimitBytes: number;
@@ -38,8 +56,21 @@ export interface StageConfig {
   readonly alarmEmail?: string;
   /** Policy of apps without one (`open`, `closed`, or a policy as JSON). Default `open`, as EchoApp. */
   readonly defaultAppPolicy: string;
-  /** Time every decision hook has to decide, in ms. Default 1000. */
+  /** Time every decision hook has to decide, in ms. Default 300 (DynamoDB answers in milliseconds; docs/deploy.md, "Sizing"). */
   readonly decisionBudgetMs: number;
+  /** Time an event hook has to be written before it is spilled, in ms. Default 100 (docs/deploy.md, "Sizing"). */
+  readonly eventBudgetMs: number;
+  /** How long, after DynamoDB failed, hooks spill or answer by fail mode without trying it, in ms. Default 2000. */
+  readonly spillBreakerMs: number;
+  /**
+   * Throughput each table can take at once from its creation (DynamoDB warm throughput), for a
+   * launch-day surge: `{"writeUnitsPerSecond": N, "readUnitsPerSecond": N}`. Default: none (on-demand
+   * tables start warm for 4,000 writes/s and scale from there).
+   */
+  readonly tableWarmThroughput?: {
+    readonly writeUnitsPerSecond?: number;
+    readonly readUnitsPerSecond?: number;
+  };
   /** Fail mode per decision hook, overriding the defaults in `shared/deadline.ts`. Default `{}`. */
   readonly decisionFailModes: Readonly<Record<string, 'open' | 'closed'>>;
   /** Deliveries of a queued send before it moves to the dead-letter queue. Default 5. */
@@ -107,14 +138,17 @@ export function stageConfigFrom(node: Node): StageConfig {
     logRetentionDays: number('logRetentionDays', isProd ? 365 : 30),
     dataRetentionDays: number('dataRetentionDays', 30),
     logLevel: String(read('logLevel') ?? 'INFO'),
-    throttleRateLimit: number('throttleRateLimit', 500),
-    throttleBurstLimit: number('throttleBurstLimit', 1000),
+    throttleRateLimit: number('throttleRateLimit', 6000),
+    throttleBurstLimit: number('throttleBurstLimit', 10_000),
     hookBodyLimitBytes: hookBodyLimit(number('hookBodyLimitBytes', DEFAULTS.hookBodyLimitBytes)),
     requireSignedHooks: boolean('requireSignedHooks', true),
     ...(typeof alarmEmail === 'string' && alarmEmail !== '' && { alarmEmail }),
     defaultAppPolicy:
       typeof defaultAppPolicy === 'string' ? defaultAppPolicy : JSON.stringify(defaultAppPolicy),
-    decisionBudgetMs: number('decisionBudgetMs', 1000),
+    decisionBudgetMs: number('decisionBudgetMs', 300),
+    eventBudgetMs: number('eventBudgetMs', 100),
+    spillBreakerMs: number('spillBreakerMs', 2000),
+    ...warmThroughput(read('tableWarmThroughput')),
     decisionFailModes: decisionFailModes as Record<string, 'open' | 'closed'>,
     sendMaxReceiveCount: number('sendMaxReceiveCount', 5),
     refusalAlarmPerMinute: number('refusalAlarmPerMinute', 20),

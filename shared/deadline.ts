@@ -100,6 +100,8 @@ const THROTTLES = new Set([
   'ThrottlingException',
   // Contention: a transaction that kept conflicting with others (`transactWrite`).
   'TransactionConflictException',
+  // DynamoDB failed a moment ago and is not asked again yet (`breaker.ts`).
+  'DependencyBrokenError',
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
   'TimeoutError',

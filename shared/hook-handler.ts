@@ -14,6 +14,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { breakerOpen, closeBreaker, tripBreaker } from './breaker.ts';
 import { DEFAULTS, integerEnv, MAX_SPILLABLE_BODY_BYTES } from './config.ts';
 import { bodyWithoutCredentials } from './credentials.ts';
 import {
@@ -132,24 +133,34 @@ function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayPr
 
 const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
 
-const eventBudgetMs = integerEnv('EVENT_BUDGET_MS', 5000);
+/** Time an event hook has to be written before it is spilled (in AWS the stack sets 100 ms: docs/deploy.md). */
+const eventBudgetMs = integerEnv('EVENT_BUDGET_MS', 1000);
 
 /**
- * `work`'s answer; or, when the write cannot be made within the event budget or a dependency
- * failed, the hook spilled for a later replay and answered as written (WCS does not resend events,
- * so failing it would lose it). A metric and a warning say so. Our own bugs still answer 500.
+ * The answer of the write `start` makes; or, when it cannot be made within the event budget, a
+ * dependency failed, or failed a moment ago (`breaker.ts`), the hook spilled for a later replay and
+ * answered as written (WCS does not resend events, so failing it would lose it). A metric and a
+ * warning say so. Our own bugs still answer 500.
  */
-async function writeOrSpill(work: Promise<HookAnswer>, hook: SpilledHook): Promise<HookAnswer> {
+async function writeOrSpill(start: () => Promise<HookAnswer>, hook: SpilledHook): Promise<HookAnswer> {
+  if (breakerOpen() && canSpill()) return spillNow(hook, 'the database failed a moment ago');
   try {
-    return await withinBudget(work, eventBudgetMs);
+    const answer = await withinBudget(start(), eventBudgetMs);
+    closeBreaker();
+    return answer;
   } catch (error) {
     if (error instanceof HookError || !isDependencyFailure(error) || !canSpill()) throw error;
-    await spill(hook);
-    metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
-    countForAlarm(METRIC.spilled);
-    logger.warn('hook spilled for a later replay', { error: (error as Error).message });
-    return undefined;
+    tripBreaker();
+    return spillNow(hook, (error as Error).message);
   }
+}
+
+async function spillNow(hook: SpilledHook, why: string): Promise<HookAnswer> {
+  await spill(hook);
+  metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
+  countForAlarm(METRIC.spilled);
+  logger.warn('hook spilled for a later replay', { error: why });
+  return undefined;
 }
 
 /**
@@ -160,14 +171,17 @@ async function writeOrSpill(work: Promise<HookAnswer>, hook: SpilledHook): Promi
  */
 async function decideInTime(
   method: string,
-  work: Promise<HookAnswer>,
+  start: () => Promise<HookAnswer>,
   hook: { appKey: unknown; receivedAt: Date; digest: string },
   countRefusal: CountRefusal,
   refusal: ((info: string) => ReturnType<Refusal<unknown>['event']>) | undefined,
   apply: Refusal<unknown>['apply'] | undefined,
 ): Promise<HookAnswer> {
   try {
-    const answer = await withinBudget(work, decisionBudgetMs);
+    // DynamoDB failed a moment ago (`breaker.ts`): the fail mode now, without waiting a budget for it.
+    if (breakerOpen()) throw new DependencyBrokenError();
+    const answer = await withinBudget(start(), decisionBudgetMs);
+    closeBreaker();
     metrics.addMetric(METRIC.admitted, MetricUnit.Count, 1);
     return answer;
   } catch (error) {
@@ -176,8 +190,14 @@ async function decideInTime(
       await countRefusal({ appKey, method, reason: error.message }, hook.receivedAt);
     }
     if (error instanceof HookError || !isDependencyFailure(error)) throw error;
+    if (!(error instanceof DependencyBrokenError)) tripBreaker();
     const mode = failModeOf(method);
-    const cause = error instanceof DeadlineExceededError ? 'deadline' : 'dependency';
+    const cause =
+      error instanceof DeadlineExceededError
+        ? 'deadline'
+        : error instanceof DependencyBrokenError
+          ? 'breaker'
+          : 'dependency';
     metrics.addDimension('failMode', mode);
     metrics.addMetric(METRIC.decisionFallback, MetricUnit.Count, 1);
     countForAlarm(METRIC.decisionFallback);
@@ -208,6 +228,7 @@ async function recordRefusal(
 ): Promise<void> {
   const event = refusal(`refused by wcs-hooks: ${reason}`);
   try {
+    if (breakerOpen()) throw new DependencyBrokenError();
     await withinBudget(
       Promise.resolve().then(() => apply(event.body, hook.receivedAt)),
       decisionBudgetMs,
@@ -230,6 +251,14 @@ async function recordRefusal(
         error: (spillError as Error).message,
       });
     }
+  }
+}
+
+/** The breaker is open: DynamoDB failed a moment ago, and is not asked again yet. */
+class DependencyBrokenError extends Error {
+  constructor() {
+    super('DynamoDB failed a moment ago (circuit breaker open)');
+    this.name = 'DependencyBrokenError';
   }
 }
 
@@ -263,7 +292,8 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
       const unidentified = checked && !checked.success ? summaryOf(problemsOf(checked.error)) : undefined;
       const validatedOrChecked = () =>
         checked?.success ? (checked.data as z.infer<Schema>) : validatedBodyOf<z.infer<Schema>>(event);
-      const work =
+      // Started only when the breaker lets it (`writeOrSpill`, `decideInTime`).
+      const start = () =>
         unidentified && recordEvent
           ? recordUnidentified(recordEvent, {
               method,
@@ -272,14 +302,7 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
               receivedAt,
               reason: unidentified,
             })
-          : options.handle({
-              method,
-              body: checked?.success
-                ? (checked.data as z.infer<Schema>)
-                : validatedBodyOf<z.infer<Schema>>(event),
-              rawBody: rawBodyOf(event),
-              receivedAt,
-            });
+          : options.handle({ method, body: validatedOrChecked(), rawBody: rawBodyOf(event), receivedAt });
       const spilled = {
         method,
         // Credentials do not wait in the spill either: nothing an event hook does needs them.
@@ -294,7 +317,7 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
         countRefusal && !unidentified
           ? await decideInTime(
               method,
-              work,
+              start,
               { appKey: mirror.appKey, receivedAt, digest },
               countRefusal,
               refusal && checked?.success !== false
@@ -303,8 +326,8 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
               refusal?.apply,
             )
           : options.spill || unidentified
-            ? await writeOrSpill(work, spilled)
-            : await work;
+            ? await writeOrSpill(start, spilled)
+            : await start();
       if (unidentified)
         logger.warn('hook kept as a raw event: it cannot be identified', { reason: unidentified });
       const durationMs = Date.now() - receivedAt.getTime();

@@ -1,5 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  Billing,
+  ProjectionType,
+  StreamViewType,
+  TableV2,
+  type WarmThroughput,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { TableName } from '#shared/hooks.ts';
 import { type IndexDefinition, type KeyAttribute, TABLES } from '#shared/store/tables.ts';
@@ -7,6 +14,8 @@ import { type IndexDefinition, type KeyAttribute, TABLES } from '#shared/store/t
 export interface StateTablesProps {
   /** Deletion protection on, and the tables kept when the stack is deleted. Default false. */
   readonly retainData?: boolean;
+  /** Throughput every table can take at once from its creation (a launch-day surge). Default: none. */
+  readonly warmThroughput?: WarmThroughput;
 }
 
 const attribute = (key: KeyAttribute) => ({
@@ -41,6 +50,7 @@ export class StateTables extends Construct {
         timeToLiveAttribute: definition.timeToLiveAttribute,
         dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
         deletionProtection: retain,
+        ...(props.warmThroughput && { warmThroughput: props.warmThroughput }),
         removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
         globalSecondaryIndexes: definition.globalIndexes.map((index) => ({
           indexName: index.indexName,

@@ -94,7 +94,8 @@ describe('the hook API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      // Sized for a 50-node cluster at 5,000 hooks/s (docs/deploy.md, "Sizing").
+      DefaultRouteSettings: { ThrottlingRateLimit: 6000, ThrottlingBurstLimit: 10000 },
       AccessLogSettings: {
         DestinationArn: Match.anyValue(),
         Format: Match.stringLikeRegexp('context.requestId'),

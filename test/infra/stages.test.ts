@@ -147,6 +147,39 @@ describe('the checks at synthesis', () => {
   });
 });
 
+describe('sizing', () => {
+  it('gives the hook functions budgets and a breaker sized for an outage at 5,000 hooks/s, and pre-warms tables when asked', () => {
+    const { stack } = buildApp({
+      context: {
+        ...NO_BUNDLING,
+        tableWarmThroughput: { writeUnitsPerSecond: 20_000, readUnitsPerSecond: 12_000 },
+      },
+    });
+    const template = Template.fromStack(stack);
+
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          EVENT_BUDGET_MS: '100',
+          DECISION_BUDGET_MS: '300',
+          SPILL_BREAKER_MS: '2000',
+        }),
+      },
+    });
+    for (const table of Object.values(template.findResources('AWS::DynamoDB::GlobalTable')))
+      expect(table.Properties.WarmThroughput).toEqual({
+        WriteUnitsPerSecond: 20_000,
+        ReadUnitsPerSecond: 12_000,
+      });
+  });
+
+  it('refuses a warm throughput that is not a pair of positive integers', () => {
+    expect(() => buildApp({ context: { ...NO_BUNDLING, tableWarmThroughput: { writes: 5 } } })).toThrow(
+      /tableWarmThroughput/,
+    );
+  });
+});
+
 describe('configuration the functions could not honour', () => {
   it.each([
     [{ defaultAppPolicy: '{admission: open' }, /context "defaultAppPolicy": DEFAULT_APP_POLICY .*not JSON/],

@@ -3,22 +3,30 @@
  * each decision hook still answers, by its documented fail mode (shared/deadline.ts): connect and
  * publishStream refuse, playStream, OnDataEvent and StreamKeepAliveEvent admit.
  */
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 
-/** A TCP server that accepts connections and never says a word: a DynamoDB that hangs. */
-async function startBlackHole(): Promise<{ port: number; close(): Promise<void> }> {
+/** A TCP server that accepts connections and never says a word: a DynamoDB that hangs. It counts what it is sent. */
+async function startBlackHole(): Promise<{ port: number; received: () => number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  let bytes = 0;
   const server: Server = createServer((socket) => {
     sockets.add(socket);
+    socket.on('data', (chunk) => {
+      bytes += chunk.length;
+    });
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
     port,
+    received: () => bytes,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -36,6 +44,10 @@ beforeAll(async () => {
   server = await startHookServer({
     DYNAMODB_ENDPOINT: `http://127.0.0.1:${blackHole.port}`,
     DECISION_BUDGET_MS: '300',
+    EVENT_BUDGET_MS: '300',
+    // Long enough to outlast the test: once open, the breaker stays open.
+    SPILL_BREAKER_MS: '600000',
+    SPILL_DIR: mkdtempSync(join(tmpdir(), 'deadline-spill-')),
   });
   wcs = new FakeWcs({ appUrl: server.appUrl, appKey: 'deadline' });
 });
@@ -73,6 +85,26 @@ describe('with a DynamoDB that does not answer', () => {
 
     expect(reply.status).toBe(200);
     expect(reply.json).toEqual(sent);
+  });
+});
+
+describe('once DynamoDB has failed (the breaker is open)', () => {
+  it('answers decisions by their fail mode and spills events at once, asking DynamoDB nothing', async () => {
+    // The tests above have tripped the breaker; nothing more reaches the hanging DynamoDB.
+    const before = blackHole.received();
+    const session = wcs.newSession();
+    const stream = wcs.newStream(session, 'n', true);
+
+    const replies = [
+      await wcs.send('connect', wcs.connectBody(session)),
+      await wcs.send('playStream', wcs.streamBody(wcs.newStream(session, 'n', false), 'PENDING')),
+      await wcs.send('StreamStatusEvent', wcs.streamBody(stream, 'PUBLISHING')),
+      await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(session, 'DISCONNECTED')),
+    ];
+
+    expect(replies.map((r) => r.status)).toEqual([403, 200, 200, 200]);
+    expect(replies[0]?.json?.message).toBe('admission unavailable (breaker); this hook fails closed');
+    expect(blackHole.received()).toBe(before);
   });
 });
 

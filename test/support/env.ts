@@ -14,6 +14,8 @@ process.env.AWS_SECRET_ACCESS_KEY = 'local';
 process.env.POWERTOOLS_LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'SILENT';
 process.env.POWERTOOLS_DEV = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-// Decisions under a loaded test machine must not fall back by accident; the deadline test sets its own.
+// Decisions and event writes under a loaded test machine must not fall back, or spill, by accident
+// (and trip the breaker for the writes after them); the deadline and outage tests set their own.
 process.env.DECISION_BUDGET_MS = '10000';
+process.env.EVENT_BUDGET_MS = '10000';
 exportTableNames(TEST_TABLE_PREFIX);
