@@ -1,12 +1,15 @@
 /**
- * Builds the CDK app with the checks that cannot be skipped: cdk-nag's AwsSolutions pack as a
- * validation plugin (any finding not acknowledged with a reason fails synthesis) and, through
+ * Builds the CDK app with the checks that cannot be skipped: cdk-nag's AwsSolutions pack and AWS
+ * Control Tower's proactive controls as validation plugins (any finding not acknowledged with a
+ * reason fails synthesis) and, through
  * `cdk.json`'s `@aws-cdk/core:validateAgainstDefaultRules`, CloudFormation's own rules.
  * `infra/app.ts` (the CLI) and the infrastructure tests both build the app here.
  */
+
 import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stageConfigFrom } from './config.ts';
+import { ControlTowerChecks } from './control-tower.ts';
 import { WcsHooksStack } from './stacks/wcs-hooks-stack.ts';
 
 /**
@@ -34,6 +37,6 @@ export function buildApp(props: AppProps = {}, env?: Environment) {
   const untagged = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
   Tags.of(stack).add('app', 'wcs-hooks', untagged);
   Tags.of(stack).add('stage', config.stage, untagged);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ControlTowerChecks());
   return { app, stack, config };
 }

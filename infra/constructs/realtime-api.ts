@@ -1,16 +1,17 @@
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { type CfnStage, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
 import { ApiGatewayCloudWatchRole } from './api-gateway-account.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 import { nagPseudo } from './nag.ts';
+import { deadLetterQueue } from './queues.ts';
 
 export interface RealtimeApiProps {
   /** The tables the realtime functions declare (connections, and the ones the realms read). */
@@ -111,11 +112,11 @@ export class RealtimeApi extends Construct {
     });
     const streams = this.functions['realtime-streams'];
     // What the consumer could not push after its retries: the batch's description, kept 14 days.
-    this.changesDeadLetterQueue = new Queue(this, 'ChangesDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.changesDeadLetterQueue = deadLetterQueue(
+      this,
+      'ChangesDeadLetterQueue',
+      'the on-failure destination of the realtime stream consumer',
+    );
     for (const name of STREAMED_TABLES) {
       const table = props.resources.tables[name];
       streams.addEnvironment(streamedTableEnv(name), table.tableName);

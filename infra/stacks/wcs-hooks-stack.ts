@@ -1,38 +1,16 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
 import { MonitoringApi } from '../constructs/monitoring-api.ts';
+import { queueWithDeadLetters } from '../constructs/queues.ts';
 import { RealtimeApi } from '../constructs/realtime-api.ts';
 import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
 import { SpillReplayer } from '../constructs/spill-replayer.ts';
 import { StateTables } from '../constructs/state-tables.ts';
-
-/**
- * A queue (`<name>Queue`) and its dead-letter queue (`<name>DeadLetterQueue`), both encrypted and
- * TLS-only, messages kept 14 days: what fails `maxReceiveCount` times is parked, not lost.
- */
-function queueWithDeadLetters(
-  scope: Construct,
-  name: string,
-  options: { visibilityTimeout: Duration; maxReceiveCount: number },
-): [Queue, Queue] {
-  const common = {
-    encryption: QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-  };
-  const deadLetters = new Queue(scope, `${name}DeadLetterQueue`, common);
-  const queue = new Queue(scope, `${name}Queue`, {
-    ...common,
-    visibilityTimeout: options.visibilityTimeout,
-    deadLetterQueue: { queue: deadLetters, maxReceiveCount: options.maxReceiveCount },
-  });
-  return [queue, deadLetters];
-}
+import { controlTower } from '../control-tower.ts';
 
 export interface WcsHooksStackProps extends StackProps {
   readonly config: StageConfig;
@@ -80,12 +58,14 @@ export class WcsHooksStack extends Stack {
       // AWS's advice for a Lambda event source: six times the function timeout.
       visibilityTimeout: Duration.seconds(senderTimeout.toSeconds() * 6),
       maxReceiveCount: config.sendMaxReceiveCount,
+      purpose: 'of the send queue: sends that failed on every attempt',
     });
 
     // The spill queue: event hooks that DynamoDB could not take in time wait here to be replayed.
     const [spillQueue, spillDeadLetterQueue] = queueWithDeadLetters(this, 'Spill', {
       visibilityTimeout: Duration.seconds(60 * 6),
       maxReceiveCount: 20,
+      purpose: 'of the spill queue: spilled events that could never be written',
     });
     const resources = {
       tables: this.state.tables,
@@ -188,13 +168,6 @@ export class WcsHooksStack extends Stack {
       realtime.changesDeadLetterQueue,
       'Changes of the tables were not pushed to the realtime API after every retry (their batch is in the queue).',
     );
-    for (const dlq of [deadLetterQueue, spillDeadLetterQueue, realtime.changesDeadLetterQueue]) {
-      Validations.of(dlq).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason:
-          'This is a dead-letter queue (of the send or the spill queue, or of the realtime stream consumer); it has none of its own.',
-      });
-    }
 
     new CfnOutput(this, 'HookUrl', {
       value: this.hookApi.hookUrl,
@@ -232,13 +205,52 @@ export class WcsHooksStack extends Stack {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          'The secret is shared with WCS (flashphoner.properties / the WCS CLI), which Secrets Manager cannot update; it is rotated by hand with two values side by side (README, "Rotating the hook secret").',
+          'The secret is shared with WCS (flashphoner.properties / the WCS CLI), which Secrets Manager cannot update; it is rotated by hand with two values side by side (docs/deploy.md, "Rotating the hook secret").',
       });
     }
-    Validations.of(this.hookApi.api).acknowledge({
-      id: 'AwsSolutions-APIG4',
+    const hookAuthorization =
+      'WCS cannot sign requests with SigV4 or send a bearer token; every hook is authenticated by its HMAC-MD5 signature (rest_hook_send_hash), verified in the function before the body is read.';
+    Validations.of(this.hookApi.api).acknowledge(
+      { id: 'AwsSolutions-APIG4', reason: hookAuthorization },
+      { id: controlTower('api_gw_v2_authorization_type_configured_check'), reason: hookAuthorization },
+    );
+    Validations.of(realtime.api).acknowledge({
+      id: controlTower('api_gw_v2_authorization_type_configured_check'),
       reason:
-        'WCS cannot sign requests with SigV4 or send a bearer token; every hook is authenticated by its HMAC-MD5 signature (rest_hook_send_hash), verified in the function before the body is read.',
+        'Browsers cannot sign WebSocket upgrades; $connect admits only the realtime token (?token=, from Secrets Manager), and $default and $disconnect reach only connections $connect admitted.',
+    });
+    acknowledgeControlTowerByDesign(this, config);
+  }
+}
+
+/**
+ * The Control Tower proactive controls the stack does not meet by design, each with its reason.
+ * (Those it can meet, it meets: the dead-letter queues declare themselves, the alarm key limits
+ * grants to AWS services.)
+ */
+function acknowledgeControlTowerByDesign(stack: Stack, config: StageConfig) {
+  const validations = Validations.of(stack);
+  validations.acknowledge(
+    {
+      id: controlTower('lambda_inside_vpc_check'),
+      reason:
+        'The functions call only AWS public endpoints (DynamoDB, SQS, Secrets Manager, API Gateway) and WCS nodes, wherever they are; a VPC would add NAT gateways or endpoints per AZ, cold-start latency on the hook path, and routes to every WCS network, and protect nothing the IAM grants do not.',
+    },
+    {
+      id: controlTower('lambda_function_public_access_prohibited_check'),
+      reason:
+        "Every permission is for apigateway.amazonaws.com with a SourceArn naming this stack's API and route; the rule reads only literal strings, and the ARN is an Fn::Join (a template test checks every permission has one).",
+    },
+    {
+      id: controlTower('cloudwatch_log_group_encrypted_check'),
+      reason:
+        'CloudWatch Logs encrypts every log group at rest; a customer-managed key would add cost and a way to lose the logs (a disabled key), not access control: the logs hold no credentials (stripped before logging).',
+    },
+  );
+  if (config.logRetentionDays < 365) {
+    validations.acknowledge({
+      id: controlTower('cloudwatch_log_group_retention_period_check'),
+      reason: `This stage keeps logs ${config.logRetentionDays} days (logRetentionDays); production stages keep them a year.`,
     });
   }
 }

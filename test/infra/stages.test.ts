@@ -6,6 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { buildApp } from '../../infra/build-app.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 
@@ -144,6 +145,76 @@ describe('the checks at synthesis', () => {
     });
 
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe("AWS Control Tower's proactive controls", () => {
+  const ENCRYPTED = { enforceSSL: true, encryption: QueueEncryption.SQS_MANAGED };
+
+  it('fail synthesis on a finding that is not acknowledged', () => {
+    const { app, stack } = buildApp({ context: NO_BUNDLING });
+    // cdk-nag's finding is acknowledged: what fails is CT.SQS.PR.1 (a queue without a dead-letter queue).
+    const queue = new Queue(stack, 'QueueWithoutDeadLetters', ENCRYPTED);
+    Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'test: only the control fails' });
+
+    expect(() => app.synth()).toThrow(/CT\.SQS\.PR\.1/);
+    const { app: again, stack: same } = buildApp({ context: NO_BUNDLING });
+    const acknowledged = new Queue(same, 'QueueWithoutDeadLetters', ENCRYPTED);
+    Validations.of(acknowledged).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: 'test: only the control fails' },
+      { id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: 'test: the control acknowledged' },
+    );
+    expect(() => again.synth()).not.toThrow();
+  });
+
+  it("are met where the stack can meet them, so the acknowledgements' reasons hold", () => {
+    const { stack } = buildApp({ context: NO_BUNDLING });
+    const template = Template.fromStack(stack);
+    // lambda_function_public_access_prohibited_check is acknowledged because every permission is for
+    // API Gateway with a SourceArn naming this stack's API (an Fn::Join the rule cannot read).
+    const apis = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'));
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    expect(permissions.length).toBeGreaterThan(20);
+    for (const { Properties } of permissions) {
+      expect(Properties.Principal).toBe('apigateway.amazonaws.com');
+      const parts = Properties.SourceArn['Fn::Join'][1] as unknown[];
+      expect(parts).toContain(':execute-api:');
+      const refs = parts.flatMap((part) =>
+        typeof part === 'object' && part && 'Ref' in part ? [part.Ref] : [],
+      );
+      expect(refs.filter((ref) => apis.includes(ref as string))).toHaveLength(1);
+    }
+    // Each dead-letter queue declares itself one (CT.SQS.PR.1), every other queue has one.
+    for (const { Properties } of Object.values(template.findResources('AWS::SQS::Queue'))) {
+      expect(Properties.RedrivePolicy ?? Properties.RedriveAllowPolicy).toBeDefined();
+    }
+    // The alarm key lets only AWS services be granted it (CT.KMS.PR.3).
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'kms:CreateGrant',
+            Condition: {
+              BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('acknowledge short log retention only for a stage that asks for it', () => {
+    const acknowledged = (context: Record<string, unknown>) => {
+      const { stack } = buildApp({ context: { ...NO_BUNDLING, ...context } });
+      const rules = stack.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as object));
+      return rules.includes('cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check');
+    };
+    expect(acknowledged({})).toBe(true);
+    expect(acknowledged({ stage: 'prod' })).toBe(false);
+    expect(acknowledged({ logRetentionDays: 400 })).toBe(false);
   });
 });
 
