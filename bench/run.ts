@@ -611,8 +611,8 @@ async function writeCostAndFanOut(endpoint: string) {
 
   // Sender fan-out.
   progress(`fan-out: recording ${FANOUT_SESSIONS} open sessions...`);
-  const { recordConnect } = await import('../shared/sessions.ts');
-  const { mapWithConcurrency, sendNow } = await import('../shared/sender.ts');
+  const { recordConnect } = await import('../shared/state/sessions.ts');
+  const { mapWithConcurrency, sendNow } = await import('../shared/sender/sender.ts');
   const fanApp = `fanout-${randomUUID().slice(0, 8)}`;
   const sessions = Array.from({ length: FANOUT_SESSIONS }, () => ({ ...node.newSession(), appKey: fanApp }));
   await mapWithConcurrency(sessions, 32, (s) => recordConnect({ ...s }, new Date()));
@@ -655,7 +655,7 @@ async function writeCostAndFanOut(endpoint: string) {
   const recordedSeconds = (performance.now() - t) / 1000;
   await pool.close();
   await rest.close();
-  const { closeWcsClient } = await import('../shared/wcs-client.ts');
+  const { closeWcsClient } = await import('../shared/sender/wcs-client.ts');
   await closeWcsClient();
   table(
     `Sender fan-out to ${FANOUT_SESSIONS} sessions (fake WCS on loopback)`,

@@ -3,8 +3,8 @@
  * it answers with every field mirrored plus the `restClientConfig` that makes later decisions stick.
  */
 import { admitConnect, connectRefusal } from '#shared/admission/connect.ts';
-import { wcsHook } from '#shared/hook-handler.ts';
-import { connectBody } from '#shared/schemas.ts';
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { connectBody } from '#shared/kernel/schemas.ts';
 
 export const handler = wcsHook({
   method: 'connect',

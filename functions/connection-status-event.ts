@@ -1,8 +1,8 @@
 /** `ConnectionStatusEvent` (reference §1.4): the session became ESTABLISHED, FAILED or DISCONNECTED. */
 
-import { wcsHook } from '#shared/hook-handler.ts';
-import { connectionStatusEventBody } from '#shared/schemas.ts';
-import { connectionStatusChanged } from '#shared/session-ended.ts';
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { connectionStatusEventBody } from '#shared/kernel/schemas.ts';
+import { connectionStatusChanged } from '#shared/state/session-status.ts';
 
 export const handler = wcsHook({
   spill: true,

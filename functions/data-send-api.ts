@@ -4,9 +4,9 @@
  * 202 with its id. Default: sync for a session or a user, async for a stream or an app.
  */
 import * as z from 'zod/mini';
-import { apiHandler } from '#shared/api-handler.ts';
-import { sendTarget } from '#shared/send-targets.ts';
-import { sendLater, sendNow } from '#shared/sender.ts';
+import { apiHandler } from '#shared/http/api-handler.ts';
+import { sendTarget } from '#shared/sender/send-targets.ts';
+import { sendLater, sendNow } from '#shared/sender/sender.ts';
 
 const sendRequest = z.strictObject({
   target: sendTarget,

@@ -1,7 +1,8 @@
 /** `DataStatusEvent` (reference §1.4): WCS's ACCEPTED or FAILED for one data message. */
-import { recordDataStatus } from '#shared/data-messages.ts';
-import { wcsHook } from '#shared/hook-handler.ts';
-import { dataStatusEventBody } from '#shared/schemas.ts';
+
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { dataStatusEventBody } from '#shared/kernel/schemas.ts';
+import { recordDataStatus } from '#shared/state/data-messages.ts';
 
 export const handler = wcsHook({
   spill: true,

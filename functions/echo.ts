@@ -2,10 +2,11 @@
  * The catch-all: every hook method without a dedicated handler. Answers 200 with the body mirrored,
  * as WCS's EchoApp does (reference §0), and records the call once.
  */
-import { digestOf } from '#shared/digest.ts';
-import { eventRecorder } from '#shared/events.ts';
-import { wcsHook } from '#shared/hook-handler.ts';
-import { anyHookBody } from '#shared/schemas.ts';
+
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { digestOf } from '#shared/kernel/digest.ts';
+import { anyHookBody } from '#shared/kernel/schemas.ts';
+import { eventRecorder } from '#shared/state/events.ts';
 
 const recordEvent = eventRecorder();
 

@@ -1,9 +1,10 @@
 /** `ErrorEvent` (reference §1.4): WCS reports an error to a client; recorded and logged at warn level. */
-import { digestOf } from '#shared/digest.ts';
-import { eventRecorder } from '#shared/events.ts';
-import { wcsHook } from '#shared/hook-handler.ts';
-import { logger } from '#shared/logger.ts';
-import { anyHookBody } from '#shared/schemas.ts';
+
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { digestOf } from '#shared/kernel/digest.ts';
+import { logger } from '#shared/kernel/logger.ts';
+import { anyHookBody } from '#shared/kernel/schemas.ts';
+import { eventRecorder } from '#shared/state/events.ts';
 
 const recordEvent = eventRecorder();
 

@@ -1,7 +1,7 @@
 /** `publishStream` (reference §1.3): a publisher asks to publish; decided by grants and one publisher per name. Admitted, the stream is recorded PENDING. */
 import { admitStream, streamRefusal } from '#shared/admission/streams.ts';
-import { wcsHook } from '#shared/hook-handler.ts';
-import { streamBody } from '#shared/schemas.ts';
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { streamBody } from '#shared/kernel/schemas.ts';
 
 export const handler = wcsHook({
   method: 'publishStream',

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { apiHandler } from '#shared/api-handler.ts';
+import { apiHandler } from '#shared/http/api-handler.ts';
 import { handleRealm } from '#shared/realtime/realms.ts';
 
 export const handler = apiHandler({

@@ -7,7 +7,7 @@
 
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { logger } from '#shared/logger.ts';
+import { logger } from '#shared/kernel/logger.ts';
 import { fanOut, type TableChange } from '#shared/realtime/fanout.ts';
 import { postToConnection } from '#shared/realtime/management-api.ts';
 import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';

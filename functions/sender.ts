@@ -6,9 +6,9 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { metrics } from '#shared/metrics.ts';
-import type { QueueMessage } from '#shared/send-queue.ts';
-import { processQueueMessage } from '#shared/sender.ts';
+import { metrics } from '#shared/kernel/metrics.ts';
+import type { QueueMessage } from '#shared/sender/send-queue.ts';
+import { processQueueMessage } from '#shared/sender/sender.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 

@@ -1,6 +1,6 @@
 /**
  * The spill replayer: consumes the spill queue, applying each event hook that could not be written
- * when it arrived (`shared/spill.ts`). A hook that cannot be written because a dependency is down is
+ * when it arrived (`shared/http/spill.ts`). A hook that cannot be written because a dependency is down is
  * reported as a batch item failure and comes back later (after its last attempt, the queue's redrive
  * moves it to the spill dead-letter queue). A hook that can never be written (DynamoDB refuses it, or
  * it is not a spilled hook) is moved to the dead-letter queue at once, with the reason, and the
@@ -10,11 +10,11 @@
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { isDependencyFailure } from '#shared/deadline.ts';
-import { logger } from '#shared/logger.ts';
-import { countForAlarm, METRIC, metrics } from '#shared/metrics.ts';
-import { replaySpilled } from '#shared/replay.ts';
-import { deadLetterSpilled, reasonOf, type SpilledHook } from '#shared/spill.ts';
+import { replaySpilled } from '#shared/http/replay.ts';
+import { deadLetterSpilled, reasonOf, type SpilledHook } from '#shared/http/spill.ts';
+import { isDependencyFailure } from '#shared/kernel/budget.ts';
+import { logger } from '#shared/kernel/logger.ts';
+import { countForAlarm, METRIC, metrics } from '#shared/kernel/metrics.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 

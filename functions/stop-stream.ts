@@ -1,7 +1,7 @@
 /** `stopStream` (reference §1.3): a player asks to stop. The end itself arrives as a StreamStatusEvent. */
-import { wcsHook } from '#shared/hook-handler.ts';
-import { streamEventBody } from '#shared/schemas.ts';
-import { recordStopRequest } from '#shared/streams.ts';
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { streamEventBody } from '#shared/kernel/schemas.ts';
+import { recordStopRequest } from '#shared/state/streams.ts';
 
 export const handler = wcsHook({
   spill: true,

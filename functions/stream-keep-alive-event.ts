@@ -3,8 +3,8 @@
  * the stream, which is how a revoked session is cut off within one keep-alive period.
  */
 import { admitKeepAlive } from '#shared/admission/keep-alive.ts';
-import { wcsHook } from '#shared/hook-handler.ts';
-import { streamStatusEventBody } from '#shared/schemas.ts';
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { streamStatusEventBody } from '#shared/kernel/schemas.ts';
 
 export const handler = wcsHook({
   method: 'StreamKeepAliveEvent',

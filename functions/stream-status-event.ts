@@ -1,8 +1,8 @@
 /** `StreamStatusEvent` (reference §1.4): a stream is PUBLISHING, PLAYING, UNPUBLISHED, STOPPED or FAILED. */
 
-import { wcsHook } from '#shared/hook-handler.ts';
-import { streamStatusEventBody } from '#shared/schemas.ts';
-import { streamStatusChanged } from '#shared/stream-ended.ts';
+import { wcsHook } from '#shared/http/hook-handler.ts';
+import { streamStatusEventBody } from '#shared/kernel/schemas.ts';
+import { streamStatusChanged } from '#shared/state/stream-status.ts';
 
 export const handler = wcsHook({
   spill: true,

@@ -139,8 +139,8 @@ async function run(): Promise<unknown> {
   await connect();
   const now = new Date();
   if (command === 'token') {
-    const { findAppPolicy } = await import('#shared/apps.ts');
-    const { issueClientToken } = await import('#shared/tokens.ts');
+    const { findAppPolicy } = await import('#shared/state/apps.ts');
+    const { issueClientToken } = await import('#shared/admission/tokens.ts');
     if (!values.app || !values.sub) throw new UsageError('token needs --app and --sub');
     const policy = await findAppPolicy(values.app);
     const secret = values.secret ?? policy?.hs256Secret;
@@ -164,7 +164,7 @@ async function run(): Promise<unknown> {
     return { token, expiresAt: new Date(now.getTime() + ttl * 1000).toISOString() };
   }
   if (command === 'apps') {
-    const { findAppPolicy, listAppPolicies, putAppPolicy, redacted } = await import('#shared/apps.ts');
+    const { findAppPolicy, listAppPolicies, putAppPolicy, redacted } = await import('#shared/state/apps.ts');
     if (sub === 'list') return (await listAppPolicies()).map(redacted);
     if (!name) throw new UsageError(`apps ${sub ?? ''} needs an app key`);
     if (sub === 'get') {
@@ -183,11 +183,11 @@ async function run(): Promise<unknown> {
   }
   if (command === 'revoke') {
     if (values.session) {
-      const { revokeSession } = await import('#shared/sessions.ts');
+      const { revokeSession } = await import('#shared/state/sessions.ts');
       return { revoked: (await revokeSession(values.session, now)) ? [values.session] : [] };
     }
     if (!values.user) throw new UsageError('revoke needs --user or --session');
-    const { revokeUser } = await import('#shared/revocation.ts');
+    const { revokeUser } = await import('#shared/admission/revocation.ts');
     return { revoked: await revokeUser(values.user, values.app, now) };
   }
   if (command === 'send') {
@@ -208,18 +208,18 @@ async function run(): Promise<unknown> {
             ? { appKey: values.app }
             : undefined;
     if (!target) throw new UsageError('send needs --session, --user, --stream or --app');
-    const { sendLater, sendNow } = await import('#shared/sender.ts');
+    const { sendLater, sendNow } = await import('#shared/sender/sender.ts');
     try {
       // Against a stack, the sender in AWS delivers (it reaches the WCS nodes; this machine may not).
       const later = values.async || values.stack !== undefined;
       return later ? await sendLater(target, payload, now) : await sendNow(target, payload, now);
     } finally {
-      const { closeWcsClient } = await import('#shared/wcs-client.ts');
+      const { closeWcsClient } = await import('#shared/sender/wcs-client.ts');
       await closeWcsClient();
     }
   }
   if (command === 'nodes') {
-    const { listNodeUrls, putNodeUrl, removeNodeUrl } = await import('#shared/wcs-nodes.ts');
+    const { listNodeUrls, putNodeUrl, removeNodeUrl } = await import('#shared/sender/wcs-nodes.ts');
     if (sub === 'list') return listNodeUrls();
     if (!name) throw new UsageError(`nodes ${sub ?? ''} needs a node (its nodeId <id>@<ip>, or its IP)`);
     try {

@@ -3,9 +3,9 @@
  * a documented default. A production stage differs from a development one only by these values.
  */
 import type { Node } from 'constructs';
-import { parseDefaultPolicy } from '#shared/app-policy.ts';
-import { DEFAULTS, MAX_SPILLABLE_BODY_BYTES } from '#shared/config.ts';
-import { parseFailModes } from '#shared/deadline.ts';
+import { parseFailModes } from '#shared/http/fail-modes.ts';
+import { DEFAULTS, MAX_SPILLABLE_BODY_BYTES } from '#shared/kernel/config.ts';
+import { parseDefaultPolicy } from '#shared/state/app-policy.ts';
 
 function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'> {
   if (value === undefined) return {};
@@ -71,7 +71,7 @@ export interface StageConfig {
     readonly writeUnitsPerSecond?: number;
     readonly readUnitsPerSecond?: number;
   };
-  /** Fail mode per decision hook, overriding the defaults in `shared/deadline.ts`. Default `{}`. */
+  /** Fail mode per decision hook, overriding the defaults in `shared/http/fail-modes.ts`. Default `{}`. */
   readonly decisionFailModes: Readonly<Record<string, 'open' | 'closed'>>;
   /** Deliveries of a queued send before it moves to the dead-letter queue. Default 5. */
   readonly sendMaxReceiveCount: number;

@@ -4,7 +4,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { HANDLERS, type HandlerName, HOOKS, HOOKS_PATH } from '#shared/hooks.ts';
+import { HANDLERS, type HandlerName, HOOKS, HOOKS_PATH } from '#shared/kernel/registry.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface HookApiProps {

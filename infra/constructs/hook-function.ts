@@ -15,7 +15,7 @@ import {
   type ServiceFunctionName,
   type TableAccess,
   type TableName,
-} from '#shared/hooks.ts';
+} from '#shared/kernel/registry.ts';
 import { TABLE_ACTIONS } from '#shared/store/access.ts';
 import { TABLES, type TableDefinition } from '#shared/store/tables.ts';
 
@@ -98,7 +98,7 @@ export class HookFunction extends NodejsFunction {
   }
 
   /**
-   * The function for registry entry `name` (`shared/hooks.ts`): its entry file, its description, and
+   * The function for registry entry `name` (`shared/kernel/registry.ts`): its entry file, its description, and
    * everything the entry declares bound (tables, queues), nothing else.
    */
   static fromRegistry(

@@ -19,7 +19,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC } from '#shared/metric-names.ts';
+import { METRIC } from '#shared/kernel/metric-names.ts';
 
 export interface HookObservabilityProps {
   readonly api: HttpApi;

@@ -3,7 +3,7 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { REALMS } from '#shared/hooks.ts';
+import { REALMS } from '#shared/kernel/registry.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface MonitoringApiProps {

@@ -14,7 +14,7 @@ export interface SpillReplayerProps {
 
 /**
  * The spill replayer: the function that writes event hooks spilled while DynamoDB could not take
- * them (`shared/spill.ts`), consuming the spill queue with partial batch failures. The stack alarms
+ * them (`shared/http/spill.ts`), consuming the spill queue with partial batch failures. The stack alarms
  * on the spill dead-letter queue (an event that could never be written).
  */
 export class SpillReplayer extends Construct {

@@ -8,7 +8,7 @@ import {
   type WarmThroughput,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import type { TableName } from '#shared/hooks.ts';
+import type { TableName } from '#shared/kernel/registry.ts';
 import { type IndexDefinition, type KeyAttribute, TABLES } from '#shared/store/tables.ts';
 
 export interface StateTablesProps {

@@ -2,7 +2,7 @@
  * Renders `docs/hooks.md` from the hook registry, so the documented list of hooks is the list the
  * server and the stack serve. `npm run docs` writes it; a test fails when it is out of date.
  */
-import { HANDLERS, HOOKS, type HookType } from '#shared/hooks.ts';
+import { HANDLERS, HOOKS, type HookType } from '#shared/kernel/registry.ts';
 
 const TYPE_TITLES: Record<HookType, string> = {
   connect: 'Type 1: connect',
@@ -16,7 +16,7 @@ export function renderHooksDoc(): string {
   const lines = [
     '# Hooks',
     '',
-    '<!-- Generated from shared/hooks.ts by `npm run docs`; do not edit by hand. -->',
+    '<!-- Generated from shared/kernel/registry.ts by `npm run docs`; do not edit by hand. -->',
     '',
     'Every REST hook method WCS can call, as `POST <app REST URL>/<method>`, and the function that answers it.',
     'A method not listed here is answered by `echo` too, as long as its name is an identifier, so a hook added',

@@ -12,7 +12,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { DEFAULTS, integerEnv } from '#shared/config.ts';
+import { DEFAULTS, integerEnv } from '#shared/kernel/config.ts';
 import {
   FUNCTIONS,
   findHook,
@@ -20,7 +20,7 @@ import {
   HOOKS_PATH,
   REALMS,
   type ServiceFunctionName,
-} from '#shared/hooks.ts';
+} from '#shared/kernel/registry.ts';
 import { grantsOf, runAsFunction } from '#shared/store/access.ts';
 import { STREAMED_TABLES, streamedTableEnv, TABLES } from '#shared/store/tables.ts';
 import {
@@ -178,8 +178,8 @@ async function startLocalSender(
   handlers: HookHandlers,
   options: { maxReceiveCount?: number; visibilityMs?: number } = {},
 ): Promise<() => Promise<void>> {
-  const { LocalQueue, startQueueConsumer } = await import('#shared/local-queue.ts');
-  const { LOCAL_SEND_QUEUE } = await import('#shared/send-queue.ts');
+  const { LocalQueue, startQueueConsumer } = await import('#shared/store/local-queue.ts');
+  const { LOCAL_SEND_QUEUE } = await import('#shared/sender/send-queue.ts');
   const sender = handlers.sender as unknown as (
     event: SQSEvent,
     context: Context,
@@ -199,9 +199,9 @@ async function startLocalSender(
 function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> {
   let running = true;
   const loop = (async () => {
-    const { drainLocalSpill } = await import('#shared/spill.ts');
-    const { replaySpilled } = await import('#shared/replay.ts');
-    const { isDependencyFailure } = await import('#shared/deadline.ts');
+    const { drainLocalSpill } = await import('#shared/http/spill.ts');
+    const { replaySpilled } = await import('#shared/http/replay.ts');
+    const { isDependencyFailure } = await import('#shared/kernel/budget.ts');
     const replayerGrants = grantsOf(FUNCTIONS['spill-replayer']);
     while (running) {
       try {
@@ -306,7 +306,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await stopSender();
       await stopDrainer();
       await stopRealtime();
-      const { closeWcsClient } = await import('#shared/wcs-client.ts');
+      const { closeWcsClient } = await import('#shared/sender/wcs-client.ts');
       await closeWcsClient();
     },
   };

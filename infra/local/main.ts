@@ -6,7 +6,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { HOOKS_PATH } from '#shared/hooks.ts';
+import { HOOKS_PATH } from '#shared/kernel/registry.ts';
 import { killAllDynamoDbLocal, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { ensureTables, exportTableNames } from './tables.ts';
 
@@ -56,9 +56,9 @@ async function main() {
   env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
   // Configuration that cannot be honoured stops the start here, before DynamoDB Local starts.
-  const { secretsFromEnvironment } = await import('#shared/secrets.ts');
-  const { parseFailModes } = await import('#shared/deadline.ts');
-  const { parseDefaultPolicy } = await import('#shared/app-policy.ts');
+  const { secretsFromEnvironment } = await import('#shared/http/secrets.ts');
+  const { parseFailModes } = await import('#shared/http/fail-modes.ts');
+  const { parseDefaultPolicy } = await import('#shared/state/app-policy.ts');
   const signed = secretsFromEnvironment(env.WCS_HOOK_SECRET).length > 0;
   parseFailModes(env.DECISION_FAIL_MODES);
   parseDefaultPolicy(env.DEFAULT_APP_POLICY);

@@ -10,7 +10,7 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { TableName } from '#shared/hooks.ts';
+import type { TableName } from '#shared/kernel/registry.ts';
 import { LOCAL_QUEUE_TABLE, TABLES, type TableDefinition, toCreateTableInput } from '#shared/store/tables.ts';
 
 /** The physical table name of `table` under `prefix` (e.g. `wcs-hooks-local-sessions`). */

@@ -1,7 +1,8 @@
 /** The session behind a stream or data hook, as decisions need it. */
-import { type AppPolicy, getAppPolicy } from '../apps.ts';
-import { DecisionRefusedError } from '../errors.ts';
-import { getSession, recordUnseenSession, type SessionState } from '../sessions.ts';
+
+import { DecisionRefusedError } from '../kernel/errors.ts';
+import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
+import { getSession, recordUnseenSession, type SessionState } from '../state/sessions.ts';
 
 /** The hook a session acts through, as far as finding its session goes. */
 export interface ActingHook {

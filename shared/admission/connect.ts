@@ -2,15 +2,16 @@
  * Admission of a `connect` (reference §1.2): by the app's policy, with the client's token.
  * `docs/policy.md` explains the model.
  */
-import { type AppPolicy, getAppPolicy } from '../apps.ts';
-import { booleanEnv } from '../config.ts';
-import { valueAt } from '../dotted-path.ts';
-import { DecisionRefusedError } from '../errors.ts';
-import type { HookAnswer, Refusal } from '../hook-handler.ts';
-import { type ConnectBody, connectionStatusEventBody } from '../schemas.ts';
-import { recordConnect, recordConnectionStatus } from '../sessions.ts';
-import { type ClientGrants, TokenRejectedError, verifyClientToken } from '../tokens.ts';
+
+import type { HookAnswer, Refusal } from '../http/hook-handler.ts';
+import { booleanEnv } from '../kernel/config.ts';
+import { valueAt } from '../kernel/dotted-path.ts';
+import { DecisionRefusedError } from '../kernel/errors.ts';
+import { type ConnectBody, connectionStatusEventBody } from '../kernel/schemas.ts';
+import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
+import { type ClientGrants, recordConnect, recordConnectionStatus } from '../state/sessions.ts';
 import { restClientConfigFor } from './rest-client-config.ts';
+import { TokenRejectedError, verifyClientToken } from './tokens.ts';
 
 const keepSdp = booleanEnv('STORE_SDP', false);
 

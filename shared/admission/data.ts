@@ -1,13 +1,14 @@
 /** Admission of `OnDataEvent` (reference §1.3). `docs/policy.md` explains the model. */
-import type { AppPolicy } from '../apps.ts';
-import { recordDataMessage, recordDataStatus } from '../data-messages.ts';
-import { DecisionRefusedError } from '../errors.ts';
-import type { HookAnswer, Refusal } from '../hook-handler.ts';
-import { dataStatusEventBody, type OnDataEventBody } from '../schemas.ts';
-import { enqueue } from '../send-queue.ts';
-import { ANONYMOUS, type SessionState } from '../sessions.ts';
-import { MAX_USER_ID_BYTES } from '../tokens.ts';
+
+import type { HookAnswer, Refusal } from '../http/hook-handler.ts';
+import { DecisionRefusedError } from '../kernel/errors.ts';
+import { dataStatusEventBody, type OnDataEventBody } from '../kernel/schemas.ts';
+import { enqueue } from '../sender/send-queue.ts';
+import type { AppPolicy } from '../state/apps.ts';
+import { recordDataMessage, recordDataStatus } from '../state/data-messages.ts';
+import { ANONYMOUS, type SessionState } from '../state/sessions.ts';
 import { actingSession } from './acting-session.ts';
+import { MAX_USER_ID_BYTES } from './tokens.ts';
 
 /**
  * Decides an `OnDataEvent` (reference §1.3): the session may act, may send data (open apps: yes;

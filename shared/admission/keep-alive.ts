@@ -1,9 +1,10 @@
 /** Admission of `StreamKeepAliveEvent` (reference §1.4): how a revoked session's streams are ended. */
-import { DecisionRefusedError } from '../errors.ts';
-import type { HookAnswer } from '../hook-handler.ts';
-import type { StreamStatusEventBody } from '../schemas.ts';
-import { getSession } from '../sessions.ts';
-import { recordKeepAlive } from '../streams.ts';
+
+import type { HookAnswer } from '../http/hook-handler.ts';
+import { DecisionRefusedError } from '../kernel/errors.ts';
+import type { StreamStatusEventBody } from '../kernel/schemas.ts';
+import { getSession } from '../state/sessions.ts';
+import { recordKeepAlive } from '../state/streams.ts';
 
 /**
  * Decides a `StreamKeepAliveEvent` (reference §1.4): a 403 ends the stream, so only a revoked

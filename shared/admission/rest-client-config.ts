@@ -2,7 +2,7 @@
  * The `restClientConfig` a `connect` answer hands WCS (reference §2): how WCS treats this session's
  * later hooks. It is what makes this backend's decisions stick.
  */
-import type { AppPolicy } from '../apps.ts';
+import type { AppPolicy } from '../state/apps.ts';
 
 /** One entry of `restClientConfig` (reference §2.1); WCS wants every value as a string. */
 export interface RestMethodConfig {

@@ -2,15 +2,16 @@
  * Admission of `publishStream` and `playStream` (reference §1.3): grants, one publisher per name,
  * players per stream. `docs/policy.md` explains the model.
  */
-import type { AppPolicy } from '../apps.ts';
-import { DecisionRefusedError } from '../errors.ts';
-import { matchesAny } from '../grants.ts';
-import type { HookAnswer, Refusal } from '../hook-handler.ts';
-import { type StreamBody, streamStatusEventBody } from '../schemas.ts';
-import { streamStatusChanged } from '../stream-ended.ts';
-import { admitPlayer, claimPublisher } from '../stream-names.ts';
-import { recordStreamStatus } from '../streams.ts';
+
+import type { HookAnswer, Refusal } from '../http/hook-handler.ts';
+import { DecisionRefusedError } from '../kernel/errors.ts';
+import { type StreamBody, streamStatusEventBody } from '../kernel/schemas.ts';
+import type { AppPolicy } from '../state/apps.ts';
+import { admitPlayer, claimPublisher } from '../state/stream-names.ts';
+import { streamStatusChanged } from '../state/stream-status.ts';
+import { recordStreamStatus } from '../state/streams.ts';
 import { actingSession } from './acting-session.ts';
+import { matchesAny } from './grants.ts';
 
 export interface StreamDecision {
   readonly policy: AppPolicy;

@@ -4,8 +4,8 @@
  * be pushed to the subscribers of a destination with one Query.
  */
 import { DeleteCommand, GetCommand, PutCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { newSessionState, type StompSessionState } from '../stomp/session.ts';
 import { cancellationCodes, dynamo, queryAll, tableNameOf, transactWrite } from '../store/dynamo.ts';
+import { newSessionState, type StompSessionState } from './stomp/session.ts';
 
 const tableName = tableNameOf('connections');
 const STATE = '#state';

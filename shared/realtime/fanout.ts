@@ -5,10 +5,10 @@
  * a connection the transport reports gone is removed, that connection and no other.
  */
 import { randomUUID } from 'node:crypto';
-import { integerEnv } from '../config.ts';
-import { encodeFrame } from '../stomp/codec.ts';
+import { integerEnv } from '../kernel/config.ts';
 import type { STREAMED_TABLES } from '../store/tables.ts';
 import { removeConnection, subscribersOf } from './connections.ts';
+import { encodeFrame } from './stomp/codec.ts';
 
 /**
  * Refusals in one minute of one app that raise a `/alarm` (`REFUSAL_ALARM_PER_MINUTE`, default 20).
@@ -75,7 +75,7 @@ export function deliveriesFor(change: TableChange): Delivery[] {
   return deliveries;
 }
 
-/** An alarm when a refusal counter (`shared/refusals.ts`) crosses the threshold with this change. */
+/** An alarm when a refusal counter (`shared/state/counters.ts`) crosses the threshold with this change. */
 function refusalAlarms(change: TableChange): Delivery[] {
   const item = change.newImage;
   const count = Number(item?.count ?? 0);

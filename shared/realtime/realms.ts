@@ -3,14 +3,14 @@
  * (`POST /api/<realm>`), answering as WCS OAM does (reference §5.2): `{status, reason, payload}`,
  * 200 SUCCESS, or 400 with the reason. Every realm is a Query on a key or an index.
  */
-import '../zod-locale.ts';
+import '../kernel/zod-locale.ts';
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { METRIC } from '../metric-names.ts';
-import { listOpenSessions } from '../sessions.ts';
-import type { RealmReply, RealmRequest } from '../stomp/session.ts';
+import { METRIC } from '../kernel/metric-names.ts';
+import { listOpenSessions } from '../state/sessions.ts';
+import { listLiveStreams } from '../state/streams.ts';
 import { dynamo, queryAll, tableNameOf } from '../store/dynamo.ts';
-import { listLiveStreams } from '../streams.ts';
+import type { RealmReply, RealmRequest } from './stomp/session.ts';
 
 const streamsTable = tableNameOf('streams');
 const sessionsTable = tableNameOf('sessions');

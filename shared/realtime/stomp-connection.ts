@@ -7,10 +7,11 @@
  * never overwrite each other: the second save fails its condition, and that message is handled
  * again on the state the first one left. Replies are returned, to be sent only after the save.
  */
-import { decodeMessage, encodeFrame, FrameTooLargeError } from '../stomp/codec.ts';
-import { handleFrame, type StompSessionState } from '../stomp/session.ts';
+
 import { loadConnection, saveConnection } from './connections.ts';
 import { handleRealm } from './realms.ts';
+import { decodeMessage, encodeFrame, FrameTooLargeError } from './stomp/codec.ts';
+import { handleFrame, type StompSessionState } from './stomp/session.ts';
 
 export interface StepResult {
   /** Encoded frames to send, in order. */

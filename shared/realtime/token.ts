@@ -5,7 +5,7 @@
  * tokens exist, this one shared bearer token is the credential.
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { safeEqual } from '../digest.ts';
+import { safeEqual } from '../kernel/digest.ts';
 
 async function expected(): Promise<string | undefined> {
   const arn = process.env.REALTIME_TOKEN_ARN;

@@ -1,6 +1,6 @@
 /**
  * Which DynamoDB actions a function may take, on which tables: what its registry entry declares
- * (`shared/hooks.ts`), and nothing else. The CDK stack grants exactly these (`TABLE_ACTIONS`,
+ * (`shared/kernel/registry.ts`), and nothing else. The CDK stack grants exactly these (`TABLE_ACTIONS`,
  * `infra/constructs/hook-function.ts`); the local runtime and the tests enforce the same, with an
  * AWS SDK middleware on the one DynamoDB client (`dynamo.ts`), so that a call a function is not
  * granted fails locally as it fails in AWS: with `AccessDeniedException`.
@@ -11,7 +11,7 @@
  * checked; in AWS, IAM checks every call.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { TableAccess, TableName } from '../hooks.ts';
+import type { TableAccess, TableName } from '../kernel/registry.ts';
 import { LOCAL_QUEUE_TABLE, TABLES } from './tables.ts';
 
 /** The DynamoDB actions each kind of access needs: exactly what the store modules call. */

@@ -6,8 +6,8 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { integerEnv, requireEnv } from '../config.ts';
-import type { TableName } from '../hooks.ts';
+import { integerEnv, requireEnv } from '../kernel/config.ts';
+import type { TableName } from '../kernel/registry.ts';
 import { checkAccess } from './access.ts';
 import { TABLES } from './tables.ts';
 

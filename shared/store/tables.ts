@@ -4,7 +4,7 @@
  * indexes an analyst queries are the same in both. `docs/data-model.md` explains each access pattern.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import type { TableName } from '../hooks.ts';
+import type { TableName } from '../kernel/registry.ts';
 
 export interface KeyAttribute {
   readonly name: string;
@@ -79,7 +79,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
         holds: 'every publish and play of a name',
       },
       // Sparse: `liveShard` exists only while PUBLISHING/PLAYING. Every app's live streams, policy or
-      // not, over 16 shards (`live#00`..`live#15`, by app and name; `shared/streams.ts`).
+      // not, over 16 shards (`live#00`..`live#15`, by app and name; `shared/state/streams.ts`).
       {
         indexName: 'liveStreams',
         partitionKey: S('liveShard', '`live#00` to `live#15`, by app and name, while live'),
@@ -119,7 +119,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
   /**
-   * The configuration store (`shared/config-store.ts`): app policies (`kind` = `app`) and WCS node
+   * The configuration store (`shared/state/config-store.ts`): app policies (`kind` = `app`) and WCS node
    * REST URLs (`kind` = `node`), each kind one partition, listed with one Query.
    */
   config: {
@@ -132,7 +132,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
   /**
-   * Stream names in use per app (`shared/stream-names.ts`): the publisher holding a name and the
+   * Stream names in use per app (`shared/state/stream-names.ts`): the publisher holding a name and the
    * count of admitted players, each changed only by conditional writes.
    */
   streamNames: {
@@ -168,7 +168,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
   /**
-   * Counts per app and minute (`shared/refusals.ts`): `counter` = `refused#<appKey>`, `window` =
+   * Counts per app and minute (`shared/state/counters.ts`): `counter` = `refused#<appKey>`, `window` =
    * the minute (`2026-11-22T15:37Z`), `count` added to atomically. One app's refusals over a time
    * range are one Query; the realtime API raises an alarm when a minute's count crosses a threshold.
    */
@@ -212,7 +212,7 @@ export const STREAMED_TABLES = ['sessions', 'streams', 'counters'] as const sati
 export const streamedTableEnv = (table: (typeof STREAMED_TABLES)[number]) => `${TABLES[table].envVar}_NAME`;
 
 /**
- * The local runtime's stand-in for SQS (`shared/local-queue.ts`): one partition per queue, messages
+ * The local runtime's stand-in for SQS (`shared/store/local-queue.ts`): one partition per queue, messages
  * in the order they were sent. Not deployed, so not among `TABLES`.
  */
 export const LOCAL_QUEUE_TABLE: TableDefinition = {

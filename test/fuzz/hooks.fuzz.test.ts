@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { HOOKS } from '../../shared/hooks.ts';
+import { HOOKS } from '../../shared/kernel/registry.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { getItem, queryBy } from '../support/tables.ts';

@@ -9,11 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { putAppPolicy } from '../../shared/apps.ts';
-import { UNKNOWN_STATUSES_KEPT } from '../../shared/lifecycle.ts';
-import { LIMITS } from '../../shared/schemas.ts';
-import { streamKey } from '../../shared/streams.ts';
-import { issueClientToken } from '../../shared/tokens.ts';
+import { issueClientToken } from '../../shared/admission/tokens.ts';
+import { LIMITS } from '../../shared/kernel/schemas.ts';
+import { putAppPolicy } from '../../shared/state/apps.ts';
+import { UNKNOWN_STATUSES_KEPT } from '../../shared/state/lifecycle.ts';
+import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { getItem, queryBy } from '../support/tables.ts';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { streamKey } from '../../shared/streams.ts';
+import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs, type WcsSession, type WcsStream } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { getItem } from '../support/tables.ts';

@@ -10,7 +10,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/build-app.ts';
-import { FUNCTIONS, type TableAccess, type TableName } from '../../shared/hooks.ts';
+import { FUNCTIONS, type TableAccess, type TableName } from '../../shared/kernel/registry.ts';
 import { TABLE_ACTIONS } from '../../shared/store/access.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 

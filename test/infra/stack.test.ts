@@ -16,7 +16,7 @@ import {
   type HandlerName,
   REALMS,
   type TableAccess,
-} from '../../shared/hooks.ts';
+} from '../../shared/kernel/registry.ts';
 
 type FunctionName = keyof typeof FUNCTIONS;
 

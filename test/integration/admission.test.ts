@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RestMethodConfig } from '../../shared/admission/rest-client-config.ts';
-import { putAppPolicy } from '../../shared/apps.ts';
-import { revokeUser } from '../../shared/revocation.ts';
-import { streamKey } from '../../shared/streams.ts';
-import { issueClientToken } from '../../shared/tokens.ts';
+import { revokeUser } from '../../shared/admission/revocation.ts';
+import { issueClientToken } from '../../shared/admission/tokens.ts';
+import { putAppPolicy } from '../../shared/state/apps.ts';
+import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { getItem } from '../support/tables.ts';

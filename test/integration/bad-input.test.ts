@@ -5,7 +5,7 @@
  * and kept whole as a raw event when not even its key can be told (never a 400 that loses it).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { streamKey } from '../../shared/streams.ts';
+import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { getItem, queryBy } from '../support/tables.ts';

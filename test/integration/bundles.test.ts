@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/build-app.ts';
-import { HANDLERS, type HandlerName, HOOKS_PATH } from '../../shared/hooks.ts';
+import { HANDLERS, type HandlerName, HOOKS_PATH } from '../../shared/kernel/registry.ts';
 import { LOCAL_QUEUE_TABLE, TABLES } from '../../shared/store/tables.ts';
 import { TEST_TABLE_PREFIX } from '../support/constants.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';

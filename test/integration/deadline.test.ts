@@ -1,6 +1,6 @@
 /**
  * A deadline for every decision: with a DynamoDB that does not answer (or refuses connections),
- * each decision hook still answers, by its documented fail mode (shared/deadline.ts): connect and
+ * each decision hook still answers, by its documented fail mode (shared/http/fail-modes.ts): connect and
  * publishStream refuse, playStream, OnDataEvent and StreamKeepAliveEvent admit.
  */
 import { mkdtempSync } from 'node:fs';

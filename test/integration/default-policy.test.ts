@@ -18,7 +18,7 @@ describe('DEFAULT_APP_POLICY=closed', () => {
     const plain = new FakeWcs({ appUrl: server.appUrl, appKey: `no-policy-${randomUUID().slice(0, 8)}` });
     const openApp = `open-${randomUUID().slice(0, 8)}`;
     // Imported only now: the module reads DEFAULT_APP_POLICY when it loads, as the functions do.
-    const { putAppPolicy } = await import('../../shared/apps.ts');
+    const { putAppPolicy } = await import('../../shared/state/apps.ts');
     await putAppPolicy(openApp, { admission: 'open' });
     const open = new FakeWcs({ appUrl: server.appUrl, appKey: openApp });
 

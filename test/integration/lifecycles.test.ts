@@ -4,7 +4,7 @@
  * hold the session, the streams and the data that went by.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { liveShardOf, streamKey } from '../../shared/streams.ts';
+import { liveShardOf, streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { getItem, historyOf, queryBy } from '../support/tables.ts';

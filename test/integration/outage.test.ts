@@ -67,7 +67,7 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 60
 describe('an outage of DynamoDB', () => {
   it('loses no event: each is answered, spilled, and written exactly once when DynamoDB is back', async () => {
     const { getItem, historyOf, queryBy } = await import('../support/tables.ts');
-    const { streamKey } = await import('../../shared/streams.ts');
+    const { streamKey } = await import('../../shared/state/streams.ts');
     const session = wcs.newSession();
     const streams: WcsStream[] = Array.from({ length: 5 }, (_, i) =>
       wcs.newStream(session, `outage-${i}`, true),

@@ -14,13 +14,13 @@ import { type RunningHookServer, startHookServer } from '../support/hook-server.
 let proxy: ConflictProxy;
 let server: RunningHookServer;
 // Imported once the server has pointed the DynamoDB client at the proxy (see refusal-deadline.test.ts).
-let putAppPolicy: typeof import('../../shared/apps.ts').putAppPolicy;
+let putAppPolicy: typeof import('../../shared/state/apps.ts').putAppPolicy;
 let getItem: typeof import('../support/tables.ts').getItem;
 
 beforeAll(async () => {
   proxy = await startConflictProxy(process.env.DYNAMODB_ENDPOINT as string);
   server = await startHookServer({ DYNAMODB_ENDPOINT: proxy.endpoint });
-  ({ putAppPolicy } = await import('../../shared/apps.ts'));
+  ({ putAppPolicy } = await import('../../shared/state/apps.ts'));
   ({ getItem } = await import('../support/tables.ts'));
 }, 60_000);
 afterAll(async () => {

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { loadConnection, openConnection, removeConnection } from '../../shared/realtime/connections.ts';
+import { MAX_FRAME_BYTES } from '../../shared/realtime/stomp/codec.ts';
 import { handleMessage, MAX_FRAME_PARTS } from '../../shared/realtime/stomp-connection.ts';
-import { MAX_FRAME_BYTES } from '../../shared/stomp/codec.ts';
 import { queryBy } from '../support/tables.ts';
 
 const CONNECT = 'CONNECT\naccept-version:1.2\nhost:h\n\n\0';

@@ -17,8 +17,8 @@ import { type SlowProxy, startSlowProxy } from '../support/slow-proxy.ts';
 
 // Imported once the server has pointed the DynamoDB client at the proxy (it is made when first
 // imported, and the functions share it): nothing here may import the store before that.
-let putAppPolicy: typeof import('../../shared/apps.ts').putAppPolicy;
-let streamKey: typeof import('../../shared/streams.ts').streamKey;
+let putAppPolicy: typeof import('../../shared/state/apps.ts').putAppPolicy;
+let streamKey: typeof import('../../shared/state/streams.ts').streamKey;
 let getItem: typeof import('../support/tables.ts').getItem;
 
 const BUDGET_MS = 800;
@@ -36,8 +36,8 @@ beforeAll(async () => {
     },
     { drainSpillEveryMs: 200 },
   );
-  ({ putAppPolicy } = await import('../../shared/apps.ts'));
-  ({ streamKey } = await import('../../shared/streams.ts'));
+  ({ putAppPolicy } = await import('../../shared/state/apps.ts'));
+  ({ streamKey } = await import('../../shared/state/streams.ts'));
   ({ getItem } = await import('../support/tables.ts'));
 }, 60_000);
 afterAll(async () => {

@@ -5,7 +5,7 @@
  * never come back to life.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { streamKey } from '../../shared/streams.ts';
+import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { getItem, historyOf } from '../support/tables.ts';

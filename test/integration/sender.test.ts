@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { putAppPolicy } from '../../shared/apps.ts';
-import { LocalQueue } from '../../shared/local-queue.ts';
-import { issueClientToken } from '../../shared/tokens.ts';
-import { putNodeUrl } from '../../shared/wcs-nodes.ts';
+import { issueClientToken } from '../../shared/admission/tokens.ts';
+import { putNodeUrl } from '../../shared/sender/wcs-nodes.ts';
+import { putAppPolicy } from '../../shared/state/apps.ts';
+import { LocalQueue } from '../../shared/store/local-queue.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { FakeWcsRest } from '../support/fake-wcs-rest.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';

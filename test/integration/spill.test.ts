@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
-import { isDependencyFailure } from '../../shared/deadline.ts';
-import { replaySpilled } from '../../shared/replay.ts';
-import { drainLocalSpill, type SpilledHook, spill } from '../../shared/spill.ts';
-import { streamKey } from '../../shared/streams.ts';
+import { replaySpilled } from '../../shared/http/replay.ts';
+import { drainLocalSpill, type SpilledHook, spill } from '../../shared/http/spill.ts';
+import { isDependencyFailure } from '../../shared/kernel/budget.ts';
+import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { getItem } from '../support/tables.ts';
 

@@ -4,7 +4,7 @@
  * since they read their configuration once, at load, as a Lambda function does.
  */
 import type { AddressInfo } from 'node:net';
-import { HOOKS_PATH } from '../../shared/hooks.ts';
+import { HOOKS_PATH } from '../../shared/kernel/registry.ts';
 
 export interface RunningHookServer {
   /** The app REST URL to give WCS, e.g. `http://127.0.0.1:41234/hooks`. */

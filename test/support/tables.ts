@@ -1,6 +1,6 @@
 /** Reads what the tables hold, to assert on state rather than on answers alone. */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { TableName } from '../../shared/hooks.ts';
+import type { TableName } from '../../shared/kernel/registry.ts';
 import { dynamo, tableNameOf } from '../../shared/store/dynamo.ts';
 
 export function getItem(

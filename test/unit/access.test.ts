@@ -4,7 +4,7 @@
  * declared table is allowed; any other table, and any undeclared action, is AccessDeniedException.
  */
 import { describe, expect, it } from '@jest/globals';
-import { FUNCTIONS, type TableAccess, type TableName } from '../../shared/hooks.ts';
+import { FUNCTIONS, type TableAccess, type TableName } from '../../shared/kernel/registry.ts';
 import {
   AccessDeniedException,
   actionsOf,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DeadlineExceededError, isDependencyFailure, withinBudget } from '../../shared/deadline.ts';
+import { DeadlineExceededError, isDependencyFailure, withinBudget } from '../../shared/kernel/budget.ts';
 
 describe('isDependencyFailure', () => {
   it.each([

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { documentedTables, renderDataModelDoc } from '../../infra/docs/data-model-doc.ts';
 import { renderHooksDoc } from '../../infra/docs/hooks-doc.ts';
-import { HOOKS } from '../../shared/hooks.ts';
+import { HOOKS } from '../../shared/kernel/registry.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
 describe('docs/hooks.md', () => {
-  it('is what the registry renders today (run `npm run docs` after changing shared/hooks.ts)', () => {
+  it('is what the registry renders today (run `npm run docs` after changing shared/kernel/registry.ts)', () => {
     expect(read('docs/hooks.md')).toBe(renderHooksDoc());
   });
 

@@ -1,6 +1,6 @@
 /** Dotted paths into a hook body: where the token is read, and where the session record drops it. */
 import { describe, expect, it } from '@jest/globals';
-import { valueAt, withoutValueAt } from '../../shared/dotted-path.ts';
+import { valueAt, withoutValueAt } from '../../shared/kernel/dotted-path.ts';
 
 const body = { custom: { token: 't', auth: { jwt: 'j', room: 'r' } }, appKey: 'a' };
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { globMatches, matchesAny } from '../../shared/grants.ts';
+import { globMatches, matchesAny } from '../../shared/admission/grants.ts';
 
 /** The old matcher: the glob as a regular expression (correct, but exponential on some inputs). */
 function regexMatches(pattern: string, name: string): boolean {

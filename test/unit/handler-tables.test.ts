@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import { FUNCTIONS, type TableName } from '../../shared/hooks.ts';
+import { FUNCTIONS, type TableName } from '../../shared/kernel/registry.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

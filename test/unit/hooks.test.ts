@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { dedicatedHooks, findHook, HANDLERS, HOOKS } from '../../shared/hooks.ts';
+import { dedicatedHooks, findHook, HANDLERS, HOOKS } from '../../shared/kernel/registry.ts';
 
 // A copy of the project's WCS reference (shared/reference/wcs-hooks.md), kept in the repository so the test runs anywhere.
 const reference = readFileSync(new URL('../fixtures/wcs-hooks-reference.md', import.meta.url), 'utf8');

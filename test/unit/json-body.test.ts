@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { nestingDepth } from '../../shared/middleware/json-body.ts';
+import { nestingDepth } from '../../shared/http/middleware/json-body.ts';
 
 describe('nestingDepth', () => {
   it('counts arrays and objects, not brackets inside strings', () => {

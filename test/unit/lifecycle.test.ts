@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { isForward, isTerminal, rankOf } from '../../shared/lifecycle.ts';
-import { SESSION_LIFECYCLE } from '../../shared/sessions.ts';
-import { STREAM_LIFECYCLE } from '../../shared/streams.ts';
+import { isForward, isTerminal, rankOf } from '../../shared/state/lifecycle.ts';
+import { SESSION_LIFECYCLE } from '../../shared/state/sessions.ts';
+import { STREAM_LIFECYCLE } from '../../shared/state/streams.ts';
 
 describe('the stream lifecycle', () => {
   it('moves forward from the request through live to an end', () => {

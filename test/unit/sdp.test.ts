@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { codecsOf } from '../../shared/sdp.ts';
+import { codecsOf } from '../../shared/state/sdp.ts';
 
 describe('codecsOf', () => {
   it('names the audio and video codecs of a WebRTC offer in preference order, without helpers', () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { decodeMessage, encodeFrame, FrameTooLargeError, MAX_FRAME_BYTES } from '../../shared/stomp/codec.ts';
+import {
+  decodeMessage,
+  encodeFrame,
+  FrameTooLargeError,
+  MAX_FRAME_BYTES,
+} from '../../shared/realtime/stomp/codec.ts';
 
 const NOTHING: Uint8Array = new Uint8Array(0);
 /** The frames of one message on a connection with nothing pending. */

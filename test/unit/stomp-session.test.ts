@@ -11,7 +11,7 @@ import {
   negotiateHeartbeat,
   newSessionState,
   type RealmRequest,
-} from '../../shared/stomp/session.ts';
+} from '../../shared/realtime/stomp/session.ts';
 
 const frame = (command: string, headers: Record<string, string> = {}, body = '') => ({
   command,

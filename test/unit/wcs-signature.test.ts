@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { signWcsBody, verifyWcsSignature } from '../../shared/middleware/wcs-signature.ts';
+import { signWcsBody, verifyWcsSignature } from '../../shared/http/middleware/wcs-signature.ts';
 
 describe('verifyWcsSignature', () => {
   const body = Buffer.from('{"nodeId":"n@1.2.3.4","appKey":"defaultApp","sessionId":"s"}');

@@ -1,0 +1,347 @@
+/**
+ * The adapter every hook function is built with: an API Gateway HTTP API (payload v2) event in,
+ * WCS's answer out, with the middleware chain in the order the concerns must run:
+ *
+ *   logger context → metrics → method → HMAC signature (raw body) → body size → JSON → schema
+ *     → handler (log keys, domain call, mirror) ; error handler last, for every failure on the way
+ *
+ * A handler receives the validated body and returns nothing (the body is mirrored, as WCS expects
+ * of every method, reference §0 "Mirror rule") or the fields it changes.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type * as z from 'zod/mini';
+import { DeadlineExceededError, isDependencyFailure, withinBudget } from '../kernel/budget.ts';
+import { DEFAULTS, integerEnv, MAX_SPILLABLE_BODY_BYTES } from '../kernel/config.ts';
+import { bodyWithoutCredentials } from '../kernel/credentials.ts';
+import { digestOf } from '../kernel/digest.ts';
+import { DecisionRefusedError, HookError, summaryOf, UnknownRouteError } from '../kernel/errors.ts';
+import { logger } from '../kernel/logger.ts';
+import { countForAlarm, METRIC, metrics } from '../kernel/metrics.ts';
+import { findHook } from '../kernel/registry.ts';
+import { type CountRefusal, refusalCounter } from '../state/counters.ts';
+import { eventRecorder, type RecordEvent } from '../state/events.ts';
+import { breakerOpen, closeBreaker, tripBreaker } from './breaker.ts';
+import { decisionBudgetMs, failModeOf } from './fail-modes.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
+import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
+import { jsonBody } from './middleware/json-body.ts';
+import { rawBodyOf } from './middleware/raw-body.ts';
+import { problemsOf, validateBody, validatedBodyOf } from './middleware/validate-body.ts';
+import { wcsSignature } from './middleware/wcs-signature.ts';
+import { hookSecrets } from './secrets.ts';
+import { canSpill, type SpilledHook, spill } from './spill.ts';
+
+const limitBytes = integerEnv('HOOK_BODY_LIMIT_BYTES', DEFAULTS.hookBodyLimitBytes);
+if (limitBytes > MAX_SPILLABLE_BODY_BYTES) {
+  // An event over it could not be spilled when DynamoDB is down, and would be lost.
+  throw new Error(
+    `HOOK_BODY_LIMIT_BYTES is ${limitBytes}; at most ${MAX_SPILLABLE_BODY_BYTES}, so that any event fits the spill (SQS: 256 KiB)`,
+  );
+}
+
+/** One hook call, decoded: what a handler in `functions/` works with. */
+export interface HookInvocation<Body> {
+  /** The method name as WCS sent it (the last element of the hook URL). */
+  readonly method: string;
+  /** The body, validated against the handler's schema. */
+  readonly body: Body;
+  /** The exact bytes WCS sent. */
+  readonly rawBody: Buffer;
+  /** When this backend received the hook. */
+  readonly receivedAt: Date;
+}
+
+/** What a handler answers: nothing (mirror the body) or fields to add to or change in the mirror. */
+export type HookAnswer = undefined | { readonly fields?: Record<string, unknown> };
+
+export interface WcsHookOptions<Schema extends z.ZodMiniType> {
+  /** The method this function serves; omitted for the catch-all, which takes it from the path. */
+  readonly method?: string;
+  /**
+   * The hook decides (admits or refuses): it answers within the decision budget, and by its fail
+   * mode when the budget runs out or a dependency fails (`shared/http/fail-modes.ts`). Default false.
+   */
+  readonly decision?: boolean;
+  /**
+   * The hook is an event: when it cannot be written within the event budget, or a dependency
+   * fails, it is spilled (`shared/http/spill.ts`) and answered, to be replayed later. Default false.
+   */
+  readonly spill?: boolean;
+  readonly schema: Schema;
+  /**
+   * What a body the schema refuses gets: `refuse`, a 400 naming the bad fields (a decision: WCS then
+   * refuses the client's action); or `record`, kept whole as a raw event, with the reason, and
+   * answered 200 (an event, which WCS does not resend: refusing it would lose it). Default: `record`
+   * for a hook that spills (an event), `refuse` for any other.
+   */
+  readonly invalidBody?: 'refuse' | 'record';
+  /**
+   * For a decision that can fail closed: what records a refusal made by the fail mode instead of
+   * the decision (`Refusal`). The decision's own writes may still land after the 403; this event,
+   * applied then (or spilled and replayed when the database is too slow even for it), is what makes
+   * them count for nothing. Default: none (a decision that fails open has nothing to take back).
+   */
+  readonly refusal?: Refusal<z.infer<Schema>>;
+  readonly handle: (hook: HookInvocation<z.infer<Schema>>) => Promise<HookAnswer>;
+}
+
+/**
+ * How a decision's refusal by its fail mode is recorded: as the event WCS itself reports after a
+ * refused action (a FAILED ConnectionStatusEvent, StreamStatusEvent or DataStatusEvent), through
+ * that event's own domain code. The lifecycle rules then keep whatever the abandoned decision wrote
+ * from counting: a terminal status is never left (a late `connect` does not reopen the session), a
+ * name held by a FAILED stream is free for the next publisher, a player of an ended stream takes
+ * no place.
+ */
+export interface Refusal<Body> {
+  /** The event that records the refusal, `info` saying why. */
+  readonly event: (
+    body: Body,
+    info: string,
+  ) => { readonly method: string; readonly body: Record<string, unknown> };
+  /** Applies the event now, as its own handler would. */
+  readonly apply: (event: Record<string, unknown>, receivedAt: Date) => Promise<unknown>;
+}
+
+/**
+ * Names the hook method for everything after it: the logger key, the metric dimension, and
+ * `event.pathParameters.method` (set for the dedicated routes too, which have no path parameter).
+ * The catch-all takes the name from the path and answers 404 for one that is not a method name.
+ */
+function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayProxyEventV2> {
+  const hookMethodBefore: middy.MiddlewareFn<APIGatewayProxyEventV2> = (request) => {
+    const { event } = request;
+    const method = fixed ?? event.pathParameters?.method ?? event.rawPath?.split('/').pop() ?? '';
+    logger.appendKeys({ method });
+    if (!findHook(method)) throw new UnknownRouteError(`"${method}" is not a WCS hook method name`);
+    // Dimensions belong to this invocation only (a warm function keeps the emitter between calls).
+    metrics.clearDimensions();
+    metrics.addDimension('method', method);
+    event.pathParameters = { ...event.pathParameters, method };
+  };
+  return { before: hookMethodBefore };
+}
+
+const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
+
+/** Time an event hook has to be written before it is spilled (in AWS the stack sets 100 ms: docs/deploy.md). */
+const eventBudgetMs = integerEnv('EVENT_BUDGET_MS', 1000);
+
+/**
+ * The answer of the write `start` makes; or, when it cannot be made within the event budget, a
+ * dependency failed, or failed a moment ago (`breaker.ts`), the hook spilled for a later replay and
+ * answered as written (WCS does not resend events, so failing it would lose it). A metric and a
+ * warning say so. Our own bugs still answer 500.
+ */
+async function writeOrSpill(start: () => Promise<HookAnswer>, hook: SpilledHook): Promise<HookAnswer> {
+  if (breakerOpen() && canSpill()) return spillNow(hook, 'the database failed a moment ago');
+  try {
+    const answer = await withinBudget(start(), eventBudgetMs);
+    closeBreaker();
+    return answer;
+  } catch (error) {
+    if (error instanceof HookError || !isDependencyFailure(error) || !canSpill()) throw error;
+    tripBreaker();
+    return spillNow(hook, (error as Error).message);
+  }
+}
+
+async function spillNow(hook: SpilledHook, why: string): Promise<HookAnswer> {
+  await spill(hook);
+  metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
+  countForAlarm(METRIC.spilled);
+  logger.warn('hook spilled for a later replay', { error: why });
+  return undefined;
+}
+
+/**
+ * The decision `work` makes, or, when it cannot be made within the budget or a dependency failed,
+ * the method's fail mode: `open` answers as if admitted, `closed` refuses. Either way a metric and a
+ * warning say so. A refusal or an input error is the decision itself and passes through; a refusal
+ * is counted for the app first (`shared/state/counters.ts`).
+ */
+async function decideInTime(
+  method: string,
+  start: () => Promise<HookAnswer>,
+  hook: { appKey: unknown; receivedAt: Date; digest: string },
+  countRefusal: CountRefusal,
+  refusal: ((info: string) => ReturnType<Refusal<unknown>['event']>) | undefined,
+  apply: Refusal<unknown>['apply'] | undefined,
+): Promise<HookAnswer> {
+  try {
+    // DynamoDB failed a moment ago (`breaker.ts`): the fail mode now, without waiting a budget for it.
+    if (breakerOpen()) throw new DependencyBrokenError();
+    const answer = await withinBudget(start(), decisionBudgetMs);
+    closeBreaker();
+    metrics.addMetric(METRIC.admitted, MetricUnit.Count, 1);
+    return answer;
+  } catch (error) {
+    if (error instanceof DecisionRefusedError) {
+      const appKey = typeof hook.appKey === 'string' ? hook.appKey : '-';
+      await countRefusal({ appKey, method, reason: error.message }, hook.receivedAt);
+    }
+    if (error instanceof HookError || !isDependencyFailure(error)) throw error;
+    if (!(error instanceof DependencyBrokenError)) tripBreaker();
+    const mode = failModeOf(method);
+    const cause =
+      error instanceof DeadlineExceededError
+        ? 'deadline'
+        : error instanceof DependencyBrokenError
+          ? 'breaker'
+          : 'dependency';
+    metrics.addDimension('failMode', mode);
+    metrics.addMetric(METRIC.decisionFallback, MetricUnit.Count, 1);
+    countForAlarm(METRIC.decisionFallback);
+    logger.warn('decision fell back to its fail mode', {
+      failMode: mode,
+      cause,
+      error: (error as Error).message,
+    });
+    if (mode === 'closed') {
+      const reason = `admission unavailable (${cause}); this hook fails closed`;
+      if (refusal && apply) await recordRefusal(refusal, apply, hook, reason);
+      throw new DecisionRefusedError(reason);
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Records a refusal by the fail mode (`Refusal`), within one more decision budget; when the
+ * database is too slow for that too, spills it, to be replayed like any spilled event. WCS gets its
+ * 403 either way; only a refusal that could be neither written nor spilled is lost, and says so.
+ */
+async function recordRefusal(
+  refusal: (info: string) => ReturnType<Refusal<unknown>['event']>,
+  apply: Refusal<unknown>['apply'],
+  hook: { receivedAt: Date; digest: string },
+  reason: string,
+): Promise<void> {
+  const event = refusal(`refused by wcs-hooks: ${reason}`);
+  try {
+    if (breakerOpen()) throw new DependencyBrokenError();
+    await withinBudget(
+      Promise.resolve().then(() => apply(event.body, hook.receivedAt)),
+      decisionBudgetMs,
+    );
+  } catch (error) {
+    if (!isDependencyFailure(error)) throw error;
+    try {
+      await spill({
+        method: event.method,
+        body: event.body,
+        receivedAt: hook.receivedAt.toISOString(),
+        digest: hook.digest,
+      });
+      metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
+      countForAlarm(METRIC.spilled);
+      countForAlarm(METRIC.spilled);
+    } catch (spillError) {
+      logger.error('a refusal by the fail mode could be neither recorded nor spilled', {
+        reason,
+        error: (spillError as Error).message,
+      });
+    }
+  }
+}
+
+/** The breaker is open: DynamoDB failed a moment ago, and is not asked again yet. */
+class DependencyBrokenError extends Error {
+  constructor() {
+    super('DynamoDB failed a moment ago (circuit breaker open)');
+    this.name = 'DependencyBrokenError';
+  }
+}
+
+/** Builds the Lambda handler for one hook method (or, without `method`, for the catch-all). */
+export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Schema>) {
+  // Made for decision hooks only: it is there exactly when the hook decides.
+  const countRefusal = options.decision ? refusalCounter() : undefined;
+  const recordsInvalid = (options.invalidBody ?? (options.spill ? 'record' : 'refuse')) === 'record';
+  // Likewise, only a hook that keeps what it cannot identify needs the events table.
+  const recordEvent = recordsInvalid ? eventRecorder() : undefined;
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(hookMethod(options.method))
+    .use(wcsSignature({ secrets: hookSecrets }))
+    .use(bodyLimit({ limitBytes }))
+    .use(jsonBody())
+    .use(recordsInvalid ? { before: () => undefined } : validateBody(options.schema))
+    .use(errorHandler())
+    .handler(async (event) => {
+      const receivedAt = new Date();
+      const method = event.pathParameters?.method as string;
+      // The JSON middleware replaced the string body with the parsed value: an object, from WCS.
+      const parsed: unknown = event.body;
+      const mirror = isObject(parsed) ? parsed : {};
+      for (const key of LOG_KEYS) {
+        if (typeof mirror[key] === 'string') logger.appendKeys({ [key]: mirror[key] });
+      }
+      const digest = digestOf(rawBodyOf(event));
+      const checked = recordsInvalid ? options.schema.safeParse(parsed) : undefined;
+      const unidentified = checked && !checked.success ? summaryOf(problemsOf(checked.error)) : undefined;
+      const validatedOrChecked = () =>
+        checked?.success ? (checked.data as z.infer<Schema>) : validatedBodyOf<z.infer<Schema>>(event);
+      // Started only when the breaker lets it (`writeOrSpill`, `decideInTime`).
+      const start = () =>
+        unidentified && recordEvent
+          ? recordUnidentified(recordEvent, {
+              method,
+              body: parsed,
+              digest,
+              receivedAt,
+              reason: unidentified,
+            })
+          : options.handle({ method, body: validatedOrChecked(), rawBody: rawBodyOf(event), receivedAt });
+      const spilled = {
+        method,
+        // Credentials do not wait in the spill either: nothing an event hook does needs them.
+        body: bodyWithoutCredentials(mirror),
+        receivedAt: receivedAt.toISOString(),
+        digest,
+        ...(unidentified && { unidentified }),
+        ...(unidentified && !isObject(parsed) && { raw: parsed }),
+      };
+      const { refusal } = options;
+      const answer =
+        countRefusal && !unidentified
+          ? await decideInTime(
+              method,
+              start,
+              { appKey: mirror.appKey, receivedAt, digest },
+              countRefusal,
+              refusal && checked?.success !== false
+                ? (info: string) => refusal.event(validatedOrChecked(), info)
+                : undefined,
+              refusal?.apply,
+            )
+          : options.spill || unidentified
+            ? await writeOrSpill(start, spilled)
+            : await start();
+      if (unidentified)
+        logger.warn('hook kept as a raw event: it cannot be identified', { reason: unidentified });
+      const durationMs = Date.now() - receivedAt.getTime();
+      metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
+      metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);
+      logger.info('hook answered', { statusCode: 200, durationMs });
+      return jsonResponse(200, isObject(parsed) ? { ...mirror, ...answer?.fields } : parsed);
+    });
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Keeps an event hook the schema could not identify, whole, as a raw event with the reason. */
+async function recordUnidentified(
+  recordEvent: RecordEvent,
+  hook: { method: string; body: unknown; digest: string; receivedAt: Date; reason: string },
+): Promise<HookAnswer> {
+  const body = isObject(hook.body) ? hook.body : { value: hook.body };
+  await recordEvent({ ...hook, body, unidentified: hook.reason });
+  return undefined;
+}

@@ -1,0 +1,206 @@
+/**
+ * The sender: pushes data to connected clients through the WCS REST API of the node that holds
+ * each session (reference §4, `/data/send`), and records every send with its outcome. Nothing is
+ * silently lost: a send that failed in a way that can succeed later goes to the send queue, is
+ * retried from there with the same `operationId`, and ends in the dead-letter queue if it never does.
+ */
+import { randomUUID } from 'node:crypto';
+import { integerEnv } from '../kernel/config.ts';
+import { logger } from '../kernel/logger.ts';
+import { countForAlarm, METRIC } from '../kernel/metrics.ts';
+import { recordSend } from '../state/data-messages.ts';
+import { recordConnectionStatus } from '../state/sessions.ts';
+import { enqueue, type QueueMessage, type SendMessage } from './send-queue.ts';
+import { describeTarget, type Recipient, resolveTarget, type SendTarget } from './send-targets.ts';
+import { type SendOutcome, sendData } from './wcs-client.ts';
+
+const concurrency = integerEnv('SEND_CONCURRENCY', 16);
+
+/** What became of the sends to one target. */
+export interface SendSummary {
+  readonly target: string;
+  /** Sessions the target named. */
+  readonly targets: number;
+  readonly sent: number;
+  /** Failed for good (a 4xx other than 404). */
+  readonly failed: number;
+  /** The session was gone from its node (404): it is marked closed. */
+  readonly gone: number;
+  /** Failed for now (network, 5xx, timeouts): queued to be retried. */
+  readonly queued: number;
+  readonly results: readonly { sessionId: string; operationId: string; outcome: string; reason?: string }[];
+}
+
+/**
+ * Runs `task` over `items`, at most `limit` at a time, in order of start. Hand-written (ten lines)
+ * rather than a dependency: it is all the fan-out needs.
+ */
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** WCS no longer has the session (404 on `/data/send`): record it closed, as a DISCONNECTED would. */
+async function markGone(message: SendMessage, reason: string, now: Date): Promise<void> {
+  await recordConnectionStatus(
+    {
+      sessionId: message.sessionId,
+      nodeId: message.nodeId,
+      appKey: message.appKey ?? '-',
+      status: 'DISCONNECTED',
+      info: `gone: ${reason}`,
+    },
+    now,
+  );
+}
+
+/**
+ * Sends one message (`message.operationId`, fixed for all its attempts) and records the outcome.
+ * Returns the outcome; a retryable failure is left for the caller to queue or to report.
+ */
+export async function deliver(message: SendMessage): Promise<SendOutcome> {
+  const outcome = await sendData({
+    nodeId: message.nodeId,
+    sessionId: message.sessionId,
+    operationId: message.operationId,
+    payload: message.payload,
+  });
+  const now = new Date();
+  await recordSend(
+    {
+      sessionId: message.sessionId,
+      operationId: message.operationId,
+      nodeId: message.nodeId,
+      ...(message.appKey && { appKey: message.appKey }),
+      target: message.target,
+      payload: message.payload,
+      outcome: outcome.outcome,
+      attempts: outcome.attempts,
+      ...('reason' in outcome && { reason: outcome.reason }),
+      ...(message.jobId && { jobId: message.jobId }),
+      requestedAt: new Date(message.requestedAt),
+    },
+    now,
+  );
+  if (outcome.outcome === 'GONE') await markGone(message, outcome.reason, now);
+  if (outcome.outcome === 'FAILED' && outcome.misconfigured) {
+    // A node whose REST URL leads elsewhere, or that we may not push to: nothing reaches its
+    // clients until an operator fixes its configuration.
+    countForAlarm(METRIC.wcsNodeMisconfigured);
+    logger.error('WCS node misconfigured: the send cannot reach it', {
+      nodeId: message.nodeId,
+      reason: outcome.reason,
+    });
+  } else if (outcome.outcome === 'FAILED')
+    logger.warn('data send failed', { sessionId: message.sessionId, reason: outcome.reason });
+  return outcome;
+}
+
+function sendMessageFor(
+  recipient: Recipient,
+  payload: unknown,
+  target: string,
+  requestedAt: Date,
+  jobId?: string,
+): SendMessage {
+  return {
+    kind: 'send',
+    operationId: randomUUID(),
+    sessionId: recipient.sessionId,
+    nodeId: recipient.nodeId,
+    appKey: recipient.appKey,
+    target,
+    payload,
+    requestedAt: requestedAt.toISOString(),
+    ...(jobId && { jobId }),
+  };
+}
+
+/**
+ * Sends `payload` to every session `target` names now, at most `SEND_CONCURRENCY` at a time, and
+ * answers with what became of each. Retryable failures are queued (outcome QUEUED), not dropped.
+ */
+export async function sendNow(
+  target: SendTarget,
+  payload: unknown,
+  requestedAt = new Date(),
+): Promise<SendSummary> {
+  const label = describeTarget(target);
+  const recipients = await resolveTarget(target);
+  const results = await mapWithConcurrency(recipients, concurrency, async (recipient) => {
+    const message = sendMessageFor(recipient, payload, label, requestedAt);
+    const outcome = await deliver(message);
+    if (outcome.outcome === 'FAILED' && outcome.retryable) {
+      await enqueue([message]);
+      return {
+        sessionId: recipient.sessionId,
+        operationId: message.operationId,
+        outcome: 'QUEUED',
+        reason: outcome.reason,
+      };
+    }
+    return {
+      sessionId: recipient.sessionId,
+      operationId: message.operationId,
+      outcome: outcome.outcome,
+      ...('reason' in outcome && { reason: outcome.reason }),
+    };
+  });
+  const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length;
+  return {
+    target: label,
+    targets: recipients.length,
+    sent: count('SENT'),
+    failed: count('FAILED'),
+    gone: count('GONE'),
+    queued: count('QUEUED'),
+    results,
+  };
+}
+
+/** Queues a fan-out to `target` as a job: the sender resolves it and queues one send per session. */
+export async function sendLater(
+  target: SendTarget,
+  payload: unknown,
+  requestedAt = new Date(),
+): Promise<{ jobId: string }> {
+  const jobId = randomUUID();
+  await enqueue([{ kind: 'fanout', jobId, target, payload, requestedAt: requestedAt.toISOString() }]);
+  return { jobId };
+}
+
+/**
+ * Processes one queue message. A fan-out resolves its target and queues one send per session (so
+ * each is retried, and dead-lettered, on its own); a send is delivered, and throws when it failed in
+ * a way that can still succeed, so the queue delivers it again later.
+ */
+export async function processQueueMessage(message: QueueMessage): Promise<void> {
+  if (message.kind === 'fanout') {
+    const recipients = await resolveTarget(message.target);
+    const label = describeTarget(message.target);
+    const requestedAt = new Date(message.requestedAt);
+    await enqueue(
+      recipients.map((r) => sendMessageFor(r, message.payload, label, requestedAt, message.jobId)),
+    );
+    logger.info('fan-out queued', { jobId: message.jobId, target: label, sends: recipients.length });
+    return;
+  }
+  const outcome = await deliver(message);
+  if (outcome.outcome === 'FAILED' && outcome.retryable) {
+    throw new Error(
+      `send ${message.operationId} to ${message.sessionId} failed, to be retried: ${outcome.reason}`,
+    );
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The WCS REST API client (reference §4): `POST <node>/rest-api/data/send` to push data to a
+ * connected client. One keep-alive connection pool per node (undici), HTTP Basic auth when
+ * credentials are configured, a timeout per request, and retries with exponential backoff and full
+ * jitter on network errors and 5xx only. The retry loop is written here rather than with undici's
+ * RetryAgent so that the attempt count is known (it is recorded with the send) and the delay is
+ * jittered (many senders retrying in step would hit a recovering node together).
+ */
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { Pool } from 'undici';
+import { integerEnv } from '../kernel/config.ts';
+import { NodeRefusedError, restBaseUrlOf } from './wcs-nodes.ts';
+
+const timeoutMs = integerEnv('WCS_REST_TIMEOUT_MS', 3000);
+const maxAttempts = integerEnv('WCS_REST_MAX_ATTEMPTS', 3);
+const backoffBaseMs = integerEnv('WCS_REST_BACKOFF_MS', 100);
+const connectionsPerNode = integerEnv('WCS_REST_CONNECTIONS', 16);
+
+/** The body of `/data/send` (reference §4, seeds: "Sending data to connected client"). */
+export interface DataSendRequest {
+  readonly nodeId: string;
+  readonly sessionId: string;
+  readonly operationId: string;
+  readonly payload: unknown;
+}
+
+/**
+ * How one send ended: SENT (200), GONE (the node, confirmed to be a WCS REST API, no longer has the
+ * session) or FAILED. A FAILED send is `misconfigured` when the node could not be confirmed as a
+ * WCS REST API (a wrong URL, another server on that port) or a push to it is refused
+ * (`wcs-nodes.ts`): a configuration error to alarm on, never tried again.
+ */
+export type SendOutcome =
+  | { readonly outcome: 'SENT'; readonly attempts: number }
+  | { readonly outcome: 'GONE'; readonly attempts: number; readonly reason: string }
+  | {
+      readonly outcome: 'FAILED';
+      readonly attempts: number;
+      readonly reason: string;
+      readonly retryable: boolean;
+      readonly misconfigured?: boolean;
+    };
+
+const pools = new Map<string, Pool>();
+
+function poolOf(origin: string): Pool {
+  let pool = pools.get(origin);
+  if (!pool) {
+    pool = new Pool(origin, { connections: connectionsPerNode, keepAliveTimeout: 30_000, pipelining: 1 });
+    pools.set(origin, pool);
+  }
+  return pool;
+}
+
+/** Closes every pool (the local runtime and the tests, at shutdown). */
+export async function closeWcsClient(): Promise<void> {
+  await Promise.all([...pools.values()].map((p) => p.close()));
+  pools.clear();
+}
+
+let credentials: Promise<string | undefined> | undefined;
+
+/**
+ * The `Authorization` header for the WCS REST API, when it requires auth (`disable_rest_auth=false`).
+ * Locally from `WCS_REST_USERNAME`/`WCS_REST_PASSWORD`; in AWS from the Secrets Manager secret named by
+ * `WCS_REST_CREDENTIALS_ARN` (`{"username","password"}`), read once and cached.
+ */
+function authorization(): Promise<string | undefined> {
+  credentials ??= (async () => {
+    const arn = process.env.WCS_REST_CREDENTIALS_ARN;
+    let username = process.env.WCS_REST_USERNAME;
+    let password = process.env.WCS_REST_PASSWORD;
+    if (arn) {
+      const secret = (await getSecret(arn, { transform: 'json', maxAge: 300 })) as {
+        username?: string;
+        password?: string;
+      };
+      ({ username, password } = secret ?? {});
+    }
+    return username && password
+      ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+      : undefined;
+  })();
+  return credentials;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Full jitter: a random delay up to base × 2^attempt (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
+function backoffMs(attempt: number): number {
+  return Math.random() * backoffBaseMs * 2 ** attempt;
+}
+
+/** One POST to a node's REST API: its status and body text. */
+async function post(url: URL, body: string, auth: string | undefined) {
+  const response = await poolOf(url.origin).request({
+    method: 'POST',
+    path: url.pathname,
+    headers: { 'content-type': 'application/json', ...(auth && { authorization: auth }) },
+    body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
+/**
+ * How long a node that answered as a WCS REST API (a 2xx to `/data/send`, or a list from
+ * `/connection/find_all`) stays confirmed: a 404 from it then means the session is gone.
+ */
+const CONFIRMED_FOR_MS = 10 * 60_000;
+/** REST base URL → when it last answered as a WCS REST API. */
+const confirmedNodes = new Map<string, number>();
+
+const isConfirmed = (base: string) => Date.now() - (confirmedNodes.get(base) ?? 0) < CONFIRMED_FOR_MS;
+
+/**
+ * Asks a node that answered 404 whether it is a WCS REST API that no longer has the session:
+ * `POST <base>/connection/find_all` (reference §4) must answer 200 with a JSON list of connections.
+ * A node that answers anything else (404 from a wrong path, another server's page) is not
+ * confirmed, and nothing is concluded about the session.
+ */
+async function sessionGone(
+  base: string,
+  sessionId: string,
+  auth: string | undefined,
+): Promise<{ gone: boolean } | { unconfirmed: string }> {
+  if (isConfirmed(base)) return { gone: true };
+  let answer: { status: number; text: string };
+  try {
+    answer = await post(new URL(`${base}/connection/find_all`), '{}', auth);
+  } catch (error) {
+    return { unconfirmed: `${base}/connection/find_all failed: ${(error as Error).message}` };
+  }
+  let connections: unknown;
+  try {
+    connections = JSON.parse(answer.text);
+  } catch {
+    connections = undefined;
+  }
+  if (answer.status !== 200 || !Array.isArray(connections)) {
+    const said = answer.text ? `: ${answer.text.slice(0, 120)}` : '';
+    return { unconfirmed: `${base}/connection/find_all answered ${answer.status}${said}` };
+  }
+  confirmedNodes.set(base, Date.now());
+  const held = connections.some((c) => (c as { sessionId?: unknown } | null)?.sessionId === sessionId);
+  return { gone: !held };
+}
+
+/**
+ * Sends `request` to the node that holds the session. The same `operationId` is used on every
+ * attempt, so WCS (and the client) can tell a retry from a new message. A 404 is GONE only from a
+ * node confirmed to be a WCS REST API (`sessionGone`); from any other, it is a configuration error
+ * (`misconfigured`), which closes nothing.
+ */
+export async function sendData(request: DataSendRequest): Promise<SendOutcome> {
+  let base: string;
+  try {
+    base = await restBaseUrlOf(request.nodeId);
+  } catch (error) {
+    if (!(error instanceof NodeRefusedError)) throw error;
+    return { outcome: 'FAILED', attempts: 0, reason: error.message, retryable: false, misconfigured: true };
+  }
+  const url = new URL(`${base}/data/send`);
+  const body = JSON.stringify(request);
+  const auth = await authorization();
+  let reason = '';
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    try {
+      const { status, text } = await post(url, body, auth);
+      if (status >= 200 && status < 300) {
+        confirmedNodes.set(base, Date.now());
+        return { outcome: 'SENT', attempts: attempt };
+      }
+      reason = `WCS answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+      if (status === 404) {
+        const check = await sessionGone(base, request.sessionId, auth);
+        if ('unconfirmed' in check) {
+          reason = `${url} answered 404, and the node is not confirmed as a WCS REST API (${check.unconfirmed}): check its REST URL`;
+          return { outcome: 'FAILED', attempts: attempt, reason, retryable: false, misconfigured: true };
+        }
+        if (check.gone) return { outcome: 'GONE', attempts: attempt, reason };
+        reason = `${reason}, yet the node lists the session among its connections`;
+        return { outcome: 'FAILED', attempts: attempt, reason, retryable: false };
+      }
+      if (status < 500) return { outcome: 'FAILED', attempts: attempt, reason, retryable: false };
+    } catch (error) {
+      reason = `${(error as Error).name}: ${(error as Error).message}`;
+    }
+    if (attempt < maxAttempts) await sleep(backoffMs(attempt));
+  }
+  return { outcome: 'FAILED', attempts: maxAttempts, reason, retryable: true };
+}

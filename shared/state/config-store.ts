@@ -1,0 +1,62 @@
+/**
+ * The configuration store: the one module that reads and writes the `config` table. Operators'
+ * settings that are data, not deployment (app policies, WCS node REST URLs), each an item
+ * `{kind, id, value, updatedAt}`, a kind one partition, listed with one Query. Managed with the CLI
+ * (`npm run cli -- apps|nodes ...`), locally or against a stack; read by the functions through
+ * their own short caches.
+ */
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
+
+/** What the store holds: `app` policies (`apps.ts`), `node` REST URLs (`wcs-nodes.ts`). */
+export type ConfigKind = 'app' | 'node';
+
+export interface ConfigEntry {
+  readonly id: string;
+  readonly value: unknown;
+  readonly updatedAt: string;
+}
+
+const tableName = tableNameOf('config');
+
+/** The value stored for `kind`/`id`, read consistently (a change is seen at once); `undefined` if none. */
+export async function getConfig(kind: ConfigKind, id: string): Promise<unknown> {
+  const { Item } = await dynamo.send(
+    new GetCommand({ TableName: tableName, Key: { kind, id }, ConsistentRead: true }),
+  );
+  return Item?.value;
+}
+
+/** Stores `value` for `kind`/`id`, replacing what was there. */
+export async function putConfig(kind: ConfigKind, id: string, value: unknown): Promise<void> {
+  await dynamo.send(
+    new PutCommand({ TableName: tableName, Item: { kind, id, value, updatedAt: new Date().toISOString() } }),
+  );
+}
+
+/** Removes `kind`/`id`; false when there was nothing to remove. */
+export async function deleteConfig(kind: ConfigKind, id: string): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: { kind, id },
+        ConditionExpression: 'attribute_exists(id)',
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Every entry of `kind`, by id: one Query, paged. */
+export async function listConfig(kind: ConfigKind): Promise<ConfigEntry[]> {
+  const items = await queryAll({
+    TableName: tableName,
+    KeyConditionExpression: 'kind = :kind',
+    ExpressionAttributeValues: { ':kind': kind },
+  });
+  return items.map((item) => ({ id: String(item.id), value: item.value, updatedAt: String(item.updatedAt) }));
+}

@@ -1,0 +1,287 @@
+/**
+ * Streams: one item per media session (`mediaSessionId`), a publish or a play, from the request
+ * hook through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED, with the history of statuses.
+ * See `docs/data-model.md`.
+ */
+import { createHash } from 'node:crypto';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { booleanEnv } from '../kernel/config.ts';
+import type { StreamBody, StreamEventBody } from '../kernel/schemas.ts';
+import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
+import { expiresAtFor } from '../store/retention.ts';
+import { UpdateExpression } from '../store/update-expression.ts';
+import { storedText } from './client-json.ts';
+import { applyTransition, type LifecycleModel, type TransitionResult } from './lifecycle.ts';
+import { codecsOf } from './sdp.ts';
+
+const tableName = tableNameOf('streams');
+/** Raw SDP is kilobytes per hook; it is kept only when `STORE_SDP=true`. Codecs are always kept. */
+const storeSdp = booleanEnv('STORE_SDP', false);
+
+/**
+ * Stream statuses (reference §3.1): PENDING in the publishStream/playStream request, PUBLISHING or
+ * PLAYING while live, then UNPUBLISHED (publisher), STOPPED (player) or FAILED, which outranks them.
+ */
+export const STREAM_LIFECYCLE: LifecycleModel = {
+  ranks: { PENDING: 0, PUBLISHING: 1, PLAYING: 1, UNPUBLISHED: 2, STOPPED: 2, FAILED: 3 },
+  liveAttribute: 'liveShard',
+  liveFromRank: 1,
+  failedAttribute: 'failedAppKey',
+};
+
+/** The item key of the stream in `body`. */
+export function streamKey(body: { sessionId: string; mediaSessionId: string }) {
+  return { sessionId: body.sessionId, mediaSessionId: body.mediaSessionId };
+}
+
+/**
+ * Partitions of the `liveStreams` index. Every app's live streams are in it, whether or not the app
+ * has a policy, spread over this many partition keys so that no one key takes every live write;
+ * listing all live streams is one Query per shard.
+ */
+export const LIVE_SHARDS = 16;
+
+/** The `liveStreams` partition of a stream: by app and name, so one name's players are in one shard. */
+export function liveShardOf(appKey: string, name: string): string {
+  const digest = createHash('sha1').update(`${appKey}\n${name}`).digest();
+  return `live#${String(digest.readUInt16BE(0) % LIVE_SHARDS).padStart(2, '0')}`;
+}
+
+/** Every `liveStreams` partition. */
+export const ALL_LIVE_SHARDS: readonly string[] = Array.from(
+  { length: LIVE_SHARDS },
+  (_, i) => `live#${String(i).padStart(2, '0')}`,
+);
+
+/**
+ * The sort key of a live stream in the `liveStreams` index: by name, then role, so a name's players
+ * are one key range of their shard. A name may contain `#`, so a range is confirmed by filtering on
+ * `name` and `appKey` (other apps' streams share shards).
+ */
+export function liveKeyOf(name: string, published: boolean, mediaSessionId: string): string {
+  return `${name}#${published ? 'publisher' : 'player'}#${mediaSessionId}`;
+}
+
+/** A stream hook's body: a decision's (every field checked) or an event's (only the key required). */
+export type StreamFacts = StreamBody | StreamEventBody;
+
+/** Statuses only a publisher has, and only a player has (reference §3.1). */
+const PUBLISHER_STATUSES = new Set(['PUBLISHING', 'UNPUBLISHED']);
+const PLAYER_STATUSES = new Set(['PLAYING', 'STOPPED']);
+
+/**
+ * Whether the stream is a publisher: as the body says, or as its `mediaType` (`publish`/`play`) or
+ * its status (PUBLISHING/UNPUBLISHED are a publisher's, PLAYING/STOPPED a player's) tell when WCS
+ * left `published` out. `undefined` when nothing tells.
+ */
+export function publishedOf(body: StreamFacts, status?: string): boolean | undefined {
+  if (typeof body.published === 'boolean') return body.published;
+  if (body.mediaType === 'publish') return true;
+  if (body.mediaType === 'play') return false;
+  const said = status ?? body.status ?? undefined;
+  if (said && PUBLISHER_STATUSES.has(said)) return true;
+  if (said && PLAYER_STATUSES.has(said)) return false;
+  return undefined;
+}
+
+/** What identifies the stream beyond its key, as far as the hook tells it; the same in every hook about it. */
+function identity(body: StreamFacts, name: string | undefined, published: boolean | undefined) {
+  return {
+    ...(name !== undefined &&
+      published !== undefined && { liveKey: liveKeyOf(name, published, body.mediaSessionId) }),
+    nodeId: body.nodeId,
+    appKey: body.appKey,
+    name,
+    published,
+  };
+}
+
+/**
+ * A number as DynamoDB can store it: JSON numbers it cannot (past ±2^53 the SDK refuses to round
+ * one; past its range of 1E-130 to 1E+126 DynamoDB does) are kept as their text instead.
+ */
+export function storableNumber(value: number | null | undefined): number | string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (Number.isInteger(value)) return Number.isSafeInteger(value) ? value : String(value);
+  const magnitude = Math.abs(value);
+  return Number.isFinite(value) && magnitude < 1e125 && magnitude > 1e-129 ? value : String(value);
+}
+
+/** The media facts of the stream object (reference §3.4), as the latest hook states them. */
+function mediaFacts(body: StreamFacts) {
+  return {
+    info: body.info,
+    hasVideo: body.hasVideo,
+    hasAudio: body.hasAudio,
+    record: body.record,
+    recordName: body.recordName,
+    audioCodec: body.audioCodec,
+    videoCodec: body.videoCodec,
+    width: storableNumber(body.width),
+    height: storableNumber(body.height),
+    bitrate: storableNumber(body.bitrate),
+    minBitrate: storableNumber(body.minBitrate),
+    maxBitrate: storableNumber(body.maxBitrate),
+    quality: storableNumber(body.quality),
+    mediaProvider: body.mediaProvider,
+    mediaType: body.mediaType,
+    transport: body.transport,
+    cvoExtension: body.cvoExtension,
+    createDate: storableNumber(body.createDate),
+    rtmpUrl: body.rtmpUrl,
+    audioMuted: body.audioState?.muted,
+    videoMuted: body.videoState?.muted,
+    ...storedText('custom', body.custom),
+    ...(storeSdp && storedText('sdp', body.sdp, false)),
+  };
+}
+
+/**
+ * The stream's name and role: from the hook, or, when an event left them out, from what earlier
+ * hooks recorded (one consistent read, only then).
+ */
+async function nameAndRole(body: StreamFacts, status: string) {
+  let name = body.name ?? undefined;
+  let published = publishedOf(body, status);
+  if (name === undefined || published === undefined) {
+    const { Item } = await dynamo.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: streamKey(body),
+        ProjectionExpression: '#n, published',
+        ExpressionAttributeNames: { '#n': 'name' },
+        ConsistentRead: true,
+      }),
+    );
+    name ??= typeof Item?.name === 'string' ? Item.name : undefined;
+    published ??= typeof Item?.published === 'boolean' ? Item.published : undefined;
+  }
+  return { name, published };
+}
+
+/**
+ * Records a hook that reports the stream's status: publishStream/playStream (PENDING, §1.3) and
+ * StreamStatusEvent (§1.4). The history entry keeps the codecs offered in the SDP, when WCS sent one.
+ * A stream whose name or role no hook has told yet is recorded, and joins the live index once one does.
+ */
+export async function recordStreamStatus(
+  body: StreamFacts,
+  status: string,
+  receivedAt: Date,
+  extra: Record<string, unknown> = {},
+): Promise<TransitionResult> {
+  const { name, published } = await nameAndRole(body, status);
+  return applyTransition(tableName, STREAM_LIFECYCLE, {
+    key: streamKey(body),
+    status,
+    appKey: body.appKey,
+    liveValue: name !== undefined && published !== undefined ? liveShardOf(body.appKey, name) : null,
+    at: receivedAt.toISOString(),
+    expiresAt: expiresAtFor(receivedAt),
+    constants: identity(body, name, published),
+    latest: { ...mediaFacts(body), ...extra },
+    ...(body.sdp && { historyDetails: { codecs: codecsOf(body.sdp) } }),
+  });
+}
+
+/**
+ * Records an unPublishStream/stopStream request (§1.3): the client asked to stop. The status does
+ * not change here; WCS reports the end in a StreamStatusEvent. One idempotent write.
+ */
+export async function recordStopRequest(body: StreamFacts, receivedAt: Date): Promise<void> {
+  const update = new UpdateExpression().setIfMissing('stopRequestedAt', receivedAt.toISOString());
+  for (const [k, v] of Object.entries(identity(body, body.name ?? undefined, publishedOf(body))))
+    if (v !== undefined) update.setIfMissing(k, v);
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: streamKey(body),
+      ...update.toParams(),
+    }),
+  );
+}
+
+/**
+ * Records a StreamKeepAliveEvent (§1.4): one write that refreshes `lastKeepAliveAt` of a live stream.
+ * A keep-alive for a stream we have not seen live (its PUBLISHING/PLAYING hook was lost or is late)
+ * is that status report; a keep-alive for an ended stream revives nothing.
+ */
+export async function recordKeepAlive(body: StreamFacts, status: string, receivedAt: Date): Promise<void> {
+  const update = new UpdateExpression()
+    .set('lastKeepAliveAt', receivedAt.toISOString())
+    .set('expiresAt', expiresAtFor(receivedAt));
+  // Rank 1 is PUBLISHING/PLAYING: the stream is live and this is the routine refresh.
+  const condition = `${update.name('statusRank')} = ${update.value(1)}`;
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: streamKey(body),
+        ...update.toParams(condition),
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    await recordStreamStatus(body, status, receivedAt, { lastKeepAliveAt: receivedAt.toISOString() });
+  }
+}
+
+/** A live stream (PUBLISHING or PLAYING), as the `liveStreams` index projects it. */
+export interface LiveStream {
+  readonly sessionId: string;
+  readonly mediaSessionId: string;
+  readonly appKey: string;
+  readonly name: string;
+  readonly published: boolean;
+  readonly nodeId: string;
+}
+
+export interface LiveStreamFilter {
+  /** Only this app's. Default: every app's, whether or not it has a policy. */
+  readonly appKey?: string;
+  /** Only this name's: with `appKey`, one Query; without, the name in every app. */
+  readonly name?: string;
+  /** Only publishers (`true`) or only players (`false`). */
+  readonly published?: boolean;
+}
+
+/**
+ * The live streams `filter` names, from the `liveStreams` index: one Query for one app's name, one
+ * per shard otherwise; never a Scan.
+ */
+export async function listLiveStreams(filter: LiveStreamFilter = {}): Promise<LiveStream[]> {
+  const { appKey, name, published } = filter;
+  const role = published === undefined ? '' : `${published ? 'publisher' : 'player'}#`;
+  const shards = appKey !== undefined && name !== undefined ? [liveShardOf(appKey, name)] : ALL_LIVE_SHARDS;
+  const conditions = [
+    ...(appKey !== undefined ? ['appKey = :app'] : []),
+    ...(name !== undefined ? ['#n = :name'] : []),
+    ...(published !== undefined ? ['published = :published'] : []),
+  ];
+  const pages = await Promise.all(
+    shards.map((shard) =>
+      queryAll({
+        TableName: tableName,
+        IndexName: 'liveStreams',
+        KeyConditionExpression:
+          name === undefined ? 'liveShard = :shard' : 'liveShard = :shard AND begins_with(liveKey, :prefix)',
+        ...(conditions.length > 0 && { FilterExpression: conditions.join(' AND ') }),
+        ...(name !== undefined && { ExpressionAttributeNames: { '#n': 'name' } }),
+        ExpressionAttributeValues: {
+          ':shard': shard,
+          ...(name !== undefined && { ':prefix': `${name}#${role}`, ':name': name }),
+          ...(appKey !== undefined && { ':app': appKey }),
+          ...(published !== undefined && { ':published': published }),
+        },
+      }),
+    ),
+  );
+  return pages.flat().map((item) => ({
+    sessionId: String(item.sessionId),
+    mediaSessionId: String(item.mediaSessionId),
+    appKey: String(item.appKey),
+    name: String(item.name),
+    published: item.published === true,
+    nodeId: String(item.nodeId),
+  }));
+}

@@ -1,0 +1,9 @@
+import { DEFAULTS, integerEnv } from '../kernel/config.ts';
+
+/** How long history is kept, in days (`RETENTION_DAYS`). */
+export const retentionDays = integerEnv('RETENTION_DAYS', DEFAULTS.retentionDays);
+
+/** The `expiresAt` (epoch seconds) of an item written at `now`: DynamoDB TTL deletes it after retention. */
+export function expiresAtFor(now: Date): number {
+  return Math.floor(now.getTime() / 1000) + retentionDays * 86_400;
+}
