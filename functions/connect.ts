@@ -3,13 +3,9 @@
  * it answers with every field mirrored plus the `restClientConfig` that makes later decisions stick.
  */
 import { admitConnect, connectRefusal } from '#shared/admission/connect.ts';
-import { wcsHook } from '#shared/http/hook-handler.ts';
-import { connectBody } from '#shared/kernel/schemas.ts';
+import { decisionHook } from '#shared/http/hook-handler.ts';
 
-export const handler = wcsHook({
-  method: 'connect',
-  decision: true,
+export const handler = decisionHook('connect', {
+  decide: ({ body, receivedAt }) => admitConnect(body, receivedAt),
   refusal: connectRefusal,
-  schema: connectBody,
-  handle: ({ body, receivedAt }) => admitConnect(body, receivedAt),
 });

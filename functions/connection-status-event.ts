@@ -1,15 +1,7 @@
-/** `ConnectionStatusEvent` (reference §1.4): the session became ESTABLISHED, FAILED or DISCONNECTED. */
+/**
+ * `ConnectionStatusEvent` (reference §1.4): the session became ESTABLISHED, FAILED or DISCONNECTED.
+ * Recorded by `connectionStatusChanged` (shared/state/recorders.ts); an ended session releases its streams' holds.
+ */
+import { recordingHook } from '#shared/http/hook-handler.ts';
 
-import { wcsHook } from '#shared/http/hook-handler.ts';
-import { connectionStatusEventBody } from '#shared/kernel/schemas.ts';
-import { connectionStatusChanged } from '#shared/state/session-status.ts';
-
-export const handler = wcsHook({
-  spill: true,
-  method: 'ConnectionStatusEvent',
-  schema: connectionStatusEventBody,
-  handle: async ({ body, receivedAt }) => {
-    await connectionStatusChanged(body, receivedAt);
-    return undefined;
-  },
-});
+export const handler = recordingHook('connection-status-event');

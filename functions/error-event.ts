@@ -1,20 +1,7 @@
-/** `ErrorEvent` (reference §1.4): WCS reports an error to a client; recorded and logged at warn level. */
+/**
+ * `ErrorEvent` (reference §1.4): WCS reports an error to a client; recorded and logged at warn level
+ * (shared/state/recorders.ts).
+ */
+import { recordingHook } from '#shared/http/hook-handler.ts';
 
-import { wcsHook } from '#shared/http/hook-handler.ts';
-import { digestOf } from '#shared/kernel/digest.ts';
-import { logger } from '#shared/kernel/logger.ts';
-import { anyHookBody } from '#shared/kernel/schemas.ts';
-import { eventRecorder } from '#shared/state/events.ts';
-
-const recordEvent = eventRecorder();
-
-export const handler = wcsHook({
-  spill: true,
-  method: 'ErrorEvent',
-  schema: anyHookBody,
-  handle: async ({ method, body, rawBody, receivedAt }) => {
-    logger.warn('WCS reported an error', { info: body.info });
-    await recordEvent({ method, body, digest: digestOf(rawBody), receivedAt });
-    return undefined;
-  },
-});
+export const handler = recordingHook('error-event');

@@ -1,14 +1,7 @@
-/** `stopStream` (reference §1.3): a player asks to stop. The end itself arrives as a StreamStatusEvent. */
-import { wcsHook } from '#shared/http/hook-handler.ts';
-import { streamEventBody } from '#shared/kernel/schemas.ts';
-import { recordStopRequest } from '#shared/state/streams.ts';
+/**
+ * `stopStream` (reference §1.3): a player asks to stop; the request is recorded
+ * (`recordStopRequest`, shared/state/recorders.ts). The end itself arrives as a StreamStatusEvent.
+ */
+import { recordingHook } from '#shared/http/hook-handler.ts';
 
-export const handler = wcsHook({
-  spill: true,
-  method: 'stopStream',
-  schema: streamEventBody,
-  handle: async ({ body, receivedAt }) => {
-    await recordStopRequest(body, receivedAt);
-    return undefined;
-  },
-});
+export const handler = recordingHook('stop-stream');

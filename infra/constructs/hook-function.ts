@@ -16,7 +16,7 @@ import {
   type TableAccess,
   type TableName,
 } from '#shared/kernel/registry.ts';
-import { TABLE_ACTIONS } from '#shared/store/access.ts';
+import { FUNCTION_NAME_ENV, TABLE_ACTIONS } from '#shared/store/access.ts';
 import { TABLES, type TableDefinition } from '#shared/store/tables.ts';
 
 export { TABLE_ACTIONS };
@@ -110,6 +110,8 @@ export class HookFunction extends NodejsFunction {
     const { resources, ...rest } = props;
     return new HookFunction(scope, name, {
       ...rest,
+      // Which registry entry this is: the function checks at start that its declared tables are set.
+      environment: { ...rest.environment, [FUNCTION_NAME_ENV]: name },
       entry: name,
       description: `wcs-hooks ${name}: ${definition.description}`,
     }).bindDeclared(definition, resources);

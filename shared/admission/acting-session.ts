@@ -1,8 +1,8 @@
 /** The session behind a stream or data hook, as decisions need it. */
 
-import { DecisionRefusedError } from '../kernel/errors.ts';
 import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
-import { getSession, recordUnseenSession, type SessionState } from '../state/sessions.ts';
+import { getSession, newSessionState, recordUnseenSession, type SessionState } from '../state/sessions.ts';
+import { actingRule } from './rules.ts';
 
 /** The hook a session acts through, as far as finding its session goes. */
 export interface ActingHook {
@@ -24,24 +24,10 @@ export async function actingSession(hook: ActingHook): Promise<{ policy: AppPoli
     getAppPolicy(hook.body.appKey),
     getSession(hook.body.sessionId),
   ]);
+  actingRule(policy, known);
   if (!known) {
-    if (policy.admission !== 'open')
-      throw new DecisionRefusedError('session unknown (was its connect hook sent to this backend?)');
     await recordUnseenSession(hook.body, hook.method, hook.receivedAt);
-    const session: SessionState = {
-      sessionId: hook.body.sessionId,
-      appKey: hook.body.appKey,
-      nodeId: hook.body.nodeId,
-      status: 'ESTABLISHED',
-      ended: false,
-      revoked: false,
-      grantsPublish: [],
-      grantsPlay: [],
-      grantsData: false,
-    };
-    return { policy, session };
+    return { policy, session: newSessionState(hook.body) };
   }
-  if (known.ended) throw new DecisionRefusedError(`session ${known.status.toLowerCase()}`);
-  if (known.revoked) throw new DecisionRefusedError('session revoked');
   return { policy, session: known };
 }

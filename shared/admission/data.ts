@@ -1,14 +1,14 @@
 /** Admission of `OnDataEvent` (reference §1.3). `docs/policy.md` explains the model. */
 
-import type { HookAnswer, Refusal } from '../http/hook-handler.ts';
+import type { HookAnswer, RefusalEvent } from '../http/hook-handler.ts';
 import { DecisionRefusedError } from '../kernel/errors.ts';
-import { dataStatusEventBody, type OnDataEventBody } from '../kernel/schemas.ts';
+import type { OnDataEventBody } from '../kernel/schemas.ts';
 import { enqueue } from '../sender/send-queue.ts';
 import type { AppPolicy } from '../state/apps.ts';
-import { recordDataMessage, recordDataStatus } from '../state/data-messages.ts';
-import { ANONYMOUS, type SessionState } from '../state/sessions.ts';
+import { recordDataMessage } from '../state/data-messages.ts';
+import type { SessionState } from '../state/sessions.ts';
 import { actingSession } from './acting-session.ts';
-import { MAX_USER_ID_BYTES } from './tokens.ts';
+import { dataRule, relayTarget } from './rules.ts';
 
 /**
  * Decides an `OnDataEvent` (reference §1.3): the session may act, may send data (open apps: yes;
@@ -20,30 +20,8 @@ export async function decideData(
   receivedAt: Date,
 ): Promise<{ policy: AppPolicy; session: SessionState }> {
   const { policy, session } = await actingSession({ method: 'OnDataEvent', body, receivedAt });
-  if (policy.admission === 'token' && !session.grantsData)
-    throw new DecisionRefusedError('not allowed to send data');
-  if (payloadBytes > policy.dataMaxBytes) {
-    throw new DecisionRefusedError(`payload is ${payloadBytes} bytes; the app allows ${policy.dataMaxBytes}`);
-  }
+  dataRule(policy, session, payloadBytes);
   return { policy, session };
-}
-
-/**
- * The user a payload is addressed to, when a client sends data to another (`{"to": "<user>", ...}`),
- * the way meveo's WebSocket endpoints let user agents talk to each other. `undefined` when the
- * payload names nobody; a refusal when it names what is not one user: empty, the anonymous
- * placeholder (`-`, every session without a user), or wildcard-like (`*`, `?`, `#`, which our keys
- * use), or too long to be a user id.
- */
-function relayTarget(payload: unknown): string | undefined {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
-  if (!('to' in payload)) return undefined;
-  const to = (payload as Record<string, unknown>).to;
-  if (typeof to !== 'string' || to.trim() === '')
-    throw new DecisionRefusedError('relay target "to" must name a user');
-  if (to === ANONYMOUS || /[*?#]/.test(to) || Buffer.byteLength(to) > MAX_USER_ID_BYTES)
-    throw new DecisionRefusedError(`relay target "${to.slice(0, 64)}" is not a user id`);
-  return to;
 }
 
 /**
@@ -81,17 +59,14 @@ export async function admitData(body: OnDataEventBody, receivedAt: Date): Promis
  * An `OnDataEvent` refused by its fail mode is recorded as WCS reports undelivered data: a FAILED
  * DataStatusEvent (FAILED is final for a data message, whatever lands after it).
  */
-export const dataRefusal: Refusal<OnDataEventBody> = {
-  event: (body, info) => ({
-    method: 'DataStatusEvent',
-    body: {
-      nodeId: body.nodeId,
-      appKey: body.appKey,
-      sessionId: body.sessionId,
-      operationId: body.operationId,
-      status: 'FAILED',
-      info,
-    },
-  }),
-  apply: (event, receivedAt) => recordDataStatus(dataStatusEventBody.parse(event), receivedAt),
-};
+export const dataRefusal: RefusalEvent<OnDataEventBody> = (body, info) => ({
+  method: 'DataStatusEvent',
+  body: {
+    nodeId: body.nodeId,
+    appKey: body.appKey,
+    sessionId: body.sessionId,
+    operationId: body.operationId,
+    status: 'FAILED',
+    info,
+  },
+});

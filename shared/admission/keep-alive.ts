@@ -1,10 +1,10 @@
 /** Admission of `StreamKeepAliveEvent` (reference §1.4): how a revoked session's streams are ended. */
 
 import type { HookAnswer } from '../http/hook-handler.ts';
-import { DecisionRefusedError } from '../kernel/errors.ts';
 import type { StreamStatusEventBody } from '../kernel/schemas.ts';
 import { getSession } from '../state/sessions.ts';
 import { recordKeepAlive } from '../state/streams.ts';
+import { keepAliveRule } from './rules.ts';
 
 /**
  * Decides a `StreamKeepAliveEvent` (reference §1.4): a 403 ends the stream, so only a revoked
@@ -12,8 +12,7 @@ import { recordKeepAlive } from '../state/streams.ts';
  * earlier hooks this backend missed.
  */
 export async function decideKeepAlive(body: StreamStatusEventBody): Promise<void> {
-  const session = await getSession(body.sessionId);
-  if (session?.revoked) throw new DecisionRefusedError('session revoked');
+  keepAliveRule(await getSession(body.sessionId));
 }
 
 /** `StreamKeepAliveEvent`: refuses a revoked session's stream (WCS then ends it), records the keep-alive. */

@@ -3,15 +3,14 @@
  * players per stream. `docs/policy.md` explains the model.
  */
 
-import type { HookAnswer, Refusal } from '../http/hook-handler.ts';
+import type { HookAnswer, RefusalEvent } from '../http/hook-handler.ts';
 import { DecisionRefusedError } from '../kernel/errors.ts';
-import { type StreamBody, streamStatusEventBody } from '../kernel/schemas.ts';
+import type { StreamBody } from '../kernel/schemas.ts';
 import type { AppPolicy } from '../state/apps.ts';
 import { admitPlayer, claimPublisher } from '../state/stream-names.ts';
-import { streamStatusChanged } from '../state/stream-status.ts';
 import { recordStreamStatus } from '../state/streams.ts';
 import { actingSession } from './acting-session.ts';
-import { matchesAny } from './grants.ts';
+import { playerLimitRefusal, streamGrantRule } from './rules.ts';
 
 export interface StreamDecision {
   readonly policy: AppPolicy;
@@ -32,11 +31,7 @@ async function grantedPolicy(
 ): Promise<AppPolicy> {
   const method = action === 'publish' ? 'publishStream' : 'playStream';
   const { policy, session } = await actingSession({ method, body, receivedAt });
-  const required = action === 'publish' ? policy.publishRequiresGrant : policy.playRequiresGrant;
-  const grants = action === 'publish' ? session.grantsPublish : session.grantsPlay;
-  if (policy.admission === 'token' && required && !matchesAny(grants, body.name)) {
-    throw new DecisionRefusedError(`not allowed to ${action} "${body.name}"`);
-  }
+  streamGrantRule(policy, action, session, body.name);
   return policy;
 }
 
@@ -65,10 +60,7 @@ export async function decidePlay(body: StreamBody, now: Date): Promise<StreamDec
   const policy = await grantedPolicy(body, 'play', now);
   if (policy.maxPlayersPerStream !== undefined) {
     const admitted = await admitPlayer(body.appKey, body.name, body, policy.maxPlayersPerStream, now);
-    if (!admitted)
-      throw new DecisionRefusedError(
-        `"${body.name}" has its maximum of ${policy.maxPlayersPerStream} players`,
-      );
+    if (!admitted) throw playerLimitRefusal(body.name, policy.maxPlayersPerStream);
   }
   return { policy, holdsName: false };
 }
@@ -90,7 +82,7 @@ export async function admitStream(body: StreamBody, receivedAt: Date): Promise<H
  * the name landing after it is held by an ended stream, which the next publisher replaces; a
  * player's place landing after it is not taken (`admitPlayer` admits no ended stream).
  */
-export const streamRefusal: Refusal<StreamBody> = {
-  event: (body, info) => ({ method: 'StreamStatusEvent', body: { ...body, status: 'FAILED', info } }),
-  apply: (event, receivedAt) => streamStatusChanged(streamStatusEventBody.parse(event), receivedAt),
-};
+export const streamRefusal: RefusalEvent<StreamBody> = (body, info) => ({
+  method: 'StreamStatusEvent',
+  body: { ...body, status: 'FAILED', info },
+});

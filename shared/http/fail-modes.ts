@@ -3,25 +3,18 @@
  * §0.2) for a decision hook, and the client waits with it; a backend that is slow because DynamoDB
  * is slow must still answer. Each decision runs within `DECISION_BUDGET_MS` (default 1000); past it,
  * or when a dependency fails, the hook answers by its fail mode: `open` admits, `closed` refuses.
- *
- * Default fail modes, chosen per hook (override with `DECISION_FAIL_MODES`, JSON):
- * - `connect`: closed. An unverified client must not get in.
- * - `publishStream`: closed. One-publisher-per-name and grants cannot be checked.
- * - `playStream`: open. Viewers keep watching through a database blip; limits are soft for that time.
- * - `OnDataEvent`: open. Data between admitted clients keeps flowing.
- * - `StreamKeepAliveEvent`: open. A live stream is never cut because the database is slow.
+ * Each decision hook's default fail mode, and why, is in the registry (`shared/kernel/registry.ts`);
+ * `DECISION_FAIL_MODES` (JSON) overrides them.
  */
 import { integerEnv } from '../kernel/config.ts';
+import { decisionHooks, type FailMode } from '../kernel/registry.ts';
 
-export type FailMode = 'open' | 'closed';
+export type { FailMode } from '../kernel/registry.ts';
 
-export const DEFAULT_FAIL_MODES: Readonly<Record<string, FailMode>> = {
-  connect: 'closed',
-  publishStream: 'closed',
-  playStream: 'open',
-  OnDataEvent: 'open',
-  StreamKeepAliveEvent: 'open',
-};
+/** The default fail mode of each decision hook, by method (from the registry). */
+export const DEFAULT_FAIL_MODES: Readonly<Record<string, FailMode>> = Object.fromEntries(
+  decisionHooks().map(({ hook, failMode }) => [hook.method, failMode]),
+);
 
 export const decisionBudgetMs = integerEnv('DECISION_BUDGET_MS', 1000);
 

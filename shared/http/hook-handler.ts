@@ -21,9 +21,17 @@ import { digestOf } from '../kernel/digest.ts';
 import { DecisionRefusedError, HookError, summaryOf, UnknownRouteError } from '../kernel/errors.ts';
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC, metrics } from '../kernel/metrics.ts';
-import { findHook } from '../kernel/registry.ts';
+import {
+  findHook,
+  HANDLERS,
+  type HandlerName,
+  type HookHandlerDefinition,
+  methodServedBy,
+  type RecordingHandler,
+} from '../kernel/registry.ts';
 import { type CountRefusal, refusalCounter } from '../state/counters.ts';
 import { eventRecorder, type RecordEvent } from '../state/events.ts';
+import { recorderByMethod, recorderOf } from '../state/recorders.ts';
 import { breakerOpen, closeBreaker, tripBreaker } from './breaker.ts';
 import { decisionBudgetMs, failModeOf } from './fail-modes.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
@@ -58,53 +66,34 @@ export interface HookInvocation<Body> {
 /** What a handler answers: nothing (mirror the body) or fields to add to or change in the mirror. */
 export type HookAnswer = undefined | { readonly fields?: Record<string, unknown> };
 
-export interface WcsHookOptions<Schema extends z.ZodMiniType> {
-  /** The method this function serves; omitted for the catch-all, which takes it from the path. */
-  readonly method?: string;
-  /**
-   * The hook decides (admits or refuses): it answers within the decision budget, and by its fail
-   * mode when the budget runs out or a dependency fails (`shared/http/fail-modes.ts`). Default false.
-   */
-  readonly decision?: boolean;
-  /**
-   * The hook is an event: when it cannot be written within the event budget, or a dependency
-   * fails, it is spilled (`shared/http/spill.ts`) and answered, to be replayed later. Default false.
-   */
-  readonly spill?: boolean;
-  readonly schema: Schema;
-  /**
-   * What a body the schema refuses gets: `refuse`, a 400 naming the bad fields (a decision: WCS then
-   * refuses the client's action); or `record`, kept whole as a raw event, with the reason, and
-   * answered 200 (an event, which WCS does not resend: refusing it would lose it). Default: `record`
-   * for a hook that spills (an event), `refuse` for any other.
-   */
-  readonly invalidBody?: 'refuse' | 'record';
-  /**
-   * For a decision that can fail closed: what records a refusal made by the fail mode instead of
-   * the decision (`Refusal`). The decision's own writes may still land after the 403; this event,
-   * applied then (or spilled and replayed when the database is too slow even for it), is what makes
-   * them count for nothing. Default: none (a decision that fails open has nothing to take back).
-   */
-  readonly refusal?: Refusal<z.infer<Schema>>;
-  readonly handle: (hook: HookInvocation<z.infer<Schema>>) => Promise<HookAnswer>;
-}
+/** The body of handler `Name`'s hooks, as its schema validates it. */
+export type BodyOf<Name extends HandlerName> = z.infer<(typeof HANDLERS)[Name]['schema']>;
+
+/** The handlers that decide (`answers: { decides }` in the registry). */
+export type DecidingHandler = Exclude<HandlerName, RecordingHandler>;
 
 /**
- * How a decision's refusal by its fail mode is recorded: as the event WCS itself reports after a
- * refused action (a FAILED ConnectionStatusEvent, StreamStatusEvent or DataStatusEvent), through
- * that event's own domain code. The lifecycle rules then keep whatever the abandoned decision wrote
- * from counting: a terminal status is never left (a late `connect` does not reopen the session), a
- * name held by a FAILED stream is free for the next publisher, a player of an ended stream takes
- * no place.
+ * For a decision that can fail closed: the event that records a refusal made by the fail mode
+ * instead of the decision, as WCS itself reports a refused action (a FAILED ConnectionStatusEvent,
+ * StreamStatusEvent or DataStatusEvent), `info` saying why. It is applied through that event's own
+ * recorder (`shared/state/recorders.ts`), so the lifecycle rules keep whatever the abandoned
+ * decision wrote from counting: a terminal status is never left (a late `connect` does not reopen
+ * the session), a name held by a FAILED stream is free for the next publisher, a player of an ended
+ * stream takes no place. The decision's own writes may still land after the 403; this event,
+ * applied then (or spilled and replayed when the database is too slow even for it), makes them
+ * count for nothing.
  */
-export interface Refusal<Body> {
-  /** The event that records the refusal, `info` saying why. */
-  readonly event: (
-    body: Body,
-    info: string,
-  ) => { readonly method: string; readonly body: Record<string, unknown> };
-  /** Applies the event now, as its own handler would. */
-  readonly apply: (event: Record<string, unknown>, receivedAt: Date) => Promise<unknown>;
+export type RefusalEvent<Body> = (
+  body: Body,
+  info: string,
+) => { readonly method: string; readonly body: Record<string, unknown> };
+
+/** A decision hook's domain code. */
+export interface Decision<Name extends DecidingHandler> {
+  /** Admits (answering nothing, or the fields to add to the mirror) or throws `DecisionRefusedError`. */
+  readonly decide: (hook: HookInvocation<BodyOf<Name>>) => Promise<HookAnswer>;
+  /** Default: none (a decision that fails open has nothing to take back). */
+  readonly refusal?: RefusalEvent<BodyOf<Name>>;
 }
 
 /**
@@ -169,8 +158,7 @@ async function decideInTime(
   start: () => Promise<HookAnswer>,
   hook: { appKey: unknown; receivedAt: Date; digest: string },
   countRefusal: CountRefusal,
-  refusal: ((info: string) => ReturnType<Refusal<unknown>['event']>) | undefined,
-  apply: Refusal<unknown>['apply'] | undefined,
+  refusal: ((info: string) => ReturnType<RefusalEvent<unknown>>) | undefined,
 ): Promise<HookAnswer> {
   try {
     // DynamoDB failed a moment ago (`breaker.ts`): the fail mode now, without waiting a budget for it.
@@ -203,21 +191,23 @@ async function decideInTime(
     });
     if (mode === 'closed') {
       const reason = `admission unavailable (${cause}); this hook fails closed`;
-      if (refusal && apply) await recordRefusal(refusal, apply, hook, reason);
+      if (refusal) await recordRefusal(refusal, hook, reason);
       throw new DecisionRefusedError(reason);
     }
     return undefined;
   }
 }
 
+/** Applies a recording hook by its method: the event that records a refusal (`RefusalEvent`). */
+const applyRecorded = recorderByMethod();
+
 /**
- * Records a refusal by the fail mode (`Refusal`), within one more decision budget; when the
+ * Records a refusal by the fail mode (`RefusalEvent`), within one more decision budget; when the
  * database is too slow for that too, spills it, to be replayed like any spilled event. WCS gets its
  * 403 either way; only a refusal that could be neither written nor spilled is lost, and says so.
  */
 async function recordRefusal(
-  refusal: (info: string) => ReturnType<Refusal<unknown>['event']>,
-  apply: Refusal<unknown>['apply'],
+  refusal: (info: string) => ReturnType<RefusalEvent<unknown>>,
   hook: { receivedAt: Date; digest: string },
   reason: string,
 ): Promise<void> {
@@ -225,7 +215,9 @@ async function recordRefusal(
   try {
     if (breakerOpen()) throw new DependencyBrokenError();
     await withinBudget(
-      Promise.resolve().then(() => apply(event.body, hook.receivedAt)),
+      Promise.resolve().then(() =>
+        applyRecorded(event.body, { method: event.method, receivedAt: hook.receivedAt, digest: hook.digest }),
+      ),
       decisionBudgetMs,
     );
   } catch (error) {
@@ -238,7 +230,6 @@ async function recordRefusal(
         digest: hook.digest,
       });
       metrics.addMetric(METRIC.spilled, MetricUnit.Count, 1);
-      countForAlarm(METRIC.spilled);
       countForAlarm(METRIC.spilled);
     } catch (spillError) {
       logger.error('a refusal by the fail mode could be neither recorded nor spilled', {
@@ -257,21 +248,49 @@ class DependencyBrokenError extends Error {
   }
 }
 
-/** Builds the Lambda handler for one hook method (or, without `method`, for the catch-all). */
-export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Schema>) {
+/**
+ * The Lambda handler of a recording hook handler (`answers: 'records'`): each hook is applied by
+ * its recorder (`shared/state/recorders.ts`), or spilled and replayed through it later.
+ */
+export function recordingHook(name: RecordingHandler) {
+  const record = recorderOf(name);
+  return hookFunction(name, async ({ method, body, rawBody, receivedAt }) => {
+    await record(body as Record<string, unknown>, { method, receivedAt, digest: digestOf(rawBody) });
+    return undefined;
+  });
+}
+
+/** The Lambda handler of a decision hook handler (`answers: { decides }`), with its domain code. */
+export function decisionHook<Name extends DecidingHandler>(name: Name, decision: Decision<Name>) {
+  return hookFunction(
+    name,
+    decision.decide as (hook: HookInvocation<unknown>) => Promise<HookAnswer>,
+    decision.refusal as RefusalEvent<unknown> | undefined,
+  );
+}
+
+/** Builds the Lambda handler of hook handler `name`, as its registry entry describes it. */
+function hookFunction(
+  name: HandlerName,
+  handle: (hook: HookInvocation<unknown>) => Promise<HookAnswer>,
+  refusal?: RefusalEvent<unknown>,
+) {
+  const definition: HookHandlerDefinition = HANDLERS[name];
+  const decides = definition.answers !== 'records';
+  const { schema } = definition;
   // Made for decision hooks only: it is there exactly when the hook decides.
-  const countRefusal = options.decision ? refusalCounter() : undefined;
-  const recordsInvalid = (options.invalidBody ?? (options.spill ? 'record' : 'refuse')) === 'record';
+  const countRefusal = decides ? refusalCounter() : undefined;
+  const recordsInvalid = (definition.invalidBody ?? (decides ? 'refuse' : 'record')) === 'record';
   // Likewise, only a hook that keeps what it cannot identify needs the events table.
   const recordEvent = recordsInvalid ? eventRecorder() : undefined;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .use(hookMethod(options.method))
+    .use(hookMethod(methodServedBy(name)))
     .use(wcsSignature({ secrets: hookSecrets }))
     .use(bodyLimit({ limitBytes }))
     .use(jsonBody())
-    .use(recordsInvalid ? { before: () => undefined } : validateBody(options.schema))
+    .use(recordsInvalid ? { before: () => undefined } : validateBody(schema))
     .use(errorHandler())
     .handler(async (event) => {
       const receivedAt = new Date();
@@ -283,10 +302,9 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
         if (typeof mirror[key] === 'string') logger.appendKeys({ [key]: mirror[key] });
       }
       const digest = digestOf(rawBodyOf(event));
-      const checked = recordsInvalid ? options.schema.safeParse(parsed) : undefined;
+      const checked = recordsInvalid ? schema.safeParse(parsed) : undefined;
       const unidentified = checked && !checked.success ? summaryOf(problemsOf(checked.error)) : undefined;
-      const validatedOrChecked = () =>
-        checked?.success ? (checked.data as z.infer<Schema>) : validatedBodyOf<z.infer<Schema>>(event);
+      const validatedOrChecked = () => (checked?.success ? checked.data : validatedBodyOf<unknown>(event));
       // Started only when the breaker lets it (`writeOrSpill`, `decideInTime`).
       const start = () =>
         unidentified && recordEvent
@@ -297,7 +315,7 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
               receivedAt,
               reason: unidentified,
             })
-          : options.handle({ method, body: validatedOrChecked(), rawBody: rawBodyOf(event), receivedAt });
+          : handle({ method, body: validatedOrChecked(), rawBody: rawBodyOf(event), receivedAt });
       const spilled = {
         method,
         // Credentials do not wait in the spill either: nothing an event hook does needs them.
@@ -307,7 +325,6 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
         ...(unidentified && { unidentified }),
         ...(unidentified && !isObject(parsed) && { raw: parsed }),
       };
-      const { refusal } = options;
       const answer =
         countRefusal && !unidentified
           ? await decideInTime(
@@ -316,11 +333,10 @@ export function wcsHook<Schema extends z.ZodMiniType>(options: WcsHookOptions<Sc
               { appKey: mirror.appKey, receivedAt, digest },
               countRefusal,
               refusal && checked?.success !== false
-                ? (info: string) => refusal.event(validatedOrChecked(), info)
+                ? (info: string) => refusal(validatedOrChecked(), info)
                 : undefined,
-              refusal?.apply,
             )
-          : options.spill || unidentified
+          : !decides || unidentified
             ? await writeOrSpill(start, spilled)
             : await start();
       if (unidentified)

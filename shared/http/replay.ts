@@ -1,51 +1,29 @@
 /**
- * Replays a spilled event hook (`spill.ts`) through the same domain code its handler runs. Only
- * the spill replayer imports this module: it needs every table the event handlers write.
+ * Replays a spilled hook (`spill.ts`) through the recorder its method's handler runs live
+ * (`shared/state/recorders.ts`), so it is applied as it would have been when it arrived. Only the
+ * spill replayer imports this module: it needs every table the recording handlers write.
  */
-
-import {
-  anyHookBody,
-  connectionStatusEventBody,
-  dataStatusEventBody,
-  streamEventBody,
-  streamStatusEventBody,
-} from '../kernel/schemas.ts';
-import { recordDataStatus } from '../state/data-messages.ts';
 import { eventRecorder } from '../state/events.ts';
-import { connectionStatusChanged } from '../state/session-status.ts';
-import { streamStatusChanged } from '../state/stream-status.ts';
-import { recordStopRequest } from '../state/streams.ts';
+import { recorderByMethod } from '../state/recorders.ts';
 import type { SpilledHook } from './spill.ts';
 
 const recordEvent = eventRecorder();
-
-type Replayer = (body: Record<string, unknown>, receivedAt: Date, hook: SpilledHook) => Promise<unknown>;
-
-const REPLAYERS: Readonly<Record<string, Replayer>> = {
-  ConnectionStatusEvent: (body, at) => connectionStatusChanged(connectionStatusEventBody.parse(body), at),
-  StreamStatusEvent: (body, at) => streamStatusChanged(streamStatusEventBody.parse(body), at),
-  unPublishStream: (body, at) => recordStopRequest(streamEventBody.parse(body), at),
-  stopStream: (body, at) => recordStopRequest(streamEventBody.parse(body), at),
-  DataStatusEvent: (body, at) => recordDataStatus(dataStatusEventBody.parse(body), at),
-};
-
-/** Every other method is recorded as the catch-all records it. */
-const recordAsEvent: Replayer = (body, at, hook) =>
-  recordEvent({ method: hook.method, body: anyHookBody.parse(body), digest: hook.digest, receivedAt: at });
+const record = recorderByMethod();
 
 /** Applies `hook` as it would have been applied when it was received. */
 export async function replaySpilled(hook: SpilledHook): Promise<void> {
+  const receivedAt = new Date(hook.receivedAt);
   if (hook.unidentified) {
+    // Kept whole, as the live hook kept it: it could not be identified then either.
     const body = hook.raw === undefined ? hook.body : { value: hook.raw };
     await recordEvent({
       method: hook.method,
       body: body as Record<string, unknown>,
       digest: hook.digest,
-      receivedAt: new Date(hook.receivedAt),
+      receivedAt,
       unidentified: hook.unidentified,
     });
     return;
   }
-  const replayer = REPLAYERS[hook.method] ?? recordAsEvent;
-  await replayer(hook.body, new Date(hook.receivedAt), hook);
+  await record(hook.body, { method: hook.method, digest: hook.digest, receivedAt });
 }

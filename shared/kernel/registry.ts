@@ -7,6 +7,17 @@
  * case-sensitive). A method without a dedicated handler goes to `echo`, which answers as WCS's
  * EchoApp does and records the call.
  */
+import type * as z from 'zod/mini';
+import {
+  anyHookBody,
+  connectBody,
+  connectionStatusEventBody,
+  dataStatusEventBody,
+  onDataEventBody,
+  streamBody,
+  streamEventBody,
+  streamStatusEventBody,
+} from './schemas.ts';
 
 /** The four Flashphoner types of REST method (reference §1: "connect, direct invocations, events, incoming invocations"). */
 export type HookType = 'connect' | 'direct' | 'event' | 'incoming';
@@ -40,19 +51,65 @@ export interface HandlerDefinition {
   readonly description: string;
 }
 
+/**
+ * What a decision hook does when it cannot decide in time, or a dependency fails: `open` admits,
+ * `closed` refuses (`shared/http/fail-modes.ts`; `DECISION_FAIL_MODES` overrides it).
+ */
+export type FailMode = 'open' | 'closed';
+
+/**
+ * A hook handler: everything about how its hooks are answered.
+ *
+ * - `decides`: the hook admits or refuses (WCS acts on a 403 only with `restOnError: FAIL`, which
+ *   the `connect` answer's `restClientConfig` sets for every such hook); it answers within the
+ *   decision budget, and by this fail mode when it cannot.
+ * - `records`: the hook reports what already happened, and WCS does not resend it: it is written
+ *   by the state's recorder for this handler (`shared/state/recorders.ts`), or spilled when that
+ *   cannot be done in time and replayed later through the same recorder.
+ *
+ * Every hook handler may spill (a record, a refusal by the fail mode, a body kept raw).
+ */
+export interface HookHandlerDefinition extends HandlerDefinition {
+  readonly answers: { readonly decides: FailMode } | 'records';
+  /** The body's schema. */
+  readonly schema: z.ZodMiniType;
+  /**
+   * What a body the schema refuses gets: `refuse`, a 400 naming the bad fields (a decision: WCS then
+   * refuses the client's action); `record`, kept whole as a raw event with the reason and answered
+   * 200 (what WCS would not resend). Default: `record` for a recording hook, `refuse` for a decision.
+   */
+  readonly invalidBody?: 'refuse' | 'record';
+  readonly spillQueue: 'send';
+}
+
+const hookHandler = <const Definition extends Omit<HookHandlerDefinition, 'spillQueue'>>(
+  definition: Definition,
+) => ({ ...definition, spillQueue: 'send' }) as Definition & { readonly spillQueue: 'send' };
+
 export const HANDLERS = {
-  connect: {
-    tables: { config: 'read', sessions: 'write', counters: 'write' },
-    spillQueue: 'send',
+  connect: hookHandler({
+    // streams and streamNames: a refusal by the fail mode is recorded as a FAILED
+    // ConnectionStatusEvent, by its recorder, which releases what the session held (nothing, here).
+    tables: {
+      config: 'read',
+      sessions: 'write',
+      streams: 'readWrite',
+      streamNames: 'write',
+      counters: 'write',
+    },
+    // An unverified client must not get in.
+    answers: { decides: 'closed' },
+    schema: connectBody,
     description: 'Admits a client session by its app policy and token, and records it.',
-  },
-  'connection-status-event': {
+  }),
+  'connection-status-event': hookHandler({
     tables: { sessions: 'write', streams: 'readWrite', streamNames: 'write', events: 'write' },
-    spillQueue: 'send',
+    answers: 'records',
+    schema: connectionStatusEventBody,
     description:
       'Moves a session through ESTABLISHED, DISCONNECTED, FAILED; an ended session releases its streams.',
-  },
-  'publish-stream': {
+  }),
+  'publish-stream': hookHandler({
     tables: {
       config: 'read',
       sessions: 'readWrite',
@@ -60,10 +117,12 @@ export const HANDLERS = {
       streamNames: 'write',
       counters: 'write',
     },
-    spillQueue: 'send',
+    // One-publisher-per-name and grants cannot be checked.
+    answers: { decides: 'closed' },
+    schema: streamBody,
     description: 'Decides a publish (grants, one publisher per name) and records it PENDING.',
-  },
-  'play-stream': {
+  }),
+  'play-stream': hookHandler({
     tables: {
       config: 'read',
       sessions: 'readWrite',
@@ -71,63 +130,97 @@ export const HANDLERS = {
       streamNames: 'readWrite',
       counters: 'write',
     },
-    spillQueue: 'send',
+    // Viewers keep watching through a database blip; limits are soft for that time.
+    answers: { decides: 'open' },
+    schema: streamBody,
     description: 'Decides a play (grants, players per stream) and records it PENDING.',
-  },
-  'unpublish-stream': {
+  }),
+  'unpublish-stream': hookHandler({
     tables: { streams: 'write', events: 'write' },
-    spillQueue: 'send',
+    answers: 'records',
+    schema: streamEventBody,
     description: "Records a publisher's stop request.",
-  },
-  'stop-stream': {
+  }),
+  'stop-stream': hookHandler({
     tables: { streams: 'write', events: 'write' },
-    spillQueue: 'send',
+    answers: 'records',
+    schema: streamEventBody,
     description: "Records a player's stop request.",
-  },
-  'stream-status-event': {
+  }),
+  'stream-status-event': hookHandler({
     tables: { streams: 'readWrite', streamNames: 'write', events: 'write' },
-    spillQueue: 'send',
+    answers: 'records',
+    schema: streamStatusEventBody,
     description:
       'Moves a stream through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED; an ended stream releases its name or place.',
-  },
-  'stream-keep-alive-event': {
+  }),
+  'stream-keep-alive-event': hookHandler({
     tables: { sessions: 'read', streams: 'readWrite', counters: 'write', events: 'write' },
+    // A live stream is never cut because the database is slow.
+    answers: { decides: 'open' },
+    schema: streamStatusEventBody,
+    // A 403, or any answer but 200, ends the stream (restOnError FAIL): a keep-alive WCS sent in a
+    // shape we cannot identify is kept as a raw event and answered 200, never refused for its shape.
+    invalidBody: 'record',
     description: "Refuses a revoked session's stream (WCS ends it); refreshes a live one.",
-  },
-  'on-data-event': {
+  }),
+  'on-data-event': hookHandler({
     tables: { config: 'read', sessions: 'readWrite', dataMessages: 'write', counters: 'write' },
-    spillQueue: 'send',
     sendQueue: 'send',
+    // Data between admitted clients keeps flowing.
+    answers: { decides: 'open' },
+    schema: onDataEventBody,
     description: 'Decides and records data a client sent; queues a relay to another user.',
-  },
-  'data-status-event': {
+  }),
+  'data-status-event': hookHandler({
     tables: { dataMessages: 'write', events: 'write' },
-    spillQueue: 'send',
+    answers: 'records',
+    schema: dataStatusEventBody,
     description: "Records WCS's delivery status of a data message.",
-  },
-  'error-event': {
+  }),
+  'error-event': hookHandler({
     tables: { events: 'write' },
-    spillQueue: 'send',
+    answers: 'records',
+    schema: anyHookBody,
     description: 'Records an ErrorEvent and logs it.',
-  },
-  echo: {
+  }),
+  echo: hookHandler({
     tables: { events: 'write' },
-    spillQueue: 'send',
+    answers: 'records',
+    schema: anyHookBody,
     description: 'Every other method: answers with the body mirrored (EchoApp) and records the call.',
-  },
-} as const satisfies Record<string, HandlerDefinition>;
+  }),
+} as const satisfies Record<string, HookHandlerDefinition>;
 
 export type HandlerName = keyof typeof HANDLERS;
+
+/** The handlers that record what happened (`answers: 'records'`): each has a recorder in `shared/state/recorders.ts`. */
+export type RecordingHandler = {
+  [Name in HandlerName]: (typeof HANDLERS)[Name]['answers'] extends 'records' ? Name : never;
+}[HandlerName];
+
+/**
+ * What sending data needs (`shared/sender/sender.ts`): targets resolved from sessions and streams,
+ * each send recorded; and streams and streamNames because a session WCS no longer has is ended,
+ * releasing what its streams held.
+ */
+const SENDING_TABLES = {
+  config: 'read',
+  sessions: 'readWrite',
+  streams: 'readWrite',
+  streamNames: 'write',
+  dataMessages: 'write',
+} as const;
 
 /** The functions that are not hooks: the operator API and the sender (see `shared/sender/sender.ts`). */
 export const SERVICE_FUNCTIONS = {
   'data-send-api': {
-    tables: { config: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
+    tables: SENDING_TABLES,
     sendQueue: 'send',
     description: 'POST /api/data/send: pushes data to clients now, or queues a fan-out job.',
   },
   sender: {
-    tables: { config: 'read', sessions: 'readWrite', streams: 'read', dataMessages: 'write' },
+    tables: SENDING_TABLES,
     sendQueue: 'consume',
     description: 'Consumes the send queue: expands fan-outs, delivers sends through the WCS REST API.',
   },
@@ -169,8 +262,11 @@ export const SERVICE_FUNCTIONS = {
 
 export type ServiceFunctionName = keyof typeof SERVICE_FUNCTIONS;
 
+/** A Lambda entry point in `functions/`: a hook handler or a service function. */
+export type FunctionName = HandlerName | ServiceFunctionName;
+
 /** Every Lambda entry point in `functions/`: the hook handlers and the service functions. */
-export const FUNCTIONS: Readonly<Record<HandlerName | ServiceFunctionName, HandlerDefinition>> = {
+export const FUNCTIONS: Readonly<Record<FunctionName, HandlerDefinition>> = {
   ...HANDLERS,
   ...SERVICE_FUNCTIONS,
 };
@@ -180,13 +276,21 @@ export interface HookDefinition {
   readonly method: string;
   readonly type: HookType;
   readonly handler: HandlerName;
+  /**
+   * Its body carries the stream's SDP (kilobytes per hook): the `connect` answer's
+   * `restClientConfig` asks WCS to leave it out unless raw SDP is kept. Default false.
+   */
+  readonly carriesSdp?: boolean;
 }
 
-const hook = (method: string, type: HookType, handler: HandlerName = 'echo'): HookDefinition => ({
-  method,
-  type,
-  handler,
-});
+const hook = (
+  method: string,
+  type: HookType,
+  handler: HandlerName = 'echo',
+  facts: { carriesSdp?: boolean } = {},
+): HookDefinition => ({ method, type, handler, ...facts });
+
+const SDP = { carriesSdp: true };
 
 /** Every hook method in reference §1, in the order the reference lists them by type. */
 export const HOOKS: readonly HookDefinition[] = [
@@ -194,10 +298,10 @@ export const HOOKS: readonly HookDefinition[] = [
   hook('connect', 'connect', 'connect'),
 
   // Type 2: direct invocations (§1.3). The client's action proceeds only if the backend allows it.
-  hook('publishStream', 'direct', 'publish-stream'),
-  hook('playStream', 'direct', 'play-stream'),
-  hook('unPublishStream', 'direct', 'unpublish-stream'),
-  hook('stopStream', 'direct', 'stop-stream'),
+  hook('publishStream', 'direct', 'publish-stream', SDP),
+  hook('playStream', 'direct', 'play-stream', SDP),
+  hook('unPublishStream', 'direct', 'unpublish-stream', SDP),
+  hook('stopStream', 'direct', 'stop-stream', SDP),
   hook('OnDataEvent', 'direct', 'on-data-event'),
   hook('pauseStream', 'direct'),
   hook('snapshot', 'direct'),
@@ -223,8 +327,8 @@ export const HOOKS: readonly HookDefinition[] = [
 
   // Type 3: events (§1.4). Already happened; notification only.
   hook('ConnectionStatusEvent', 'event', 'connection-status-event'),
-  hook('StreamStatusEvent', 'event', 'stream-status-event'),
-  hook('StreamKeepAliveEvent', 'event', 'stream-keep-alive-event'),
+  hook('StreamStatusEvent', 'event', 'stream-status-event', SDP),
+  hook('StreamKeepAliveEvent', 'event', 'stream-keep-alive-event', SDP),
   hook('DataStatusEvent', 'event', 'data-status-event'),
   hook('ErrorEvent', 'event', 'error-event'),
   hook('ErrorStatusEvent', 'event'),
@@ -274,6 +378,31 @@ export function findHook(method: string): HookDefinition | undefined {
 /** Methods that have a dedicated handler (each gets its own route and function in AWS). */
 export function dedicatedHooks(): HookDefinition[] {
   return HOOKS.filter((h) => h.handler !== 'echo');
+}
+
+/**
+ * The one method a dedicated handler serves (its function's route), or `undefined` for the
+ * catch-all, which takes the method from the path.
+ */
+export function methodServedBy(handler: HandlerName): string | undefined {
+  if (handler === 'echo') return undefined;
+  const served = HOOKS.filter((hook) => hook.handler === handler);
+  if (served.length !== 1)
+    throw new Error(`handler ${handler} serves ${served.length} methods; a dedicated one serves one`);
+  return served[0]?.method;
+}
+
+/** How `hook`'s handler answers (`HookHandlerDefinition.answers`). */
+export function answersOf(hook: HookDefinition): HookHandlerDefinition['answers'] {
+  return HANDLERS[hook.handler].answers;
+}
+
+/** The hooks that decide, each with its default fail mode: `connect` and the direct invocations WCS lets us refuse. */
+export function decisionHooks(): { readonly hook: HookDefinition; readonly failMode: FailMode }[] {
+  return HOOKS.flatMap((hook) => {
+    const answers = answersOf(hook);
+    return answers === 'records' ? [] : [{ hook, failMode: answers.decides }];
+  });
 }
 
 /** The monitoring realms (WCS OAM's names), served over STOMP `/app/api/...` and REST `POST /api/...`. */

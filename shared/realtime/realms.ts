@@ -4,16 +4,11 @@
  * 200 SUCCESS, or 400 with the reason. Every realm is a Query on a key or an index.
  */
 import '../kernel/zod-locale.ts';
-import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { METRIC } from '../kernel/metric-names.ts';
-import { listOpenSessions } from '../state/sessions.ts';
-import { listLiveStreams } from '../state/streams.ts';
-import { dynamo, queryAll, tableNameOf } from '../store/dynamo.ts';
+import { listOpenSessions, sessionRecord } from '../state/sessions.ts';
+import { listLiveStreams, streamsByName, streamsOfSession } from '../state/streams.ts';
 import type { RealmReply, RealmRequest } from './stomp/session.ts';
-
-const streamsTable = tableNameOf('streams');
-const sessionsTable = tableNameOf('sessions');
 
 const text = z.string().check(z.minLength(1), z.maxLength(1024));
 const ok = (payload: unknown): RealmReply => ({ status: 200, reason: 'SUCCESS', payload });
@@ -68,34 +63,12 @@ const streamHistory = z.object({
 
 /** Every publish and play of a name over a time range (`byName` index), newest first. */
 async function streamHistoryOf(payload: z.infer<typeof streamHistory>) {
-  const range = payload.from || payload.to;
-  const keys = (
-    await queryAll({
-      TableName: streamsTable,
-      IndexName: 'byName',
-      KeyConditionExpression: range ? '#n = :name AND firstStatusAt BETWEEN :from AND :to' : '#n = :name',
-      ExpressionAttributeNames: { '#n': 'name' },
-      ExpressionAttributeValues: {
-        ':name': payload.name,
-        ...(range && { ':from': payload.from ?? '', ':to': payload.to ?? '~' }),
-      },
-      ScanIndexForward: false,
-      Limit: payload.limit,
-    })
-  ).slice(0, payload.limit);
-  if (keys.length === 0) return [];
-  const { Responses } = await dynamo.send(
-    new BatchGetCommand({
-      RequestItems: {
-        [streamsTable]: {
-          Keys: keys.map((k) => ({ sessionId: k.sessionId, mediaSessionId: k.mediaSessionId })),
-        },
-      },
-    }),
-  );
-  return (Responses?.[streamsTable] ?? [])
-    .map(streamView)
-    .sort((a, b) => String(b.createDate).localeCompare(String(a.createDate)));
+  const streams = await streamsByName(payload.name, {
+    ...(payload.from && { from: payload.from }),
+    ...(payload.to && { to: payload.to }),
+    limit: payload.limit,
+  });
+  return streams.map(streamView).sort((a, b) => String(b.createDate).localeCompare(String(a.createDate)));
 }
 
 const sessionList = z.object({ app: text, user: z.optional(text) });
@@ -103,13 +76,8 @@ const sessionHistory = z.object({ sessionId: text });
 
 /** One session and its streams, in time order. */
 async function sessionHistoryOf(sessionId: string) {
-  const { Item } = await dynamo.send(new GetCommand({ TableName: sessionsTable, Key: { sessionId } }));
+  const [Item, streams] = await Promise.all([sessionRecord(sessionId), streamsOfSession(sessionId)]);
   if (!Item) return undefined;
-  const streams = await queryAll({
-    TableName: streamsTable,
-    KeyConditionExpression: 'sessionId = :s',
-    ExpressionAttributeValues: { ':s': sessionId },
-  });
   return {
     sessionId,
     app: Item.appKey,

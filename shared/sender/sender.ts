@@ -9,7 +9,7 @@ import { integerEnv } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC } from '../kernel/metrics.ts';
 import { recordSend } from '../state/data-messages.ts';
-import { recordConnectionStatus } from '../state/sessions.ts';
+import { connectionStatusChanged } from '../state/session-status.ts';
 import { enqueue, type QueueMessage, type SendMessage } from './send-queue.ts';
 import { describeTarget, type Recipient, resolveTarget, type SendTarget } from './send-targets.ts';
 import { type SendOutcome, sendData } from './wcs-client.ts';
@@ -52,9 +52,13 @@ export async function mapWithConcurrency<T, R>(
   return results;
 }
 
-/** WCS no longer has the session (404 on `/data/send`): record it closed, as a DISCONNECTED would. */
+/**
+ * WCS no longer has the session (404 on `/data/send`): it is ended exactly as WCS's DISCONNECTED
+ * ends it (`connectionStatusChanged`), so what its streams held is released now; the DISCONNECTED
+ * itself, if it comes, is then a duplicate.
+ */
 async function markGone(message: SendMessage, reason: string, now: Date): Promise<void> {
-  await recordConnectionStatus(
+  await connectionStatusChanged(
     {
       sessionId: message.sessionId,
       nodeId: message.nodeId,
@@ -108,14 +112,18 @@ export async function deliver(message: SendMessage): Promise<SendOutcome> {
   return outcome;
 }
 
-function sendMessageFor(
-  recipient: Recipient,
+/**
+ * The sends of one fan-out: a message per recipient, each with an `operationId` of its own (fixed
+ * for all its attempts, so WCS can tell a retry from a new message).
+ */
+export function sendsFor(
+  recipients: readonly Recipient[],
   payload: unknown,
   target: string,
   requestedAt: Date,
   jobId?: string,
-): SendMessage {
-  return {
+): SendMessage[] {
+  return recipients.map((recipient) => ({
     kind: 'send',
     operationId: randomUUID(),
     sessionId: recipient.sessionId,
@@ -125,6 +133,23 @@ function sendMessageFor(
     payload,
     requestedAt: requestedAt.toISOString(),
     ...(jobId && { jobId }),
+  }));
+}
+
+/** What became of a send to one session, as the API reports it. */
+export type SendResult = SendSummary['results'][number];
+
+/** The summary of the sends to `target`: how many of each outcome, and each result. */
+export function summarize(target: string, results: readonly SendResult[]): SendSummary {
+  const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length;
+  return {
+    target,
+    targets: results.length,
+    sent: count('SENT'),
+    failed: count('FAILED'),
+    gone: count('GONE'),
+    queued: count('QUEUED'),
+    results,
   };
 }
 
@@ -138,36 +163,22 @@ export async function sendNow(
   requestedAt = new Date(),
 ): Promise<SendSummary> {
   const label = describeTarget(target);
-  const recipients = await resolveTarget(target);
-  const results = await mapWithConcurrency(recipients, concurrency, async (recipient) => {
-    const message = sendMessageFor(recipient, payload, label, requestedAt);
+  const messages = sendsFor(await resolveTarget(target), payload, label, requestedAt);
+  const results = await mapWithConcurrency(messages, concurrency, async (message): Promise<SendResult> => {
     const outcome = await deliver(message);
+    const { sessionId, operationId } = message;
     if (outcome.outcome === 'FAILED' && outcome.retryable) {
       await enqueue([message]);
-      return {
-        sessionId: recipient.sessionId,
-        operationId: message.operationId,
-        outcome: 'QUEUED',
-        reason: outcome.reason,
-      };
+      return { sessionId, operationId, outcome: 'QUEUED', reason: outcome.reason };
     }
     return {
-      sessionId: recipient.sessionId,
-      operationId: message.operationId,
+      sessionId,
+      operationId,
       outcome: outcome.outcome,
       ...('reason' in outcome && { reason: outcome.reason }),
     };
   });
-  const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length;
-  return {
-    target: label,
-    targets: recipients.length,
-    sent: count('SENT'),
-    failed: count('FAILED'),
-    gone: count('GONE'),
-    queued: count('QUEUED'),
-    results,
-  };
+  return summarize(label, results);
 }
 
 /** Queues a fan-out to `target` as a job: the sender resolves it and queues one send per session. */
@@ -191,9 +202,7 @@ export async function processQueueMessage(message: QueueMessage): Promise<void> 
     const recipients = await resolveTarget(message.target);
     const label = describeTarget(message.target);
     const requestedAt = new Date(message.requestedAt);
-    await enqueue(
-      recipients.map((r) => sendMessageFor(r, message.payload, label, requestedAt, message.jobId)),
-    );
+    await enqueue(sendsFor(recipients, message.payload, label, requestedAt, message.jobId));
     logger.info('fan-out queued', { jobId: message.jobId, target: label, sends: recipients.length });
     return;
   }

@@ -17,12 +17,12 @@ export interface ConfigEntry {
   readonly updatedAt: string;
 }
 
-const tableName = tableNameOf('config');
+const tableName = () => tableNameOf('config');
 
 /** The value stored for `kind`/`id`, read consistently (a change is seen at once); `undefined` if none. */
 export async function getConfig(kind: ConfigKind, id: string): Promise<unknown> {
   const { Item } = await dynamo.send(
-    new GetCommand({ TableName: tableName, Key: { kind, id }, ConsistentRead: true }),
+    new GetCommand({ TableName: tableName(), Key: { kind, id }, ConsistentRead: true }),
   );
   return Item?.value;
 }
@@ -30,7 +30,10 @@ export async function getConfig(kind: ConfigKind, id: string): Promise<unknown> 
 /** Stores `value` for `kind`/`id`, replacing what was there. */
 export async function putConfig(kind: ConfigKind, id: string, value: unknown): Promise<void> {
   await dynamo.send(
-    new PutCommand({ TableName: tableName, Item: { kind, id, value, updatedAt: new Date().toISOString() } }),
+    new PutCommand({
+      TableName: tableName(),
+      Item: { kind, id, value, updatedAt: new Date().toISOString() },
+    }),
   );
 }
 
@@ -39,7 +42,7 @@ export async function deleteConfig(kind: ConfigKind, id: string): Promise<boolea
   try {
     await dynamo.send(
       new DeleteCommand({
-        TableName: tableName,
+        TableName: tableName(),
         Key: { kind, id },
         ConditionExpression: 'attribute_exists(id)',
       }),
@@ -54,7 +57,7 @@ export async function deleteConfig(kind: ConfigKind, id: string): Promise<boolea
 /** Every entry of `kind`, by id: one Query, paged. */
 export async function listConfig(kind: ConfigKind): Promise<ConfigEntry[]> {
   const items = await queryAll({
-    TableName: tableName,
+    TableName: tableName(),
     KeyConditionExpression: 'kind = :kind',
     ExpressionAttributeValues: { ':kind': kind },
   });

@@ -9,7 +9,7 @@ import { dynamo, isConditionFailure, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { UpdateExpression } from '../store/update-expression.ts';
 
-const tableName = tableNameOf('dataMessages');
+const tableName = () => tableNameOf('dataMessages');
 
 /** The backend's answer to an OnDataEvent: WCS turns 200 into ACCEPTED and 403 into FAILED (reference §1.3). */
 export type DataDecision = 'ACCEPTED' | 'REFUSED';
@@ -37,7 +37,7 @@ export async function recordDataMessage(
     .set('decision', decision);
   await dynamo.send(
     new UpdateCommand({
-      TableName: tableName,
+      TableName: tableName(),
       Key: { sessionId: body.sessionId, operationId: body.operationId },
       ...update.toParams(),
     }),
@@ -58,7 +58,7 @@ export async function recordDataStatus(body: DataStatusEventBody, receivedAt: Da
   try {
     await dynamo.send(
       new UpdateCommand({
-        TableName: tableName,
+        TableName: tableName(),
         Key: { sessionId: body.sessionId, operationId: body.operationId },
         ...update.toParams(condition),
       }),
@@ -106,7 +106,7 @@ export async function recordSend(send: SendRecord, now: Date): Promise<void> {
   update.increment('attempts', send.attempts);
   await dynamo.send(
     new UpdateCommand({
-      TableName: tableName,
+      TableName: tableName(),
       Key: { sessionId: send.sessionId, operationId: send.operationId },
       ...update.toParams(),
     }),

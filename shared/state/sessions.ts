@@ -11,7 +11,7 @@ import { expiresAtFor } from '../store/retention.ts';
 import { storedText } from './client-json.ts';
 import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 
-const tableName = tableNameOf('sessions');
+const tableName = () => tableNameOf('sessions');
 
 /**
  * Session statuses (reference §3.2): PENDING from `connect` until WCS reports ESTABLISHED, then
@@ -85,7 +85,7 @@ export function recordConnect(
   admitted: Admitted = {},
 ): Promise<TransitionResult> {
   const { grants } = admitted;
-  return applyTransition(tableName, SESSION_LIFECYCLE, {
+  return applyTransition(tableName(), SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },
     status: 'PENDING',
     appKey: body.appKey,
@@ -116,7 +116,7 @@ export function recordUnseenSession(
   method: string,
   receivedAt: Date,
 ): Promise<TransitionResult> {
-  return applyTransition(tableName, SESSION_LIFECYCLE, {
+  return applyTransition(tableName(), SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },
     status: 'ESTABLISHED',
     appKey: body.appKey,
@@ -139,7 +139,7 @@ export function recordConnectionStatus(
   body: ConnectionStatusEventBody,
   receivedAt: Date,
 ): Promise<TransitionResult> {
-  return applyTransition(tableName, SESSION_LIFECYCLE, {
+  return applyTransition(tableName(), SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },
     status: body.status,
     appKey: body.appKey,
@@ -164,10 +164,35 @@ export interface SessionState {
   readonly grantsData: boolean;
 }
 
+/** The state of a session just admitted: established, no grants (a token's come with its `connect`). */
+export function newSessionState(context: {
+  sessionId: string;
+  appKey: string;
+  nodeId: string;
+}): SessionState {
+  return {
+    sessionId: context.sessionId,
+    appKey: context.appKey,
+    nodeId: context.nodeId,
+    status: 'ESTABLISHED',
+    ended: false,
+    revoked: false,
+    grantsPublish: [],
+    grantsPlay: [],
+    grantsData: false,
+  };
+}
+
+/** The whole item of session `sessionId` (its status history included), as the analysts' realms show it. */
+export async function sessionRecord(sessionId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamo.send(new GetCommand({ TableName: tableName(), Key: { sessionId } }));
+  return Item;
+}
+
 /** The session `sessionId`, read consistently (its `connect` may have been written a moment ago). */
 export async function getSession(sessionId: string): Promise<SessionState | undefined> {
   const { Item } = await dynamo.send(
-    new GetCommand({ TableName: tableName, Key: { sessionId }, ConsistentRead: true }),
+    new GetCommand({ TableName: tableName(), Key: { sessionId }, ConsistentRead: true }),
   );
   if (!Item) return undefined;
   return {
@@ -195,7 +220,7 @@ export interface OpenSession {
 export async function listOpenSessions(appKey: string, userId?: string): Promise<OpenSession[]> {
   const sessions: OpenSession[] = [];
   const items = await queryAll({
-    TableName: tableName,
+    TableName: tableName(),
     IndexName: 'openByApp',
     KeyConditionExpression: userId
       ? 'openAppKey = :app AND begins_with(openKey, :user)'
@@ -218,7 +243,7 @@ export async function revokeSession(sessionId: string, now: Date): Promise<boole
   try {
     await dynamo.send(
       new UpdateCommand({
-        TableName: tableName,
+        TableName: tableName(),
         Key: { sessionId },
         UpdateExpression: 'SET revoked = :true, revokedAt = if_not_exists(revokedAt, :at)',
         ConditionExpression: 'attribute_exists(sessionId)',

@@ -5,36 +5,31 @@
  * or go below zero. Reference: WCS refuses a second publisher itself with "Stream name is already
  * in use" (§3.3); this does the same per app, before WCS starts the stream.
  */
-import { BatchGetCommand, type BatchGetCommandInput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   cancellationCodes,
   dynamo,
   isConditionFailure,
-  queryAll,
   tableNameOf,
   transactWrite,
 } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { TERMINAL_RANK } from './lifecycle.ts';
+import {
+  countAdmittedPlayers,
+  holdingStreamsOf,
+  playerAdmission,
+  playerRelease,
+  type StreamRef,
+  streamStatusRank,
+} from './streams.ts';
 
-const namesTable = tableNameOf('streamNames');
-const streamsTable = tableNameOf('streams');
-
-/** A media session, as the streams table keys it. */
-export interface StreamRef {
-  readonly sessionId: string;
-  readonly mediaSessionId: string;
-}
+const namesTable = () => tableNameOf('streamNames');
 
 export type ClaimOutcome =
   | { readonly claimed: true }
   | { readonly claimed: false; readonly holder: StreamRef };
-
-/** Only the key of `ref`: callers may pass a whole hook body. */
-function keyOf(ref: StreamRef): StreamRef {
-  return { sessionId: ref.sessionId, mediaSessionId: ref.mediaSessionId };
-}
 
 /**
  * How long a claim whose holder has no stream item yet counts as live: the holder's item is written
@@ -43,22 +38,11 @@ function keyOf(ref: StreamRef): StreamRef {
  */
 const UNRECORDED_HOLDER_GRACE_MS = 30_000;
 
-async function streamItem(ref: StreamRef, projection: string) {
-  const { Responses } = await dynamo.send(
-    new BatchGetCommand({
-      RequestItems: {
-        [streamsTable]: { Keys: [keyOf(ref)], ProjectionExpression: projection, ConsistentRead: true },
-      },
-    }),
-  );
-  return Responses?.[streamsTable]?.[0];
-}
-
 /** True when the holder `ref` of a claim made at `claimedAt` no longer holds it: its stream ended, or never began. */
 async function isStale(ref: StreamRef, claimedAt: string, now: Date): Promise<boolean> {
-  const item = await streamItem(ref, 'statusRank');
-  if (item === undefined) return now.getTime() - Date.parse(claimedAt) > UNRECORDED_HOLDER_GRACE_MS;
-  return Number(item.statusRank ?? -1) >= TERMINAL_RANK;
+  const rank = await streamStatusRank(ref);
+  if (rank === undefined) return now.getTime() - Date.parse(claimedAt) > UNRECORDED_HOLDER_GRACE_MS;
+  return rank >= TERMINAL_RANK;
 }
 
 /**
@@ -75,7 +59,7 @@ export async function claimPublisher(
   const claim = (condition: string, values: Record<string, unknown>) =>
     dynamo.send(
       new UpdateCommand({
-        TableName: namesTable,
+        TableName: namesTable(),
         Key: { appKey, name },
         UpdateExpression:
           'SET publisherMediaSessionId = :ms, publisherSessionId = :s, publishedAt = :at REMOVE expiresAt',
@@ -123,7 +107,7 @@ export async function releasePublisher(
   try {
     await dynamo.send(
       new UpdateCommand({
-        TableName: namesTable,
+        TableName: namesTable(),
         Key: { appKey, name },
         UpdateExpression:
           'REMOVE publisherMediaSessionId, publisherSessionId, publishedAt SET expiresAt = :exp',
@@ -156,34 +140,14 @@ export async function admitPlayer(
         TransactItems: [
           {
             Update: {
-              TableName: namesTable,
+              TableName: namesTable(),
               Key: { appKey, name },
               UpdateExpression: 'ADD playerCount :one SET lastAdmittedAt = :at REMOVE expiresAt',
               ConditionExpression: 'attribute_not_exists(playerCount) OR playerCount < :max',
               ExpressionAttributeValues: { ':one': 1, ':max': maxPlayers, ':at': now.toISOString() },
             },
           },
-          {
-            Update: {
-              TableName: streamsTable,
-              Key: keyOf(player),
-              // The fields the recount reads (and the byName index needs), written with the admission.
-              UpdateExpression:
-                'SET admittedAt = :at, appKey = :app, #n = :name, published = :false, firstStatusAt = if_not_exists(firstStatusAt, :at)',
-              // Admitted once; and never a player whose stream has already ended (its STOPPED, or
-              // a refusal, came first): it would hold a place nobody releases.
-              ConditionExpression:
-                'attribute_not_exists(admittedAt) AND (attribute_not_exists(statusRank) OR statusRank < :terminal)',
-              ExpressionAttributeNames: { '#n': 'name' },
-              ExpressionAttributeValues: {
-                ':at': now.toISOString(),
-                ':app': appKey,
-                ':name': name,
-                ':false': false,
-                ':terminal': TERMINAL_RANK,
-              },
-            },
-          },
+          { Update: playerAdmission(player, appKey, name, now) },
         ],
       });
       return true;
@@ -195,7 +159,7 @@ export async function admitPlayer(
       if (codes[1] === 'ConditionalCheckFailed') return true;
       if (codes[0] !== 'ConditionalCheckFailed' || attempt > 0) return false;
       if (await admittedRecently(appKey, name, now)) return false;
-      const actual = await recountPlayers(appKey, name);
+      const actual = await countAdmittedPlayers(appKey, name);
       if (actual >= maxPlayers) return false;
       await setPlayerCount(appKey, name, actual);
     }
@@ -213,20 +177,14 @@ export async function releasePlayer(
   player: StreamRef,
   now: Date,
 ): Promise<void> {
-  const markReleased = {
-    TableName: streamsTable,
-    Key: keyOf(player),
-    UpdateExpression: 'SET releasedAt = :at',
-    ConditionExpression: 'attribute_exists(admittedAt) AND attribute_not_exists(releasedAt)',
-    ExpressionAttributeValues: { ':at': now.toISOString() },
-  };
+  const markReleased = playerRelease(player, now);
   try {
     await transactWrite({
       TransactItems: [
         { Update: markReleased },
         {
           Update: {
-            TableName: namesTable,
+            TableName: namesTable(),
             Key: { appKey, name },
             UpdateExpression: 'ADD playerCount :minus SET expiresAt = :exp',
             ConditionExpression: 'playerCount > :zero',
@@ -245,7 +203,7 @@ export async function releasePlayer(
       if (!isConditionFailure(inner)) throw inner;
       return;
     }
-    await setPlayerCount(appKey, name, await recountPlayers(appKey, name));
+    await setPlayerCount(appKey, name, await countAdmittedPlayers(appKey, name));
   }
 }
 
@@ -259,7 +217,7 @@ const RECOUNT_QUIET_MS = 5_000;
 async function admittedRecently(appKey: string, name: string, now: Date): Promise<boolean> {
   const { Item } = await dynamo.send(
     new GetCommand({
-      TableName: namesTable,
+      TableName: namesTable(),
       Key: { appKey, name },
       ProjectionExpression: 'lastAdmittedAt',
       ConsistentRead: true,
@@ -272,53 +230,12 @@ async function admittedRecently(appKey: string, name: string, now: Date): Promis
 async function setPlayerCount(appKey: string, name: string, count: number): Promise<void> {
   await dynamo.send(
     new UpdateCommand({
-      TableName: namesTable,
+      TableName: namesTable(),
       Key: { appKey, name },
       UpdateExpression: 'SET playerCount = :n',
       ExpressionAttributeValues: { ':n': count },
     }),
   );
-}
-
-/**
- * The players of `name` in `appKey` admitted and not yet released, counted from the streams table
- * (the `byName` index, then the items). Costs a read per play of the name within retention: used
- * only when the count is in doubt.
- */
-export async function recountPlayers(appKey: string, name: string): Promise<number> {
-  const keys: StreamRef[] = [];
-  const items = await queryAll({
-    TableName: streamsTable,
-    IndexName: 'byName',
-    KeyConditionExpression: '#n = :name',
-    ExpressionAttributeNames: { '#n': 'name' },
-    ExpressionAttributeValues: { ':name': name },
-  });
-  for (const item of items)
-    keys.push({ sessionId: String(item.sessionId), mediaSessionId: String(item.mediaSessionId) });
-  let count = 0;
-  for (let i = 0; i < keys.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = {
-      [streamsTable]: {
-        Keys: keys.slice(i, i + 100),
-        ProjectionExpression: 'appKey, published, admittedAt, releasedAt, statusRank',
-      },
-    };
-    while (request && Object.keys(request).length > 0) {
-      const page: {
-        Responses?: Record<string, Record<string, unknown>[]>;
-        UnprocessedKeys?: BatchGetCommandInput['RequestItems'];
-      } = await dynamo.send(new BatchGetCommand({ RequestItems: request }));
-      const { Responses, UnprocessedKeys } = page;
-      for (const item of Responses?.[streamsTable] ?? []) {
-        const live = Number(item.statusRank ?? -1) < TERMINAL_RANK;
-        if (item.appKey === appKey && item.published === false && item.admittedAt && !item.releasedAt && live)
-          count++;
-      }
-      request = UnprocessedKeys;
-    }
-  }
-  return count;
 }
 
 /**
@@ -336,12 +253,6 @@ export async function releaseHolds(item: Record<string, unknown>, now: Date): Pr
 
 /** Releases the holds of every stream of `sessionId` (it ended: DISCONNECTED or FAILED). */
 export async function releaseSessionHolds(sessionId: string, now: Date): Promise<void> {
-  const items = await queryAll({
-    TableName: streamsTable,
-    KeyConditionExpression: 'sessionId = :s',
-    FilterExpression:
-      'holdsName = :true OR (attribute_exists(admittedAt) AND attribute_not_exists(releasedAt))',
-    ExpressionAttributeValues: { ':s': sessionId, ':true': true },
-  });
+  const items = await holdingStreamsOf(sessionId);
   for (const item of items) await releaseHolds(item, now);
 }

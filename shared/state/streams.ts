@@ -4,17 +4,17 @@
  * See `docs/data-model.md`.
  */
 import { createHash } from 'node:crypto';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandInput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { booleanEnv } from '../kernel/config.ts';
 import type { StreamBody, StreamEventBody } from '../kernel/schemas.ts';
 import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { UpdateExpression } from '../store/update-expression.ts';
 import { storedText } from './client-json.ts';
-import { applyTransition, type LifecycleModel, type TransitionResult } from './lifecycle.ts';
+import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 import { codecsOf } from './sdp.ts';
 
-const tableName = tableNameOf('streams');
+const tableName = () => tableNameOf('streams');
 /** Raw SDP is kilobytes per hook; it is kept only when `STORE_SDP=true`. Codecs are always kept. */
 const storeSdp = booleanEnv('STORE_SDP', false);
 
@@ -146,7 +146,7 @@ async function nameAndRole(body: StreamFacts, status: string) {
   if (name === undefined || published === undefined) {
     const { Item } = await dynamo.send(
       new GetCommand({
-        TableName: tableName,
+        TableName: tableName(),
         Key: streamKey(body),
         ProjectionExpression: '#n, published',
         ExpressionAttributeNames: { '#n': 'name' },
@@ -171,7 +171,7 @@ export async function recordStreamStatus(
   extra: Record<string, unknown> = {},
 ): Promise<TransitionResult> {
   const { name, published } = await nameAndRole(body, status);
-  return applyTransition(tableName, STREAM_LIFECYCLE, {
+  return applyTransition(tableName(), STREAM_LIFECYCLE, {
     key: streamKey(body),
     status,
     appKey: body.appKey,
@@ -194,7 +194,7 @@ export async function recordStopRequest(body: StreamFacts, receivedAt: Date): Pr
     if (v !== undefined) update.setIfMissing(k, v);
   await dynamo.send(
     new UpdateCommand({
-      TableName: tableName,
+      TableName: tableName(),
       Key: streamKey(body),
       ...update.toParams(),
     }),
@@ -215,7 +215,7 @@ export async function recordKeepAlive(body: StreamFacts, status: string, receive
   try {
     await dynamo.send(
       new UpdateCommand({
-        TableName: tableName,
+        TableName: tableName(),
         Key: streamKey(body),
         ...update.toParams(condition),
       }),
@@ -261,7 +261,7 @@ export async function listLiveStreams(filter: LiveStreamFilter = {}): Promise<Li
   const pages = await Promise.all(
     shards.map((shard) =>
       queryAll({
-        TableName: tableName,
+        TableName: tableName(),
         IndexName: 'liveStreams',
         KeyConditionExpression:
           name === undefined ? 'liveShard = :shard' : 'liveShard = :shard AND begins_with(liveKey, :prefix)',
@@ -284,4 +284,152 @@ export async function listLiveStreams(filter: LiveStreamFilter = {}): Promise<Li
     published: item.published === true,
     nodeId: String(item.nodeId),
   }));
+}
+
+/** A media session, as the streams table keys it. */
+export interface StreamRef {
+  readonly sessionId: string;
+  readonly mediaSessionId: string;
+}
+
+/** Reads `keys` (up to 100 per request, unprocessed keys read again), each item with `projection` or whole. */
+async function getStreams(
+  keys: readonly StreamRef[],
+  options: { projection?: string; consistent?: boolean } = {},
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let request: BatchGetCommandInput['RequestItems'] = {
+      [tableName()]: {
+        Keys: keys.slice(i, i + 100).map(streamKey),
+        ...(options.projection && { ProjectionExpression: options.projection }),
+        ...(options.consistent && { ConsistentRead: true }),
+      },
+    };
+    while (request && Object.keys(request).length > 0) {
+      const page: {
+        Responses?: Record<string, Record<string, unknown>[]>;
+        UnprocessedKeys?: BatchGetCommandInput['RequestItems'];
+      } = await dynamo.send(new BatchGetCommand({ RequestItems: request }));
+      items.push(...(page.Responses?.[tableName()] ?? []));
+      request = page.UnprocessedKeys;
+    }
+  }
+  return items;
+}
+
+/** The status rank of stream `ref` (`STREAM_LIFECYCLE`), read consistently; `undefined` if it has no item yet. */
+export async function streamStatusRank(ref: StreamRef): Promise<number | undefined> {
+  const [item] = await getStreams([ref], { projection: 'statusRank', consistent: true });
+  return item === undefined ? undefined : Number(item.statusRank ?? -1);
+}
+
+/** Every stream of session `sessionId`, in the order of their keys. */
+export async function streamsOfSession(sessionId: string): Promise<Record<string, unknown>[]> {
+  return queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'sessionId = :s',
+    ExpressionAttributeValues: { ':s': sessionId },
+  });
+}
+
+/** The streams of session `sessionId` that hold something: a name they publish, or a player's place. */
+export async function holdingStreamsOf(sessionId: string): Promise<Record<string, unknown>[]> {
+  return queryAll({
+    TableName: tableName(),
+    KeyConditionExpression: 'sessionId = :s',
+    FilterExpression:
+      'holdsName = :true OR (attribute_exists(admittedAt) AND attribute_not_exists(releasedAt))',
+    ExpressionAttributeValues: { ':s': sessionId, ':true': true },
+  });
+}
+
+/**
+ * Every publish and play of `name` (any app) whose first status is within `from`..`to` when given,
+ * newest first, at most `limit`: the `byName` index, then the items.
+ */
+export async function streamsByName(
+  name: string,
+  range: { from?: string; to?: string; limit: number },
+): Promise<Record<string, unknown>[]> {
+  const ranged = range.from !== undefined || range.to !== undefined;
+  const keys = (
+    await queryAll({
+      TableName: tableName(),
+      IndexName: 'byName',
+      KeyConditionExpression: ranged ? '#n = :name AND firstStatusAt BETWEEN :from AND :to' : '#n = :name',
+      ExpressionAttributeNames: { '#n': 'name' },
+      ExpressionAttributeValues: {
+        ':name': name,
+        ...(ranged && { ':from': range.from ?? '', ':to': range.to ?? '~' }),
+      },
+      ScanIndexForward: false,
+      Limit: range.limit,
+    })
+  ).slice(0, range.limit);
+  return getStreams(
+    keys.map((k) => ({ sessionId: String(k.sessionId), mediaSessionId: String(k.mediaSessionId) })),
+  );
+}
+
+/**
+ * The players of `name` in `appKey` admitted and not yet released, counted from the items (the
+ * `byName` index, then each item). Costs a read per play of the name within retention: for when a
+ * player count is in doubt.
+ */
+export async function countAdmittedPlayers(appKey: string, name: string): Promise<number> {
+  const keys = await queryAll({
+    TableName: tableName(),
+    IndexName: 'byName',
+    KeyConditionExpression: '#n = :name',
+    ExpressionAttributeNames: { '#n': 'name' },
+    ExpressionAttributeValues: { ':name': name },
+  });
+  const items = await getStreams(
+    keys.map((k) => ({ sessionId: String(k.sessionId), mediaSessionId: String(k.mediaSessionId) })),
+    { projection: 'appKey, published, admittedAt, releasedAt, statusRank' },
+  );
+  return items.filter(
+    (item) =>
+      item.appKey === appKey &&
+      item.published === false &&
+      item.admittedAt &&
+      !item.releasedAt &&
+      Number(item.statusRank ?? -1) < TERMINAL_RANK,
+  ).length;
+}
+
+/**
+ * The update, for a transaction of the caller's, that marks `player` admitted under `name`: once,
+ * and never a player whose stream has already ended (its STOPPED, or a refusal, came first), which
+ * would hold a place nobody releases. With the fields a recount reads (and the byName index needs).
+ */
+export function playerAdmission(player: StreamRef, appKey: string, name: string, now: Date) {
+  return {
+    TableName: tableName(),
+    Key: streamKey(player),
+    UpdateExpression:
+      'SET admittedAt = :at, appKey = :app, #n = :name, published = :false, firstStatusAt = if_not_exists(firstStatusAt, :at)',
+    ConditionExpression:
+      'attribute_not_exists(admittedAt) AND (attribute_not_exists(statusRank) OR statusRank < :terminal)',
+    ExpressionAttributeNames: { '#n': 'name' },
+    ExpressionAttributeValues: {
+      ':at': now.toISOString(),
+      ':app': appKey,
+      ':name': name,
+      ':false': false,
+      ':terminal': TERMINAL_RANK,
+    },
+  };
+}
+
+/** The update that marks `player`'s place released: once, and only an admitted player's. */
+export function playerRelease(player: StreamRef, now: Date) {
+  return {
+    TableName: tableName(),
+    Key: streamKey(player),
+    UpdateExpression: 'SET releasedAt = :at',
+    ConditionExpression: 'attribute_exists(admittedAt) AND attribute_not_exists(releasedAt)',
+    ExpressionAttributeValues: { ':at': now.toISOString() },
+  };
 }

@@ -14,6 +14,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TableAccess, TableName } from '../kernel/registry.ts';
 import { LOCAL_QUEUE_TABLE, TABLES } from './tables.ts';
 
+/**
+ * The environment variable naming the function a process runs (`FUNCTIONS`, the registry): the CDK
+ * stack sets it on every function, which then checks at start that its declared tables are set
+ * (`dynamo.ts`). The local runtime, which runs them all in one process, does not set it.
+ */
+export const FUNCTION_NAME_ENV = 'WCS_HOOKS_FUNCTION';
+
 /** The DynamoDB actions each kind of access needs: exactly what the store modules call. */
 export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],

@@ -7,8 +7,8 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { integerEnv, requireEnv } from '../kernel/config.ts';
-import type { TableName } from '../kernel/registry.ts';
-import { checkAccess } from './access.ts';
+import { FUNCTIONS, type FunctionName, type TableName } from '../kernel/registry.ts';
+import { checkAccess, FUNCTION_NAME_ENV } from './access.ts';
 import { TABLES } from './tables.ts';
 
 /**
@@ -41,10 +41,24 @@ export const dynamo = DynamoDBDocumentClient.from(client, {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-/** The physical name of `table`, from its environment variable; missing, the function fails at start. */
+/** The physical name of `table`, from its environment variable (read at each call: cheap). */
 export function tableNameOf(table: TableName): string {
   return requireEnv(TABLES[table].envVar);
 }
+
+/**
+ * A deployed function without one of the tables its registry entry declares fails at start, not at
+ * its first hook: every declared table's name is read now.
+ */
+function requireDeclaredTables(): void {
+  const name = process.env[FUNCTION_NAME_ENV];
+  if (name === undefined) return;
+  const declaration = FUNCTIONS[name as FunctionName];
+  if (!declaration)
+    throw new Error(`${FUNCTION_NAME_ENV} is ${name}, which is not a function of the registry`);
+  for (const table of Object.keys(declaration.tables) as TableName[]) tableNameOf(table);
+}
+requireDeclaredTables();
 
 /** True for the error DynamoDB returns when a write's condition does not hold. */
 export function isConditionFailure(error: unknown): boolean {

@@ -161,6 +161,15 @@ describe('each function', () => {
     ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith(`State${name}`))?.[0] as string;
 
   it.each(Object.keys(FUNCTIONS) as FunctionName[])(
+    '%s is told which registry entry it is, and so checks its declared tables at start',
+    (handler) => {
+      expect(resources[functionIdOf(handler)]?.Properties.Environment.Variables.WCS_HOOKS_FUNCTION).toBe(
+        handler,
+      );
+    },
+  );
+
+  it.each(Object.keys(FUNCTIONS) as FunctionName[])(
     '%s may use only the tables its handler declares, as declared',
     (handler) => {
       const statements = policyOf(handler);
@@ -363,21 +372,14 @@ describe('the sender', () => {
 });
 
 describe('the spill', () => {
-  it('gives every event hook the spill queue, and the replayer consumes it with partial batch failures', () => {
-    for (const name of ['stream-status-event', 'connection-status-event', 'echo'] as const) {
+  it('gives every hook function the spill queue, and the replayer consumes it with partial batch failures', () => {
+    // A recording hook spills what it cannot write; a decision the record of its refusal by the fail
+    // mode, or a body it keeps raw (a keep-alive in a shape it cannot identify).
+    for (const name of Object.keys(HANDLERS) as HandlerName[]) {
       expect(resources[functionIdOf(name)]?.Properties.Environment.Variables.SPILL_QUEUE_URL).toEqual({
         Ref: expect.stringMatching(/^SpillQueue/),
       });
     }
-    // A decision that can fail closed spills the record of its refusal when the database is too slow.
-    for (const name of ['connect', 'publish-stream', 'play-stream', 'on-data-event'] as const) {
-      expect(resources[functionIdOf(name)]?.Properties.Environment.Variables.SPILL_QUEUE_URL).toEqual({
-        Ref: expect.stringMatching(/^SpillQueue/),
-      });
-    }
-    expect(
-      resources[functionIdOf('stream-keep-alive-event')]?.Properties.Environment.Variables.SPILL_QUEUE_URL,
-    ).toBeUndefined();
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionIdOf('spill-replayer') },
       FunctionResponseTypes: ['ReportBatchItemFailures'],

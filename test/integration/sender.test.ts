@@ -210,6 +210,37 @@ describe('POST /api/data/send to a session', () => {
     });
   });
 
+  it('ends a gone session as a DISCONNECTED would: its stream name is free at once, and the real DISCONNECTED later changes nothing', async () => {
+    const goneApp = `gone-${randomUUID().slice(0, 8)}`;
+    await putAppPolicy(goneApp, { admission: 'open', singlePublisher: true });
+    const session = () => ({ ...nodeB.newSession(), appKey: goneApp });
+    const publish = async (s: WcsSession) =>
+      (await nodeB.send('publishStream', nodeB.streamBody(nodeB.newStream(s, 'gone-name', true), 'PENDING')))
+        .status;
+    const first = session();
+    expect((await nodeB.send('connect', nodeB.connectBody(first))).status).toBe(200);
+    expect(await publish(first)).toBe(200);
+    const second = session();
+    expect((await nodeB.send('connect', nodeB.connectBody(second))).status).toBe(200);
+    expect(await publish(second)).toBe(403); // one publisher per name: the first holds it
+
+    nodeB.heldSessions.delete(first.sessionId);
+    const { json } = await api({ target: { sessionId: first.sessionId }, payload: 'still there?' });
+    expect(json).toMatchObject({ gone: 1 });
+
+    // The first session's hold was released with it: the name is free for the next publisher.
+    expect(await publish(second)).toBe(200);
+    // WCS's own DISCONNECTED, arriving later, is a duplicate: it releases nothing of the new holder.
+    const late = await nodeB.send('ConnectionStatusEvent', nodeB.connectionStatusBody(first, 'DISCONNECTED'));
+    expect(late.status).toBe(200);
+    const third = session();
+    expect((await nodeB.send('connect', nodeB.connectBody(third))).status).toBe(200);
+    expect(await publish(third)).toBe(403);
+    expect(await getItem('sessions', { sessionId: first.sessionId })).toMatchObject({
+      status: 'DISCONNECTED',
+    });
+  });
+
   it.each([
     ['a REST URL without /rest-api', () => restC.url.replace('/rest-api', ''), 'HTTP ERROR 404'],
     ['a REST URL that is not a WCS at all', () => `${server.baseUrl}/rest-api`, 'NotFound'],

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { TABLES } from '../../shared/store/tables.ts';
 
 const SHARED = join(import.meta.dirname, '..', '..', 'shared');
 
@@ -50,6 +51,17 @@ describe('shared/', () => {
 
   it.each(sources)('%s imports only from the folders below its own', (file) => {
     expect(outsideLayers(file, readFileSync(join(SHARED, file), 'utf8'))).toEqual([]);
+  });
+
+  it('has one owning module per table: the only one that names it', () => {
+    const owners = new Map<string, string[]>();
+    for (const file of sources) {
+      const text = readFileSync(join(SHARED, file), 'utf8');
+      for (const [, table] of text.matchAll(/tableNameOf\('(\w+)'\)/g)) {
+        owners.set(table as string, [...(owners.get(table as string) ?? []), file]);
+      }
+    }
+    for (const table of Object.keys(TABLES)) expect([table, owners.get(table)?.length]).toEqual([table, 1]);
   });
 
   it('would see an import that runs back up', () => {

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { FUNCTIONS, type TableName } from '../../shared/kernel/registry.ts';
+import { FUNCTION_NAME_ENV } from '../../shared/store/access.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,6 +17,8 @@ function load(handler: string, tables: readonly TableName[]) {
     PATH: process.env.PATH ?? '',
     AWS_REGION: 'local',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    // As the CDK stack names each function (`infra/constructs/hook-function.ts`).
+    [FUNCTION_NAME_ENV]: handler,
   };
   for (const table of tables) env[TABLES[table].envVar] = `table-${table}`;
   return spawnSync(

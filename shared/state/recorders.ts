@@ -1,0 +1,80 @@
+/**
+ * What each recording hook does to the state (the handlers whose registry entry `records`): the
+ * one statement of it, run by the live hook (`shared/http/hook-handler.ts`), by the replay of a
+ * spilled one (`shared/http/replay.ts`), and for the event that records a refusal by a fail mode.
+ * So a replayed hook is applied exactly as it would have been when it arrived.
+ */
+import { logger } from '../kernel/logger.ts';
+import { findHook, HANDLERS, type RecordingHandler } from '../kernel/registry.ts';
+import type {
+  AnyHookBody,
+  ConnectionStatusEventBody,
+  DataStatusEventBody,
+  StreamEventBody,
+  StreamStatusEventBody,
+} from '../kernel/schemas.ts';
+import { recordDataStatus } from './data-messages.ts';
+import { eventRecorder } from './events.ts';
+import { connectionStatusChanged } from './session-status.ts';
+import { streamStatusChanged } from './stream-status.ts';
+import { recordStopRequest } from './streams.ts';
+
+/** One recording hook, identified: its method, when it arrived, the digest of its raw body. */
+export interface RecordedHook {
+  readonly method: string;
+  readonly receivedAt: Date;
+  readonly digest: string;
+}
+
+/** Applies a hook's validated body to the state. */
+export type Recorder<Body = never> = (body: Body, hook: RecordedHook) => Promise<unknown>;
+
+const RECORDERS: { readonly [Name in RecordingHandler]: () => Recorder<never> } = {
+  'connection-status-event': () => (body: ConnectionStatusEventBody, hook) =>
+    connectionStatusChanged(body, hook.receivedAt),
+  'stream-status-event': () => (body: StreamStatusEventBody, hook) =>
+    streamStatusChanged(body, hook.receivedAt),
+  'unpublish-stream': () => (body: StreamEventBody, hook) => recordStopRequest(body, hook.receivedAt),
+  'stop-stream': () => (body: StreamEventBody, hook) => recordStopRequest(body, hook.receivedAt),
+  'data-status-event': () => (body: DataStatusEventBody, hook) => recordDataStatus(body, hook.receivedAt),
+  'error-event': () => {
+    const recordEvent = eventRecorder();
+    return (body: AnyHookBody, hook) => {
+      logger.warn('WCS reported an error', { info: body.info });
+      return recordEvent({ ...hook, body });
+    };
+  },
+  echo: () => {
+    const recordEvent = eventRecorder();
+    return (body: AnyHookBody, hook) => recordEvent({ ...hook, body });
+  },
+};
+
+/**
+ * The recorder of `handler`, made now: what it needs from the environment (a table name) is read
+ * here, so a function built with it fails at start, not at its first hook, when that is missing.
+ */
+export function recorderOf(handler: RecordingHandler): Recorder<Record<string, unknown>> {
+  return RECORDERS[handler]() as Recorder<Record<string, unknown>>;
+}
+
+/**
+ * A recorder for any recording hook by its method: the body is validated with the method's schema
+ * first (a spilled or constructed body is checked as a live one is). Throws for a method that does
+ * not record.
+ */
+export function recorderByMethod(): (body: Record<string, unknown>, hook: RecordedHook) => Promise<unknown> {
+  const made = new Map<RecordingHandler, Recorder<Record<string, unknown>>>();
+  return (body, hook) => {
+    const handler = findHook(hook.method)?.handler;
+    if (!handler || HANDLERS[handler].answers !== 'records')
+      throw new Error(`${hook.method} is not a hook that records`);
+    const name = handler as RecordingHandler;
+    let recorder = made.get(name);
+    if (!recorder) {
+      recorder = recorderOf(name);
+      made.set(name, recorder);
+    }
+    return recorder(HANDLERS[name].schema.parse(body) as Record<string, unknown>, hook);
+  };
+}
