@@ -5,12 +5,13 @@
  * sends no timed heart-beats, so it negotiates none: the client's own keep the connection alive.
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { setting } from '#shared/kernel/config.ts';
 import { closeConnection, postToConnection } from '#shared/realtime/management-api.ts';
 import { handleMessage } from '#shared/realtime/stomp-connection.ts';
 
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, domainName, stage } = event.requestContext;
-  const endpoint = process.env.REALTIME_ENDPOINT ?? `https://${domainName}/${stage}`;
+  const endpoint = setting('REALTIME_ENDPOINT') ?? `https://${domainName}/${stage}`;
   // A binary WebSocket message arrives base64-encoded; its bytes are decoded as they are.
   const message = event.isBase64Encoded
     ? new Uint8Array(Buffer.from(event.body ?? '', 'base64'))

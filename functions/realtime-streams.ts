@@ -7,6 +7,7 @@
 
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { tableVariable } from '#shared/kernel/config.ts';
 import { logger } from '#shared/kernel/logger.ts';
 import { fanOut, type TableChange } from '#shared/realtime/fanout.ts';
 import { postToConnection } from '#shared/realtime/management-api.ts';
@@ -15,7 +16,7 @@ import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
 /** Which table a record comes from, by its stream ARN (`.../table/<name>/stream/...`). */
 function tableOf(arn: string | undefined): TableChange['table'] | undefined {
   const name = arn?.split('/')[1];
-  return STREAMED_TABLES.find((table) => process.env[streamedTableEnv(table)] === name);
+  return STREAMED_TABLES.find((table) => tableVariable(streamedTableEnv(table)) === name);
 }
 
 /**

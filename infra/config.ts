@@ -4,7 +4,7 @@
  */
 import type { Node } from 'constructs';
 import { parseFailModes } from '#shared/http/fail-modes.ts';
-import { DEFAULTS, MAX_SPILLABLE_BODY_BYTES } from '#shared/kernel/config.ts';
+import { MAX_SPILLABLE_BODY_BYTES, SETTINGS } from '#shared/kernel/config.ts';
 import { parseDefaultPolicy } from '#shared/state/app-policy.ts';
 
 function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'> {
@@ -140,7 +140,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     logLevel: String(read('logLevel') ?? 'INFO'),
     throttleRateLimit: number('throttleRateLimit', 6000),
     throttleBurstLimit: number('throttleBurstLimit', 10_000),
-    hookBodyLimitBytes: hookBodyLimit(number('hookBodyLimitBytes', DEFAULTS.hookBodyLimitBytes)),
+    hookBodyLimitBytes: hookBodyLimit(number('hookBodyLimitBytes', SETTINGS.HOOK_BODY_LIMIT_BYTES.fallback)),
     requireSignedHooks: boolean('requireSignedHooks', true),
     ...(typeof alarmEmail === 'string' && alarmEmail !== '' && { alarmEmail }),
     defaultAppPolicy:

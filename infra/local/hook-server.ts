@@ -12,7 +12,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import { DEFAULTS, integerEnv } from '#shared/kernel/config.ts';
+import { setting } from '#shared/kernel/config.ts';
 import {
   FUNCTIONS,
   findHook,
@@ -94,7 +94,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** The HTTP server that serves `handlers`; not yet listening. */
 export function createHookServer(handlers: HookHandlers): Server {
-  const hookBodyLimitBytes = integerEnv('HOOK_BODY_LIMIT_BYTES', DEFAULTS.hookBodyLimitBytes);
+  const hookBodyLimitBytes = setting('HOOK_BODY_LIMIT_BYTES');
   const server = createServer(async (request, response) => {
     try {
       const { pathname } = new URL(request.url ?? '/', 'http://localhost');

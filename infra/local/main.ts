@@ -6,14 +6,15 @@
  */
 import { networkInterfaces } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { setting } from '#shared/kernel/config.ts';
 import { HOOKS_PATH } from '#shared/kernel/registry.ts';
 import { killAllDynamoDbLocal, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { ensureTables, exportTableNames } from './tables.ts';
 
 const env = process.env;
-const port = Number(env.PORT ?? 3000);
-const host = env.HOST ?? '0.0.0.0';
-const tablePrefix = env.TABLE_PREFIX ?? 'wcs-hooks-local';
+const port = setting('PORT');
+const host = setting('HOST');
+const tablePrefix = setting('TABLE_PREFIX');
 
 function log(message: string) {
   process.stdout.write(`[wcs-hooks] ${message}\n`);
@@ -59,14 +60,14 @@ async function main() {
   const { secretsFromEnvironment } = await import('#shared/http/secrets.ts');
   const { parseFailModes } = await import('#shared/http/fail-modes.ts');
   const { parseDefaultPolicy } = await import('#shared/state/app-policy.ts');
-  const signed = secretsFromEnvironment(env.WCS_HOOK_SECRET).length > 0;
-  parseFailModes(env.DECISION_FAIL_MODES);
-  parseDefaultPolicy(env.DEFAULT_APP_POLICY);
+  const signed = secretsFromEnvironment(setting('WCS_HOOK_SECRET')).length > 0;
+  parseFailModes(setting('DECISION_FAIL_MODES'));
+  parseDefaultPolicy(setting('DEFAULT_APP_POLICY'));
 
-  if (!env.DYNAMODB_ENDPOINT) {
-    const inMemory = env.DYNAMODB_IN_MEMORY === 'true';
-    const dataDir = inMemory ? undefined : (env.DATA_DIR ?? '.data/dynamodb');
-    const dynamoPort = Number(env.DYNAMODB_LOCAL_PORT ?? 8000);
+  if (!setting('DYNAMODB_ENDPOINT')) {
+    const inMemory = setting('DYNAMODB_IN_MEMORY');
+    const dataDir = inMemory ? undefined : setting('DATA_DIR');
+    const dynamoPort = setting('DYNAMODB_LOCAL_PORT');
     log(`starting DynamoDB Local on port ${dynamoPort} (${dataDir ? `data in ${dataDir}` : 'in memory'})...`);
     dynamoDbLocal = await startDynamoDbLocal({ port: dynamoPort, dataDir });
     env.DYNAMODB_ENDPOINT = dynamoDbLocal.endpoint;

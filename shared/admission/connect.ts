@@ -4,7 +4,7 @@
  */
 
 import type { HookAnswer, RefusalEvent } from '../http/hook-handler.ts';
-import { booleanEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import { valueAt } from '../kernel/dotted-path.ts';
 import type { ConnectBody } from '../kernel/schemas.ts';
 import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
@@ -13,7 +13,7 @@ import { restClientConfigFor } from './rest-client-config.ts';
 import { connectRule, type TokenCheck } from './rules.ts';
 import { TokenRejectedError, verifyClientToken } from './tokens.ts';
 
-const keepSdp = booleanEnv('STORE_SDP', false);
+const keepSdp = setting('STORE_SDP');
 
 export interface ConnectDecision {
   readonly policy: AppPolicy;

@@ -9,7 +9,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
 import { METRIC, metrics } from '../kernel/metrics.ts';
 import { apiAuth } from './middleware/api-auth.ts';
@@ -18,7 +18,7 @@ import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { validateBody, validatedBodyOf } from './middleware/validate-body.ts';
 
-const limitBytes = integerEnv('API_BODY_LIMIT_BYTES', 256 * 1024);
+const limitBytes = setting('API_BODY_LIMIT_BYTES');
 
 export interface ApiAnswer {
   readonly statusCode?: number;

@@ -9,9 +9,9 @@
  * budget holds an execution that long, and at 5,000 hooks/s the budgets alone would need thousands
  * (docs/deploy.md, "Sizing"). Written by hand: it is a timestamp, not a library's worth.
  */
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 
-const openForMs = integerEnv('SPILL_BREAKER_MS', 2000);
+const openForMs = setting('SPILL_BREAKER_MS');
 let openUntil = 0;
 
 /** True while DynamoDB failed a moment ago: answer without trying it. */

@@ -6,7 +6,7 @@
  * Each decision hook's default fail mode, and why, is in the registry (`shared/kernel/registry.ts`);
  * `DECISION_FAIL_MODES` (JSON) overrides them.
  */
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import { decisionHooks, type FailMode } from '../kernel/registry.ts';
 
 export type { FailMode } from '../kernel/registry.ts';
@@ -16,7 +16,7 @@ export const DEFAULT_FAIL_MODES: Readonly<Record<string, FailMode>> = Object.fro
   decisionHooks().map(({ hook, failMode }) => [hook.method, failMode]),
 );
 
-export const decisionBudgetMs = integerEnv('DECISION_BUDGET_MS', 1000);
+export const decisionBudgetMs = setting('DECISION_BUDGET_MS');
 
 /**
  * The fail modes `DECISION_FAIL_MODES` sets (JSON: decision method → `open` or `closed`). Anything
@@ -47,7 +47,7 @@ export function parseFailModes(raw: string | undefined): Record<string, FailMode
   return parsed as Record<string, FailMode>;
 }
 
-const modes = { ...DEFAULT_FAIL_MODES, ...parseFailModes(process.env.DECISION_FAIL_MODES) };
+const modes = { ...DEFAULT_FAIL_MODES, ...parseFailModes(setting('DECISION_FAIL_MODES')) };
 
 /** The fail mode of decision hook `method`. */
 export function failModeOf(method: string): FailMode {

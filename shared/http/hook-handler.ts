@@ -15,7 +15,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { DeadlineExceededError, isDependencyFailure, withinBudget } from '../kernel/budget.ts';
-import { DEFAULTS, integerEnv, MAX_SPILLABLE_BODY_BYTES } from '../kernel/config.ts';
+import { MAX_SPILLABLE_BODY_BYTES, setting } from '../kernel/config.ts';
 import { bodyWithoutCredentials } from '../kernel/credentials.ts';
 import { digestOf } from '../kernel/digest.ts';
 import { DecisionRefusedError, HookError, summaryOf, UnknownRouteError } from '../kernel/errors.ts';
@@ -43,7 +43,7 @@ import { wcsSignature } from './middleware/wcs-signature.ts';
 import { hookSecrets } from './secrets.ts';
 import { canSpill, type SpilledHook, spill } from './spill.ts';
 
-const limitBytes = integerEnv('HOOK_BODY_LIMIT_BYTES', DEFAULTS.hookBodyLimitBytes);
+const limitBytes = setting('HOOK_BODY_LIMIT_BYTES');
 if (limitBytes > MAX_SPILLABLE_BODY_BYTES) {
   // An event over it could not be spilled when DynamoDB is down, and would be lost.
   throw new Error(
@@ -118,7 +118,7 @@ function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayPr
 const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
 
 /** Time an event hook has to be written before it is spilled (in AWS the stack sets 100 ms: docs/deploy.md). */
-const eventBudgetMs = integerEnv('EVENT_BUDGET_MS', 1000);
+const eventBudgetMs = setting('EVENT_BUDGET_MS');
 
 /**
  * The answer of the write `start` makes; or, when it cannot be made within the event budget, a

@@ -9,9 +9,10 @@
  * - Neither set: signatures are not checked (WCS's default `rest_hook_send_hash=false`).
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { setting } from '../kernel/config.ts';
 
 const CACHE_SECONDS = 300;
-const secretArn = process.env.WCS_HOOK_SECRET_ARN;
+const secretArn = setting('WCS_HOOK_SECRET_ARN');
 
 /** The secrets in a comma-separated list, trimmed, empties dropped. */
 export function parseSecretList(value: string | undefined): string[] {
@@ -33,7 +34,7 @@ export function secretsFromEnvironment(raw: string | undefined): string[] {
   return secrets;
 }
 
-const fromEnvironment = secretsFromEnvironment(process.env.WCS_HOOK_SECRET);
+const fromEnvironment = secretsFromEnvironment(setting('WCS_HOOK_SECRET'));
 
 /** The secrets a hook's `Authorization` may be signed with. */
 export async function hookSecrets(): Promise<readonly string[]> {

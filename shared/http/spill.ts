@@ -14,6 +14,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, unli
 import { mkdir, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { setting } from '../kernel/config.ts';
 import { summaryOf } from '../kernel/errors.ts';
 import { problemsOf } from './middleware/validate-body.ts';
 
@@ -50,19 +51,19 @@ function serialise(hook: SpilledHook): string {
 
 /** True when a spill is configured. */
 export function canSpill(): boolean {
-  return Boolean(process.env.SPILL_QUEUE_URL || process.env.SPILL_DIR);
+  return Boolean(setting('SPILL_QUEUE_URL') || setting('SPILL_DIR'));
 }
 
 /** Keeps `hook` durably for a later replay; throws if it could not be kept. */
 export async function spill(hook: SpilledHook): Promise<void> {
   const text = serialise(hook);
-  const queueUrl = process.env.SPILL_QUEUE_URL;
+  const queueUrl = setting('SPILL_QUEUE_URL');
   if (queueUrl) {
     sqs ??= new SQSClient({});
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: text }));
     return;
   }
-  const dir = process.env.SPILL_DIR;
+  const dir = setting('SPILL_DIR');
   if (!dir) throw new Error('no spill configured: set SPILL_QUEUE_URL (AWS) or SPILL_DIR (local runtime)');
   const append = appendDurably(join(dir, 'spill.jsonl'), `${text}\n`);
   appending.add(append);
@@ -184,7 +185,7 @@ export function reasonOf(error: unknown): string {
  * `{reason, at, hook}` per line. Throws if it could not be kept (then the hook is not removed).
  */
 export async function deadLetterSpilled(text: string, reason: string): Promise<void> {
-  const queueUrl = process.env.SPILL_DEAD_LETTER_QUEUE_URL;
+  const queueUrl = setting('SPILL_DEAD_LETTER_QUEUE_URL');
   if (queueUrl) {
     sqs ??= new SQSClient({});
     await sqs.send(
@@ -196,7 +197,7 @@ export async function deadLetterSpilled(text: string, reason: string): Promise<v
     );
     return;
   }
-  const dir = process.env.SPILL_DIR;
+  const dir = setting('SPILL_DIR');
   if (!dir) throw new Error('no spill dead-letter configured: set SPILL_DEAD_LETTER_QUEUE_URL or SPILL_DIR');
   await appendDurably(
     join(dir, 'dead-letter.jsonl'),

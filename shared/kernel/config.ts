@@ -1,35 +1,51 @@
 /**
- * Configuration read from the environment, once, at module load: a function whose configuration is
- * wrong fails when it starts, not on its first hook. Each store module reads its own table name, so
- * a function only needs the variables of the tables it uses.
+ * The configuration catalogue: every environment variable wcs-hooks reads, with its type, default
+ * and meaning, and the one place that reads them (`setting`, `requireEnv`). The operators' table in
+ * `docs/configuration.md` is generated from it (`npm run docs`, kept equal by a test), and no other
+ * module of `shared/` or `functions/` reads `process.env`.
+ *
+ * Modules read their settings when they load, so a function whose configuration is malformed fails
+ * when it starts, not on its first hook.
  */
 
-/** The value of `name`, or a thrown error naming it: configuration that must be present. */
-export function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    throw new Error(`environment variable ${name} is required but not set`);
-  }
-  return value;
-}
+/** Who sets a variable: an operator (`npm start`, or the stack from CDK context), or the runtime's own wiring. */
+type Audience = 'operator' | 'wiring';
 
-/** A positive integer from `name`, or `fallback` when unset; a malformed value fails at start. */
-export function integerEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`environment variable ${name} must be a positive integer, got "${raw}"`);
-  }
-  return value;
+interface SettingBase {
+  readonly meaning: string;
+  readonly audience: Audience;
+  /** Read only by the local runtime (`npm start`). Default: by the functions too. */
+  readonly localOnly?: boolean;
+  /** How it is set in AWS (Markdown): the CDK context key, or what the stack does instead. */
+  readonly inAws?: string;
+  /** The default as the docs show it, when the value alone does not say it. */
+  readonly shown?: string;
 }
+interface IntegerSetting extends SettingBase {
+  readonly kind: 'integer';
+  readonly fallback: number;
+}
+interface BooleanSetting extends SettingBase {
+  readonly kind: 'boolean';
+  readonly fallback: boolean;
+}
+interface TextSetting extends SettingBase {
+  readonly kind: 'text';
+  readonly fallback?: string;
+}
+export type Setting = IntegerSetting | BooleanSetting | TextSetting;
 
-/** A boolean from `name` (`true`/`1`/`yes`), or `fallback` when unset. */
-export function booleanEnv(name: string, fallback: boolean): boolean {
-  const raw = process.env[name]?.toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  return raw === 'true' || raw === '1' || raw === 'yes';
-}
+const integer = (fallback: number, meaning: string, more: Partial<SettingBase> = {}) =>
+  ({ kind: 'integer', fallback, meaning, audience: 'operator', ...more }) as const;
+const boolean = (fallback: boolean, meaning: string, more: Partial<SettingBase> = {}) =>
+  ({ kind: 'boolean', fallback, meaning, audience: 'operator', ...more }) as const;
+const text = <Fallback extends string | undefined>(
+  fallback: Fallback,
+  meaning: string,
+  more: Partial<SettingBase> = {},
+) => ({ kind: 'text', fallback, meaning, audience: 'operator', ...more }) as const;
+const wiring = (meaning: string) =>
+  ({ kind: 'text', fallback: undefined, meaning, audience: 'wiring' }) as const;
 
 /**
  * The largest hook body the spill can always take: SQS carries 256 KiB per message, and a spilled
@@ -37,9 +53,174 @@ export function booleanEnv(name: string, fallback: boolean): boolean {
  */
 export const MAX_SPILLABLE_BODY_BYTES = 250 * 1024;
 
-/** Defaults, documented in the README's configuration table. */
-export const DEFAULTS = {
-  /** Room left under SQS's 256 KiB message for the spill's envelope: any event can be spilled. */
-  hookBodyLimitBytes: 240 * 1024,
-  retentionDays: 30,
+export const SETTINGS = {
+  // The local runtime.
+  PORT: integer(3000, 'port of the local server', { localOnly: true }),
+  HOST: text('0.0.0.0', 'address the local server listens on', { localOnly: true }),
+  TABLE_PREFIX: text('wcs-hooks-local', 'prefix of the local table names', { localOnly: true }),
+  DYNAMODB_LOCAL_PORT: integer(8000, 'port for the embedded DynamoDB Local', { localOnly: true }),
+  DYNAMODB_IN_MEMORY: boolean(false, '`true`: DynamoDB Local keeps nothing on disk', { localOnly: true }),
+  DATA_DIR: text('.data/dynamodb', 'where DynamoDB Local keeps its files', { localOnly: true }),
+  SPILL_DIR: text(undefined, 'where event hooks wait, on disk, while DynamoDB is down (local runtime)', {
+    shown: '`.data/spill` under `npm start`',
+  }),
+  DYNAMODB_ENDPOINT: text(undefined, 'use this DynamoDB instead of starting DynamoDB Local'),
+
+  // Hooks.
+  WCS_HOOK_SECRET: text(undefined, 'comma-separated HMAC secrets; unset, signatures are not checked', {
+    inAws: 'a secret in Secrets Manager (`requireSignedHooks`)',
+  }),
+  HOOK_BODY_LIMIT_BYTES: integer(
+    240 * 1024,
+    `larger hook bodies are refused with 413; at most ${MAX_SPILLABLE_BODY_BYTES}, so any event fits the spill (SQS: 256 KiB)`,
+    { inAws: '`hookBodyLimitBytes`', shown: '`245760` (240 KiB)' },
+  ),
+  API_BODY_LIMIT_BYTES: integer(256 * 1024, 'larger operator API bodies are refused with 413'),
+  DECISION_BUDGET_MS: integer(1000, 'time a decision hook has before it answers by its fail mode', {
+    inAws: '`decisionBudgetMs` (default 300)',
+  }),
+  DECISION_FAIL_MODES: text(undefined, 'JSON, e.g. `{"connect":"open"}`, overriding a hook\'s fail mode', {
+    inAws: '`decisionFailModes`',
+    shown: 'see [policy](policy.md)',
+  }),
+  EVENT_BUDGET_MS: integer(1000, 'time an event hook has to be written before it is spilled and answered', {
+    inAws: '`eventBudgetMs` (default 100)',
+  }),
+  SPILL_BREAKER_MS: integer(
+    2000,
+    'after DynamoDB failed, how long event hooks spill and decisions use their fail mode without trying it',
+    { inAws: '`spillBreakerMs`' },
+  ),
+
+  // State.
+  RETENTION_DAYS: integer(30, 'items expire (DynamoDB TTL) this many days after their last write', {
+    inAws: '`dataRetentionDays`',
+  }),
+  STORE_SDP: boolean(false, '`true` keeps raw SDP on stream items (codecs are always kept)'),
+  DYNAMODB_CONNECT_TIMEOUT_MS: integer(1000, 'connection timeout of each DynamoDB request'),
+  DYNAMODB_REQUEST_TIMEOUT_MS: integer(2000, 'timeout of each DynamoDB request (the SDK retries it)'),
+
+  // Admission.
+  DEFAULT_APP_POLICY: text(
+    'open',
+    'policy of apps without one: `open`, `closed`, or a policy as JSON ([policy](policy.md))',
+    {
+      inAws: '`defaultAppPolicy`',
+    },
+  ),
+  POLICY_CACHE_SECONDS: integer(10, 'how long a function keeps an app policy before reading it again'),
+  REFUSAL_COUNT_BUDGET_MS: integer(
+    250,
+    'time a refusal waits for its count (`counters` table) before it is answered without it',
+  ),
+
+  // The operator API and the realtime API.
+  API_TOKEN: text(
+    undefined,
+    'bearer token of the local operator API (`/api/...`) and of the realtime WebSocket (`/ws?token=`); unset, the API admits nobody and `/ws` is off',
+    { inAws: 'a token in Secrets Manager (`RealtimeTokenArn`); the operator API uses IAM' },
+  ),
+  REFUSAL_ALARM_PER_MINUTE: integer(
+    20,
+    'refusals of one app in one minute that raise a `/alarm` on the realtime API',
+    {
+      inAws: '`refusalAlarmPerMinute`',
+    },
+  ),
+
+  // Sending.
+  WCS_ALLOWED_NETWORKS: text(
+    undefined,
+    'networks (CIDRs, comma-separated) a node may be pushed to at its default URL; nodes elsewhere need `nodes put`',
+    { shown: 'private and loopback ranges' },
+  ),
+  NODE_URL_CACHE_SECONDS: integer(60, "how long a function keeps a node's REST URL before reading it again"),
+  WCS_REST_USERNAME: text(undefined, 'HTTP Basic user of the WCS REST API (`disable_rest_auth=false`)', {
+    inAws: 'a secret in Secrets Manager (`WcsRestCredentialsArn`)',
+  }),
+  WCS_REST_PASSWORD: text(undefined, 'HTTP Basic password of the WCS REST API', {
+    inAws: 'a secret in Secrets Manager (`WcsRestCredentialsArn`)',
+  }),
+  WCS_REST_TIMEOUT_MS: integer(3000, 'timeout of each request to a WCS node'),
+  WCS_REST_MAX_ATTEMPTS: integer(3, 'attempts per send within one delivery (network errors and 5xx only)'),
+  WCS_REST_BACKOFF_MS: integer(100, 'base of the exponential backoff with full jitter between attempts'),
+  WCS_REST_CONNECTIONS: integer(16, 'keep-alive connections per WCS node'),
+  SEND_CONCURRENCY: integer(16, 'sends in flight at once in a fan-out'),
+
+  // Logs and metrics (Powertools reads these too).
+  POWERTOOLS_LOG_LEVEL: text('INFO', '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT`', { inAws: '`logLevel`' }),
+  POWERTOOLS_SERVICE_NAME: { ...wiring('the service name in logs and metrics'), fallback: 'wcs-hooks' },
+  POWERTOOLS_METRICS_NAMESPACE: {
+    ...wiring('the CloudWatch namespace of the metrics'),
+    fallback: 'WcsHooks',
+  },
+  POWERTOOLS_METRICS_DISABLED: wiring('`true`: no EMF metrics (the local runtime, tests)'),
+
+  // Wiring: set by the CDK stack or `npm start`, not by hand.
+  WCS_HOOKS_FUNCTION: wiring(
+    'the registry entry a deployed function runs (it checks its declared tables at start)',
+  ),
+  SEND_QUEUE_URL: wiring('the send queue (SQS)'),
+  SPILL_QUEUE_URL: wiring('the spill queue (SQS)'),
+  SPILL_DEAD_LETTER_QUEUE_URL: wiring('where spilled hooks that can never be written are parked (SQS)'),
+  LOCAL_QUEUE_TABLE: wiring('the local stand-in for SQS: a table'),
+  WCS_HOOK_SECRET_ARN: wiring('the secret holding the hook HMAC secrets'),
+  WCS_REST_CREDENTIALS_ARN: wiring('the secret holding the WCS REST API credentials'),
+  REALTIME_TOKEN_ARN: wiring('the secret holding the realtime API token'),
+  REALTIME_ENDPOINT: wiring('the WebSocket management endpoint of the realtime API'),
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** The value type of setting `Name`. */
+export type SettingValue<Name extends SettingName> = (typeof SETTINGS)[Name] extends { kind: 'integer' }
+  ? number
+  : (typeof SETTINGS)[Name] extends { kind: 'boolean' }
+    ? boolean
+    : (typeof SETTINGS)[Name] extends { fallback: string }
+      ? string
+      : string | undefined;
+
+/**
+ * The value of setting `name` now, or its default when unset (an empty value counts as unset). A
+ * malformed value throws, naming the variable: an integer must be positive.
+ */
+export function setting<Name extends SettingName>(name: Name): SettingValue<Name> {
+  const definition: Setting = SETTINGS[name];
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return definition.fallback as SettingValue<Name>;
+  if (definition.kind === 'integer') {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`environment variable ${name} must be a positive integer, got "${raw}"`);
+    return value as SettingValue<Name>;
+  }
+  if (definition.kind === 'boolean') {
+    return ['true', '1', 'yes'].includes(raw.toLowerCase()) as SettingValue<Name>;
+  }
+  return raw as SettingValue<Name>;
+}
+
+/**
+ * The variables that name tables (`<TABLE>_TABLE`; `<TABLE>_TABLE_NAME` for the realtime stream
+ * consumer), from `shared/store/tables.ts`: wiring, one per table.
+ */
+export const TABLE_VARIABLES = {
+  pattern: /^[A-Z_]+_TABLE(_NAME)?$/,
+  meaning: 'the physical name of each table (`shared/store/tables.ts`); set by the stack and `npm start`',
 } as const;
+
+/** The value of a table variable (`TABLE_VARIABLES`), or `undefined` when it is not set. */
+export function tableVariable(name: string): string | undefined {
+  if (!TABLE_VARIABLES.pattern.test(name)) throw new Error(`${name} is not a table variable`);
+  return process.env[name] || undefined;
+}
+
+/** The value of a variable that must be present (a table's name): a thrown error names it otherwise. */
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new Error(`environment variable ${name} is required but not set`);
+  }
+  return value;
+}

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { setting } from './config.ts';
 import type { ALARMED_METRICS } from './metric-names.ts';
 
 /**
@@ -7,8 +8,8 @@ import type { ALARMED_METRICS } from './metric-names.ts';
  * (`POWERTOOLS_METRICS_DISABLED=true`): EMF only means something to CloudWatch.
  */
 export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'WcsHooks',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'wcs-hooks',
+  namespace: setting('POWERTOOLS_METRICS_NAMESPACE'),
+  serviceName: setting('POWERTOOLS_SERVICE_NAME'),
 });
 
 export { METRIC } from './metric-names.ts';
@@ -20,7 +21,7 @@ export { METRIC } from './metric-names.ts';
  * the invocation's other metrics, so it is never lost to a failure later in the invocation.
  */
 export function countForAlarm(name: (typeof ALARMED_METRICS)[number]): void {
-  if (process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
+  if (setting('POWERTOOLS_METRICS_DISABLED') === 'true') return;
   const single = metrics.singleMetric();
   single.addMetric(name, MetricUnit.Count, 1);
   single.publishStoredMetrics();

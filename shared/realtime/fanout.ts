@@ -5,7 +5,7 @@
  * a connection the transport reports gone is removed, that connection and no other.
  */
 import { randomUUID } from 'node:crypto';
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import type { STREAMED_TABLES } from '../store/tables.ts';
 import { removeConnection, subscribersOf } from './connections.ts';
 import { encodeFrame } from './stomp/codec.ts';
@@ -14,7 +14,7 @@ import { encodeFrame } from './stomp/codec.ts';
  * Refusals in one minute of one app that raise a `/alarm` (`REFUSAL_ALARM_PER_MINUTE`, default 20).
  * Raised once per app and minute: when the count crosses it, not at every refusal past it.
  */
-const refusalAlarmPerMinute = integerEnv('REFUSAL_ALARM_PER_MINUTE', 20);
+const refusalAlarmPerMinute = setting('REFUSAL_ALARM_PER_MINUTE');
 
 /** One changed item, as a DynamoDB stream record carries it (images unmarshalled). */
 export interface TableChange {

@@ -8,11 +8,12 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { setting } from '../kernel/config.ts';
 
 /** One client per endpoint (a function talks to one stage; the local runtime to itself). */
 const clients = new Map<string, ApiGatewayManagementApiClient>();
 
-function managementApi(endpoint = process.env.REALTIME_ENDPOINT): ApiGatewayManagementApiClient {
+function managementApi(endpoint = setting('REALTIME_ENDPOINT')): ApiGatewayManagementApiClient {
   if (!endpoint) throw new Error('REALTIME_ENDPOINT (the WebSocket API stage URL) is not set');
   let client = clients.get(endpoint);
   if (!client) {

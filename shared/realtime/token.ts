@@ -5,15 +5,16 @@
  * tokens exist, this one shared bearer token is the credential.
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { setting } from '../kernel/config.ts';
 import { safeEqual } from '../kernel/digest.ts';
 
 async function expected(): Promise<string | undefined> {
-  const arn = process.env.REALTIME_TOKEN_ARN;
+  const arn = setting('REALTIME_TOKEN_ARN');
   if (arn) {
     const value = await getSecret(arn, { maxAge: 300 });
     return typeof value === 'string' ? value : undefined;
   }
-  return process.env.API_TOKEN || undefined;
+  return setting('API_TOKEN');
 }
 
 /** True when `presented` is the realtime token, compared in constant time. */

@@ -5,6 +5,7 @@
  * DynamoDB-backed queue of `local-queue.ts` (`LOCAL_QUEUE_TABLE`), which behaves the same way.
  */
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { setting } from '../kernel/config.ts';
 import { LocalQueue } from '../store/local-queue.ts';
 import type { SendTarget } from './send-targets.ts';
 
@@ -40,7 +41,7 @@ let sqs: SQSClient | undefined;
 /** Adds `messages` to the send queue; throws if any could not be queued (nothing is dropped silently). */
 export async function enqueue(messages: readonly QueueMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  const queueUrl = process.env.SEND_QUEUE_URL;
+  const queueUrl = setting('SEND_QUEUE_URL');
   if (queueUrl) {
     sqs ??= new SQSClient({});
     for (let i = 0; i < messages.length; i += 10) {
@@ -58,7 +59,7 @@ export async function enqueue(messages: readonly QueueMessage[]): Promise<void> 
     }
     return;
   }
-  const table = process.env.LOCAL_QUEUE_TABLE;
+  const table = setting('LOCAL_QUEUE_TABLE');
   if (table) {
     await new LocalQueue(table).send(
       LOCAL_SEND_QUEUE,

@@ -5,7 +5,7 @@
  * retried from there with the same `operationId`, and ends in the dead-letter queue if it never does.
  */
 import { randomUUID } from 'node:crypto';
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC } from '../kernel/metrics.ts';
 import { recordSend } from '../state/data-messages.ts';
@@ -14,7 +14,7 @@ import { enqueue, type QueueMessage, type SendMessage } from './send-queue.ts';
 import { describeTarget, type Recipient, resolveTarget, type SendTarget } from './send-targets.ts';
 import { type SendOutcome, sendData } from './wcs-client.ts';
 
-const concurrency = integerEnv('SEND_CONCURRENCY', 16);
+const concurrency = setting('SEND_CONCURRENCY');
 
 /** What became of the sends to one target. */
 export interface SendSummary {

@@ -8,13 +8,13 @@
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { Pool } from 'undici';
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import { NodeRefusedError, restBaseUrlOf } from './wcs-nodes.ts';
 
-const timeoutMs = integerEnv('WCS_REST_TIMEOUT_MS', 3000);
-const maxAttempts = integerEnv('WCS_REST_MAX_ATTEMPTS', 3);
-const backoffBaseMs = integerEnv('WCS_REST_BACKOFF_MS', 100);
-const connectionsPerNode = integerEnv('WCS_REST_CONNECTIONS', 16);
+const timeoutMs = setting('WCS_REST_TIMEOUT_MS');
+const maxAttempts = setting('WCS_REST_MAX_ATTEMPTS');
+const backoffBaseMs = setting('WCS_REST_BACKOFF_MS');
+const connectionsPerNode = setting('WCS_REST_CONNECTIONS');
 
 /** The body of `/data/send` (reference §4, seeds: "Sending data to connected client"). */
 export interface DataSendRequest {
@@ -67,9 +67,9 @@ let credentials: Promise<string | undefined> | undefined;
  */
 function authorization(): Promise<string | undefined> {
   credentials ??= (async () => {
-    const arn = process.env.WCS_REST_CREDENTIALS_ARN;
-    let username = process.env.WCS_REST_USERNAME;
-    let password = process.env.WCS_REST_PASSWORD;
+    const arn = setting('WCS_REST_CREDENTIALS_ARN');
+    let username = setting('WCS_REST_USERNAME');
+    let password = setting('WCS_REST_PASSWORD');
     if (arn) {
       const secret = (await getSecret(arn, { transform: 'json', maxAge: 300 })) as {
         username?: string;

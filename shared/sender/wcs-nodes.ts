@@ -13,7 +13,7 @@
  * `n@169.254.169.254` or `n@host:port/path#` must not leave with our credentials.
  */
 import { BlockList, isIP } from 'node:net';
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import { deleteConfig, getConfig, listConfig, putConfig } from '../state/config-store.ts';
 
 /** A push to this node is refused: its id is not `<id>@<ip>`, or its IP is outside the allowed networks. */
@@ -46,8 +46,8 @@ export function parseNetworks(spec: string): BlockList {
   return list;
 }
 
-const allowed = parseNetworks(process.env.WCS_ALLOWED_NETWORKS || DEFAULT_ALLOWED_NETWORKS);
-const cacheMs = integerEnv('NODE_URL_CACHE_SECONDS', 60) * 1000;
+const allowed = parseNetworks(setting('WCS_ALLOWED_NETWORKS') || DEFAULT_ALLOWED_NETWORKS);
+const cacheMs = setting('NODE_URL_CACHE_SECONDS') * 1000;
 
 /** The IP address a `nodeId` names (`<id>@<ip>`), an IPv4-mapped IPv6 one as IPv4; `undefined` if none. */
 export function nodeIpOf(nodeId: string): string | undefined {

@@ -6,16 +6,16 @@
  * An app with no policy follows `DEFAULT_APP_POLICY`. `docs/policy.md` explains the model.
  */
 
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import { type AppPolicy, appPolicySchema, parseDefaultPolicy } from './app-policy.ts';
 import { getConfig, listConfig, putConfig } from './config-store.ts';
 
 export { type AppPolicy, appPolicyFields, appPolicySchema } from './app-policy.ts';
 
-const cacheMs = integerEnv('POLICY_CACHE_SECONDS', 10) * 1000;
+const cacheMs = setting('POLICY_CACHE_SECONDS') * 1000;
 
 /** Read once, at load: a default policy that cannot be honoured fails the function's start. */
-const DEFAULT_POLICY = parseDefaultPolicy(process.env.DEFAULT_APP_POLICY);
+const DEFAULT_POLICY = parseDefaultPolicy(setting('DEFAULT_APP_POLICY'));
 
 function defaultPolicy(appKey: string): AppPolicy {
   return { ...DEFAULT_POLICY, appKey, isDefault: true };

@@ -6,13 +6,13 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { withinBudget } from '../kernel/budget.ts';
-import { integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
 import { dynamo, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 
 /** A refusal answers WCS after at most this much counting (`REFUSAL_COUNT_BUDGET_MS`). */
-const budgetMs = integerEnv('REFUSAL_COUNT_BUDGET_MS', 250);
+const budgetMs = setting('REFUSAL_COUNT_BUDGET_MS');
 
 /** The counter of `appKey`'s refusals. */
 export const refusedCounter = (appKey: string) => `refused#${appKey}`;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BatchGetCommand, type BatchGetCommandInput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { booleanEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 import type { StreamBody, StreamEventBody } from '../kernel/schemas.ts';
 import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
@@ -16,7 +16,7 @@ import { codecsOf } from './sdp.ts';
 
 const tableName = () => tableNameOf('streams');
 /** Raw SDP is kilobytes per hook; it is kept only when `STORE_SDP=true`. Codecs are always kept. */
-const storeSdp = booleanEnv('STORE_SDP', false);
+const storeSdp = setting('STORE_SDP');
 
 /**
  * Stream statuses (reference §3.1): PENDING in the publishStream/playStream request, PUBLISHING or

@@ -11,8 +11,9 @@
  * checked; in AWS, IAM checks every call.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setting, tableVariable } from '../kernel/config.ts';
 import type { TableAccess, TableName } from '../kernel/registry.ts';
-import { LOCAL_QUEUE_TABLE, TABLES } from './tables.ts';
+import { TABLES } from './tables.ts';
 
 /**
  * The environment variable naming the function a process runs (`FUNCTIONS`, the registry): the CDK
@@ -52,11 +53,11 @@ export function grantsOf(declaration: {
 }): Grants {
   const grants = new Map<string, ReadonlySet<string>>();
   for (const [table, access] of Object.entries(declaration.tables) as [TableName, TableAccess][]) {
-    const name = process.env[TABLES[table].envVar];
+    const name = tableVariable(TABLES[table].envVar);
     if (name) grants.set(name, new Set(TABLE_ACTIONS[access]));
   }
   // Locally the send queue is a table (the stand-in for SQS): sending to it is writing there.
-  const queue = process.env[LOCAL_QUEUE_TABLE.envVar];
+  const queue = setting('LOCAL_QUEUE_TABLE');
   if (declaration.sendQueue && queue) grants.set(queue, new Set(['dynamodb:BatchWriteItem']));
   return grants;
 }

@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { integerEnv, requireEnv } from '../kernel/config.ts';
+import { requireEnv, setting } from '../kernel/config.ts';
 import { FUNCTIONS, type FunctionName, type TableName } from '../kernel/registry.ts';
 import { checkAccess, FUNCTION_NAME_ENV } from './access.ts';
 import { TABLES } from './tables.ts';
@@ -17,11 +17,11 @@ import { TABLES } from './tables.ts';
  * timeouts are bounded (`DYNAMODB_CONNECT_TIMEOUT_MS`, `DYNAMODB_REQUEST_TIMEOUT_MS`).
  */
 const client = new DynamoDBClient({
-  ...(process.env.DYNAMODB_ENDPOINT && { endpoint: process.env.DYNAMODB_ENDPOINT }),
+  ...(setting('DYNAMODB_ENDPOINT') && { endpoint: setting('DYNAMODB_ENDPOINT') }),
   // A request that hangs must not hold a hook past WCS's patience: fail it, and let the SDK retry.
   requestHandler: {
-    connectionTimeout: integerEnv('DYNAMODB_CONNECT_TIMEOUT_MS', 1000),
-    requestTimeout: integerEnv('DYNAMODB_REQUEST_TIMEOUT_MS', 2000),
+    connectionTimeout: setting('DYNAMODB_CONNECT_TIMEOUT_MS'),
+    requestTimeout: setting('DYNAMODB_REQUEST_TIMEOUT_MS'),
     // Without this the handler only warns when the timeout passes, and the request hangs on.
     throwOnRequestTimeout: true,
   },
@@ -51,7 +51,7 @@ export function tableNameOf(table: TableName): string {
  * its first hook: every declared table's name is read now.
  */
 function requireDeclaredTables(): void {
-  const name = process.env[FUNCTION_NAME_ENV];
+  const name = setting('WCS_HOOKS_FUNCTION');
   if (name === undefined) return;
   const declaration = FUNCTIONS[name as FunctionName];
   if (!declaration)

@@ -1,7 +1,7 @@
-import { DEFAULTS, integerEnv } from '../kernel/config.ts';
+import { setting } from '../kernel/config.ts';
 
 /** How long history is kept, in days (`RETENTION_DAYS`). */
-export const retentionDays = integerEnv('RETENTION_DAYS', DEFAULTS.retentionDays);
+export const retentionDays = setting('RETENTION_DAYS');
 
 /** The `expiresAt` (epoch seconds) of an item written at `now`: DynamoDB TTL deletes it after retention. */
 export function expiresAtFor(now: Date): number {

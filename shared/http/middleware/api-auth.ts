@@ -1,5 +1,6 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { setting } from '../../kernel/config.ts';
 import { safeEqual } from '../../kernel/digest.ts';
 import { UnauthorizedError } from '../../kernel/errors.ts';
 
@@ -9,7 +10,7 @@ import { UnauthorizedError } from '../../kernel/errors.ts';
  * send `Authorization: Bearer <API_TOKEN>`; without `API_TOKEN` configured the API admits nobody.
  */
 export function apiAuth(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
-  const token = process.env.API_TOKEN ?? '';
+  const token = setting('API_TOKEN') ?? '';
   const apiAuthBefore: middy.MiddlewareFn<APIGatewayProxyEventV2> = (request) => {
     const { event } = request;
     const context = event.requestContext as { authorizer?: { iam?: unknown } };
