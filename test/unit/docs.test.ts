@@ -71,3 +71,14 @@ describe('the configuration catalogue', () => {
     for (const name of Object.keys(SETTINGS)) expect([name, code.includes(name)]).toEqual([name, true]);
   });
 });
+
+describe('the architecture pictures', () => {
+  it.each(['docs/architecture.md', 'docs/deploy.md'])('%s shows every table', (doc) => {
+    const picture = read(doc)
+      .split('```')
+      .filter((_, i) => i % 2 === 1)
+      .find((block) => block.includes('DynamoDB'));
+    expect(picture).toBeDefined();
+    for (const table of Object.keys(TABLES)) expect([table, picture?.includes(table)]).toEqual([table, true]);
+  });
+});

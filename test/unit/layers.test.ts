@@ -46,7 +46,11 @@ describe('shared/', () => {
     expect(folders.map((folder) => folder.name).sort()).toEqual(Object.keys(MAY_IMPORT).sort());
     expect(sources.every((file) => file.includes('/') || file.includes('\\'))).toBe(true);
     const readme = readFileSync(join(SHARED, 'README.md'), 'utf8');
-    for (const folder of Object.keys(MAY_IMPORT)) expect(readme).toContain(`| \`${folder}/\``);
+    for (const folder of Object.keys(MAY_IMPORT)) {
+      expect(readme).toContain(`| \`${folder}/\``);
+      const own = readFileSync(join(SHARED, folder, 'README.md'), 'utf8');
+      expect(own).toMatch(/May import: /);
+    }
   });
 
   it.each(sources)('%s imports only from the folders below its own', (file) => {
