@@ -9,6 +9,7 @@ import { setting } from '../kernel/config.ts';
 import type { STREAMED_TABLES } from '../store/tables.ts';
 import { removeConnection, subscribersOf } from './connections.ts';
 import { encodeFrame } from './stomp/codec.ts';
+import { streamFields } from './views.ts';
 
 /**
  * Refusals in one minute of one app that raise a `/alarm` (`REFUSAL_ALARM_PER_MINUTE`, default 20).
@@ -52,12 +53,7 @@ export function deliveriesFor(change: TableChange): Delivery[] {
   }
   const stream = {
     type: 'stream',
-    name: item.name,
-    mediaId: item.mediaSessionId,
-    sessionId: item.sessionId,
-    app: item.appKey,
-    node: item.nodeId,
-    publisher: item.published,
+    ...streamFields(item),
     status: item.status,
     info: item.info,
     at: item.lastStatusAt,

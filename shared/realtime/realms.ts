@@ -9,6 +9,7 @@ import { METRIC } from '../kernel/metric-names.ts';
 import { listOpenSessions, sessionRecord } from '../state/sessions.ts';
 import { listLiveStreams, streamsByName, streamsOfSession } from '../state/streams.ts';
 import type { RealmReply, RealmRequest } from './stomp/session.ts';
+import { streamFields } from './views.ts';
 
 const text = z.string().check(z.minLength(1), z.maxLength(1024));
 const ok = (payload: unknown): RealmReply => ({ status: 200, reason: 'SUCCESS', payload });
@@ -17,12 +18,7 @@ const badRequest = (reason: string): RealmReply => ({ status: 400, reason });
 /** A stream as the realms show it: OAM's field names where OAM has one. */
 function streamView(item: Record<string, unknown>) {
   return {
-    name: item.name,
-    mediaId: item.mediaSessionId,
-    sessionId: item.sessionId,
-    app: item.appKey,
-    node: item.nodeId,
-    publisher: item.published,
+    ...streamFields(item),
     status: item.status ?? (item.published ? 'PUBLISHING' : 'PLAYING'),
     ...(item.info !== undefined && { info: item.info }),
     ...(item.firstStatusAt !== undefined && { createDate: item.firstStatusAt }),
