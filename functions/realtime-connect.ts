@@ -1,9 +1,11 @@
 /**
  * WebSocket `$connect` of the realtime API: admits a connection that presents the realtime token
- * (`?token=`, or `Authorization: Bearer` from a client that can set headers), refuses any other
- * with 401 before it is open, and records it.
+ * (`?token=`, or `Authorization: Bearer` from a client that can set headers) from an allowed origin
+ * (`ALLOWED_ORIGINS`: a browser page elsewhere gets 403), refuses any other with 401 before it is
+ * open, and records it.
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { originAllowed } from '#shared/kernel/origins.ts';
 import { openConnection } from '#shared/realtime/connections.ts';
 import { isRealtimeToken } from '#shared/realtime/token.ts';
 
@@ -13,8 +15,23 @@ type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
   headers?: Record<string, string | undefined>;
 };
 
+const header = (event: ConnectEvent, name: string) => {
+  const headers = event.headers ?? {};
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+};
+
 export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
-  const authorization = event.headers?.Authorization ?? event.headers?.authorization;
+  if (!originAllowed(header(event, 'origin'), header(event, 'host') ?? event.requestContext.domainName)) {
+    return {
+      statusCode: 403,
+      body: JSON.stringify({
+        error: 'Forbidden',
+        message: 'this origin may not open the realtime API (ALLOWED_ORIGINS)',
+      }),
+    };
+  }
+  const authorization = header(event, 'authorization');
   const presented = event.queryStringParameters?.token ?? authorization?.replace(/^Bearer /, '');
   if (!(await isRealtimeToken(presented))) {
     return {

@@ -31,7 +31,7 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   revoke --user U [--app A] | --session S
   send --session S | --user U [--app A] | --stream N [--app A] | --app A --payload JSON [--async]
   nodes put NODE URL          the WCS REST API of a node (NODE: its nodeId <id>@<ip>, or its IP)
-  nodes list
+  nodes list                  every node known from its hooks, its state (up, down and why), its URL
   nodes remove NODE`;
 
 class UsageError extends Error {}
@@ -220,7 +220,7 @@ async function run(): Promise<unknown> {
   }
   if (command === 'nodes') {
     const { listNodeUrls, putNodeUrl, removeNodeUrl } = await import('#shared/sender/wcs-nodes.ts');
-    if (sub === 'list') return listNodeUrls();
+    if (sub === 'list') return listNodes(await listNodeUrls());
     if (!name) throw new UsageError(`nodes ${sub ?? ''} needs a node (its nodeId <id>@<ip>, or its IP)`);
     try {
       if (sub === 'put') {
@@ -238,6 +238,34 @@ async function run(): Promise<unknown> {
     throw new UsageError(`unknown nodes command "${sub ?? ''}"`);
   }
   throw new UsageError(`unknown command "${command}"`);
+}
+
+/**
+ * `nodes list`: every WCS node known from its hooks, with its status as the node poller last saw it,
+ * and every configured REST URL (by nodeId, or by IP for each node at that IP), times in ISO.
+ */
+async function listNodes(urls: { node: string; url: string; updatedAt: string }[]) {
+  const { listNodes: knownNodes } = await import('#shared/state/monitoring.ts');
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  const known = await knownNodes();
+  const shown = known.map((n) => {
+    const configured = urls.find((u) => u.node === n.nodeId) ?? urls.find((u) => u.node === n.host);
+    return {
+      node: n.nodeId,
+      host: n.host,
+      ...(configured && { url: configured.url, urlConfiguredFor: configured.node }),
+      state: n.connected === undefined ? 'not polled yet' : n.connected ? 'up' : 'down',
+      ...(n.downReason && { downSince: iso(n.downSince), downReason: n.downReason }),
+      lastHookAt: iso(n.lastHookAt),
+      lastContactAt: iso(n.lastContactAt),
+      connectCounter: n.connectCounter ?? 0,
+      profiles: n.profiles ?? [],
+    };
+  });
+  const unmatched = urls
+    .filter((u) => !known.some((n) => n.nodeId === u.node || n.host === u.node))
+    .map((u) => ({ node: u.node, url: u.url, updatedAt: u.updatedAt, state: 'no hook seen from it' }));
+  return [...shown, ...unmatched];
 }
 
 run()

@@ -5,6 +5,7 @@
 import type { Node } from 'constructs';
 import { parseFailModes } from '#shared/http/fail-modes.ts';
 import { MAX_SPILLABLE_BODY_BYTES, SETTINGS } from '#shared/kernel/config.ts';
+import { parseAllowedOrigins } from '#shared/kernel/origins.ts';
 import { parseDefaultPolicy } from '#shared/state/app-policy.ts';
 
 function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'> {
@@ -79,6 +80,14 @@ export interface StageConfig {
   readonly refusalAlarmPerMinute: number;
   /** Percentage of hook requests answered 4xx over five minutes that raises a CloudWatch alarm. Default 10. */
   readonly clientErrorRatePercent: number;
+  /** Minutes between runs of the node poller (EventBridge Scheduler: a minute at least). Default 1. */
+  readonly nodePollIntervalMinutes: number;
+  /** Hours metric samples are kept. Default 24. */
+  readonly metricsRetentionHours: number;
+  /** Browser origins allowed on the REST realms (CORS) and the realtime WebSocket; `*` for any. Default none. */
+  readonly allowedOrigins: readonly string[];
+  /** Milliseconds a realtime WebSocket has to send STOMP CONNECT. Default 10000. */
+  readonly stompMaxTimeoutMs: number;
 }
 
 function parse(value: unknown): unknown {
@@ -87,6 +96,26 @@ function parse(value: unknown): unknown {
     return JSON.parse(value);
   } catch {
     return value;
+  }
+}
+
+function wholeMinutes(minutes: number): number {
+  if (!Number.isInteger(minutes))
+    throw new Error(
+      `context "nodePollIntervalMinutes" must be whole minutes (EventBridge Scheduler), got ${minutes}`,
+    );
+  return minutes;
+}
+
+/** `allowedOrigins`: a list, or comma-separated text, of origins (`https://ops.example.com`) or `*`. */
+function origins(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  const spec = Array.isArray(value) ? value.join(',') : value;
+  if (typeof spec !== 'string') throw new Error('context "allowedOrigins" must be a list of origins, or *');
+  try {
+    return parseAllowedOrigins(spec);
+  } catch (error) {
+    throw new Error(`context "allowedOrigins": ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -153,5 +182,9 @@ export function stageConfigFrom(node: Node): StageConfig {
     sendMaxReceiveCount: number('sendMaxReceiveCount', 5),
     refusalAlarmPerMinute: number('refusalAlarmPerMinute', 20),
     clientErrorRatePercent: number('clientErrorRatePercent', 10),
+    nodePollIntervalMinutes: wholeMinutes(number('nodePollIntervalMinutes', 1)),
+    metricsRetentionHours: number('metricsRetentionHours', 24),
+    allowedOrigins: origins(read('allowedOrigins')),
+    stompMaxTimeoutMs: number('stompMaxTimeoutMs', SETTINGS.STOMP_MAX_TIMEOUT_MS.fallback),
   };
 }

@@ -1,5 +1,12 @@
+import { Duration } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,6 +23,8 @@ export interface HookApiProps {
   /** Steady-state requests per second across all routes. */
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
+  /** Browser origins allowed on the API (CORS: the REST realms, data/send); none by default. */
+  readonly allowedOrigins?: readonly string[];
   /** Environment for every hook function (log level, retention, body limit). */
   readonly environment: Readonly<Record<string, string>>;
 }
@@ -47,9 +56,25 @@ export class HookApi extends Construct {
       }),
     ) as Record<HandlerName, HookFunction>;
 
+    const origins = props.allowedOrigins ?? [];
     this.api = new HttpApi(this, 'Api', {
       description: 'wcs-hooks: Flashphoner WCS REST hooks',
       createDefaultStage: false,
+      // OAM's access_control_allow_origin: browsers of these origins may call the REST realms.
+      ...(origins.length > 0 && {
+        corsPreflight: {
+          allowOrigins: [...origins],
+          allowMethods: [CorsHttpMethod.POST, CorsHttpMethod.OPTIONS],
+          allowHeaders: [
+            'authorization',
+            'content-type',
+            'x-amz-date',
+            'x-amz-security-token',
+            'x-requested-with',
+          ],
+          maxAge: Duration.minutes(10),
+        },
+      }),
     });
     this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     this.stage = new HttpStage(this, 'DefaultStage', {

@@ -4,7 +4,8 @@
  * catch-all `POST /hooks/{method}` for the rest).
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type {
   Context,
   DynamoDBBatchResponse,
@@ -13,6 +14,7 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { setting } from '#shared/kernel/config.ts';
+import { originAllowed } from '#shared/kernel/origins.ts';
 import {
   FUNCTIONS,
   findHook,
@@ -32,6 +34,7 @@ import {
   writeResult,
 } from './lambda-adapter.ts';
 import { localLogger as logger } from './local-logger.ts';
+import { localTls } from './tls.ts';
 
 /** The live page (`npm start` serves it; it is not deployed) and the STOMP client it loads. */
 const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
@@ -92,10 +95,11 @@ export async function loadHookHandlers(): Promise<HookHandlers> {
  */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-/** The HTTP server that serves `handlers`; not yet listening. */
+/** The HTTP server (HTTPS with `localTls()`) that serves `handlers`; not yet listening. */
 export function createHookServer(handlers: HookHandlers): Server {
   const hookBodyLimitBytes = setting('HOOK_BODY_LIMIT_BYTES');
-  const server = createServer(async (request, response) => {
+  const tls = localTls();
+  const listener = async (request: IncomingMessage, response: ServerResponse) => {
     try {
       const { pathname } = new URL(request.url ?? '/', 'http://localhost');
       if (pathname === '/health') return writeJson(response, 200, { status: 'ok' });
@@ -109,6 +113,7 @@ export function createHookServer(handlers: HookHandlers): Server {
         });
         return response.end(body);
       }
+      if (pathname.startsWith('/api/') && corsPreflight(request, response)) return;
       const apiFunction = API_ROUTES[`${request.method} ${pathname}`];
       if (apiFunction) {
         const body = await readBody(request);
@@ -163,10 +168,74 @@ export function createHookServer(handlers: HookHandlers): Server {
         writeJson(response, 500, { error: 'InternalError', message: 'the local server failed' });
       else response.destroy();
     }
-  });
+  };
+  // An https.Server has the http.Server's API (and upgrades) over TLS.
+  const server = tls ? (createTlsServer(tls, listener) as unknown as Server) : createServer(listener);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   return server;
+}
+
+/**
+ * CORS on the operator API, as the HTTP API's CORS configuration answers in AWS: an allowed origin
+ * (`ALLOWED_ORIGINS`, or the API's own) gets `access-control-allow-origin` on every answer, and a
+ * preflight (`OPTIONS`) is answered here, 204; any other origin gets no CORS headers, so its browser
+ * refuses the answer. True when the request was answered.
+ */
+function corsPreflight(request: IncomingMessage, response: ServerResponse): boolean {
+  const origin = request.headers.origin;
+  const allowed = origin !== undefined && originAllowed(origin, request.headers.host);
+  if (allowed) {
+    response.setHeader('access-control-allow-origin', origin);
+    response.setHeader('vary', 'origin');
+  }
+  if (request.method !== 'OPTIONS') return false;
+  if (allowed) {
+    response.setHeader('access-control-allow-methods', 'POST, OPTIONS');
+    response.setHeader('access-control-allow-headers', 'authorization, content-type, x-requested-with');
+    response.setHeader('access-control-max-age', '600');
+  }
+  response.writeHead(204).end();
+  return true;
+}
+
+/**
+ * Runs the node poller function (`functions/node-poller.ts`) as EventBridge Scheduler runs it in
+ * AWS: the same handler, with its grants, every few seconds (each run polls the nodes that are due,
+ * for as long as the next run is away). Returns a stop function.
+ */
+function startLocalPoller(handlers: HookHandlers): () => Promise<void> {
+  const tickMs = Math.min(setting('NODE_POLL_INTERVAL_S') * 1000, 5000);
+  const poller = handlers['node-poller'] as unknown as (
+    event: unknown,
+    context: { getRemainingTimeInMillis(): number },
+  ) => Promise<unknown>;
+  let running = true;
+  let wake: () => void = () => undefined;
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      try {
+        await poller(
+          { source: 'local.scheduler' },
+          { ...localContext('wcs-hooks-node-poller'), getRemainingTimeInMillis: () => tickMs + 10_000 },
+        );
+      } catch (error) {
+        logger.warn('node poller run failed; the next run tries again', { error: (error as Error).message });
+      }
+      const wait = Math.max(0, tickMs - (Date.now() - started));
+      if (running)
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, wait);
+        });
+    }
+  })();
+  return async () => {
+    running = false;
+    wake();
+    await loop;
+  };
 }
 
 /**
@@ -271,6 +340,8 @@ export interface LocalRuntimeOptions {
   readonly drainSpillEveryMs?: number;
   /** Serve the realtime API at `/ws`, fed by DynamoDB Local's streams. Default true. */
   readonly realtime?: boolean;
+  /** Run the node poller on a timer, as EventBridge Scheduler does in AWS. Default true. */
+  readonly poller?: boolean;
 }
 
 export interface LocalRuntime {
@@ -300,9 +371,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     (options.realtime ?? true)
       ? await startRealtime(handlers, server, process.env.DYNAMODB_ENDPOINT as string)
       : async () => undefined;
+  const stopPoller = (options.poller ?? true) ? startLocalPoller(handlers) : async () => undefined;
   return {
     server,
     stop: async () => {
+      await stopPoller();
       await stopSender();
       await stopDrainer();
       await stopRealtime();

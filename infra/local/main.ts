@@ -63,6 +63,12 @@ async function main() {
   const signed = secretsFromEnvironment(setting('WCS_HOOK_SECRET')).length > 0;
   parseFailModes(setting('DECISION_FAIL_MODES'));
   parseDefaultPolicy(setting('DEFAULT_APP_POLICY'));
+  const { parseAllowedOrigins } = await import('#shared/kernel/origins.ts');
+  parseAllowedOrigins(setting('ALLOWED_ORIGINS'));
+  const { localTls } = await import('./tls.ts');
+  const secure = localTls() !== undefined;
+  const http = secure ? 'https' : 'http';
+  const ws = secure ? 'wss' : 'ws';
 
   if (!setting('DYNAMODB_ENDPOINT')) {
     const inMemory = setting('DYNAMODB_IN_MEMORY');
@@ -73,6 +79,9 @@ async function main() {
     env.DYNAMODB_ENDPOINT = dynamoDbLocal.endpoint;
   }
   log(`DynamoDB at ${env.DYNAMODB_ENDPOINT}`);
+  log(
+    `polling the WCS nodes that send hooks every ${setting('NODE_POLL_INTERVAL_S')} s (node status, stream metrics by profile)`,
+  );
 
   const client = new DynamoDBClient({ endpoint: env.DYNAMODB_ENDPOINT });
   const created = await ensureTables(client, tablePrefix);
@@ -88,14 +97,14 @@ async function main() {
   const { startLocalRuntime } = await import('./hook-server.ts');
   // The realtime API admits only the operator token: without one there is nobody to serve, and
   // no reason to tail the tables' streams.
-  const runtime = await startLocalRuntime({ realtime: Boolean(env.API_TOKEN) });
+  const runtime = await startLocalRuntime({ realtime: Boolean(env.API_TOKEN), poller: true });
   const { server } = runtime;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
   log(`serving WCS hooks; point a WCS app at one of:`);
-  for (const address of reachableAddresses()) log(`  http://${address}:${port}${HOOKS_PATH}`);
+  for (const address of reachableAddresses()) log(`  ${http}://${address}:${port}${HOOKS_PATH}`);
   log(`  e.g. in the WCS CLI: update app -l http://<this-host>:${port}${HOOKS_PATH} defaultApp`);
   log(
     signed
@@ -104,12 +113,12 @@ async function main() {
   );
   log(
     env.API_TOKEN
-      ? `operator API at http://localhost:${port}/api (Authorization: Bearer $API_TOKEN)`
+      ? `operator API at ${http}://localhost:${port}/api (Authorization: Bearer $API_TOKEN)`
       : 'operator API (/api/data/send) is closed: set API_TOKEN to open it',
   );
   log(
     env.API_TOKEN
-      ? `realtime monitoring (STOMP): ws://localhost:${port}/ws?token=$API_TOKEN, live page http://localhost:${port}/?token=$API_TOKEN`
+      ? `realtime monitoring (STOMP): ${ws}://localhost:${port}/ws?token=$API_TOKEN, live page ${http}://localhost:${port}/?token=$API_TOKEN`
       : 'realtime monitoring (/ws) is off: set API_TOKEN to serve it',
   );
 

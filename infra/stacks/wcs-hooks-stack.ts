@@ -5,6 +5,7 @@ import type { StageConfig } from '../config.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
 import { MonitoringApi } from '../constructs/monitoring-api.ts';
+import { NodePoller } from '../constructs/node-poller.ts';
 import { queueWithDeadLetters } from '../constructs/queues.ts';
 import { RealtimeApi } from '../constructs/realtime-api.ts';
 import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
@@ -80,6 +81,7 @@ export class WcsHooksStack extends Stack {
       logRetention: config.logRetentionDays,
       throttleRateLimit: config.throttleRateLimit,
       throttleBurstLimit: config.throttleBurstLimit,
+      allowedOrigins: config.allowedOrigins,
       environment: {
         POWERTOOLS_LOG_LEVEL: config.logLevel,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -129,7 +131,19 @@ export class WcsHooksStack extends Stack {
       resources,
       token: realtimeToken,
       logRetention: config.logRetentionDays,
-      environment: { ...environment, REFUSAL_ALARM_PER_MINUTE: String(config.refusalAlarmPerMinute) },
+      environment: {
+        ...environment,
+        REFUSAL_ALARM_PER_MINUTE: String(config.refusalAlarmPerMinute),
+        STOMP_MAX_TIMEOUT_MS: String(config.stompMaxTimeoutMs),
+        ...(config.allowedOrigins.length > 0 && { ALLOWED_ORIGINS: config.allowedOrigins.join(',') }),
+      },
+    });
+    const poller = new NodePoller(this, 'NodePoller', {
+      resources,
+      wcsRestCredentials,
+      logRetention: config.logRetentionDays,
+      environment: { ...environment, METRICS_RETENTION_HOURS: String(config.metricsRetentionHours) },
+      intervalMinutes: config.nodePollIntervalMinutes,
     });
     Validations.of(realtime.api).acknowledge({
       id: 'AwsSolutions-APIG4',
@@ -152,7 +166,13 @@ export class WcsHooksStack extends Stack {
       'realm-api': monitoring.function,
       ...realtime.functions,
       'spill-replayer': spillReplayer.function,
+      'node-poller': poller.function,
     });
+    observability.watchDeadLetters(
+      'NodePollerRuns',
+      poller.deadLetterQueue,
+      'EventBridge Scheduler could not invoke the node poller: node status, metrics and threshold alarms are not being updated.',
+    );
     observability.watchDeadLetters(
       'Sends',
       deadLetterQueue,

@@ -31,6 +31,7 @@ import {
 } from '../kernel/registry.ts';
 import { type CountRefusal, refusalCounter } from '../state/counters.ts';
 import { eventRecorder, type RecordEvent } from '../state/events.ts';
+import { isNodeId, noteNodeHook } from '../state/monitoring.ts';
 import { recorderByMethod, recorderOf } from '../state/recorders.ts';
 import { breakerOpen, closeBreaker, tripBreaker } from './breaker.ts';
 import { decisionBudgetMs, failModeOf } from './fail-modes.ts';
@@ -341,12 +342,27 @@ function hookFunction(
             : await start();
       if (unidentified)
         logger.warn('hook kept as a raw event: it cannot be identified', { reason: unidentified });
+      await noteNode(mirror.nodeId, receivedAt);
       const durationMs = Date.now() - receivedAt.getTime();
       metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
       metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);
       logger.info('hook answered', { statusCode: 200, durationMs });
       return jsonResponse(200, isObject(parsed) ? { ...mirror, ...answer?.fields } : parsed);
     });
+}
+
+/**
+ * Learns the WCS node that sent a hook (`state/monitoring.ts`: at most a write a minute per node and
+ * instance), for the node poller. Never in the way of the hook: skipped while DynamoDB is failing,
+ * given a short budget, and a failure only logged (the next hook from the node notes it again).
+ */
+async function noteNode(nodeId: unknown, receivedAt: Date): Promise<void> {
+  if (!isNodeId(nodeId) || breakerOpen()) return;
+  try {
+    await withinBudget(noteNodeHook(nodeId, receivedAt), eventBudgetMs);
+  } catch (error) {
+    logger.warn('could not note the WCS node of a hook', { error: (error as Error).message });
+  }
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>

@@ -147,6 +147,35 @@ export const SETTINGS = {
   WCS_REST_CONNECTIONS: integer(16, 'keep-alive connections per WCS node'),
   SEND_CONCURRENCY: integer(16, 'sends in flight at once in a fan-out'),
 
+  // Monitoring (WCS OAM): the node poller, metrics, browsers.
+  NODE_POLL_INTERVAL_S: integer(
+    60,
+    "how often the node poller runs: every node's status each run, stream metrics at its profiles' rate within it",
+    { inAws: '`nodePollIntervalSeconds` (at least 60: EventBridge Scheduler runs it each minute at most)' },
+  ),
+  NODE_POLL_CONCURRENCY: integer(8, 'WCS nodes the poller asks at once'),
+  METRICS_RETENTION_HOURS: integer(
+    24,
+    'metric samples expire (DynamoDB TTL) this many hours after they were taken',
+    {
+      inAws: '`metricsRetentionHours`',
+    },
+  ),
+  ALLOWED_ORIGINS: text(
+    undefined,
+    'browser origins (comma-separated, e.g. `https://ops.example.com`) allowed to call the REST realms and open the realtime WebSocket; `*` allows any; unset, only the same origin',
+    { inAws: '`allowedOrigins` (CORS of the HTTP API, and the WebSocket `$connect` check)' },
+  ),
+  STOMP_MAX_TIMEOUT_MS: integer(
+    10_000,
+    'time a realtime WebSocket has to send its STOMP CONNECT frame (OAM: `stomp_max_timeout`)',
+    { inAws: '`stompMaxTimeoutMs`' },
+  ),
+  TLS_CERT_FILE: text(undefined, 'PEM certificate: the local server serves `https://` and `wss://` with it', {
+    localOnly: true,
+  }),
+  TLS_KEY_FILE: text(undefined, 'PEM private key of `TLS_CERT_FILE`', { localOnly: true }),
+
   // Logs and metrics (Powertools reads these too).
   POWERTOOLS_LOG_LEVEL: text('INFO', '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT`', { inAws: '`logLevel`' }),
   POWERTOOLS_SERVICE_NAME: { ...wiring('the service name in logs and metrics'), fallback: 'wcs-hooks' },

@@ -20,6 +20,8 @@ export const METRIC = {
   apiRequests: 'ApiRequests',
   /** Sends that failed on the node's configuration: not confirmed as a WCS REST API (a wrong URL), or refused (outside the allowed networks, not `<id>@<ip>`). */
   wcsNodeMisconfigured: 'WcsNodeMisconfigured',
+  /** WCS nodes the poller found down in a run (no answer, 5xx, garbage, credentials refused), by `reason`. */
+  wcsNodeDown: 'WcsNodeDown',
 } as const;
 
 /**
@@ -31,4 +33,5 @@ export const ALARMED_METRICS = [
   METRIC.spilled,
   METRIC.wcsNodeMisconfigured,
   METRIC.spillDeadLettered,
+  METRIC.wcsNodeDown,
 ] as const;

@@ -31,13 +31,16 @@ export type TableName =
   | 'config'
   | 'streamNames'
   | 'connections'
-  | 'counters';
+  | 'counters'
+  | 'monitoring'
+  | 'metrics';
 
 /**
  * What a handler does with a table; the CDK stack grants exactly this and nothing more. `manage`
- * also deletes (the realtime connections, removed when they close).
+ * also deletes (the realtime connections, removed when they close); `batchWrite` puts items 25 to a
+ * request (the node poller's metric samples).
  */
-export type TableAccess = 'read' | 'write' | 'readWrite' | 'manage';
+export type TableAccess = 'read' | 'write' | 'readWrite' | 'manage' | 'batchWrite';
 
 /** A Lambda entry point in `functions/<name>.ts`, and what it may use. */
 export interface HandlerDefinition {
@@ -82,9 +85,21 @@ export interface HookHandlerDefinition extends HandlerDefinition {
   readonly spillQueue: 'send';
 }
 
+/**
+ * Every hook handler may spill, and notes the WCS node that sent the hook (`monitoring`: a node is
+ * learnt from its hooks, at most once a minute per node and function instance: `state/nodes.ts`).
+ */
 const hookHandler = <const Definition extends Omit<HookHandlerDefinition, 'spillQueue'>>(
   definition: Definition,
-) => ({ ...definition, spillQueue: 'send' }) as Definition & { readonly spillQueue: 'send' };
+) =>
+  ({
+    ...definition,
+    tables: { ...definition.tables, monitoring: 'write' },
+    spillQueue: 'send',
+  }) as Omit<Definition, 'tables'> & {
+    readonly tables: Definition['tables'] & { readonly monitoring: 'write' };
+    readonly spillQueue: 'send';
+  };
 
 export const HANDLERS = {
   connect: hookHandler({
@@ -212,6 +227,19 @@ const SENDING_TABLES = {
   dataMessages: 'write',
 } as const;
 
+/**
+ * What the monitoring realms need: sessions and streams to list, the configuration store for OAM's
+ * profiles, rules and alarms (created and changed through the realms), node status and raised alarms,
+ * metric samples.
+ */
+const OAM_TABLES = {
+  sessions: 'read',
+  streams: 'read',
+  config: 'manage',
+  monitoring: 'manage',
+  metrics: 'read',
+} as const;
+
 /** The functions that are not hooks: the operator API and the sender (see `shared/sender/sender.ts`). */
 export const SERVICE_FUNCTIONS = {
   'data-send-api': {
@@ -225,8 +253,9 @@ export const SERVICE_FUNCTIONS = {
     description: 'Consumes the send queue: expands fan-outs, delivers sends through the WCS REST API.',
   },
   'realm-api': {
-    tables: { sessions: 'read', streams: 'read' },
-    description: 'POST /api/<realm>: the monitoring realms over REST (stream, session and metric lists).',
+    tables: OAM_TABLES,
+    description:
+      'POST /api/<realm>: the monitoring realms over REST (WCS OAM: streams, nodes, profiles, rules, alarms, metrics).',
   },
   'realtime-connect': {
     tables: { connections: 'write' },
@@ -237,13 +266,18 @@ export const SERVICE_FUNCTIONS = {
     description: 'WebSocket $disconnect: removes the connection and its subscriptions.',
   },
   'realtime-message': {
-    tables: { connections: 'manage', sessions: 'read', streams: 'read' },
+    tables: { ...OAM_TABLES, connections: 'manage' },
     description: 'WebSocket $default: STOMP frames (CONNECT, SUBSCRIBE, SEND to the realms, ...).',
   },
   'realtime-streams': {
     tables: { connections: 'manage' },
     description:
-      'Pushes each change of the sessions, streams and counters tables (DynamoDB Streams) to its subscribers.',
+      'Pushes each change of the sessions, streams, counters, monitoring and metrics tables (DynamoDB Streams) to its subscribers.',
+  },
+  'node-poller': {
+    tables: { config: 'read', monitoring: 'manage', metrics: 'batchWrite' },
+    description:
+      "Polls every WCS node's REST API on a schedule: node status, stream metrics by the nodes' profiles, threshold alarms.",
   },
   'spill-replayer': {
     tables: {
@@ -409,7 +443,26 @@ export function decisionHooks(): { readonly hook: HookDefinition; readonly failM
 export const REALMS = [
   '/api/stream/list',
   '/api/stream/history',
+  '/api/stream/metrics',
   '/api/session/list',
   '/api/session/history',
   '/api/metric/list',
+  '/api/node/list',
+  '/api/node/update',
+  '/api/node/delete',
+  '/api/node_status/list',
+  '/api/profile/create',
+  '/api/profile/update',
+  '/api/profile/delete',
+  '/api/profile/list',
+  '/api/rule/create',
+  '/api/rule/update',
+  '/api/rule/delete',
+  '/api/rule/list',
+  '/api/alarm/create',
+  '/api/alarm/update',
+  '/api/alarm/delete',
+  '/api/alarm/list',
 ] as const;
+
+export type Realm = (typeof REALMS)[number];

@@ -47,7 +47,7 @@ export async function openConnection(connectionId: string, principal: string): P
       Item: {
         connectionId,
         key: STATE,
-        state: newSessionState(),
+        state: newSessionState(Date.now()),
         version: 0,
         principal,
         openedAt: new Date().toISOString(),

@@ -6,10 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setting } from '../kernel/config.ts';
+import { sampleView } from '../state/metrics.ts';
 import type { STREAMED_TABLES } from '../store/tables.ts';
 import { removeConnection, subscribersOf } from './connections.ts';
 import { encodeFrame } from './stomp/codec.ts';
-import { streamFields } from './views.ts';
+import { nodeView, streamFields, thresholdAlarmView } from './views.ts';
 
 /**
  * Refusals in one minute of one app that raise a `/alarm` (`REFUSAL_ALARM_PER_MINUTE`, default 20).
@@ -26,12 +27,33 @@ export interface TableChange {
 
 export interface Delivery {
   readonly destination: string;
-  readonly body: Record<string, unknown>;
+  readonly body: unknown;
 }
 
-/** The messages a change makes: a status change of a stream or a session; alarms on failures and on refusals. */
+/** The same message on `/alarm` and on its alias `/alarms`. */
+const alarmDeliveries = (body: unknown): Delivery[] => [
+  { destination: '/alarm', body },
+  { destination: '/alarms', body },
+];
+
+/**
+ * The messages a change makes: a status change of a stream or a session; a node's status; a metric
+ * sample (OAM's `/stream/{nodeId}/{mediaId}`: a JSON array of samples); alarms on failures, on
+ * refusals and on thresholds.
+ */
 export function deliveriesFor(change: TableChange): Delivery[] {
   if (change.table === 'counters') return refusalAlarms(change);
+  if (change.table === 'metrics') {
+    const sample = change.newImage;
+    if (!sample || change.oldImage) return [];
+    return [
+      {
+        destination: `/stream/${String(sample.nodeId)}/${String(sample.mediaId)}`,
+        body: [sampleView(sample)],
+      },
+    ];
+  }
+  if (change.table === 'monitoring') return monitoringDeliveries(change);
   const item = change.newImage;
   if (!item || item.status === change.oldImage?.status || item.status === undefined) return [];
   if (change.table === 'sessions') {
@@ -63,12 +85,30 @@ export function deliveriesFor(change: TableChange): Delivery[] {
     { destination: `/topic/streams/${String(item.name)}`, body: stream },
   ];
   if (item.status === 'FAILED') {
-    deliveries.push({
-      destination: '/alarm',
-      body: { ...stream, type: 'alarm', alarm: item.published ? 'PUBLISHER_LOST' : 'STREAM_FAILED' },
-    });
+    deliveries.push(
+      ...alarmDeliveries({
+        ...stream,
+        type: 'alarm',
+        alarm: item.published ? 'PUBLISHER_LOST' : 'STREAM_FAILED',
+      }),
+    );
   }
   return deliveries;
+}
+
+/** A node's status when it goes up or down (or is first polled); a threshold alarm raised or cleared. */
+function monitoringDeliveries({ newImage, oldImage }: TableChange): Delivery[] {
+  const group = newImage?.group ?? oldImage?.group;
+  if (group === 'node') {
+    if (!newImage || newImage.connected === undefined || newImage.connected === oldImage?.connected)
+      return [];
+    return [{ destination: '/topic/nodes', body: nodeView(newImage) }];
+  }
+  if (group !== 'alarm') return [];
+  if (newImage?.raised === true && oldImage?.raised !== true)
+    return alarmDeliveries(thresholdAlarmView(newImage, 'RAISED'));
+  if (!newImage && oldImage?.raised === true) return alarmDeliveries(thresholdAlarmView(oldImage, 'CLEARED'));
+  return [];
 }
 
 /** An alarm when a refusal counter (`shared/state/counters.ts`) crosses the threshold with this change. */
@@ -77,22 +117,17 @@ function refusalAlarms(change: TableChange): Delivery[] {
   const count = Number(item?.count ?? 0);
   const before = Number(change.oldImage?.count ?? 0);
   if (!item || before >= refusalAlarmPerMinute || count < refusalAlarmPerMinute) return [];
-  return [
-    {
-      destination: '/alarm',
-      body: {
-        type: 'alarm',
-        alarm: 'REFUSALS_ABOVE_THRESHOLD',
-        app: item.appKey,
-        minute: item.window,
-        count,
-        threshold: refusalAlarmPerMinute,
-        lastMethod: item.lastMethod,
-        lastReason: item.lastReason,
-        at: new Date().toISOString(),
-      },
-    },
-  ];
+  return alarmDeliveries({
+    type: 'alarm',
+    alarm: 'REFUSALS_ABOVE_THRESHOLD',
+    app: item.appKey,
+    minute: item.window,
+    count,
+    threshold: refusalAlarmPerMinute,
+    lastMethod: item.lastMethod,
+    lastReason: item.lastReason,
+    at: new Date().toISOString(),
+  });
 }
 
 /** Sends `text` on connection `connectionId`; answers `gone` when the connection no longer exists. */

@@ -1,71 +1,234 @@
 /**
  * The realms of the monitoring API, the same over STOMP (`SEND /app/api/<realm>`) and REST
  * (`POST /api/<realm>`), answering as WCS OAM does (reference §5.2): `{status, reason, payload}`,
- * 200 SUCCESS, or 400 with the reason. Every realm is a Query on a key or an index.
+ * 200 SUCCESS, 400 with the reason for a payload that cannot be served (`Object not found` for an id
+ * that names nothing), 500 when a dependency fails. Every realm is a Query on a key or an index.
+ *
+ * OAM numbers its nodes; wcs-hooks names a node by WCS's own nodeId (`<id>@<ip>`), which a client
+ * passes back wherever OAM takes a node id. Profiles, rules and alarms are numbered as OAM numbers
+ * them. `docs/realtime.md` shows each realm's request and reply.
  */
 import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
-import { METRIC } from '../kernel/metric-names.ts';
+import { logger } from '../kernel/logger.ts';
+import type { Realm } from '../kernel/registry.ts';
+import { STREAM_METRICS, streamMetricById } from '../kernel/stream-metrics.ts';
+import { lastSamples } from '../state/metrics.ts';
+import {
+  deleteNode,
+  getNode,
+  hostOf,
+  listNodes,
+  type NodeStatus,
+  setNodeProfiles,
+} from '../state/monitoring.ts';
+import {
+  createOam,
+  deleteOam,
+  FIELDS,
+  getOam,
+  idPayload,
+  listOam,
+  OamConfigError,
+  type OamKind,
+  problems,
+  updateOam,
+} from '../state/oam-config.ts';
 import { listOpenSessions, sessionRecord } from '../state/sessions.ts';
-import { listLiveStreams, streamsByName, streamsOfSession } from '../state/streams.ts';
+import {
+  listLiveStreams,
+  streamItems,
+  streamsByName,
+  streamsByTime,
+  streamsOfSession,
+} from '../state/streams.ts';
 import type { RealmReply, RealmRequest } from './stomp/session.ts';
 import { streamFields } from './views.ts';
 
 const text = z.string().check(z.minLength(1), z.maxLength(1024));
-const ok = (payload: unknown): RealmReply => ({ status: 200, reason: 'SUCCESS', payload });
+const ok = (payload?: unknown): RealmReply => ({
+  status: 200,
+  reason: 'SUCCESS',
+  ...(payload !== undefined && { payload }),
+});
 const badRequest = (reason: string): RealmReply => ({ status: 400, reason });
+const NOT_FOUND = 'Object not found';
 
-/** A stream as the realms show it: OAM's field names where OAM has one. */
-function streamView(item: Record<string, unknown>) {
+/** A whole number, as a JSON number or its text (OAM spells numbers as text). */
+const count = (min: number, max: number, fallback: number) =>
+  z._default(
+    z
+      .pipe(
+        z.union([z.int(), z.string().check(z.regex(/^\d{1,9}$/, 'a whole number'))]),
+        z.transform((v) => Number(v)),
+      )
+      .check(z.refine((n) => n >= min && n <= max, `between ${min} and ${max}`)),
+    fallback,
+  );
+/** Epoch milliseconds, or an ISO date. */
+const instant = z.pipe(
+  z.union([z.int(), z.string().check(z.minLength(1), z.maxLength(40))]),
+  z.transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+    if (!Number.isFinite(ms)) {
+      ctx.issues.push({ code: 'custom', message: 'epoch milliseconds or an ISO date', input: v });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+);
+/** `true`/`false`, or OAM's `1`/`0` and their text. */
+const flag = z.pipe(
+  z.union([z.boolean(), z.literal(0), z.literal(1), z.enum(['true', 'false', '0', '1'])]),
+  z.transform((v) => v === true || v === 1 || v === 'true' || v === '1'),
+);
+const nodeRef = z.pipe(
+  z.union([z.string().check(z.minLength(1), z.maxLength(300)), z.int()]),
+  z.transform((v) => String(v)),
+);
+
+const ms = (iso: unknown) => (typeof iso === 'string' ? Date.parse(iso) : undefined);
+
+/** A stream as the realms show it: OAM's field names where OAM has one, dates in epoch ms. */
+function streamView(item: Record<string, unknown>, now = Date.now()) {
+  const createDate = ms(item.firstStatusAt);
+  const endDate = ms(item.endedAt);
   return {
+    id: item.mediaSessionId,
     ...streamFields(item),
     status: item.status ?? (item.published ? 'PUBLISHING' : 'PLAYING'),
     ...(item.info !== undefined && { info: item.info }),
-    ...(item.firstStatusAt !== undefined && { createDate: item.firstStatusAt }),
-    ...(item.endedAt !== undefined && { endDate: item.endedAt }),
+    createDate: createDate ?? null,
+    endDate: endDate ?? null,
+    ...(createDate !== undefined && { duration: (endDate ?? now) - createDate }),
   };
 }
+type StreamView = ReturnType<typeof streamView>;
 
-const streamList = z.object({
+const streamFilter = {
   app: z.optional(text),
+  node: z.optional(nodeRef),
+  nodeIp: z.optional(text),
+  nodeHostName: z.optional(text),
+  mediaId: z.optional(text),
   name: z.optional(text),
-  node: z.optional(text),
-  publisher: z.optional(z.boolean()),
+  publisher: z.optional(flag),
   status: z.optional(text),
-});
+};
+type StreamFilter = { [K in keyof typeof streamFilter]?: z.infer<(typeof streamFilter)[K]> };
 
-/** Live streams (PUBLISHING, PLAYING) of one app or of every app (policy or not), filtered. */
+function matches(filter: StreamFilter, s: StreamView): boolean {
+  const node = typeof s.node === 'string' ? s.node : '';
+  return (
+    (filter.app === undefined || s.app === filter.app) &&
+    (filter.node === undefined || node === filter.node || hostOf(node) === filter.node) &&
+    (filter.nodeIp === undefined || hostOf(node) === filter.nodeIp) &&
+    (filter.nodeHostName === undefined || hostOf(node) === filter.nodeHostName) &&
+    (filter.mediaId === undefined || s.mediaId === filter.mediaId) &&
+    (filter.name === undefined || s.name === filter.name) &&
+    (filter.publisher === undefined || s.publisher === filter.publisher) &&
+    (filter.status === undefined || s.status === filter.status)
+  );
+}
+
+const streamList = z.object({ ...streamFilter, showClosed: z._default(flag, false) });
+
+/**
+ * Live streams (PUBLISHING, PLAYING) of one app or of every app (policy or not), filtered, each with
+ * its `age` (ms since it started); with `showClosed`, also those of the last day that have ended.
+ */
 async function listStreams(payload: z.infer<typeof streamList>) {
+  const now = Date.now();
   const live = await listLiveStreams({
     ...(payload.app !== undefined && { appKey: payload.app }),
     ...(payload.name !== undefined && { name: payload.name }),
     ...(payload.publisher !== undefined && { published: payload.publisher }),
   });
-  return live
-    .map((s) => streamView({ ...s }))
-    .filter(
-      (s) =>
-        (payload.node === undefined || s.node === payload.node) &&
-        (payload.status === undefined || s.status === payload.status),
-    );
+  const items = await streamItems(live);
+  if (payload.showClosed) {
+    const recent = payload.name
+      ? await streamsByName(payload.name, { from: new Date(now - 86_400_000).toISOString(), limit: 500 })
+      : await streamsByTime({
+          from: new Date(now - 86_400_000).toISOString(),
+          to: new Date(now).toISOString(),
+          limit: 500,
+          offset: 0,
+        });
+    const shown = new Set(items.map((i) => i.mediaSessionId));
+    items.push(...recent.filter((i) => i.endedAt !== undefined && !shown.has(i.mediaSessionId)));
+  }
+  return items
+    .map((item) => streamView(item, now))
+    .filter((s) => matches(payload, s))
+    .map((s) => ({ ...s, age: s.createDate === null ? null : now - s.createDate }))
+    .sort((a, b) => (b.createDate ?? 0) - (a.createDate ?? 0));
 }
 
 const streamHistory = z.object({
-  name: text,
-  from: z.optional(text),
-  to: z.optional(text),
-  limit: z._default(z.int().check(z.positive(), z.maximum(100)), 50),
+  ...streamFilter,
+  /** First status at or after (epoch ms or ISO); default a day before `to`. */
+  from: z.optional(instant),
+  to: z.optional(instant),
+  createDate: z.optional(instant),
+  endDate: z.optional(instant),
+  limit: count(1, 100, 50),
+  offset: count(0, 10_000, 0),
 });
 
-/** Every publish and play of a name over a time range (`byName` index), newest first. */
+/**
+ * Publishes and plays, newest first, with OAM's fields and paging: by name (`byName`), else by the
+ * day they started (`byDay`), filtered; a publisher's `subscribers` are the plays of its name that
+ * started while it was live.
+ */
 async function streamHistoryOf(payload: z.infer<typeof streamHistory>) {
-  const streams = await streamsByName(payload.name, {
-    ...(payload.from && { from: payload.from }),
-    ...(payload.to && { to: payload.to }),
-    limit: payload.limit,
-  });
-  return streams.map(streamView).sort((a, b) => String(b.createDate).localeCompare(String(a.createDate)));
+  const now = Date.now();
+  const to = payload.to ?? payload.endDate ?? now;
+  const from = payload.from ?? payload.createDate ?? (payload.name ? 0 : to - 86_400_000);
+  const filtered = Object.keys(payload).some((k) => k in streamFilter && k !== 'name');
+  const wanted = payload.offset + payload.limit;
+  const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+  const items = payload.name
+    ? await streamsByName(payload.name, { ...range, limit: filtered ? Math.max(wanted * 4, 100) : wanted })
+    : await streamsByTime({ ...range, limit: filtered ? Math.max(wanted * 4, 100) : wanted, offset: 0 });
+  const page = items
+    .map((item) => streamView(item, now))
+    .filter((s) => matches(payload, s))
+    .sort((a, b) => (b.createDate ?? 0) - (a.createDate ?? 0))
+    .slice(payload.offset, wanted);
+  const players = new Map<string, StreamView[]>();
+  for (const name of new Set(page.filter((s) => s.publisher).map((s) => String(s.name)))) {
+    const plays = await streamsByName(name, { ...range, to: new Date(now).toISOString(), limit: 100 });
+    players.set(
+      name,
+      plays.map((p) => streamView(p, now)).filter((p) => p.publisher === false),
+    );
+  }
+  return page.map((s) => ({
+    ...s,
+    subscribers: s.publisher
+      ? (players.get(String(s.name)) ?? [])
+          .filter(
+            (p) =>
+              p.app === s.app &&
+              p.createDate !== null &&
+              s.createDate !== null &&
+              p.createDate >= s.createDate &&
+              (s.endDate === null || p.createDate <= s.endDate),
+          )
+          .map((p) => p.mediaId)
+      : [],
+  }));
 }
+
+const streamMetrics = z.object({
+  node: nodeRef,
+  mediaId: text,
+  limit: count(1, 1000, 1),
+  offset: count(0, 100_000, 0),
+  /** Samples taken at or after this time (epoch ms or ISO). */
+  time: z.optional(instant),
+  seq: z.optional(z.unknown()),
+});
 
 const sessionList = z.object({ app: text, user: z.optional(text) });
 const sessionHistory = z.object({ sessionId: text });
@@ -82,65 +245,169 @@ async function sessionHistoryOf(sessionId: string) {
     status: Item.status,
     info: Item.info,
     history: Item.statusHistory,
-    streams: streams.map(streamView).sort((a, b) => String(a.createDate).localeCompare(String(b.createDate))),
+    streams: streams.map((s) => streamView(s)).sort((a, b) => (a.createDate ?? 0) - (b.createDate ?? 0)),
   };
 }
 
-/** The counters the backend keeps (CloudWatch EMF metrics), described as OAM's metric/list describes its own. */
-const METRICS = [
-  { id: 1, enumName: METRIC.hooks, name: 'Hooks answered', note: 'by method' },
-  { id: 2, enumName: METRIC.rejected, name: 'Hooks refused (4xx)', note: 'by method and error' },
-  { id: 3, enumName: METRIC.errors, name: 'Hooks failed (5xx)', note: 'by method' },
-  { id: 4, enumName: METRIC.latency, name: 'Hook latency', note: 'milliseconds, by method' },
-  { id: 5, enumName: METRIC.admitted, name: 'Decisions admitted', note: 'by method' },
-  {
-    id: 6,
-    enumName: METRIC.decisionFallback,
-    name: 'Decisions by fail mode',
-    note: 'by method and fail mode',
-  },
-  { id: 7, enumName: METRIC.spilled, name: 'Event hooks spilled', note: 'by method' },
-  { id: 8, enumName: METRIC.apiRequests, name: 'Operator API requests answered', note: 'by route' },
-];
+/** A node as `node/list` shows it. */
+const nodeView = (n: NodeStatus) => ({ id: n.nodeId, host: n.host, profiles: n.profiles ?? [] });
 
-function parse<T>(schema: z.ZodMiniType<T>, payload: unknown): T | RealmReply {
-  const result = schema.safeParse(payload ?? {});
-  if (result.success) return result.data;
-  return badRequest(
-    result.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '),
-  );
+/** A node's status as `node_status/list` shows it: OAM's fields, then what the poller and the hooks tell. */
+const nodeStatusView = (n: NodeStatus) => ({
+  id: n.nodeId,
+  host: n.host,
+  connected: n.connected ?? false,
+  connectTimestamp: n.connectTimestamp ?? null,
+  connectCounter: n.connectCounter ?? 0,
+  rate: n.rate ?? 0,
+  firstContactAt: n.firstContactAt ?? null,
+  lastContactAt: n.lastContactAt ?? null,
+  contactCounter: n.contactCounter ?? 0,
+  downSince: n.downSince ?? null,
+  downReason: n.downReason ?? null,
+  firstHookAt: n.firstHookAt ?? null,
+  lastHookAt: n.lastHookAt ?? null,
+});
+
+const optionalId = z.object({ id: z.optional(nodeRef) });
+const nodeUpdate = z.object({
+  id: nodeRef,
+  profiles: z.array(z.pipe(z.union([z.int(), z.string()]), z.transform(Number))),
+});
+
+/** The nodes `id` names: itself by nodeId, or every node with that IP; all without an id. */
+async function nodesNamed(id: string | undefined): Promise<NodeStatus[] | undefined> {
+  if (id === undefined) return listNodes();
+  const exact = await getNode(id);
+  if (exact) return [exact];
+  const byHost = (await listNodes()).filter((n) => n.host === id);
+  return byHost.length > 0 ? byHost : undefined;
 }
 
-const isReply = (value: unknown): value is RealmReply =>
-  typeof value === 'object' && value !== null && 'status' in value && 'reason' in value && !('name' in value);
+type Handler = (payload: unknown) => Promise<RealmReply>;
 
-/** Answers one request. An unknown realm is a 400, as OAM answers a request it cannot serve. */
+/** A realm that validates its payload with `schema` before `serve` sees it. */
+function realm<T>(schema: z.ZodMiniType<T>, serve: (payload: T) => Promise<RealmReply>): Handler {
+  return async (payload) => {
+    const parsed = schema.safeParse(payload ?? {});
+    if (!parsed.success) return badRequest(problems(parsed.error.issues));
+    try {
+      return await serve(parsed.data);
+    } catch (error) {
+      if (error instanceof OamConfigError) return badRequest(error.message);
+      throw error;
+    }
+  };
+}
+
+/** `create`, `update`, `delete` and `list` of an OAM object kind, over the configuration store. */
+function crud(
+  kind: OamKind,
+  listFilter?: (object: Record<string, unknown>, payload: Record<string, unknown>) => boolean,
+) {
+  const fields = FIELDS[kind] as unknown as z.ZodMiniType<Record<string, unknown>>;
+  return {
+    create: realm(fields, async (payload) => ok({ id: (await createOam(kind, payload as never)).id })),
+    update: realm(z.looseObject({ id: idPayload.shape.id }), async ({ id, ...change }) => {
+      await updateOam(kind, id, change);
+      return ok();
+    }),
+    delete: realm(idPayload, async ({ id }) => {
+      await deleteOam(kind, id);
+      return ok();
+    }),
+    list: realm(z.looseObject({ id: z.optional(idPayload.shape.id) }), async (payload) => {
+      if (payload.id !== undefined) {
+        const one = await getOam(kind, payload.id);
+        return one ? ok([one]) : badRequest(NOT_FOUND);
+      }
+      const all = (await listOam(kind)) as unknown as Record<string, unknown>[];
+      return ok(listFilter ? all.filter((o) => listFilter(o, payload)) : all);
+    }),
+  };
+}
+
+const profiles = crud('profile');
+const rules = crud('rule', (rule, payload) => {
+  if (payload.profile === undefined) return true;
+  return (rule.profiles as number[]).includes(Number(payload.profile));
+});
+const alarms = crud('alarm');
+
+/** Every realm, by name: the registry lists them (`REALMS`), and each has its handler here. */
+const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
+  '/api/stream/list': realm(streamList, async (p) => ok(await listStreams(p))),
+  '/api/stream/history': realm(streamHistory, async (p) => ok(await streamHistoryOf(p))),
+  '/api/stream/metrics': realm(streamMetrics, async (p) => {
+    const nodes = await nodesNamed(p.node);
+    const nodeId = nodes?.[0]?.nodeId ?? p.node;
+    return ok(
+      await lastSamples(nodeId, p.mediaId, {
+        limit: p.limit,
+        offset: p.offset,
+        ...(p.time !== undefined && { since: p.time }),
+      }),
+    );
+  }),
+  '/api/session/list': realm(sessionList, async (p) => ok(await listOpenSessions(p.app, p.user))),
+  '/api/session/history': realm(sessionHistory, async (p) => {
+    const history = await sessionHistoryOf(p.sessionId);
+    return history ? ok(history) : badRequest(NOT_FOUND);
+  }),
+  '/api/metric/list': realm(optionalId, async ({ id }) => {
+    if (id === undefined) return ok(STREAM_METRICS);
+    const metric = streamMetricById(id);
+    return metric ? ok([metric]) : badRequest(NOT_FOUND);
+  }),
+  '/api/node/list': realm(optionalId, async ({ id }) => {
+    const nodes = await nodesNamed(id);
+    return nodes ? ok(nodes.map(nodeView)) : badRequest(NOT_FOUND);
+  }),
+  '/api/node/update': realm(nodeUpdate, async ({ id, profiles: assigned }) => {
+    const known = new Set((await listOam('profile')).map((p) => p.id));
+    const missing = assigned.find((p) => !known.has(p));
+    if (missing !== undefined) return badRequest(`profile ${missing} does not exist`);
+    const nodes = await nodesNamed(id);
+    if (!nodes) return badRequest(NOT_FOUND);
+    for (const node of nodes) await setNodeProfiles(node.nodeId, assigned);
+    return ok();
+  }),
+  '/api/node/delete': realm(z.object({ id: nodeRef }), async ({ id }) => {
+    const nodes = await nodesNamed(id);
+    if (!nodes) return badRequest(NOT_FOUND);
+    for (const node of nodes) await deleteNode(node.nodeId);
+    return ok();
+  }),
+  '/api/node_status/list': realm(optionalId, async ({ id }) => {
+    const nodes = await nodesNamed(id);
+    return nodes ? ok(nodes.map(nodeStatusView)) : badRequest(NOT_FOUND);
+  }),
+  '/api/profile/create': profiles.create,
+  '/api/profile/update': profiles.update,
+  '/api/profile/delete': profiles.delete,
+  '/api/profile/list': profiles.list,
+  '/api/rule/create': rules.create,
+  '/api/rule/update': rules.update,
+  '/api/rule/delete': rules.delete,
+  '/api/rule/list': rules.list,
+  '/api/alarm/create': alarms.create,
+  '/api/alarm/update': alarms.update,
+  '/api/alarm/delete': alarms.delete,
+  '/api/alarm/list': alarms.list,
+};
+
+/**
+ * Answers one request. An unknown realm is a 400, as OAM answers a request it cannot serve; a
+ * failure on the way (the database) is a 500, as OAM's "Persist exception", logged with its cause.
+ */
 export async function handleRealm(request: RealmRequest): Promise<RealmReply> {
-  const realm = request.realm.replace(/^\/app/, '');
-  switch (realm) {
-    case '/api/stream/list': {
-      const payload = parse(streamList, request.payload);
-      return isReply(payload) ? payload : ok(await listStreams(payload));
-    }
-    case '/api/stream/history': {
-      const payload = parse(streamHistory, request.payload);
-      return isReply(payload) ? payload : ok(await streamHistoryOf(payload));
-    }
-    case '/api/session/list': {
-      const payload = parse(sessionList, request.payload);
-      return isReply(payload) ? payload : ok(await listOpenSessions(payload.app, payload.user));
-    }
-    case '/api/session/history': {
-      const payload = parse(sessionHistory, request.payload);
-      if (isReply(payload)) return payload;
-      const history = await sessionHistoryOf(payload.sessionId);
-      return history ? ok(history) : badRequest('Object not found');
-    }
-    case '/api/metric/list': {
-      const id = (request.payload as { id?: unknown } | undefined)?.id;
-      return ok(id === undefined ? METRICS : METRICS.filter((m) => String(m.id) === String(id)));
-    }
-    default:
-      return badRequest(`unknown realm ${request.realm}`);
+  const name = request.realm.replace(/^\/app/, '');
+  const handler = (REALM_HANDLERS as Readonly<Record<string, Handler>>)[name];
+  if (!handler || !Object.hasOwn(REALM_HANDLERS, name)) return badRequest(`unknown realm ${request.realm}`);
+  try {
+    return await handler(request.payload);
+  } catch (error) {
+    logger.error('a realm failed', { realm: name, error: error as Error });
+    return { status: 500, reason: `the request could not be served (${(error as Error).name}); try again` };
   }
 }

@@ -8,10 +8,33 @@
  * again on the state the first one left. Replies are returned, to be sent only after the save.
  */
 
+import { setting } from '../kernel/config.ts';
+import { listAlarmStates } from '../state/monitoring.ts';
 import { loadConnection, saveConnection } from './connections.ts';
 import { handleRealm } from './realms.ts';
 import { decodeMessage, encodeFrame, FrameTooLargeError } from './stomp/codec.ts';
-import { handleFrame, type StompSessionState } from './stomp/session.ts';
+import {
+  ALARM_DESTINATIONS,
+  type FrameContext,
+  handleFrame,
+  type StompSessionState,
+} from './stomp/session.ts';
+import { thresholdAlarmView } from './views.ts';
+
+/**
+ * What every frame is handled with: the realms; the alarms already raised for a new `/alarm`
+ * subscription; OAM's `stomp_max_timeout` for CONNECT.
+ */
+const FRAME_CONTEXT: FrameContext = {
+  handleRequest: handleRealm,
+  current: async (destination) =>
+    ALARM_DESTINATIONS.includes(destination)
+      ? (await listAlarmStates())
+          .filter((s) => s.raised)
+          .map((s) => thresholdAlarmView(s as unknown as Record<string, unknown>, 'RAISED'))
+      : [],
+  connectTimeoutMs: setting('STOMP_MAX_TIMEOUT_MS'),
+};
 
 export interface StepResult {
   /** Encoded frames to send, in order. */
@@ -64,7 +87,7 @@ export async function handleMessage(connectionId: string, message: string | Uint
     const replies: string[] = [];
     let close = false;
     for (const frame of decoded.frames) {
-      for (const action of await handleFrame(state, frame, handleRealm, connectionId)) {
+      for (const action of await handleFrame(state, frame, FRAME_CONTEXT, connectionId)) {
         if (action.kind === 'close') close = true;
         else replies.push(encodeFrame(action.frame.command, action.frame.headers, action.frame.body));
       }

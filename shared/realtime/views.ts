@@ -14,3 +14,41 @@ export function streamFields(item: Record<string, unknown>) {
     publisher: item.published,
   };
 }
+
+/** A threshold alarm (`state/monitoring.ts`) as `/alarm` carries it: `RAISED`, or `CLEARED` once back within. */
+export function thresholdAlarmView(item: Record<string, unknown>, state: 'RAISED' | 'CLEARED') {
+  return {
+    type: 'alarm',
+    alarm: 'THRESHOLD',
+    state,
+    id: item.alarmId,
+    name: item.alarmName,
+    metric: item.metric,
+    threshold: item.threshold,
+    above: item.above,
+    value: item.value,
+    node: item.nodeId,
+    mediaId: item.mediaId,
+    ...(item.name !== undefined && { stream: item.name }),
+    breachSince: item.breachSince,
+    raisedAt: item.raisedAt,
+    timestamp: state === 'RAISED' ? item.raisedAt : Date.now(),
+  };
+}
+
+/** A node's status (`state/monitoring.ts`) as `/topic/nodes` carries it. */
+export function nodeView(item: Record<string, unknown>) {
+  return {
+    type: 'node',
+    id: item.nodeId,
+    host: item.host,
+    connected: item.connected ?? false,
+    connectTimestamp: item.connectTimestamp ?? null,
+    connectCounter: item.connectCounter ?? 0,
+    rate: item.rate ?? 0,
+    lastContactAt: item.lastContactAt ?? null,
+    downSince: item.downSince ?? null,
+    downReason: item.downReason ?? null,
+    lastHookAt: item.lastHookAt ?? null,
+  };
+}

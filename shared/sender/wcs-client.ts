@@ -147,6 +147,39 @@ async function sessionGone(
   return { gone: !held };
 }
 
+/** What a node answered to one request of the node poller. */
+export type NodeAnswer =
+  | { readonly answered: true; readonly status: number; readonly text: string }
+  | { readonly answered: false; readonly reason: string };
+
+/**
+ * One request to a node's REST API for the node poller: `POST <base><path>` with the same URL rules
+ * (`restBaseUrlOf`: the node map, the allowed networks), credentials, pool and timeout as a send, not
+ * retried (the next poll is the retry). A node that cannot be reached, or may not be, did not answer.
+ */
+export async function askNode(nodeId: string, path: string, body: unknown): Promise<NodeAnswer> {
+  let base: string;
+  try {
+    base = await restBaseUrlOf(nodeId);
+  } catch (error) {
+    if (!(error instanceof NodeRefusedError)) throw error;
+    return { answered: false, reason: error.message };
+  }
+  try {
+    const { status, text } = await post(
+      new URL(`${base}${path}`),
+      JSON.stringify(body),
+      await authorization(),
+    );
+    return { answered: true, status, text };
+  } catch (error) {
+    return {
+      answered: false,
+      reason: `${base}${path}: ${(error as Error).name}: ${(error as Error).message}`,
+    };
+  }
+}
+
 /**
  * Sends `request` to the node that holds the session. The same `operationId` is used on every
  * attempt, so WCS (and the client) can tell a retry from a new message. A 404 is GONE only from a

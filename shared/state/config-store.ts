@@ -5,11 +5,14 @@
  * (`npm run cli -- apps|nodes ...`), locally or against a stack; read by the functions through
  * their own short caches.
  */
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
 
-/** What the store holds: `app` policies (`apps.ts`), `node` REST URLs (`wcs-nodes.ts`). */
-export type ConfigKind = 'app' | 'node';
+/**
+ * What the store holds: `app` policies (`apps.ts`), `node` REST URLs (`wcs-nodes.ts`), and WCS OAM's
+ * monitoring `profile`s, `rule`s and threshold `alarm`s (`oam-config.ts`), numbered by a `sequence`.
+ */
+export type ConfigKind = 'app' | 'node' | 'profile' | 'rule' | 'alarm';
 
 export interface ConfigEntry {
   readonly id: string;
@@ -35,6 +38,38 @@ export async function putConfig(kind: ConfigKind, id: string, value: unknown): P
       Item: { kind, id, value, updatedAt: new Date().toISOString() },
     }),
   );
+}
+
+/** Stores `value` for `kind`/`id` only if an entry is there; false when there was none. */
+export async function replaceConfig(kind: ConfigKind, id: string, value: unknown): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { kind, id, value, updatedAt: new Date().toISOString() },
+        ConditionExpression: 'attribute_exists(id)',
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** The next number of `kind` (1, 2, ...): one atomic counter per kind (`kind` = `sequence`). */
+export async function nextConfigNumber(kind: ConfigKind): Promise<number> {
+  const { Attributes } = await dynamo.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { kind: 'sequence', id: kind },
+      UpdateExpression: 'ADD #v :one SET updatedAt = :now',
+      ExpressionAttributeNames: { '#v': 'value' },
+      ExpressionAttributeValues: { ':one': 1, ':now': new Date().toISOString() },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Number(Attributes?.value);
 }
 
 /** Removes `kind`/`id`; false when there was nothing to remove. */

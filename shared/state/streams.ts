@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { BatchGetCommand, type BatchGetCommandInput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { setting } from '../kernel/config.ts';
 import type { StreamBody, StreamEventBody } from '../kernel/schemas.ts';
-import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
+import { dynamo, isConditionFailure, queryAll, queryUpTo, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { UpdateExpression } from '../store/update-expression.ts';
 import { storedText } from './client-json.ts';
@@ -45,6 +45,15 @@ export const LIVE_SHARDS = 16;
 export function liveShardOf(appKey: string, name: string): string {
   const digest = createHash('sha1').update(`${appKey}\n${name}`).digest();
   return `live#${String(digest.readUInt16BE(0) % LIVE_SHARDS).padStart(2, '0')}`;
+}
+
+/** Shards of one day in the `byDay` index: a day's stream starts spread over this many partition keys. */
+export const HISTORY_DAY_SHARDS = 8;
+
+/** The `byDay` partition of a stream that started at `at` (ISO): its UTC day, and a shard by its id. */
+export function historyDayOf(at: string, mediaSessionId: string): string {
+  const shard = createHash('sha1').update(mediaSessionId).digest().readUInt16BE(0) % HISTORY_DAY_SHARDS;
+  return `${at.slice(0, 10)}#${shard}`;
 }
 
 /** Every `liveStreams` partition. */
@@ -178,7 +187,10 @@ export async function recordStreamStatus(
     liveValue: name !== undefined && published !== undefined ? liveShardOf(body.appKey, name) : null,
     at: receivedAt.toISOString(),
     expiresAt: expiresAtFor(receivedAt),
-    constants: identity(body, name, published),
+    constants: {
+      ...identity(body, name, published),
+      historyDay: historyDayOf(receivedAt.toISOString(), body.mediaSessionId),
+    },
     latest: { ...mediaFacts(body), ...extra },
     ...(body.sdp && { historyDetails: { codecs: codecsOf(body.sdp) } }),
   });
@@ -292,6 +304,9 @@ export interface StreamRef {
   readonly mediaSessionId: string;
 }
 
+/** The items of `keys`, whole, in no particular order (the realms show live streams with their status and times). */
+export const streamItems = (keys: readonly StreamRef[]) => getStreams(keys);
+
 /** Reads `keys` (up to 100 per request, unprocessed keys read again), each item with `projection` or whole. */
 async function getStreams(
   keys: readonly StreamRef[],
@@ -353,8 +368,8 @@ export async function streamsByName(
   range: { from?: string; to?: string; limit: number },
 ): Promise<Record<string, unknown>[]> {
   const ranged = range.from !== undefined || range.to !== undefined;
-  const keys = (
-    await queryAll({
+  const keys = await queryUpTo(
+    {
       TableName: tableName(),
       IndexName: 'byName',
       KeyConditionExpression: ranged ? '#n = :name AND firstStatusAt BETWEEN :from AND :to' : '#n = :name',
@@ -364,12 +379,66 @@ export async function streamsByName(
         ...(ranged && { ':from': range.from ?? '', ':to': range.to ?? '~' }),
       },
       ScanIndexForward: false,
-      Limit: range.limit,
-    })
-  ).slice(0, range.limit);
+    },
+    range.limit,
+  );
   return getStreams(
     keys.map((k) => ({ sessionId: String(k.sessionId), mediaSessionId: String(k.mediaSessionId) })),
   );
+}
+
+/**
+ * Every publish and play whose first status is within `from`..`to` (ISO; at most `HISTORY_DAYS_MAX`
+ * days apart), newest first, at most `limit` after skipping `offset`: one Query per shard of each day
+ * of the `byDay` index (newest day first, stopping once enough are found), then the items.
+ */
+export async function streamsByTime(range: {
+  from: string;
+  to: string;
+  limit: number;
+  offset: number;
+  keep?: (key: StreamRef) => boolean;
+}): Promise<Record<string, unknown>[]> {
+  const wanted = range.offset + range.limit;
+  const found: { key: StreamRef; at: string }[] = [];
+  for (
+    let day = new Date(`${range.to.slice(0, 10)}T00:00:00Z`);
+    ;
+    day = new Date(day.getTime() - 86_400_000)
+  ) {
+    const dayText = day.toISOString().slice(0, 10);
+    if (dayText < range.from.slice(0, 10)) break;
+    const shards = await Promise.all(
+      Array.from({ length: HISTORY_DAY_SHARDS }, (_, shard) =>
+        queryUpTo(
+          {
+            TableName: tableName(),
+            IndexName: 'byDay',
+            KeyConditionExpression: 'historyDay = :day AND firstStatusAt BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':day': `${dayText}#${shard}`,
+              ':from': range.from,
+              ':to': range.to,
+            },
+            ScanIndexForward: false,
+          },
+          // A filter may drop keys: read more than asked for then, never the whole day.
+          range.keep ? wanted * 4 : wanted,
+        ),
+      ),
+    );
+    const ofDay = shards
+      .flat()
+      .map((k) => ({
+        key: { sessionId: String(k.sessionId), mediaSessionId: String(k.mediaSessionId) },
+        at: String(k.firstStatusAt),
+      }))
+      .filter((k) => range.keep?.(k.key) ?? true)
+      .sort((a, b) => b.at.localeCompare(a.at));
+    found.push(...ofDay);
+    if (found.length >= wanted) break;
+  }
+  return getStreams(found.slice(range.offset, wanted).map((k) => k.key));
 }
 
 /**
@@ -409,12 +478,13 @@ export function playerAdmission(player: StreamRef, appKey: string, name: string,
     TableName: tableName(),
     Key: streamKey(player),
     UpdateExpression:
-      'SET admittedAt = :at, appKey = :app, #n = :name, published = :false, firstStatusAt = if_not_exists(firstStatusAt, :at)',
+      'SET admittedAt = :at, appKey = :app, #n = :name, published = :false, firstStatusAt = if_not_exists(firstStatusAt, :at), historyDay = if_not_exists(historyDay, :day)',
     ConditionExpression:
       'attribute_not_exists(admittedAt) AND (attribute_not_exists(statusRank) OR statusRank < :terminal)',
     ExpressionAttributeNames: { '#n': 'name' },
     ExpressionAttributeValues: {
       ':at': now.toISOString(),
+      ':day': historyDayOf(now.toISOString(), player.mediaSessionId),
       ':app': appKey,
       ':name': name,
       ':false': false,

@@ -83,6 +83,17 @@ export async function queryAll(input: QueryCommandInput): Promise<Record<string,
   return items;
 }
 
+/** The first `max` items of a Query, in its order: pages only as far as needed (`Limit` per page). */
+export async function queryUpTo(input: QueryCommandInput, max: number): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  if (max <= 0) return items;
+  for await (const page of paginateQuery({ client: dynamo }, { ...input, Limit: Math.min(max, 1000) })) {
+    items.push(...(page.Items ?? []));
+    if (items.length >= max) break;
+  }
+  return items.slice(0, max);
+}
+
 /** Retries of a transaction cancelled by a conflict before it counts as contention (a dependency failure). */
 const CONFLICT_RETRIES = 6;
 

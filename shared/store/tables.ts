@@ -36,6 +36,7 @@ export interface TableDefinition {
 }
 
 const S = (name: string, about?: string): KeyAttribute => ({ name, type: 'S', ...(about && { about }) });
+const N = (name: string, about?: string): KeyAttribute => ({ name, type: 'N', ...(about && { about }) });
 
 /** Every item carries this; DynamoDB TTL removes it once retention has passed. */
 export const EXPIRY_ATTRIBUTE = 'expiresAt';
@@ -88,6 +89,15 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
         projection: ['appKey', 'name', 'published', 'nodeId'],
         holds: 'live streams only (PUBLISHING, PLAYING), of every app',
       },
+      // Every stream by the day it started, over 8 shards a day (`2026-11-30#3`, by mediaSessionId):
+      // the history of every name, newest first (`stream/history` without a name).
+      {
+        indexName: 'byDay',
+        partitionKey: S('historyDay', '`<YYYY-MM-DD>#<0-7>`: the UTC day it started, and a shard'),
+        sortKey: S('firstStatusAt'),
+        projection: 'KEYS_ONLY',
+        holds: 'every publish and play, by the day it started',
+      },
       // Sparse: `failedAppKey` exists only on streams that ended FAILED.
       {
         indexName: 'failedByApp',
@@ -125,8 +135,11 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   config: {
     name: 'config',
     envVar: 'CONFIG_TABLE',
-    partitionKey: S('kind', '`app` (a policy), `node` (a WCS node REST URL)'),
-    sortKey: S('id', 'the `appKey`, the `nodeId` or node IP'),
+    partitionKey: S(
+      'kind',
+      '`app` (a policy), `node` (a WCS node REST URL), `profile`, `rule`, `alarm` (WCS OAM), `sequence`',
+    ),
+    sortKey: S('id', 'the `appKey`, the `nodeId` or node IP, the OAM id, or the kind a sequence numbers'),
     globalIndexes: [],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
@@ -181,6 +194,34 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },
+  /**
+   * What the node poller knows (`shared/state/nodes.ts`): one item per WCS node (`group` = `node`,
+   * learnt from its hooks: status, contacts, assigned profiles) and one per threshold alarm being
+   * watched on a stream (`group` = `alarm`), each group one partition, listed with one Query.
+   */
+  monitoring: {
+    name: 'monitoring',
+    envVar: 'MONITORING_TABLE',
+    partitionKey: S('group', '`node`, or `alarm` (a threshold breached on a stream)'),
+    sortKey: S('id', 'the `nodeId`; or `<alarm id>#<nodeId>#<mediaSessionId>`'),
+    globalIndexes: [],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /**
+   * Stream metric samples the node poller read from the WCS nodes (`shared/state/metrics.ts`): one
+   * item per stream and sample time, kept `METRICS_RETENTION_HOURS`. The last N samples of a stream
+   * are one Query, newest first.
+   */
+  metrics: {
+    name: 'metrics',
+    envVar: 'METRICS_TABLE',
+    partitionKey: S('stream', '`<nodeId>#<mediaSessionId>`'),
+    sortKey: N('timestamp', 'epoch milliseconds of the sample'),
+    globalIndexes: [],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
   /** Every other hook (the catch-all) and ErrorEvent, one item per distinct call, per session. */
   events: {
     name: 'events',
@@ -206,7 +247,13 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
  * them apart by the table name in `<ENV_VAR>_NAME` (`SESSIONS_TABLE_NAME`, ...): set by the CDK
  * stack in AWS, and by the local runtime.
  */
-export const STREAMED_TABLES = ['sessions', 'streams', 'counters'] as const satisfies readonly TableName[];
+export const STREAMED_TABLES = [
+  'sessions',
+  'streams',
+  'counters',
+  'monitoring',
+  'metrics',
+] as const satisfies readonly TableName[];
 
 /** The environment variable naming `table` for the stream consumer. */
 export const streamedTableEnv = (table: (typeof STREAMED_TABLES)[number]) => `${TABLES[table].envVar}_NAME`;

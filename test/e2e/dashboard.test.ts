@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { putAppPolicy } from '../../shared/state/apps.ts';
-import { chromiumPath } from '../support/chromium.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 
@@ -21,19 +21,7 @@ let wcs: FakeWcs;
 beforeAll(async () => {
   server = await startHookServer({ API_TOKEN: TOKEN, REFUSAL_ALARM_PER_MINUTE: '2' }, { realtime: true });
   wcs = new FakeWcs({ appUrl: server.appUrl, appKey: `page-${randomUUID().slice(0, 6)}` });
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   await page.goto(`${server.baseUrl}/dashboard?token=${TOKEN}`);
   await page.locator('#status.connected').waitFor({ timeout: 15_000 });
@@ -48,13 +36,13 @@ describe('the live page', () => {
     const name = `live-${randomUUID().slice(0, 6)}`;
     const publisher = wcs.newStream(wcs.newSession(), name, true);
     const viewer = wcs.newStream(wcs.newSession(), name, false);
-    const row = page.locator(`#streams tr[data-key="${name}"]`);
+    const row = page.locator(`#streams tr[data-key="${publisher.mediaSessionId}"]`);
 
     await wcs.send('StreamStatusEvent', wcs.streamBody(publisher, 'PUBLISHING'));
     await row.waitFor({ timeout: 15_000 });
     await wcs.send('StreamStatusEvent', wcs.streamBody(viewer, 'PLAYING'));
     await page
-      .locator(`#streams tr[data-key="${name}"] td:nth-child(4)`, { hasText: '1' })
+      .locator(`#streams tr[data-key="${publisher.mediaSessionId}"] td:nth-child(4)`, { hasText: '1' })
       .waitFor({ timeout: 15_000 });
 
     expect(await row.locator('td').allTextContents()).toEqual([

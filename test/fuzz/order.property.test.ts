@@ -84,6 +84,7 @@ function comparable(item: Record<string, unknown> | undefined) {
     liveKey,
     openKey,
     firstStatusAt,
+    historyDay,
     lastStatusAt,
     endedAt,
     expiresAt,

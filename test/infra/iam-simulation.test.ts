@@ -73,7 +73,9 @@ function functionIdOf(name: string): string {
   const found = Object.entries(resources).find(
     ([id, r]) =>
       r.Type === 'AWS::Lambda::Function' &&
-      ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime'].some((p) => id.startsWith(`${p}${plain}`)),
+      ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller'].some((p) =>
+        id.startsWith(`${p}${plain}`),
+      ),
   );
   if (!found) throw new Error(`no function ${name}`);
   return found[0];

@@ -40,7 +40,7 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 function functionIdOf(handler: FunctionName): string {
   const plain = handler.replace(/-/g, '');
   const match = ofType('AWS::Lambda::Function').find(([id]) =>
-    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime'].some((parent) =>
+    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller'].some((parent) =>
       id.startsWith(`${parent}${plain}`),
     ),
   );
@@ -290,7 +290,10 @@ describe('observability', () => {
         .sort();
       expect(watched).toEqual(functions.map(([id]) => id).sort());
     }
-    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    // Every dead-letter queue (send, spill, realtime changes, node poller runs) has its alarm.
+    const deadLetterQueues = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedriveAllowPolicy);
+    expect(deadLetterQueues).toHaveLength(4);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(4);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
@@ -358,7 +361,8 @@ describe('the sender', () => {
     });
     expect(send?.VisibilityTimeout).toBe(360);
     for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
-    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(5);
+    // Every queue has its TLS-only policy.
+    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(queues.length);
   });
 
   it('reads the WCS REST credentials from Secrets Manager, by ARN', () => {
@@ -423,7 +427,7 @@ describe('the realtime API', () => {
     }
   });
 
-  it('pushes the changes of the sessions, streams and counters tables, from their streams', () => {
+  it('pushes the changes of every streamed table (sessions, streams, counters, monitoring, metrics), from their streams', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
       ([, m]) => m.Properties.FunctionName.Ref === functionIdOf('realtime-streams'),
     );
@@ -490,5 +494,79 @@ describe('the realtime API', () => {
     }
     const json = JSON.stringify(template.toJSON());
     expect(json).toContain('execute-api:ManageConnections');
+  });
+});
+
+describe('the node poller', () => {
+  it('runs every minute by EventBridge Scheduler, with its own role, a run it could not start parked and alarmed', () => {
+    const [, schedule] = ofType('AWS::Scheduler::Schedule')[0] ?? [];
+    expect(schedule?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Target: {
+        Arn: { 'Fn::GetAtt': [functionIdOf('node-poller'), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        DeadLetterConfig: {
+          Arn: { 'Fn::GetAtt': [expect.stringMatching(/^NodePollerScheduleDeadLetters/), 'Arn'] },
+        },
+      },
+    });
+    const roleId = schedule?.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
+    expect(roleId).toMatch(/^NodePollerScheduleRole/);
+    const poller = resources[functionIdOf('node-poller')]?.Properties;
+    // The run (90 % of the interval) and the margin the handler keeps fit in the timeout.
+    expect(poller?.Timeout).toBe(90);
+    expect(poller?.Environment.Variables).toMatchObject({
+      NODE_POLL_INTERVAL_S: '60',
+      METRICS_RETENTION_HOURS: '24',
+      WCS_REST_CREDENTIALS_ARN: { Ref: expect.stringMatching(/^WcsRestCredentials/) },
+    });
+  });
+
+  it('takes its interval and the metrics retention from context', () => {
+    const { stack } = buildApp({
+      context: { stage: 'test', nodePollIntervalMinutes: 5, metricsRetentionHours: 6 },
+    });
+    const other = Template.fromStack(stack);
+    other.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(5 minutes)' });
+    other.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ NODE_POLL_INTERVAL_S: '300', METRICS_RETENTION_HOURS: '6' }),
+      },
+    });
+    expect(() => buildApp({ context: { stage: 'test', nodePollIntervalMinutes: 0.5 } })).toThrow(
+      /nodePollIntervalMinutes/,
+    );
+  });
+});
+
+describe("OAM's settings in AWS", () => {
+  it('gives the HTTP API CORS for the allowed origins, and the realtime functions the origins and the STOMP timeout', () => {
+    expect(
+      resources[ofType('AWS::ApiGatewayV2::Api').find(([id]) => id.startsWith('HooksApi'))?.[0] as string]
+        ?.Properties.CorsConfiguration,
+    ).toBeUndefined();
+    const { stack } = buildApp({
+      context: { stage: 'test', allowedOrigins: ['https://ops.example.com'], stompMaxTimeoutMs: 4000 },
+    });
+    const other = Template.fromStack(stack);
+    other.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['https://ops.example.com'],
+        AllowMethods: ['POST', 'OPTIONS'],
+      }),
+    });
+    other.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          ALLOWED_ORIGINS: 'https://ops.example.com',
+          STOMP_MAX_TIMEOUT_MS: '4000',
+        }),
+      },
+    });
+    expect(() => buildApp({ context: { stage: 'test', allowedOrigins: 'ops.example.com/path' } })).toThrow(
+      /allowedOrigins/,
+    );
   });
 });

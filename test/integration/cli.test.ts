@@ -125,7 +125,13 @@ describe('npm run cli -- send', () => {
       const put = await cli(['nodes', 'put', wcs.nodeId, `${rest.url}/`]);
       expect(put.json).toMatchObject({ node: wcs.nodeId, url: rest.url });
       expect((await cli(['nodes', 'list'])).json).toContainEqual(
-        expect.objectContaining({ node: wcs.nodeId, url: rest.url }),
+        expect.objectContaining({
+          node: wcs.nodeId,
+          host: '127.0.0.1',
+          url: rest.url,
+          lastHookAt: expect.stringMatching(/^\d{4}-/),
+          state: 'not polled yet',
+        }),
       );
 
       // The fake node answers from this process, which `cli` does not block.

@@ -177,11 +177,11 @@ describe('a STOMP client', () => {
 
     client.publish({
       destination: '/app/api/stream/history',
-      body: JSON.stringify({ requestId, realm: '/api/stream/history', payload: {} }),
+      body: JSON.stringify({ requestId, realm: '/api/stream/history', payload: { limit: 0 } }),
     });
 
     const reply = await eventually(() => bodies(replies).find((b) => b.requestId === requestId));
-    expect(reply).toMatchObject({ status: 400, reason: expect.stringContaining('name') });
+    expect(reply).toMatchObject({ status: 400, reason: expect.stringContaining('limit') });
     expect(client.connected).toBe(true);
   });
 
@@ -352,7 +352,7 @@ describe('the REST realms', () => {
     const body = (await response.json()) as { status: number; payload: { enumName: string }[] };
     expect(response.status).toBe(200);
     expect(body).toMatchObject({ status: 200, reason: 'SUCCESS' });
-    expect(body.payload.map((m) => m.enumName)).toContain('Hooks');
+    expect(body.payload.map((m) => m.enumName)).toContain('VIDEO_RATE');
   });
 
   it('answer stream/list without an app with the live streams of every app, those without a policy included', async () => {

@@ -22,6 +22,7 @@ afterAll(() => server.close());
 const withoutTimes = (item: Record<string, unknown> | undefined) => {
   const {
     firstStatusAt,
+    historyDay,
     lastStatusAt,
     endedAt,
     expiresAt,

@@ -3,6 +3,7 @@
  * step found or installed (`infra/dev/test-prerequisites.ts` writes it to `.data/chromium-path`).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
 
 const found = new URL('../../.data/chromium-path', import.meta.url);
 
@@ -10,4 +11,21 @@ export function chromiumPath(): string {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
   if (existsSync(found)) return readFileSync(found, 'utf8').trim();
   return '/usr/bin/chromium';
+}
+
+/** Headless Chromium as the end-to-end tests drive it: no sandbox, GPU, QUIC or background traffic. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }

@@ -18,4 +18,7 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 // (and trip the breaker for the writes after them); the deadline and outage tests set their own.
 process.env.DECISION_BUDGET_MS = '10000';
 process.env.EVENT_BUDGET_MS = '10000';
+// Nor may one DynamoDB request that a busy DynamoDB Local answers late count as a failure (it trips the
+// breaker, and decisions answer by their fail mode for a while).
+process.env.DYNAMODB_REQUEST_TIMEOUT_MS = '10000';
 exportTableNames(TEST_TABLE_PREFIX);

@@ -4,7 +4,8 @@
  * body when the node holds the session, 404 when it does not; `POST /rest-api/connection/find_all`
  * lists the sessions it holds (404 "not found" when none, as WCS's finders answer); every request
  * answers 401 without valid HTTP Basic credentials when the node requires them
- * (`disable_rest_auth=false`). It records what it received and can be told to be slow or to fail,
+ * (`disable_rest_auth=false`). `stream/find_all`, `stream/find` (with `display: ["metrics"]`) and
+ * `stream/metrics` answer from the node's live streams (`FakeWcs.liveStreams`). It records what it received and can be told to be slow or to fail,
  * to test the sender against a misbehaving node.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -31,6 +32,15 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** The JSON object a request carries; `{}` for an empty body (WCS allows one for `find_all`). */
+async function readJsonOrEmpty(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const parsed: unknown = text ? JSON.parse(text) : {};
+  return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
 }
 
 /**
@@ -60,6 +70,13 @@ export class FakeWcsRest {
   maxInFlight = 0;
   /** Delay before answering, in ms. */
   delayMs = 0;
+  /** Requests to `stream/*`, by path (`/rest-api/stream/find`, ...). */
+  readonly streamRequests = new Map<string, number>();
+  /**
+   * How `stream/*` requests are answered: `normal`; `garbage` (200 with a body that is not JSON);
+   * `error` (500); `legacy`, as a WCS before 5.2.923, which refuses `display` in `stream/find` (400).
+   */
+  streamAnswers: 'normal' | 'garbage' | 'error' | 'legacy' = 'normal';
   private inFlight = 0;
   private failures: number[] = [];
   private server: Server | undefined;
@@ -109,6 +126,8 @@ export class FakeWcsRest {
           response.writeHead(200, { 'content-type': 'application/json' });
           return response.end(JSON.stringify(connections));
         }
+        if (request.method === 'POST' && request.url?.startsWith('/rest-api/stream/'))
+          return this.answerStreams(request.url, await readJsonOrEmpty(request), answer, response);
         if (request.method !== 'POST' || request.url !== '/rest-api/data/send')
           return answerUnknownPath(response);
         const failure = this.failures.shift();
@@ -128,6 +147,58 @@ export class FakeWcsRest {
     const { port } = this.server.address() as AddressInfo;
     this.url = `http://${host}:${port}/rest-api`;
     return this;
+  }
+
+  /**
+   * `stream/find_all` (every live stream; 404 "Streams not found" when none), `stream/find` (by
+   * `mediaSessionId`, `name`, `published`, `status`; with `display: ["metrics"]` each stream carries
+   * its `metrics`; 404 "Stream not found"), `stream/metrics` (`{mediaSessionId}`: the metrics; 404).
+   */
+  private answerStreams(
+    path: string,
+    body: Record<string, unknown>,
+    answer: (status: number, body?: string) => void,
+    response: ServerResponse,
+  ): unknown {
+    this.streamRequests.set(path, (this.streamRequests.get(path) ?? 0) + 1);
+    if (this.streamAnswers === 'garbage') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      return void response.end('[{"mediaSessionId": "trunc');
+    }
+    if (this.streamAnswers === 'error') return answer(500, 'Internal error');
+    const json = (value: unknown) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(value));
+    };
+    const streams = [...this.options.node.liveStreams.values()];
+    const view = (s: (typeof streams)[number], metrics: boolean) => {
+      const { metrics: values, ...stream } = s;
+      return { ...stream, ...(metrics && { metrics: values }) };
+    };
+    if (path === '/rest-api/stream/find_all') {
+      return streams.length === 0
+        ? answer(404, 'Streams not found')
+        : json(streams.map((s) => view(s, false)));
+    }
+    if (path === '/rest-api/stream/find') {
+      const display = Array.isArray(body.display) ? body.display : [];
+      if (this.streamAnswers === 'legacy' && display.length > 0) return answer(400, 'Bad request');
+      const found = streams.filter(
+        (s) =>
+          (body.mediaSessionId === undefined || s.mediaSessionId === body.mediaSessionId) &&
+          (body.name === undefined || s.name === body.name) &&
+          (body.published === undefined || s.published === body.published) &&
+          (body.status === undefined || s.status === body.status),
+      );
+      return found.length === 0
+        ? answer(404, 'Stream not found')
+        : json(found.map((s) => view(s, display.includes('metrics'))));
+    }
+    if (path === '/rest-api/stream/metrics') {
+      const stream = streams.find((s) => s.mediaSessionId === body.mediaSessionId);
+      return stream ? json(stream.metrics) : answer(404, 'Stream not found');
+    }
+    return answerUnknownPath(response);
   }
 
   /** What `sessionId` received, in order. */

@@ -61,6 +61,38 @@ export class FakeWcs {
   /** The sessions this node holds: its REST API answers 404 for any other (see fake-wcs-rest.ts). */
   readonly heldSessions = new Set<string>();
 
+  /**
+   * The media sessions this node has live, with their metrics as `/rest-api/stream/metrics` gives
+   * them (reference §4): what its REST API's `stream/find_all`, `stream/find` and `stream/metrics`
+   * answer (see fake-wcs-rest.ts).
+   */
+  readonly liveStreams = new Map<
+    string,
+    WcsStream & { status: string; metrics: Record<string, number | string> }
+  >();
+
+  /** Reports `stream` live (StreamStatusEvent PUBLISHING or PLAYING) and holds it, with `metrics`. */
+  async goLive(stream: WcsStream, metrics: Record<string, number | string> = {}): Promise<HookReply> {
+    const status = stream.published ? 'PUBLISHING' : 'PLAYING';
+    this.liveStreams.set(stream.mediaSessionId, { ...stream, status, metrics });
+    return this.send('StreamStatusEvent', this.streamBody(stream, status));
+  }
+
+  /** Reports `stream` ended (UNPUBLISHED or STOPPED) and no longer holds it. */
+  async end(stream: WcsStream): Promise<HookReply> {
+    this.liveStreams.delete(stream.mediaSessionId);
+    return this.send(
+      'StreamStatusEvent',
+      this.streamBody(stream, stream.published ? 'UNPUBLISHED' : 'STOPPED'),
+    );
+  }
+
+  /** The metrics of a live stream from now on (what the next poll reads). */
+  setMetrics(mediaSessionId: string, metrics: Record<string, number | string>): void {
+    const stream = this.liveStreams.get(mediaSessionId);
+    if (stream) stream.metrics = metrics;
+  }
+
   /** A new client session with a fresh UUID `sessionId` (the 2022+ form, §1.2), held by this node. */
   newSession(): WcsSession {
     const session = { nodeId: this.nodeId, appKey: this.appKey, sessionId: randomUUID() };

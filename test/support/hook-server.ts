@@ -20,6 +20,8 @@ export interface HookServerOptions {
   readonly drainSpillEveryMs?: number;
   /** Also serve the realtime API at `/ws`, fed by DynamoDB Local's streams (as `npm start` does). Default false. */
   readonly realtime?: boolean;
+  /** Also run the node poller on a timer (as `npm start` does). Default false. */
+  readonly poller?: boolean;
 }
 
 export async function startHookServer(
@@ -32,6 +34,7 @@ export async function startHookServer(
     sender: options.sender ?? false,
     drainSpillEveryMs: options.drainSpillEveryMs ?? 0,
     realtime: options.realtime ?? false,
+    poller: options.poller ?? false,
   });
   const { server } = runtime;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

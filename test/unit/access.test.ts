@@ -23,10 +23,11 @@ const COMMAND: Record<string, string> = {
   'dynamodb:PutItem': 'PutItemCommand',
   'dynamodb:UpdateItem': 'UpdateItemCommand',
   'dynamodb:DeleteItem': 'DeleteItemCommand',
+  'dynamodb:BatchWriteItem': 'BatchWriteItemCommand',
 };
 const inputFor = (command: string, tableName: string) =>
-  command === 'BatchGetItemCommand'
-    ? { RequestItems: { [tableName]: { Keys: [] } } }
+  command === 'BatchGetItemCommand' || command === 'BatchWriteItemCommand'
+    ? { RequestItems: { [tableName]: command === 'BatchGetItemCommand' ? { Keys: [] } : [] } }
     : { TableName: tableName };
 
 describe.each(Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[])('the %s function', (name) => {

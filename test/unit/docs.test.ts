@@ -57,6 +57,8 @@ describe('the configuration catalogue', () => {
       ...[
         'infra/local/main.ts',
         'infra/local/hook-server.ts',
+        'infra/local/tls.ts',
+        'infra/constructs/node-poller.ts',
         'infra/constructs/hook-function.ts',
         'infra/stacks/wcs-hooks-stack.ts',
         'infra/constructs/realtime-api.ts',

@@ -12,6 +12,7 @@ const SHARED = join(import.meta.dirname, '..', '..', 'shared');
 
 const MAY_IMPORT: Record<string, readonly string[]> = {
   admission: ['admission', 'sender', 'http', 'state', 'store', 'kernel'],
+  monitoring: ['monitoring', 'sender', 'state', 'store', 'kernel'],
   sender: ['sender', 'state', 'store', 'kernel'],
   realtime: ['realtime', 'state', 'store', 'kernel'],
   http: ['http', 'state', 'store', 'kernel'],

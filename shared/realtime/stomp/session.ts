@@ -11,16 +11,35 @@
  */
 import type { StompFrame } from './codec.ts';
 
-/** Destinations a client may subscribe to (reference §5.1 and the realtime issue). */
-export const DESTINATIONS = ['/alarm', '/topic/streams', '/topic/sessions', '/user/service'] as const;
+/**
+ * Destinations a client may subscribe to (reference §5.1 and the realtime issue): OAM's `/alarm`
+ * (`/alarms`, as the OAM document's prose spells it, is the same), `/user/service` for replies; the
+ * state topics; and the patterns below.
+ */
+export const DESTINATIONS = [
+  '/alarm',
+  '/alarms',
+  '/topic/streams',
+  '/topic/sessions',
+  '/topic/nodes',
+  '/user/service',
+] as const;
+/** `/topic/streams/{name}`: one stream name's changes. */
 const STREAM_TOPIC = /^\/topic\/streams\/[^/]+$/;
+/** `/stream/{nodeId}/{mediaId}`: OAM's realtime metric samples of one stream. */
+const METRICS_TOPIC = /^\/stream\/[^/]+\/[^/]+$/;
+/** The alarm destinations: a subscription to either first receives the alarms already raised. */
+export const ALARM_DESTINATIONS: readonly string[] = ['/alarm', '/alarms'];
 /** A destination is an index key (`byDestination`); a stream name is at most 512 bytes (`LIMITS.name`). */
 const MAX_DESTINATION_BYTES = 600;
 
 /** True when `destination` can be subscribed to. */
 export function isSubscribable(destination: string): boolean {
   if ((DESTINATIONS as readonly string[]).includes(destination)) return true;
-  return STREAM_TOPIC.test(destination) && Buffer.byteLength(destination) <= MAX_DESTINATION_BYTES;
+  return (
+    (STREAM_TOPIC.test(destination) || METRICS_TOPIC.test(destination)) &&
+    Buffer.byteLength(destination) <= MAX_DESTINATION_BYTES
+  );
 }
 
 /**
@@ -44,14 +63,17 @@ export interface StompSessionState {
   subscriptions: Record<string, string>;
   /** Counter for `message-id`. */
   messages: number;
+  /** When the WebSocket opened (epoch ms): CONNECT must come within `STOMP_MAX_TIMEOUT_MS` of it. */
+  openedAt?: number;
 }
 
-export function newSessionState(): StompSessionState {
+export function newSessionState(openedAt?: number): StompSessionState {
   return {
     connected: false,
     heartbeat: { sendEveryMs: 0, expectEveryMs: 0 },
     subscriptions: {},
     messages: 0,
+    ...(openedAt !== undefined && { openedAt }),
   };
 }
 
@@ -133,15 +155,34 @@ function parseRequest(frame: StompFrame): RealmRequest | string {
  * answers a request on `/app/api/<realm>`; its reply goes to the connection's `/user/service`
  * subscription, as OAM sends it.
  */
+export interface FrameContext {
+  /** Answers a request on `/app/api/<realm>`. */
+  readonly handleRequest: (request: RealmRequest) => Promise<RealmReply>;
+  /** What a new subscription to `destination` receives at once (the alarms already raised). Default: nothing. */
+  readonly current?: (destination: string) => Promise<readonly unknown[]>;
+  /** How long after the WebSocket opened CONNECT may come (ms); default no limit. */
+  readonly connectTimeoutMs?: number;
+  /** Now, in epoch ms (default `Date.now()`). */
+  readonly now?: number;
+}
+
 export async function handleFrame(
   state: StompSessionState,
   frame: StompFrame,
-  handleRequest: (request: RealmRequest) => Promise<RealmReply>,
+  context: FrameContext | ((request: RealmRequest) => Promise<RealmReply>),
   sessionId: string,
 ): Promise<StompAction[]> {
+  const { handleRequest, current, connectTimeoutMs, now } =
+    typeof context === 'function' ? ({ handleRequest: context } as FrameContext) : context;
   const receipt = frame.headers.receipt ? [send('RECEIPT', { 'receipt-id': frame.headers.receipt })] : [];
   if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
     if (state.connected) return error('already connected', frame);
+    if (
+      connectTimeoutMs !== undefined &&
+      state.openedAt !== undefined &&
+      (now ?? Date.now()) - state.openedAt > connectTimeoutMs
+    )
+      return error(`CONNECT must come within ${connectTimeoutMs} ms of opening the connection`, frame);
     const versions = (frame.headers['accept-version'] ?? '1.0').split(',').map((v) => v.trim());
     if (!versions.includes('1.2')) {
       return [
@@ -173,13 +214,14 @@ export async function handleFrame(
         return error(
           `unknown destination ${destination}`,
           frame,
-          `destinations: ${DESTINATIONS.join(', ')}, /topic/streams/{name}`,
+          `destinations: ${DESTINATIONS.join(', ')}, /topic/streams/{name}, /stream/{nodeId}/{mediaId}`,
         );
       }
       if (!(id in state.subscriptions) && Object.keys(state.subscriptions).length >= MAX_SUBSCRIPTIONS)
         return error(`at most ${MAX_SUBSCRIPTIONS} subscriptions per connection`, frame);
       state.subscriptions[id] = destination;
-      return receipt;
+      const already = current ? await current(destination) : [];
+      return [...receipt, ...already.map((body) => messageFrame(state, sessionId, id, destination, body))];
     }
     case 'UNSUBSCRIBE': {
       const { id } = frame.headers;
