@@ -11,21 +11,25 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { coldStart } from './cold-start.ts';
 import { fanOut } from './fan-out.ts';
+import { reconcileBench } from './reconcile.ts';
 import { soakRun } from './soak.ts';
-import { progress, report, root, withFreshDynamo } from './support.ts';
+import { progress, report, root, startDynamoDbForProcess, stopDynamoDbForProcess } from './support.ts';
 import { throughput } from './throughput.ts';
 import { writeCost } from './write-cost.ts';
 
-/** Each benchmark, in the order they run. Write cost and fan-out share one DynamoDB Local and process. */
+/**
+ * Each benchmark, in the order they run. Those that call the domain in this process (write cost,
+ * fan-out, reconciliation) share one DynamoDB Local: the process's client is made once.
+ */
+const inProcess = (task: (endpoint: string) => Promise<unknown>) => async () =>
+  task(await startDynamoDbForProcess());
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   'cold-start': coldStart,
   throughput,
   soak: soakRun,
-  'write-cost+fan-out': () =>
-    withFreshDynamo(async (endpoint) => {
-      await writeCost(endpoint);
-      await fanOut(endpoint);
-    }),
+  'write-cost': inProcess(writeCost),
+  'fan-out': inProcess(fanOut),
+  reconcile: inProcess(reconcileBench),
 };
 
 async function main() {
@@ -51,6 +55,7 @@ async function main() {
     'Every ratio is against a baseline measured in the same run, on the same machine.',
     '',
   ];
+  await stopDynamoDbForProcess();
   const file = wanted.length > 0 ? 'bench/results-partial.md' : 'bench/results.md';
   writeFileSync(join(root, file), `${[...header, ...report].join('\n')}\n`);
   progress(`wrote ${file}`);

@@ -134,6 +134,22 @@ export async function withFreshDynamo<T>(task: (endpoint: string) => Promise<T>)
   }
 }
 
+let processDynamo: Awaited<ReturnType<typeof startDynamoDbLocalWithTables>> | undefined;
+
+/**
+ * The fresh DynamoDB Local of the benchmarks that run in this process, started at the first call
+ * (this process's DynamoDB client is made once, with its endpoint).
+ */
+export async function startDynamoDbForProcess(): Promise<string> {
+  processDynamo ??= await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: PREFIX });
+  return processDynamo.endpoint;
+}
+
+export async function stopDynamoDbForProcess(): Promise<void> {
+  await processDynamo?.stop();
+  processDynamo = undefined;
+}
+
 /** Runs `task` against `script` (a server on a free port), started for it and stopped after. */
 export async function withServer<T>(
   script: string,

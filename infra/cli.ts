@@ -254,10 +254,20 @@ async function listNodes(urls: { node: string; url: string; updatedAt: string }[
       node: n.nodeId,
       host: n.host,
       ...(configured && { url: configured.url, urlConfiguredFor: configured.node }),
-      state: n.connected === undefined ? 'not polled yet' : n.connected ? 'up' : 'down',
+      state:
+        n.connected === undefined
+          ? 'not polled yet'
+          : n.connected
+            ? 'up'
+            : n.lostAt !== undefined
+              ? 'lost'
+              : 'down',
       ...(n.downReason && { downSince: iso(n.downSince), downReason: n.downReason }),
+      ...(n.lostAt !== undefined && { lostAt: iso(n.lostAt) }),
       lastHookAt: iso(n.lastHookAt),
       lastContactAt: iso(n.lastContactAt),
+      lastReconciledAt: iso(n.lastReconciledAt),
+      ...(n.lastReconcile && { lastReconcile: n.lastReconcile }),
       connectCounter: n.connectCounter ?? 0,
       profiles: n.profiles ?? [],
     };

@@ -88,6 +88,10 @@ export interface StageConfig {
   readonly allowedOrigins: readonly string[];
   /** Milliseconds a realtime WebSocket has to send STOMP CONNECT. Default 10000. */
   readonly stompMaxTimeoutMs: number;
+  /** Seconds reconciliation leaves a session or stream alone after its last hook. Default 60. */
+  readonly reconcileGraceSeconds: number;
+  /** Seconds without any answer after which a WCS node is lost and what it held is ended. Default 180. */
+  readonly nodeLostAfterSeconds: number;
 }
 
 function parse(value: unknown): unknown {
@@ -186,5 +190,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     metricsRetentionHours: number('metricsRetentionHours', 24),
     allowedOrigins: origins(read('allowedOrigins')),
     stompMaxTimeoutMs: number('stompMaxTimeoutMs', SETTINGS.STOMP_MAX_TIMEOUT_MS.fallback),
+    reconcileGraceSeconds: number('reconcileGraceSeconds', SETTINGS.RECONCILE_GRACE_S.fallback),
+    nodeLostAfterSeconds: number('nodeLostAfterSeconds', SETTINGS.NODE_LOST_AFTER_S.fallback),
   };
 }

@@ -52,13 +52,23 @@ const APPLICATION_ALARMS: readonly { metric: string; description: string }[] = [
     description:
       "Data sends failed on a WCS node's configuration: its REST URL is wrong, or the node is outside the allowed networks (npm run cli -- nodes put).",
   },
+  {
+    metric: METRIC.wcsNodeDown,
+    description:
+      'A WCS node did not answer the node poller, answered 5xx, refused the REST credentials (401) or answered garbage: see npm run cli -- nodes list. Nothing of it is ended for that.',
+  },
+  {
+    metric: METRIC.wcsNodeLost,
+    description:
+      'A WCS node has not answered for NODE_LOST_AFTER_S: its open sessions and live streams were ended as node lost (docs/reconciliation.md).',
+  },
 ];
 
 /**
  * Everything that can fail in AWS has an alarm, all sent to one SNS topic, and the dashboard shows
  * it: the hook API's 5xx, throttled (429) requests and 4xx rate; every function's errors and
  * throttles (`watchFunctions`); each dead-letter queue (`watchDeadLetters`); the application's own
- * signs of trouble (decisions by fail mode, spilled events, misconfigured WCS nodes).
+ * signs of trouble (decisions by fail mode, spilled events, misconfigured, down and lost WCS nodes).
  */
 export class HookObservability extends Construct {
   readonly alarmTopic: Topic;

@@ -142,7 +142,12 @@ export class WcsHooksStack extends Stack {
       resources,
       wcsRestCredentials,
       logRetention: config.logRetentionDays,
-      environment: { ...environment, METRICS_RETENTION_HOURS: String(config.metricsRetentionHours) },
+      environment: {
+        ...environment,
+        METRICS_RETENTION_HOURS: String(config.metricsRetentionHours),
+        RECONCILE_GRACE_S: String(config.reconcileGraceSeconds),
+        NODE_LOST_AFTER_S: String(config.nodeLostAfterSeconds),
+      },
       intervalMinutes: config.nodePollIntervalMinutes,
     });
     Validations.of(realtime.api).acknowledge({

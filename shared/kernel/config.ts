@@ -24,6 +24,8 @@ interface SettingBase {
 interface IntegerSetting extends SettingBase {
   readonly kind: 'integer';
   readonly fallback: number;
+  /** `0` allowed (a duration that may be none). Default: positive only. */
+  readonly zeroAllowed?: boolean;
 }
 interface BooleanSetting extends SettingBase {
   readonly kind: 'boolean';
@@ -35,8 +37,11 @@ interface TextSetting extends SettingBase {
 }
 export type Setting = IntegerSetting | BooleanSetting | TextSetting;
 
-const integer = (fallback: number, meaning: string, more: Partial<SettingBase> = {}) =>
-  ({ kind: 'integer', fallback, meaning, audience: 'operator', ...more }) as const;
+const integer = (
+  fallback: number,
+  meaning: string,
+  more: Partial<SettingBase> & { zeroAllowed?: boolean } = {},
+) => ({ kind: 'integer', fallback, meaning, audience: 'operator', ...more }) as const;
 const boolean = (fallback: boolean, meaning: string, more: Partial<SettingBase> = {}) =>
   ({ kind: 'boolean', fallback, meaning, audience: 'operator', ...more }) as const;
 const text = <Fallback extends string | undefined>(
@@ -154,6 +159,16 @@ export const SETTINGS = {
     { inAws: '`nodePollIntervalSeconds` (at least 60: EventBridge Scheduler runs it each minute at most)' },
   ),
   NODE_POLL_CONCURRENCY: integer(8, 'WCS nodes the poller asks at once'),
+  RECONCILE_GRACE_S: integer(
+    60,
+    'reconciliation leaves alone a session or stream whose last hook is younger than this (a hook may be in flight)',
+    { inAws: '`reconcileGraceSeconds`', zeroAllowed: true },
+  ),
+  NODE_LOST_AFTER_S: integer(
+    180,
+    'a node that has not answered the poller for this long is lost: its open sessions and live streams are ended',
+    { inAws: '`nodeLostAfterSeconds`' },
+  ),
   METRICS_RETENTION_HOURS: integer(
     24,
     'metric samples expire (DynamoDB TTL) this many hours after they were taken',
@@ -212,7 +227,7 @@ export type SettingValue<Name extends SettingName> = (typeof SETTINGS)[Name] ext
 
 /**
  * The value of setting `name` now, or its default when unset (an empty value counts as unset). A
- * malformed value throws, naming the variable: an integer must be positive.
+ * malformed value throws, naming the variable: an integer must be positive (or 0, where allowed).
  */
 export function setting<Name extends SettingName>(name: Name): SettingValue<Name> {
   const definition: Setting = SETTINGS[name];
@@ -220,8 +235,11 @@ export function setting<Name extends SettingName>(name: Name): SettingValue<Name
   if (raw === undefined || raw === '') return definition.fallback as SettingValue<Name>;
   if (definition.kind === 'integer') {
     const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0)
-      throw new Error(`environment variable ${name} must be a positive integer, got "${raw}"`);
+    const zeroAllowed = definition.zeroAllowed === true;
+    if (!Number.isInteger(value) || value < 0 || (value === 0 && !zeroAllowed))
+      throw new Error(
+        `environment variable ${name} must be a ${zeroAllowed ? 'whole number (0 or more)' : 'positive integer'}, got "${raw}"`,
+      );
     return value as SettingValue<Name>;
   }
   if (definition.kind === 'boolean') {

@@ -22,6 +22,8 @@ export const METRIC = {
   wcsNodeMisconfigured: 'WcsNodeMisconfigured',
   /** WCS nodes the poller found down in a run (no answer, 5xx, garbage, credentials refused), by `reason`. */
   wcsNodeDown: 'WcsNodeDown',
+  /** WCS nodes found lost (no answer for `NODE_LOST_AFTER_S`): their sessions and streams were ended. */
+  wcsNodeLost: 'WcsNodeLost',
 } as const;
 
 /**
@@ -34,4 +36,5 @@ export const ALARMED_METRICS = [
   METRIC.wcsNodeMisconfigured,
   METRIC.spillDeadLettered,
   METRIC.wcsNodeDown,
+  METRIC.wcsNodeLost,
 ] as const;

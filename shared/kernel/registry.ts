@@ -275,9 +275,19 @@ export const SERVICE_FUNCTIONS = {
       'Pushes each change of the sessions, streams, counters, monitoring and metrics tables (DynamoDB Streams) to its subscribers.',
   },
   'node-poller': {
-    tables: { config: 'read', monitoring: 'manage', metrics: 'batchWrite' },
+    // sessions, streams, streamNames, events: reconciliation ends and records what a node has through
+    // the recorders of ConnectionStatusEvent and StreamStatusEvent, as those hooks do.
+    tables: {
+      config: 'read',
+      monitoring: 'manage',
+      metrics: 'batchWrite',
+      sessions: 'readWrite',
+      streams: 'readWrite',
+      streamNames: 'write',
+      events: 'write',
+    },
     description:
-      "Polls every WCS node's REST API on a schedule: node status, stream metrics by the nodes' profiles, threshold alarms.",
+      "Polls every WCS node's REST API on a schedule: node status, stream metrics by the nodes' profiles, threshold alarms; reconciles what each node has.",
   },
   'spill-replayer': {
     tables: {

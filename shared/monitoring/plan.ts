@@ -21,6 +21,8 @@ import { type Alarm, type Profile, RULE_TYPES, type Rule } from '../state/oam-co
 /** A stream as a WCS node lists it (`stream/find_all`, `stream/find`; reference §4). */
 export interface WcsStream {
   readonly mediaSessionId: string;
+  readonly sessionId?: unknown;
+  readonly appKey?: unknown;
   readonly name?: unknown;
   readonly published?: unknown;
   readonly status?: unknown;

@@ -25,41 +25,51 @@ import {
   deleteAlarmState,
   listAlarmStates,
   listNodes,
+  markNodeLost,
   type NodeStatus,
   putAlarmState,
   recordContact,
+  recordReconciliation,
 } from '../state/monitoring.ts';
 import { type Alarm, listOam } from '../state/oam-config.ts';
 import { evaluateAlarm, type MonitoringPlan, planFor, type WcsStream } from './plan.ts';
+import { endLostNode, reconcileNode } from './reconcile.ts';
 
 const intervalMs = setting('NODE_POLL_INTERVAL_S') * 1000;
 const concurrency = setting('NODE_POLL_CONCURRENCY');
+const lostAfterMs = setting('NODE_LOST_AFTER_S') * 1000;
 
 /** A node status is written when it changes, and at least this often while it does not. */
 const STATUS_EVERY_MS = 60_000;
 
-/** What one request for a node's streams found. */
-type StreamsAnswer = { readonly streams: WcsStream[] } | { readonly down: string };
+/**
+ * What one request for a node's streams found: its streams, or why it is down (`unreachable`: no
+ * answer at all, what makes a node lost in time; an answer that cannot be used is not).
+ */
+type StreamsAnswer =
+  | { readonly streams: WcsStream[] }
+  | { readonly down: string; readonly unreachable: boolean };
 
 /** Nodes that did not take `stream/find` with `display` (an older WCS): asked stream by stream. */
 const perStreamMetrics = new Set<string>();
 
 /** What a node answered, read as WCS's finders answer (reference §4). */
 function readStreams(path: string, answer: Awaited<ReturnType<typeof askNode>>): StreamsAnswer {
-  if (!answer.answered) return { down: answer.reason };
+  if (!answer.answered) return { down: answer.reason, unreachable: answer.refused !== true };
   const { status, text } = answer;
   // Finders answer 404 "Streams not found" (or "Stream not found") when there are none.
   if (status === 404 && /not found/i.test(text) && !/<html/i.test(text)) return { streams: [] };
+  const unusable = (down: string) => ({ down, unreachable: false });
   if (status === 401 || status === 403)
-    return { down: `${path} answered ${status}: the WCS REST credentials were refused` };
-  if (status !== 200) return { down: `${path} answered ${status}${text ? `: ${text.slice(0, 120)}` : ''}` };
+    return unusable(`${path} answered ${status}: the WCS REST credentials were refused`);
+  if (status !== 200) return unusable(`${path} answered ${status}${text ? `: ${text.slice(0, 120)}` : ''}`);
   let list: unknown;
   try {
     list = JSON.parse(text);
   } catch {
-    return { down: `${path} answered 200 with a body that is not JSON` };
+    return unusable(`${path} answered 200 with a body that is not JSON`);
   }
-  if (!Array.isArray(list)) return { down: `${path} answered 200 with JSON that is not a list of streams` };
+  if (!Array.isArray(list)) return unusable(`${path} answered 200 with JSON that is not a list of streams`);
   const streams = list.filter(
     (s): s is WcsStream =>
       typeof s === 'object' && s !== null && typeof (s as WcsStream).mediaSessionId === 'string',
@@ -108,12 +118,21 @@ interface NodeMemory {
   contactsSinceWrite: number;
   connected?: boolean;
   downReason?: string;
+  /** When it was last reconciled by this process (once per run interval). */
+  lastReconcileAt: number;
+  /** Since when it has not answered at all, as this process saw it (or the node item said). */
+  unreachableSince?: number;
+  lost?: boolean;
 }
 const memory = new Map<string, NodeMemory>();
 
 export interface PollSummary {
   readonly polls: number;
   readonly nodesDown: number;
+  readonly nodesLost: number;
+  readonly reconciled: number;
+  readonly ended: number;
+  readonly found: number;
   readonly samples: number;
   readonly alarmsRaised: number;
   readonly alarmsCleared: number;
@@ -123,7 +142,17 @@ interface RunContext {
   readonly plan: MonitoringPlan;
   readonly alarms: readonly Alarm[];
   readonly states: Map<string, AlarmState>;
-  summary: { polls: number; nodesDown: number; samples: number; alarmsRaised: number; alarmsCleared: number };
+  summary: {
+    polls: number;
+    nodesDown: number;
+    nodesLost: number;
+    reconciled: number;
+    ended: number;
+    found: number;
+    samples: number;
+    alarmsRaised: number;
+    alarmsCleared: number;
+  };
 }
 
 /** How often a node is polled: its profiles' lowest rate, or once per run without a profile. */
@@ -133,13 +162,16 @@ const periodOf = (plan: { rateSeconds: number | undefined }) =>
 const stateKey = (s: Pick<AlarmState, 'alarmId' | 'nodeId' | 'mediaId'>) =>
   `${s.alarmId}#${s.nodeId}#${s.mediaId}`;
 
-/** Polls one node and records what it found. */
-async function pollNode(node: NodeStatus, run: RunContext, now: number): Promise<void> {
+/** Polls one node and records what it found; `force` reconciles it whenever it was last reconciled. */
+async function pollNode(node: NodeStatus, run: RunContext, now: number, force = false): Promise<void> {
   const mem = memory.get(node.nodeId) ?? {
     nextPollAt: 0,
     periodMs: 0,
     lastStatusWriteAt: 0,
     contactsSinceWrite: 0,
+    lastReconcileAt: 0,
+    ...(node.unreachableSince !== undefined && { unreachableSince: node.unreachableSince }),
+    ...(node.lostAt !== undefined && { lost: true }),
   };
   memory.set(node.nodeId, mem);
   const nodePlan = run.plan.forNode(node);
@@ -160,8 +192,35 @@ async function pollNode(node: NodeStatus, run: RunContext, now: number): Promise
     metrics.addMetric(METRIC.wcsNodeDown, MetricUnit.Count, 1);
     countForAlarm(METRIC.wcsNodeDown);
     logger.warn('a WCS node did not answer the poller', { nodeId: node.nodeId, reason: answer.down });
-    contact = { answered: false, at: now, reason: answer.down };
+    contact = { answered: false, at: now, reason: answer.down, unreachable: answer.unreachable };
+    mem.unreachableSince = answer.unreachable ? (mem.unreachableSince ?? now) : undefined;
+    if (mem.unreachableSince !== undefined && !mem.lost && now - mem.unreachableSince >= lostAfterMs) {
+      const ended = await endLostNode({ ...node, downSince: mem.unreachableSince }, now, answer.down);
+      await markNodeLost(node.nodeId, now, { ...ended });
+      mem.lost = true;
+      run.summary.nodesLost++;
+      run.summary.ended += ended.sessionsEnded + ended.streamsEnded;
+      metrics.addMetric(METRIC.wcsNodeLost, MetricUnit.Count, 1);
+      countForAlarm(METRIC.wcsNodeLost);
+    }
   } else {
+    mem.unreachableSince = undefined;
+    mem.lost = false;
+    if (force || now - mem.lastReconcileAt >= intervalMs * 0.9) {
+      const reconciled = await reconcileNode(node, answer.streams, now);
+      if ('unusable' in reconciled) {
+        logger.warn('a WCS node was not reconciled: its answer cannot be used', {
+          nodeId: node.nodeId,
+          reason: reconciled.unusable,
+        });
+      } else {
+        await recordReconciliation(node.nodeId, now, { ...reconciled });
+        mem.lastReconcileAt = now;
+        run.summary.reconciled++;
+        run.summary.ended += reconciled.sessionsEnded + reconciled.streamsEnded;
+        run.summary.found += reconciled.sessionsFound + reconciled.streamsFound;
+      }
+    }
     mem.contactsSinceWrite += answer.requests;
     if (withMetrics && perStreamMetrics.has(node.nodeId)) {
       for (const stream of answer.streams) {
@@ -270,10 +329,23 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * fails to be polled (a database error writing what it found) does not stop the others; the run
  * reports it and the next run polls it again.
  */
-export async function runPoller(runForMs = intervalMs * 0.9): Promise<PollSummary> {
+export async function runPoller(
+  runForMs = intervalMs * 0.9,
+  options: { force?: boolean } = {},
+): Promise<PollSummary> {
   const started = Date.now();
   const nodes = await listNodes();
-  const summary = { polls: 0, nodesDown: 0, samples: 0, alarmsRaised: 0, alarmsCleared: 0 };
+  const summary = {
+    polls: 0,
+    nodesDown: 0,
+    nodesLost: 0,
+    reconciled: 0,
+    ended: 0,
+    found: 0,
+    samples: 0,
+    alarmsRaised: 0,
+    alarmsCleared: 0,
+  };
   // Nothing to poll until a node has sent a hook: one read per run while idle.
   if (nodes.length === 0) return summary;
   const [profiles, rules, alarms, states] = await Promise.all([
@@ -300,10 +372,10 @@ export async function runPoller(runForMs = intervalMs * 0.9): Promise<PollSummar
   for (;;) {
     const now = Date.now();
     // A node not polled yet by this process is due at once; the others when their rate says.
-    const due = nodes.filter((n) => (memory.get(n.nodeId)?.nextPollAt ?? 0) <= now);
+    const due = nodes.filter((n) => options.force || (memory.get(n.nodeId)?.nextPollAt ?? 0) <= now);
     await inParallel(due, concurrency, async (node) => {
       try {
-        await pollNode(node, run, now);
+        await pollNode(node, run, now, options.force);
       } catch (error) {
         failures.push(error);
         logger.error('could not record what a WCS node answered', {
@@ -312,6 +384,7 @@ export async function runPoller(runForMs = intervalMs * 0.9): Promise<PollSummar
         });
       }
     });
+    if (options.force) break;
     const next = Math.min(...nodes.map((n) => memory.get(n.nodeId)?.nextPollAt ?? Number.POSITIVE_INFINITY));
     if (!Number.isFinite(next) || next - started >= runForMs) break;
     await sleep(Math.max(0, next - Date.now()));
@@ -319,3 +392,6 @@ export async function runPoller(runForMs = intervalMs * 0.9): Promise<PollSummar
   if (failures.length > 0 && failures.length === run.summary.polls) throw failures[0];
   return run.summary;
 }
+
+/** One poll and reconciliation of every node now, whatever their rates (the CLI, the tests). */
+export const pollNow = () => runPoller(0, { force: true });

@@ -96,13 +96,28 @@ export function deliveriesFor(change: TableChange): Delivery[] {
   return deliveries;
 }
 
-/** A node's status when it goes up or down (or is first polled); a threshold alarm raised or cleared. */
+/** A node's status when it goes up or down (or is first polled), and `NODE_LOST`; a threshold alarm raised or cleared. */
 function monitoringDeliveries({ newImage, oldImage }: TableChange): Delivery[] {
   const group = newImage?.group ?? oldImage?.group;
   if (group === 'node') {
-    if (!newImage || newImage.connected === undefined || newImage.connected === oldImage?.connected)
-      return [];
-    return [{ destination: '/topic/nodes', body: nodeView(newImage) }];
+    if (!newImage) return [];
+    const lost = newImage.lostAt !== undefined && newImage.lostAt !== oldImage?.lostAt;
+    const changed = newImage.connected !== undefined && newImage.connected !== oldImage?.connected;
+    return [
+      ...(changed || lost ? [{ destination: '/topic/nodes', body: nodeView(newImage) }] : []),
+      ...(lost
+        ? alarmDeliveries({
+            type: 'alarm',
+            alarm: 'NODE_LOST',
+            node: newImage.nodeId,
+            host: newImage.host,
+            unreachableSince: newImage.unreachableSince,
+            reason: newImage.downReason,
+            ended: newImage.lastReconcile,
+            timestamp: newImage.lostAt,
+          })
+        : []),
+    ];
   }
   if (group !== 'alarm') return [];
   if (newImage?.raised === true && oldImage?.raised !== true)

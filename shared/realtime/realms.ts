@@ -265,8 +265,12 @@ const nodeStatusView = (n: NodeStatus) => ({
   contactCounter: n.contactCounter ?? 0,
   downSince: n.downSince ?? null,
   downReason: n.downReason ?? null,
+  unreachableSince: n.unreachableSince ?? null,
+  lostAt: n.lostAt ?? null,
   firstHookAt: n.firstHookAt ?? null,
   lastHookAt: n.lastHookAt ?? null,
+  lastReconciledAt: n.lastReconciledAt ?? null,
+  lastReconcile: n.lastReconcile ?? null,
 });
 
 const optionalId = z.object({ id: z.optional(nodeRef) });

@@ -49,6 +49,8 @@ export function nodeView(item: Record<string, unknown>) {
     lastContactAt: item.lastContactAt ?? null,
     downSince: item.downSince ?? null,
     downReason: item.downReason ?? null,
+    lostAt: item.lostAt ?? null,
     lastHookAt: item.lastHookAt ?? null,
+    lastReconciledAt: item.lastReconciledAt ?? null,
   };
 }

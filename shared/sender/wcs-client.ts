@@ -150,7 +150,12 @@ async function sessionGone(
 /** What a node answered to one request of the node poller. */
 export type NodeAnswer =
   | { readonly answered: true; readonly status: number; readonly text: string }
-  | { readonly answered: false; readonly reason: string };
+  | {
+      readonly answered: false;
+      readonly reason: string;
+      /** Not tried: this node may not be asked (outside the allowed networks, not `<id>@<ip>`). */
+      readonly refused?: boolean;
+    };
 
 /**
  * One request to a node's REST API for the node poller: `POST <base><path>` with the same URL rules
@@ -163,7 +168,7 @@ export async function askNode(nodeId: string, path: string, body: unknown): Prom
     base = await restBaseUrlOf(nodeId);
   } catch (error) {
     if (!(error instanceof NodeRefusedError)) throw error;
-    return { answered: false, reason: error.message };
+    return { answered: false, reason: error.message, refused: true };
   }
   try {
     const { status, text } = await post(

@@ -24,6 +24,11 @@ export interface LifecycleModel {
   readonly liveFromRank: number;
   /** The sparse-index attribute that holds the `appKey` once the entity ended FAILED, if any. */
   readonly failedAttribute?: string;
+  /**
+   * The sparse-index attribute that holds the entity's WCS `nodeId` (`constants.nodeId`) while it is
+   * live: what a node should still have, found by node when the node is reconciled.
+   */
+  readonly nodeAttribute?: string;
 }
 
 /** Statuses at or above this rank are terminal: nothing moves an entity out of them. */
@@ -128,11 +133,14 @@ export async function applyTransition(
     .addToSet('seenStatuses', [t.status]);
   for (const [k, v] of defined(t.constants)) forward.setIfMissing(k, v);
   for (const [k, v] of defined({ ...t.latest, ...t.marks })) forward.set(k, v);
+  const nodeId = t.constants.nodeId;
   if (rank >= TERMINAL_RANK) {
     forward.setIfMissing('endedAt', t.at).remove(model.liveAttribute);
+    if (model.nodeAttribute) forward.remove(model.nodeAttribute);
     if (model.failedAttribute && t.status === 'FAILED') forward.set(model.failedAttribute, t.appKey);
-  } else if (rank >= model.liveFromRank && t.liveValue !== null) {
-    forward.set(model.liveAttribute, t.liveValue ?? t.appKey);
+  } else if (rank >= model.liveFromRank) {
+    if (t.liveValue !== null) forward.set(model.liveAttribute, t.liveValue ?? t.appKey);
+    if (model.nodeAttribute && typeof nodeId === 'string') forward.set(model.nodeAttribute, nodeId);
   }
   const r = forward.name('statusRank');
   const s = forward.name('status');

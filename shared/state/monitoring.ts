@@ -39,6 +39,13 @@ export interface NodeStatus {
   readonly downReason?: string;
   /** OAM profile ids assigned with `node/update`; none: every profile applies. */
   readonly profiles?: readonly number[];
+  /** Since when it has not answered at all (no connection, a timeout): what makes a node lost. */
+  readonly unreachableSince?: number;
+  /** When it was found lost (`NODE_LOST_AFTER_S` unreachable) and what it held was ended. */
+  readonly lostAt?: number;
+  /** When it was last reconciled, and what that changed. */
+  readonly lastReconciledAt?: number;
+  readonly lastReconcile?: Readonly<Record<string, number>>;
 }
 
 /** A nodeId as WCS makes them, `<id>@<literal IP>` (reference §3.5), short enough to be a key. */
@@ -152,7 +159,7 @@ export async function deleteNode(nodeId: string): Promise<boolean> {
 /** What one poll of a node found: it answered (with how many samples a minute), or why it did not. */
 export type Contact =
   | { readonly answered: true; readonly at: number; readonly contacts: number; readonly rate: number }
-  | { readonly answered: false; readonly at: number; readonly reason: string };
+  | { readonly answered: false; readonly at: number; readonly reason: string; readonly unreachable: boolean };
 
 /**
  * Records the outcome of polling `node` (as read before the poll): a node that answers is
@@ -172,19 +179,61 @@ export async function recordContact(node: NodeStatus, contact: Contact): Promise
       .setIfMissing('firstContactAt', contact.at)
       .increment('contactCounter', contact.contacts)
       .remove('downSince')
-      .remove('downReason');
+      .remove('downReason')
+      .remove('unreachableSince')
+      .remove('lostAt');
     if (!node.connected) update.set('connectTimestamp', contact.at).increment('connectCounter', 1);
   } else {
     update
       .set('connected', false)
       .set('downReason', contact.reason.slice(0, 500))
       .setIfMissing('downSince', contact.at);
+    if (contact.unreachable) update.setIfMissing('unreachableSince', contact.at);
+    else update.remove('unreachableSince');
   }
   await dynamo.send(
     new UpdateCommand({
       TableName: tableName(),
       Key: { group: 'node', id: node.nodeId },
       ...update.toParams(),
+    }),
+  );
+}
+
+/** Records that `nodeId` was reconciled at `at`, and what that changed. */
+export async function recordReconciliation(
+  nodeId: string,
+  at: number,
+  summary: Readonly<Record<string, number>>,
+): Promise<void> {
+  await dynamo
+    .send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { group: 'node', id: nodeId },
+        UpdateExpression: 'SET lastReconciledAt = :at, lastReconcile = :s',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeValues: { ':at': at, ':s': summary },
+      }),
+    )
+    .catch((error: unknown) => {
+      // A node deleted meanwhile (node/delete): nothing to note.
+      if (!isConditionFailure(error)) throw error;
+    });
+}
+
+/** Marks `nodeId` lost at `at` (pushed as a `NODE_LOST` alarm), with what was ended. */
+export async function markNodeLost(
+  nodeId: string,
+  at: number,
+  summary: Readonly<Record<string, number>>,
+): Promise<void> {
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { group: 'node', id: nodeId },
+      UpdateExpression: 'SET lostAt = :at, lastReconcile = :s',
+      ExpressionAttributeValues: { ':at': at, ':s': summary },
     }),
   );
 }

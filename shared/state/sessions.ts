@@ -2,7 +2,7 @@
  * Sessions: one item per WCS WebSocket session (`sessionId`), from `connect` to DISCONNECTED or
  * FAILED, with the user and grants admission gave it. See `docs/data-model.md`.
  */
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandInput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { customWithoutCredentials } from '../kernel/credentials.ts';
 import { withoutValueAt } from '../kernel/dotted-path.ts';
 import type { ConnectBody, ConnectionStatusEventBody } from '../kernel/schemas.ts';
@@ -30,6 +30,7 @@ export const SESSION_LIFECYCLE: LifecycleModel = {
   ranks: { PENDING: 0, ESTABLISHED: 1, DISCONNECTED: 2, FAILED: 3 },
   liveAttribute: 'openAppKey',
   liveFromRank: 0,
+  nodeAttribute: 'openNodeId',
 };
 
 /** The user a session belongs to when its token named none (open admission). */
@@ -184,6 +185,36 @@ export function newSessionState(context: {
 }
 
 /** The whole item of session `sessionId` (its status history included), as the analysts' realms show it. */
+/** The sessions open on WCS node `nodeId`, as this backend knows them (`openByNode`): their ids. */
+export async function openSessionsOn(nodeId: string): Promise<string[]> {
+  const keys = await queryAll({
+    TableName: tableName(),
+    IndexName: 'openByNode',
+    KeyConditionExpression: 'openNodeId = :node',
+    ExpressionAttributeValues: { ':node': nodeId },
+  });
+  return keys.map((k) => String(k.sessionId));
+}
+
+/** The items of sessions `ids` (those that exist), read 100 to a request. */
+export async function sessionItems(ids: readonly string[]): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    let request: BatchGetCommandInput['RequestItems'] = {
+      [tableName()]: { Keys: ids.slice(i, i + 100).map((sessionId) => ({ sessionId })) },
+    };
+    while (request && Object.keys(request).length > 0) {
+      const page: {
+        Responses?: Record<string, Record<string, unknown>[]>;
+        UnprocessedKeys?: BatchGetCommandInput['RequestItems'];
+      } = await dynamo.send(new BatchGetCommand({ RequestItems: request }));
+      items.push(...(page.Responses?.[tableName()] ?? []));
+      request = page.UnprocessedKeys;
+    }
+  }
+  return items;
+}
+
 export async function sessionRecord(sessionId: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await dynamo.send(new GetCommand({ TableName: tableName(), Key: { sessionId } }));
   return Item;

@@ -27,6 +27,7 @@ export const STREAM_LIFECYCLE: LifecycleModel = {
   liveAttribute: 'liveShard',
   liveFromRank: 1,
   failedAttribute: 'failedAppKey',
+  nodeAttribute: 'liveNodeId',
 };
 
 /** The item key of the stream in `body`. */
@@ -302,6 +303,17 @@ export async function listLiveStreams(filter: LiveStreamFilter = {}): Promise<Li
 export interface StreamRef {
   readonly sessionId: string;
   readonly mediaSessionId: string;
+}
+
+/** The streams live on WCS node `nodeId`, as this backend knows them (`liveByNode`). */
+export async function liveStreamsOn(nodeId: string): Promise<StreamRef[]> {
+  const keys = await queryAll({
+    TableName: tableName(),
+    IndexName: 'liveByNode',
+    KeyConditionExpression: 'liveNodeId = :node',
+    ExpressionAttributeValues: { ':node': nodeId },
+  });
+  return keys.map((k) => ({ sessionId: String(k.sessionId), mediaSessionId: String(k.mediaSessionId) }));
 }
 
 /** The items of `keys`, whole, in no particular order (the realms show live streams with their status and times). */

@@ -57,6 +57,15 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
         projection: ['nodeId', 'userId'],
         holds: 'open sessions only',
       },
+      // Sparse: `openNodeId` exists only while the session is open: what each WCS node should still
+      // have, for reconciliation (`shared/monitoring/reconcile.ts`).
+      {
+        indexName: 'openByNode',
+        partitionKey: S('openNodeId', 'the `nodeId`, while the session is open'),
+        sortKey: S('sessionId'),
+        projection: 'KEYS_ONLY',
+        holds: 'open sessions only, by node',
+      },
     ],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
@@ -97,6 +106,15 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
         sortKey: S('firstStatusAt'),
         projection: 'KEYS_ONLY',
         holds: 'every publish and play, by the day it started',
+      },
+      // Sparse: `liveNodeId` exists only while PUBLISHING/PLAYING: what each WCS node should still
+      // have, for reconciliation.
+      {
+        indexName: 'liveByNode',
+        partitionKey: S('liveNodeId', 'the `nodeId`, while live'),
+        sortKey: S('mediaSessionId'),
+        projection: 'KEYS_ONLY',
+        holds: 'live streams only, by node',
       },
       // Sparse: `failedAppKey` exists only on streams that ended FAILED.
       {

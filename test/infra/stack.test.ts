@@ -310,9 +310,15 @@ describe('observability', () => {
     expect(rate?.Threshold).toBe(10);
   });
 
-  it('alarms on the signs of trouble the functions report: decisions by fail mode, spills, misconfigured nodes', () => {
+  it('alarms on the signs of trouble the functions report: decisions by fail mode, spills, misconfigured, down and lost nodes', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    for (const metric of ['DecisionFallback', 'HookSpilled', 'WcsNodeMisconfigured']) {
+    for (const metric of [
+      'DecisionFallback',
+      'HookSpilled',
+      'WcsNodeMisconfigured',
+      'WcsNodeDown',
+      'WcsNodeLost',
+    ]) {
       const alarm = alarms.find((a) => a.MetricName === metric);
       expect(alarm).toMatchObject({
         Namespace: 'WcsHooks',

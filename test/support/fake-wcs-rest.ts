@@ -73,7 +73,7 @@ export class FakeWcsRest {
   /** Requests to `stream/*`, by path (`/rest-api/stream/find`, ...). */
   readonly streamRequests = new Map<string, number>();
   /**
-   * How `stream/*` requests are answered: `normal`; `garbage` (200 with a body that is not JSON);
+   * How `stream/*` and `connection/find_all` requests are answered: `normal`; `garbage` (200 with a body that is not JSON);
    * `error` (500); `legacy`, as a WCS before 5.2.923, which refuses `display` in `stream/find` (400).
    */
   streamAnswers: 'normal' | 'garbage' | 'error' | 'legacy' = 'normal';
@@ -116,6 +116,11 @@ export class FakeWcsRest {
         }
         if (request.method === 'POST' && request.url === '/rest-api/connection/find_all') {
           this.findAllRequests++;
+          if (this.streamAnswers === 'garbage') {
+            response.writeHead(200, { 'content-type': 'application/json' });
+            return response.end('{"sessionId": ');
+          }
+          if (this.streamAnswers === 'error') return answer(500, 'Internal error');
           const connections = [...this.options.node.heldSessions].map((sessionId) => ({
             sessionId,
             appKey: this.options.node.appKey,

@@ -87,6 +87,36 @@ export class FakeWcs {
     );
   }
 
+  /**
+   * Holds `stream` live without telling the backend (its PUBLISHING or PLAYING hook lost), or, with
+   * `live` false, drops it without a word (its end hook lost, or the node restarted).
+   */
+  holdSilently(stream: WcsStream, live = true): void {
+    if (live)
+      this.liveStreams.set(stream.mediaSessionId, {
+        ...stream,
+        status: stream.published ? 'PUBLISHING' : 'PLAYING',
+        metrics: {},
+      });
+    else this.liveStreams.delete(stream.mediaSessionId);
+  }
+
+  /** Forgets `session` without a ConnectionStatusEvent (its DISCONNECTED hook lost), and its streams. */
+  dropSilently(session: WcsSession): void {
+    this.heldSessions.delete(session.sessionId);
+    for (const [id, stream] of this.liveStreams)
+      if (stream.sessionId === session.sessionId) this.liveStreams.delete(id);
+  }
+
+  /** Reports `session` ended (ConnectionStatusEvent DISCONNECTED) and no longer holds it or its streams. */
+  async disconnect(session: WcsSession): Promise<HookReply> {
+    this.dropSilently(session);
+    return this.send(
+      'ConnectionStatusEvent',
+      this.connectionStatusBody(session, 'DISCONNECTED', 'Normal disconnect'),
+    );
+  }
+
   /** The metrics of a live stream from now on (what the next poll reads). */
   setMetrics(mediaSessionId: string, metrics: Record<string, number | string>): void {
     const stream = this.liveStreams.get(mediaSessionId);
