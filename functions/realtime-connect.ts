@@ -5,9 +5,9 @@
  * open, and records it.
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { isRealtimeToken } from '#shared/kernel/operator-token.ts';
 import { originAllowed } from '#shared/kernel/origins.ts';
 import { openConnection } from '#shared/realtime/connections.ts';
-import { isRealtimeToken } from '#shared/realtime/token.ts';
 
 /** The `$connect` event also carries the upgrade request's query string and headers. */
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {

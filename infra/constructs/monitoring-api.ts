@@ -1,7 +1,7 @@
 import { type HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { REALMS } from '#shared/kernel/registry.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
@@ -12,11 +12,13 @@ export interface MonitoringApiProps {
   readonly resources: DeclaredResources;
   readonly logRetention: RetentionDays;
   readonly environment: Readonly<Record<string, string>>;
+  /** The monitoring API's token (the realtime token): what a caller presents as `Authorization: Bearer`. */
+  readonly token: ISecret;
 }
 
 /**
- * The monitoring realms over REST (`POST /api/stream/list`, ...), answering as WCS OAM does,
- * behind IAM authorization on the hook API. The same realms over STOMP are the realtime API's
+ * The monitoring realms over REST (`POST /api/stream/list`, ...), answering as WCS OAM does, on the
+ * hook API, for callers presenting the monitoring API's token. The same realms over STOMP are the realtime API's
  * (`realtime-api.ts`).
  */
 export class MonitoringApi extends Construct {
@@ -29,10 +31,12 @@ export class MonitoringApi extends Construct {
       logRetention: props.logRetention,
       environment: props.environment,
     });
+    this.function.bindSecret(props.token, 'REALTIME_TOKEN_ARN');
     const integration = new HttpLambdaIntegration('RealmIntegration', this.function);
-    const authorizer = new HttpIamAuthorizer();
+    // No AWS authorizer: OAM clients and browsers cannot sign requests. The function admits only the
+    // monitoring API's token (Authorization: Bearer), as the realtime API's $connect does.
     for (const realm of REALMS) {
-      props.api.addRoutes({ path: realm, methods: [HttpMethod.POST], integration, authorizer });
+      props.api.addRoutes({ path: realm, methods: [HttpMethod.POST], integration });
     }
   }
 }

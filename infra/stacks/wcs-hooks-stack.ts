@@ -117,15 +117,17 @@ export class WcsHooksStack extends Stack {
       environment,
       senderTimeout,
     });
+    const realtimeToken = new Secret(this, 'RealtimeToken', {
+      description:
+        'The token operators present to the monitoring API: the realtime WebSocket (?token=) and the REST realms (Authorization: Bearer)',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+    });
     const monitoring = new MonitoringApi(this, 'Monitoring', {
       api: this.hookApi.api,
       resources,
       logRetention: config.logRetentionDays,
       environment,
-    });
-    const realtimeToken = new Secret(this, 'RealtimeToken', {
-      description: 'The token operators present to the realtime monitoring API (?token=)',
-      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      token: realtimeToken,
     });
     const realtime = new RealtimeApi(this, 'Realtime', {
       resources,

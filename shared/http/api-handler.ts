@@ -12,7 +12,7 @@ import type * as z from 'zod/mini';
 import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
 import { METRIC, metrics } from '../kernel/metrics.ts';
-import { apiAuth } from './middleware/api-auth.ts';
+import { type ApiAuthMode, apiAuth } from './middleware/api-auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
@@ -29,6 +29,8 @@ export function apiHandler<Schema extends z.ZodMiniType>(options: {
   readonly schema: Schema;
   /** Called with the validated body, and the event for what the body does not say (the path). */
   readonly handle: (body: z.infer<Schema>, event: APIGatewayProxyEventV2) => Promise<ApiAnswer>;
+  /** Who may call it (`middleware/api-auth.ts`); default `iam`. */
+  readonly auth?: ApiAuthMode;
 }) {
   return (
     middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
@@ -41,7 +43,7 @@ export function apiHandler<Schema extends z.ZodMiniType>(options: {
           metrics.addDimension('route', event.routeKey);
         },
       })
-      .use(apiAuth())
+      .use(apiAuth(options.auth))
       .use(bodyLimit({ limitBytes }))
       .use(jsonBody())
       .use(validateBody(options.schema))

@@ -123,7 +123,10 @@ export const SETTINGS = {
   API_TOKEN: text(
     undefined,
     'bearer token of the local operator API (`/api/...`) and of the realtime WebSocket (`/ws?token=`); unset, the API admits nobody and `/ws` is off',
-    { inAws: 'a token in Secrets Manager (`RealtimeTokenArn`); the operator API uses IAM' },
+    {
+      inAws:
+        'a token in Secrets Manager (`RealtimeTokenArn`), for the realtime WebSocket and the REST realms; `/api/data/send` uses IAM',
+    },
   ),
   REFUSAL_ALARM_PER_MINUTE: integer(
     20,

@@ -402,17 +402,27 @@ describe('the spill', () => {
 });
 
 describe('the monitoring realms', () => {
-  it('are routed POST /api/<realm> to the realm-api function, behind IAM authorization', () => {
+  it('are routed POST /api/<realm> to the realm-api function, which admits the monitoring API token (no AWS signature: OAM clients send none)', () => {
     for (const realm of REALMS) {
       const route = ofType('AWS::ApiGatewayV2::Route').find(
         ([, r]) => r.Properties.RouteKey === `POST ${realm}`,
       );
-      expect(route?.[1].Properties.AuthorizationType).toBe('AWS_IAM');
+      expect(route?.[1].Properties.AuthorizationType ?? 'NONE').toBe('NONE');
       const integrationId = String(route?.[1].Properties.Target['Fn::Join'][1][1].Ref);
       expect(resources[integrationId]?.Properties.IntegrationUri).toEqual({
         'Fn::GetAtt': [functionIdOf('realm-api'), 'Arn'],
       });
     }
+    expect(resources[functionIdOf('realm-api')]?.Properties.Environment.Variables.REALTIME_TOKEN_ARN).toEqual(
+      {
+        Ref: expect.stringMatching(/^RealtimeToken/),
+      },
+    );
+    // The data-send API stays behind IAM.
+    const send = ofType('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === 'POST /api/data/send',
+    );
+    expect(send?.[1].Properties.AuthorizationType).toBe('AWS_IAM');
   });
 });
 

@@ -559,6 +559,19 @@ describe('streams', () => {
   });
 });
 
+describe('the REST realms', () => {
+  it('admit only the monitoring API token', async () => {
+    for (const authorization of [undefined, 'Bearer wrong-token', `Basic ${TOKEN}`]) {
+      const response = await fetch(`${server.baseUrl}/api/node/list`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization && { authorization }) },
+        body: '{}',
+      });
+      expect(response.status).toBe(401);
+    }
+  });
+});
+
 describe("OAM's settings", () => {
   it('CORS: an allowed origin gets the headers and a preflight, another origin none', async () => {
     const preflight = await fetch(`${server.baseUrl}/api/stream/list`, {

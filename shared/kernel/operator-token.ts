@@ -1,12 +1,12 @@
 /**
- * The token an operator presents to open a realtime connection (`?token=`; browsers cannot set
- * headers on a WebSocket). In AWS it is the Secrets Manager secret named by `REALTIME_TOKEN_ARN`,
- * read once and cached; locally the operator API's `API_TOKEN`. Until the policy issue's operator
- * tokens exist, this one shared bearer token is the credential.
+ * The token an operator presents to the monitoring API: to open a realtime connection (`?token=`;
+ * browsers cannot set headers on a WebSocket) and to call the REST realms (`Authorization: Bearer`),
+ * as an OAM client does without AWS signatures. In AWS it is the Secrets Manager secret named by
+ * `REALTIME_TOKEN_ARN`, read once and cached (5 minutes); locally the operator API's `API_TOKEN`.
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { setting } from '../kernel/config.ts';
-import { safeEqual } from '../kernel/digest.ts';
+import { setting } from './config.ts';
+import { safeEqual } from './digest.ts';
 
 async function expected(): Promise<string | undefined> {
   const arn = setting('REALTIME_TOKEN_ARN');
