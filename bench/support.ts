@@ -181,7 +181,7 @@ export const withRuntime = <T>(endpoint: string, task: (base: string, pid: numbe
       // With the realtime API, which tails the tables' streams.
       API_TOKEN: 'bench',
     },
-    (line) => line.includes('serving WCS hooks'),
+    (line) => line.includes('[wcs-hooks] ready'),
     task,
   );
 

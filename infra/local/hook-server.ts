@@ -309,12 +309,6 @@ async function startRealtime(
 ): Promise<() => Promise<void>> {
   const { attachRealtime } = await import('./realtime-server.ts');
   const { startStreamTailer } = await import('./stream-tailer.ts');
-  const realtime = await attachRealtime(server, {
-    connect: handlers['realtime-connect'] as never,
-    message: handlers['realtime-message'] as never,
-    disconnect: handlers['realtime-disconnect'] as never,
-  });
-  process.env.REALTIME_ENDPOINT = realtime.endpoint;
   const watched = STREAMED_TABLES.map((table) => {
     const name = process.env[TABLES[table].envVar] as string;
     process.env[streamedTableEnv(table)] = name;
@@ -324,14 +318,48 @@ async function startRealtime(
     event: DynamoDBStreamEvent,
     context: Context,
   ) => Promise<DynamoDBBatchResponse>;
-  const stopTailer = startStreamTailer(endpoint, watched, (records) =>
-    consumer({ Records: records }, localContext('wcs-hooks-realtime-streams')),
+  // The tables' streams are tailed only while a client is connected: with nobody to tell, an idle
+  // runtime makes no request for them (Lambda's event source costs nothing idle either). A client
+  // that connects starts the tailer; the last one to leave stops it, a little later.
+  let stopTailer: (() => Promise<void>) | undefined;
+  let stopping: Promise<void> | undefined;
+  let linger: ReturnType<typeof setTimeout> | undefined;
+  const onOpenConnections = (count: number) => {
+    if (count > 0) {
+      clearTimeout(linger);
+      linger = undefined;
+      stopTailer ??= startStreamTailer(endpoint, watched, (records) =>
+        consumer({ Records: records }, localContext('wcs-hooks-realtime-streams')),
+      );
+    } else if (stopTailer && !linger) {
+      linger = setTimeout(() => {
+        const stop = stopTailer;
+        stopTailer = undefined;
+        linger = undefined;
+        stopping = stop?.();
+      }, TAIL_LINGER_MS);
+    }
+  };
+  const realtime = await attachRealtime(
+    server,
+    {
+      connect: handlers['realtime-connect'] as never,
+      message: handlers['realtime-message'] as never,
+      disconnect: handlers['realtime-disconnect'] as never,
+    },
+    { onOpenConnections },
   );
+  process.env.REALTIME_ENDPOINT = realtime.endpoint;
   return async () => {
-    await stopTailer();
+    clearTimeout(linger);
+    await stopTailer?.();
+    await stopping;
     await realtime.close();
   };
 }
+
+/** How long the tables' streams are still tailed after the last realtime client left. */
+const TAIL_LINGER_MS = 10_000;
 
 export interface LocalRuntimeOptions {
   /** Run the sender on the local send queue; an object sets its redrive. Default true. */

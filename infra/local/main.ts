@@ -121,6 +121,8 @@ async function main() {
       ? `realtime monitoring (STOMP): ${ws}://localhost:${port}/ws?token=$API_TOKEN, live page ${http}://localhost:${port}/?token=$API_TOKEN`
       : 'realtime monitoring (/ws) is off: set API_TOKEN to serve it',
   );
+  // The last line of the start: what scripts wait for before they read the lines above.
+  log('ready (Ctrl-C stops it, DynamoDB Local too)');
 
   stopRuntime = async () => {
     server.close();

@@ -107,7 +107,14 @@ function refuse(socket: Duplex, status: number, body: string): void {
 }
 
 /** Serves `/ws` on `server`'s upgrades, and the management API on a loopback port of its own. */
-export async function attachRealtime(server: Server, functions: RealtimeFunctions): Promise<RealtimeServer> {
+export async function attachRealtime(
+  server: Server,
+  functions: RealtimeFunctions,
+  options: {
+    /** Told the number of open connections whenever it changes (the runtime tails the tables' streams only while some are open). */
+    readonly onOpenConnections?: (count: number) => void;
+  } = {},
+): Promise<RealtimeServer> {
   const connections = new Map<string, Connection>();
   /** `$disconnect` calls not yet done: closing waits for them, so none outlives the runtime. */
   const disconnecting = new Set<Promise<unknown>>();
@@ -161,6 +168,7 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
         lastActiveAt: Date.now(),
       };
       connections.set(connectionId, connection);
+      options.onOpenConnections?.(connections.size);
       let queue: Promise<unknown> = Promise.resolve();
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         connection.lastActiveAt = Date.now();
@@ -181,6 +189,7 @@ export async function attachRealtime(server: Server, functions: RealtimeFunction
       });
       ws.on('close', () => {
         connections.delete(connectionId);
+        options.onOpenConnections?.(connections.size);
         const done = queue
           .then(() =>
             functions.disconnect(

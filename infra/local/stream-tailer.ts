@@ -78,6 +78,8 @@ export function startStreamTailer(
     let rounds = 0;
     while (running) {
       if (rounds++ % 25 === 0) await discover().catch(() => undefined);
+      // A shard that gave a full page has more: the next round comes at once (catching up after a start).
+      let behind = false;
       for (const shard of shards.values()) {
         try {
           shard.iterator ??= await iteratorOf(shard);
@@ -86,6 +88,7 @@ export function startStreamTailer(
             new GetRecordsCommand({ ShardIterator: shard.iterator }),
           );
           shard.iterator = NextShardIterator;
+          if (Records.length >= 1000) behind = true;
           const before = shard.lastSequence;
           const last = Records.at(-1)?.dynamodb?.SequenceNumber;
           if (last) shard.lastSequence = last;
@@ -124,7 +127,7 @@ export function startStreamTailer(
           shard.iterator = undefined;
         }
       }
-      await new Promise((r) => setTimeout(r, intervalMs));
+      if (!behind) await new Promise((r) => setTimeout(r, intervalMs));
     }
   })();
   return async () => {

@@ -6,6 +6,7 @@
  * for SQS locally, not a queue to deploy.
  */
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -21,6 +22,13 @@ export interface ReceivedMessage {
   readonly body: string;
   readonly receiveCount: number;
 }
+
+/**
+ * Tells the consumers of this process that a queue received messages, so an idle consumer, which
+ * polls less and less often while its queue stays empty, takes them at once. (SQS long polling does
+ * the same for Lambda's event source.)
+ */
+const arrivals = new EventEmitter().setMaxListeners(0);
 
 export class LocalQueue {
   readonly tableName: string;
@@ -51,6 +59,7 @@ export class LocalQueue {
         request = result.UnprocessedItems as typeof request;
       }
     }
+    arrivals.emit(queue);
   }
 
   /**
@@ -172,9 +181,16 @@ export interface QueueConsumerOptions {
   readonly maxReceiveCount?: number;
   /** How long a received message stays hidden. Default 30 s. */
   readonly visibilityMs?: number;
-  /** Pause between polls of an empty queue. Default 200 ms. */
+  /**
+   * Pause after the first empty poll. Default 200 ms; it doubles while the queue stays empty, up
+   * to 2 s (or the visibility timeout, if shorter), and a message sent in this process wakes the
+   * consumer at once: an idle `npm start` polls its queue about once in 2 s, not five times a second.
+   */
   readonly idleMs?: number;
 }
+
+/** The longest pause between polls of an empty queue. */
+const MAX_IDLE_MS = 2000;
 
 /**
  * Polls the queue and hands batches of up to 10 to `handler`, as Lambda's SQS event source does:
@@ -184,10 +200,21 @@ export interface QueueConsumerOptions {
 export function startQueueConsumer(options: QueueConsumerOptions): () => Promise<void> {
   const { queue, queueName, handler } = options;
   const maxReceiveCount = options.maxReceiveCount ?? 5;
+  const maxIdleMs = Math.min(MAX_IDLE_MS, options.visibilityMs ?? MAX_IDLE_MS);
   let running = true;
+  let wake: () => void = () => undefined;
+  // A message sent between a poll and the pause after it must not wait out the pause.
+  let arrived = false;
+  const onArrival = () => {
+    arrived = true;
+    wake();
+  };
+  arrivals.on(queueName, onArrival);
+  let emptyPolls = 0;
   const loop = (async () => {
     while (running) {
       let messages: ReceivedMessage[] = [];
+      arrived = false;
       try {
         messages = await queue.receive(queueName, 10, options.visibilityMs ?? 30_000);
         const deliverable: ReceivedMessage[] = [];
@@ -204,11 +231,27 @@ export function startQueueConsumer(options: QueueConsumerOptions): () => Promise
       } catch {
         // The database or the handler failed: the messages come back after their visibility timeout.
       }
-      if (messages.length === 0 && running) await new Promise((r) => setTimeout(r, options.idleMs ?? 200));
+      emptyPolls = messages.length === 0 ? emptyPolls + 1 : 0;
+      if (emptyPolls > 0 && running && !arrived) {
+        const pause = Math.min(
+          (options.idleMs ?? 200) * 2 ** (emptyPolls - 1),
+          Math.max(maxIdleMs, options.idleMs ?? 0),
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pause);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = () => undefined;
+      }
     }
   })();
   return async () => {
     running = false;
+    arrivals.off(queueName, onArrival);
+    wake();
     await loop;
   };
 }

@@ -14,18 +14,27 @@ export interface ConflictProxy {
   conflictRate: number;
   /** Transactions answered with a conflict so far. */
   conflicts: number;
+  /** The `X-Amz-Target` of every request so far (`DynamoDB_20120810.Query`, ...), in arrival order. */
+  readonly targets: string[];
   close(): Promise<void>;
 }
 
 export async function startConflictProxy(target: string): Promise<ConflictProxy> {
   const upstream = new URL(target);
-  const proxy: ConflictProxy = { endpoint: '', conflictRate: 0, conflicts: 0, close: async () => undefined };
+  const proxy: ConflictProxy = {
+    endpoint: '',
+    conflictRate: 0,
+    conflicts: 0,
+    targets: [],
+    close: async () => undefined,
+  };
   const server: Server = createServer((incoming, answer) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (c: Buffer) => chunks.push(c));
     incoming.on('end', () => {
       const body = Buffer.concat(chunks);
       const target = String(incoming.headers['x-amz-target'] ?? '');
+      proxy.targets.push(target);
       if (target.endsWith('.TransactWriteItems') && Math.random() < proxy.conflictRate) {
         proxy.conflicts++;
         const items = (JSON.parse(body.toString()) as { TransactItems: unknown[] }).TransactItems.length;

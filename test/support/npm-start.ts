@@ -39,12 +39,12 @@ export function spawnNpmStart(env: Record<string, string | undefined>): StartedP
   return { child, exited, output: () => output };
 }
 
-/** Runs `npm start` with `env`; resolves once it says it serves hooks. */
+/** Runs `npm start` with `env`; resolves once it has printed its whole start (its `ready` line). */
 export async function npmStart(env: Record<string, string | undefined>): Promise<StartedProcess> {
   const started = spawnNpmStart(env);
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
-      if (started.output().includes('serving WCS hooks')) {
+      if (started.output().includes('[wcs-hooks] ready')) {
         clearInterval(timer);
         resolve();
       }
