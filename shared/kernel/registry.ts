@@ -37,8 +37,8 @@ export type TableName =
 
 /**
  * What a handler does with a table; the CDK stack grants exactly this and nothing more. `manage`
- * also deletes (the realtime connections, removed when they close); `batchWrite` puts items 25 to a
- * request (the node poller's metric samples).
+ * also deletes (the realtime connections, removed when they close); `batchWrite` writes, and puts
+ * items 25 to a request too (the node poller's metric samples, a fan-out's send records).
  */
 export type TableAccess = 'read' | 'write' | 'readWrite' | 'manage' | 'batchWrite';
 
@@ -224,7 +224,7 @@ const SENDING_TABLES = {
   sessions: 'readWrite',
   streams: 'readWrite',
   streamNames: 'write',
-  dataMessages: 'write',
+  dataMessages: 'batchWrite',
 } as const;
 
 /**

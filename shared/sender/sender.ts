@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC } from '../kernel/metrics.ts';
-import { recordSend } from '../state/data-messages.ts';
+import { recordFirstSends, recordSend, type SendRecord } from '../state/data-messages.ts';
 import { connectionStatusChanged } from '../state/session-status.ts';
 import { enqueue, type QueueMessage, type SendMessage } from './send-queue.ts';
 import { describeTarget, type Recipient, resolveTarget, type SendTarget } from './send-targets.ts';
@@ -74,7 +74,11 @@ async function markGone(message: SendMessage, reason: string, now: Date): Promis
  * Sends one message (`message.operationId`, fixed for all its attempts) and records the outcome.
  * Returns the outcome; a retryable failure is left for the caller to queue or to report.
  */
-export async function deliver(message: SendMessage): Promise<SendOutcome> {
+export async function deliver(
+  message: SendMessage,
+  /** Records the outcome: by default at once (`recordSend`); a fan-out collects them to write in batches. */
+  record: (send: SendRecord, at: Date) => Promise<void> = recordSend,
+): Promise<SendOutcome> {
   const outcome = await sendData({
     nodeId: message.nodeId,
     sessionId: message.sessionId,
@@ -82,7 +86,7 @@ export async function deliver(message: SendMessage): Promise<SendOutcome> {
     payload: message.payload,
   });
   const now = new Date();
-  await recordSend(
+  await record(
     {
       sessionId: message.sessionId,
       operationId: message.operationId,
@@ -164,8 +168,10 @@ export async function sendNow(
 ): Promise<SendSummary> {
   const label = describeTarget(target);
   const messages = sendsFor(await resolveTarget(target), payload, label, requestedAt);
+  // Each send is new (its own operationId): its record is a Put, written 25 to a request.
+  const records = batchedRecords();
   const results = await mapWithConcurrency(messages, concurrency, async (message): Promise<SendResult> => {
-    const outcome = await deliver(message);
+    const outcome = await deliver(message, records.add);
     const { sessionId, operationId } = message;
     if (outcome.outcome === 'FAILED' && outcome.retryable) {
       await enqueue([message]);
@@ -178,7 +184,44 @@ export async function sendNow(
       ...('reason' in outcome && { reason: outcome.reason }),
     };
   });
+  await records.flush();
   return summarize(label, results);
+}
+
+/**
+ * Send records collected to be written 25 to a request (`recordFirstSends`): a batch is written as
+ * soon as it is full, the rest by `flush`; a FAILED one (which may be queued for a retry) at once. A
+ * write that fails fails the fan-out, as a single record's would.
+ */
+function batchedRecords() {
+  let pending: { send: SendRecord; at: Date }[] = [];
+  // One batch written at a time, in order, beside the sends: never a burst of requests at once.
+  let written: Promise<void> = Promise.resolve();
+  let failure: unknown;
+  const write = () => {
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    written = written
+      .then(() => (failure === undefined ? recordFirstSends(batch) : undefined))
+      .catch((error: unknown) => {
+        failure ??= error;
+      });
+  };
+  return {
+    add: async (send: SendRecord, at: Date) => {
+      // A failed send may be queued for a retry, which updates its record: that record must be there
+      // first, never put over the retry's.
+      if (send.outcome === 'FAILED') return recordSend(send, at);
+      pending.push({ send, at });
+      if (pending.length >= 25) write();
+    },
+    flush: async () => {
+      write();
+      await written;
+      if (failure !== undefined) throw failure;
+    },
+  };
 }
 
 /** Queues a fan-out to `target` as a job: the sender resolves it and queues one send per session. */

@@ -3,7 +3,7 @@
  * reported about it (`DataStatusEvent`), one item per (`sessionId`, `operationId`). Both hooks write
  * idempotently and in either order: WCS's retries and reordering leave one correct item.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type BatchWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DataStatusEventBody, OnDataEventBody } from '../kernel/schemas.ts';
 import { dynamo, isConditionFailure, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
@@ -111,4 +111,50 @@ export async function recordSend(send: SendRecord, now: Date): Promise<void> {
       ...update.toParams(),
     }),
   );
+}
+
+/** The item of a first send (`recordSend` on no item yet): the same fields its update writes. */
+function firstSendItem(send: SendRecord, now: Date): Record<string, unknown> {
+  const payload = JSON.stringify(send.payload);
+  return {
+    sessionId: send.sessionId,
+    operationId: send.operationId,
+    direction: 'OUT',
+    nodeId: send.nodeId,
+    target: send.target,
+    payload,
+    payloadBytes: Buffer.byteLength(payload),
+    receivedAt: send.requestedAt.toISOString(),
+    outcome: send.outcome,
+    outcomeAt: now.toISOString(),
+    expiresAt: expiresAtFor(now),
+    attempts: send.attempts,
+    ...(send.appKey && { appKey: send.appKey }),
+    ...(send.jobId && { jobId: send.jobId }),
+    ...(send.reason && { reason: send.reason }),
+  };
+}
+
+/**
+ * Records the first sends of a fan-out, each a new `operationId`: Puts, 25 to a BatchWriteItem
+ * request (what is left unprocessed is written again). The same items `recordSend` makes; a send
+ * retried later from the queue updates its own.
+ */
+export async function recordFirstSends(sends: readonly { send: SendRecord; at: Date }[]): Promise<void> {
+  for (let i = 0; i < sends.length; i += 25) {
+    let request: BatchWriteCommandInput['RequestItems'] = {
+      [tableName()]: sends
+        .slice(i, i + 25)
+        .map(({ send, at }) => ({ PutRequest: { Item: firstSendItem(send, at) } })),
+    };
+    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+      if (attempt > 10) throw new Error('DynamoDB left send records unprocessed 10 times in a row');
+      if (attempt > 0)
+        await new Promise((r) => setTimeout(r, Math.random() * 50 * 2 ** Math.min(attempt, 6)));
+      const answer: { UnprocessedItems?: BatchWriteCommandInput['RequestItems'] } = await dynamo.send(
+        new BatchWriteCommand({ RequestItems: request }),
+      );
+      request = answer.UnprocessedItems;
+    }
+  }
 }

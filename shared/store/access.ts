@@ -41,7 +41,7 @@ export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
   ],
-  batchWrite: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+  batchWrite: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
 };
 
 /** What a function may do, by physical table name. */

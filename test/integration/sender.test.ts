@@ -447,5 +447,17 @@ describe('a fan-out to 1,000 sessions on two nodes', () => {
     expect(restA.maxInFlight + restB.maxInFlight).toBeLessThanOrEqual(2 * CONCURRENCY);
     expect(Math.max(restA.maxInFlight, restB.maxInFlight)).toBeLessThanOrEqual(CONCURRENCY);
     expect(Math.max(restA.maxInFlight, restB.maxInFlight)).toBeGreaterThan(1);
+    // Every send recorded (in batches), each with its outcome, once the answer is given.
+    const results = json.results as unknown as { sessionId: string; operationId: string }[];
+    expect(results).toHaveLength(1000);
+    for (const { sessionId, operationId } of results) {
+      expect(await getItem('dataMessages', { sessionId, operationId })).toMatchObject({
+        direction: 'OUT',
+        outcome: 'SENT',
+        attempts: 1,
+        target: expect.any(String),
+        payload: JSON.stringify({ broadcast: true }),
+      });
+    }
   }, 120_000);
 });
