@@ -152,7 +152,6 @@ export const SETTINGS = {
   WCS_REST_TIMEOUT_MS: integer(3000, 'timeout of each request to a WCS node'),
   WCS_REST_MAX_ATTEMPTS: integer(3, 'attempts per send within one delivery (network errors and 5xx only)'),
   WCS_REST_BACKOFF_MS: integer(100, 'base of the exponential backoff with full jitter between attempts'),
-  WCS_REST_CONNECTIONS: integer(16, 'keep-alive connections per WCS node'),
   SEND_CONCURRENCY: integer(16, 'sends in flight at once in a fan-out'),
 
   // Monitoring (WCS OAM): the node poller, metrics, browsers.

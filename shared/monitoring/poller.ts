@@ -374,8 +374,11 @@ export async function runPoller(
     // A node not polled yet by this process is due at once; the others when their rate says.
     const due = nodes.filter((n) => options.force || (memory.get(n.nodeId)?.nextPollAt ?? 0) <= now);
     await inParallel(due, concurrency, async (node) => {
+      // Past the run's window (many nodes, slow answers), the rest wait for the next run: they
+      // stay due, and a run never outlasts its function's timeout.
+      if (!options.force && Date.now() - started >= runForMs) return;
       try {
-        await pollNode(node, run, now, options.force);
+        await pollNode(node, run, Date.now(), options.force);
       } catch (error) {
         failures.push(error);
         logger.error('could not record what a WCS node answered', {

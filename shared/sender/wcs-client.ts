@@ -1,20 +1,20 @@
 /**
  * The WCS REST API client (reference §4): `POST <node>/rest-api/data/send` to push data to a
- * connected client. One keep-alive connection pool per node (undici), HTTP Basic auth when
- * credentials are configured, a timeout per request, and retries with exponential backoff and full
- * jitter on network errors and 5xx only. The retry loop is written here rather than with undici's
- * RetryAgent so that the attempt count is known (it is recorded with the send) and the delay is
- * jittered (many senders retrying in step would hit a recovering node together).
+ * connected client, and the node poller's requests. Node's own `fetch` (keep-alive connections per
+ * origin, reused; nothing bundled: the undici package weighed 717 KiB of the sender's bundle), HTTP
+ * Basic auth when credentials are configured, a timeout per request, and retries with exponential
+ * backoff and full jitter on network errors and 5xx only. The connections to one node are bounded by
+ * the callers' concurrency (`SEND_CONCURRENCY`, `NODE_POLL_CONCURRENCY`). The retry loop is written
+ * here so that the attempt count is known (it is recorded with the send) and the delay is jittered
+ * (many senders retrying in step would hit a recovering node together).
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { Pool } from 'undici';
 import { setting } from '../kernel/config.ts';
 import { NodeRefusedError, restBaseUrlOf } from './wcs-nodes.ts';
 
 const timeoutMs = setting('WCS_REST_TIMEOUT_MS');
 const maxAttempts = setting('WCS_REST_MAX_ATTEMPTS');
 const backoffBaseMs = setting('WCS_REST_BACKOFF_MS');
-const connectionsPerNode = setting('WCS_REST_CONNECTIONS');
 
 /** The body of `/data/send` (reference §4, seeds: "Sending data to connected client"). */
 export interface DataSendRequest {
@@ -41,21 +41,16 @@ export type SendOutcome =
       readonly misconfigured?: boolean;
     };
 
-const pools = new Map<string, Pool>();
+/**
+ * Requests in flight, each with its abort: closing the client (the local runtime and the tests, at
+ * shutdown) ends them, so nothing outlives the runtime.
+ */
+const inFlight = new Set<AbortController>();
 
-function poolOf(origin: string): Pool {
-  let pool = pools.get(origin);
-  if (!pool) {
-    pool = new Pool(origin, { connections: connectionsPerNode, keepAliveTimeout: 30_000, pipelining: 1 });
-    pools.set(origin, pool);
-  }
-  return pool;
-}
-
-/** Closes every pool (the local runtime and the tests, at shutdown). */
+/** Ends every request in flight (the local runtime and the tests, at shutdown). */
 export async function closeWcsClient(): Promise<void> {
-  await Promise.all([...pools.values()].map((p) => p.close()));
-  pools.clear();
+  for (const controller of inFlight) controller.abort(new Error('the WCS REST client is closing'));
+  inFlight.clear();
 }
 
 let credentials: Promise<string | undefined> | undefined;
@@ -91,17 +86,40 @@ function backoffMs(attempt: number): number {
   return Math.random() * backoffBaseMs * 2 ** attempt;
 }
 
-/** One POST to a node's REST API: its status and body text. */
+/**
+ * What went wrong with a request, as an operator needs it: `fetch` reports every network failure as
+ * "TypeError: fetch failed", with the cause (`connect ECONNREFUSED 10.0.0.5:8081`) inside.
+ */
+function describeError(error: unknown): string {
+  const { name, message, cause } = error as Error & { cause?: Error & { code?: string } };
+  if (cause instanceof Error) return `${cause.code ?? cause.name}: ${cause.message}`;
+  return `${name}: ${message}`;
+}
+
+/** One POST to a node's REST API: its status and body text, within `WCS_REST_TIMEOUT_MS`. */
 async function post(url: URL, body: string, auth: string | undefined) {
-  const response = await poolOf(url.origin).request({
-    method: 'POST',
-    path: url.pathname,
-    headers: { 'content-type': 'application/json', ...(auth && { authorization: auth }) },
-    body,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-  return { status: response.statusCode, text: await response.body.text() };
+  const controller = new AbortController();
+  inFlight.add(controller);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+    timeoutMs,
+  );
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(auth && { authorization: auth }) },
+      body,
+      signal: controller.signal,
+    });
+    return { status: response.status, text: await response.text() };
+  } catch (error) {
+    // What was aborted says why (the timeout, or the client closing), not "This operation was aborted".
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    inFlight.delete(controller);
+  }
 }
 
 /**
@@ -180,7 +198,7 @@ export async function askNode(nodeId: string, path: string, body: unknown): Prom
   } catch (error) {
     return {
       answered: false,
-      reason: `${base}${path}: ${(error as Error).name}: ${(error as Error).message}`,
+      reason: `${base}${path}: ${describeError(error)}`,
     };
   }
 }
@@ -223,7 +241,7 @@ export async function sendData(request: DataSendRequest): Promise<SendOutcome> {
       }
       if (status < 500) return { outcome: 'FAILED', attempts: attempt, reason, retryable: false };
     } catch (error) {
-      reason = `${(error as Error).name}: ${(error as Error).message}`;
+      reason = describeError(error);
     }
     if (attempt < maxAttempts) await sleep(backoffMs(attempt));
   }
