@@ -3,9 +3,9 @@
  * reported about it (`DataStatusEvent`), one item per (`sessionId`, `operationId`). Both hooks write
  * idempotently and in either order: WCS's retries and reordering leave one correct item.
  */
-import { BatchWriteCommand, type BatchWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DataStatusEventBody, OnDataEventBody } from '../kernel/schemas.ts';
-import { dynamo, isConditionFailure, tableNameOf } from '../store/dynamo.ts';
+import { batchPutAll, dynamo, isConditionFailure, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { UpdateExpression } from '../store/update-expression.ts';
 
@@ -137,24 +137,12 @@ function firstSendItem(send: SendRecord, now: Date): Record<string, unknown> {
 
 /**
  * Records the first sends of a fan-out, each a new `operationId`: Puts, 25 to a BatchWriteItem
- * request (what is left unprocessed is written again). The same items `recordSend` makes; a send
+ * request (`batchPutAll`). The same items `recordSend` makes; a send
  * retried later from the queue updates its own.
  */
-export async function recordFirstSends(sends: readonly { send: SendRecord; at: Date }[]): Promise<void> {
-  for (let i = 0; i < sends.length; i += 25) {
-    let request: BatchWriteCommandInput['RequestItems'] = {
-      [tableName()]: sends
-        .slice(i, i + 25)
-        .map(({ send, at }) => ({ PutRequest: { Item: firstSendItem(send, at) } })),
-    };
-    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-      if (attempt > 10) throw new Error('DynamoDB left send records unprocessed 10 times in a row');
-      if (attempt > 0)
-        await new Promise((r) => setTimeout(r, Math.random() * 50 * 2 ** Math.min(attempt, 6)));
-      const answer: { UnprocessedItems?: BatchWriteCommandInput['RequestItems'] } = await dynamo.send(
-        new BatchWriteCommand({ RequestItems: request }),
-      );
-      request = answer.UnprocessedItems;
-    }
-  }
+export function recordFirstSends(sends: readonly { send: SendRecord; at: Date }[]): Promise<void> {
+  return batchPutAll(
+    tableName(),
+    sends.map(({ send, at }) => firstSendItem(send, at)),
+  );
 }

@@ -6,9 +6,8 @@
  * Write cost: one write unit per sample (an item of 16 metrics is ~0.4 KB), written 25 to a
  * BatchWriteItem request. The last N samples of a stream are one Query.
  */
-import { BatchWriteCommand, type BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { setting } from '../kernel/config.ts';
-import { dynamo, queryUpTo, tableNameOf } from '../store/dynamo.ts';
+import { batchPutAll, queryUpTo, tableNameOf } from '../store/dynamo.ts';
 
 const tableName = () => tableNameOf('metrics');
 const retentionHours = setting('METRICS_RETENTION_HOURS');
@@ -24,34 +23,20 @@ export interface MetricSample {
 
 export const streamKeyOf = (nodeId: string, mediaId: string) => `${nodeId}#${mediaId}`;
 
-/** Writes `samples`, 25 to a request, retrying what DynamoDB left unprocessed. */
-export async function writeSamples(samples: readonly MetricSample[]): Promise<void> {
-  for (let i = 0; i < samples.length; i += 25) {
-    let request: BatchWriteCommandInput['RequestItems'] = {
-      [tableName()]: samples.slice(i, i + 25).map((s) => ({
-        PutRequest: {
-          Item: {
-            stream: streamKeyOf(s.nodeId, s.mediaId),
-            timestamp: s.timestamp,
-            nodeId: s.nodeId,
-            mediaId: s.mediaId,
-            ...(s.name !== undefined && { name: s.name }),
-            values: s.values,
-            expiresAt: Math.floor(s.timestamp / 1000) + retentionHours * 3600,
-          },
-        },
-      })),
-    };
-    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-      if (attempt > 0)
-        await new Promise((r) => setTimeout(r, Math.random() * 50 * 2 ** Math.min(attempt, 6)));
-      if (attempt > 10) throw new Error('DynamoDB left metric samples unprocessed 10 times in a row');
-      const answer: { UnprocessedItems?: BatchWriteCommandInput['RequestItems'] } = await dynamo.send(
-        new BatchWriteCommand({ RequestItems: request }),
-      );
-      request = answer.UnprocessedItems;
-    }
-  }
+/** Writes `samples`, 25 to a request (`batchPutAll`). */
+export function writeSamples(samples: readonly MetricSample[]): Promise<void> {
+  return batchPutAll(
+    tableName(),
+    samples.map((s) => ({
+      stream: streamKeyOf(s.nodeId, s.mediaId),
+      timestamp: s.timestamp,
+      nodeId: s.nodeId,
+      mediaId: s.mediaId,
+      ...(s.name !== undefined && { name: s.name }),
+      values: s.values,
+      expiresAt: Math.floor(s.timestamp / 1000) + retentionHours * 3600,
+    })),
+  );
 }
 
 /** A sample as OAM pushes and answers it: the metrics, and `timestamp`. */

@@ -2,11 +2,11 @@
  * Sessions: one item per WCS WebSocket session (`sessionId`), from `connect` to DISCONNECTED or
  * FAILED, with the user and grants admission gave it. See `docs/data-model.md`.
  */
-import { BatchGetCommand, type BatchGetCommandInput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { customWithoutCredentials } from '../kernel/credentials.ts';
 import { withoutValueAt } from '../kernel/dotted-path.ts';
 import type { ConnectBody, ConnectionStatusEventBody } from '../kernel/schemas.ts';
-import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
+import { batchGetAll, dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { storedText } from './client-json.ts';
 import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
@@ -196,23 +196,12 @@ export async function openSessionsOn(nodeId: string): Promise<string[]> {
   return keys.map((k) => String(k.sessionId));
 }
 
-/** The items of sessions `ids` (those that exist), read 100 to a request. */
-export async function sessionItems(ids: readonly string[]): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  for (let i = 0; i < ids.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = {
-      [tableName()]: { Keys: ids.slice(i, i + 100).map((sessionId) => ({ sessionId })) },
-    };
-    while (request && Object.keys(request).length > 0) {
-      const page: {
-        Responses?: Record<string, Record<string, unknown>[]>;
-        UnprocessedKeys?: BatchGetCommandInput['RequestItems'];
-      } = await dynamo.send(new BatchGetCommand({ RequestItems: request }));
-      items.push(...(page.Responses?.[tableName()] ?? []));
-      request = page.UnprocessedKeys;
-    }
-  }
-  return items;
+/** The items of sessions `ids` (those that exist): `batchGetAll`. */
+export function sessionItems(ids: readonly string[]): Promise<Record<string, unknown>[]> {
+  return batchGetAll(
+    tableName(),
+    ids.map((sessionId) => ({ sessionId })),
+  );
 }
 
 export async function sessionRecord(sessionId: string): Promise<Record<string, unknown> | undefined> {

@@ -4,10 +4,17 @@
  * See `docs/data-model.md`.
  */
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, type BatchGetCommandInput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { setting } from '../kernel/config.ts';
 import type { StreamBody, StreamEventBody } from '../kernel/schemas.ts';
-import { dynamo, isConditionFailure, queryAll, queryUpTo, tableNameOf } from '../store/dynamo.ts';
+import {
+  batchGetAll,
+  dynamo,
+  isConditionFailure,
+  queryAll,
+  queryUpTo,
+  tableNameOf,
+} from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { UpdateExpression } from '../store/update-expression.ts';
 import { storedText } from './client-json.ts';
@@ -319,30 +326,12 @@ export async function liveStreamsOn(nodeId: string): Promise<StreamRef[]> {
 /** The items of `keys`, whole, in no particular order (the realms show live streams with their status and times). */
 export const streamItems = (keys: readonly StreamRef[]) => getStreams(keys);
 
-/** Reads `keys` (up to 100 per request, unprocessed keys read again), each item with `projection` or whole. */
-async function getStreams(
+/** Reads `keys` (`batchGetAll`), each item with `projection` or whole. */
+function getStreams(
   keys: readonly StreamRef[],
   options: { projection?: string; consistent?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  for (let i = 0; i < keys.length; i += 100) {
-    let request: BatchGetCommandInput['RequestItems'] = {
-      [tableName()]: {
-        Keys: keys.slice(i, i + 100).map(streamKey),
-        ...(options.projection && { ProjectionExpression: options.projection }),
-        ...(options.consistent && { ConsistentRead: true }),
-      },
-    };
-    while (request && Object.keys(request).length > 0) {
-      const page: {
-        Responses?: Record<string, Record<string, unknown>[]>;
-        UnprocessedKeys?: BatchGetCommandInput['RequestItems'];
-      } = await dynamo.send(new BatchGetCommand({ RequestItems: request }));
-      items.push(...(page.Responses?.[tableName()] ?? []));
-      request = page.UnprocessedKeys;
-    }
-  }
-  return items;
+  return batchGetAll(tableName(), keys.map(streamKey), options);
 }
 
 /** The status rank of stream `ref` (`STREAM_LIFECYCLE`), read consistently; `undefined` if it has no item yet. */

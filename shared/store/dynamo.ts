@@ -1,5 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
   DynamoDBDocumentClient,
   paginateQuery,
   type QueryCommandInput,
@@ -81,6 +85,67 @@ export async function queryAll(input: QueryCommandInput): Promise<Record<string,
   const items: Record<string, unknown>[] = [];
   for await (const page of paginateQuery({ client: dynamo }, input)) items.push(...(page.Items ?? []));
   return items;
+}
+
+/**
+ * The items of `keys` in `tableName`, in no particular order (those that exist): 100 keys to a
+ * BatchGetItem request, unprocessed keys read again.
+ */
+export async function batchGetAll(
+  tableName: string,
+  keys: readonly Record<string, unknown>[],
+  options: { projection?: string; consistent?: boolean } = {},
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let request: BatchGetCommandInput['RequestItems'] = {
+      [tableName]: {
+        Keys: keys.slice(i, i + 100),
+        ...(options.projection && { ProjectionExpression: options.projection }),
+        ...(options.consistent && { ConsistentRead: true }),
+      },
+    };
+    while (request && Object.keys(request).length > 0) {
+      const page: {
+        Responses?: Record<string, Record<string, unknown>[]>;
+        UnprocessedKeys?: BatchGetCommandInput['RequestItems'];
+      } = await dynamo.send(new BatchGetCommand({ RequestItems: request }));
+      items.push(...(page.Responses?.[tableName] ?? []));
+      request = page.UnprocessedKeys;
+    }
+  }
+  return items;
+}
+
+/** Most tries of one BatchWriteItem request whose items DynamoDB keeps leaving unprocessed. */
+const BATCH_WRITE_TRIES = 11;
+
+/**
+ * Puts `items` into `tableName`, 25 to a BatchWriteItem request; what DynamoDB leaves unprocessed
+ * is written again after a full-jitter pause, and a request still unprocessed after
+ * `BATCH_WRITE_TRIES` throws.
+ */
+export async function batchPutAll(
+  tableName: string,
+  items: readonly Record<string, unknown>[],
+): Promise<void> {
+  for (let i = 0; i < items.length; i += 25) {
+    let request: BatchWriteCommandInput['RequestItems'] = {
+      [tableName]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
+    };
+    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+      if (attempt >= BATCH_WRITE_TRIES)
+        throw new Error(
+          `DynamoDB left items of ${tableName} unprocessed ${BATCH_WRITE_TRIES} times in a row`,
+        );
+      if (attempt > 0)
+        await new Promise((r) => setTimeout(r, Math.random() * 50 * 2 ** Math.min(attempt, 6)));
+      const answer: { UnprocessedItems?: BatchWriteCommandInput['RequestItems'] } = await dynamo.send(
+        new BatchWriteCommand({ RequestItems: request }),
+      );
+      request = answer.UnprocessedItems;
+    }
+  }
 }
 
 /** The first `max` items of a Query, in its order: pages only as far as needed (`Limit` per page). */

@@ -7,15 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { dynamo, isConditionFailure } from './dynamo.ts';
+import { batchPutAll, dynamo, isConditionFailure } from './dynamo.ts';
 
 export interface ReceivedMessage {
   readonly messageId: string;
@@ -40,25 +34,17 @@ export class LocalQueue {
   /** Appends `bodies` to `queue`, visible at once. */
   async send(queue: string, bodies: readonly string[]): Promise<void> {
     const now = Date.now();
-    for (let i = 0; i < bodies.length; i += 25) {
-      const items = bodies.slice(i, i + 25).map((body, j) => ({
-        PutRequest: {
-          Item: {
-            queue,
-            // Sortable by time, unique by the UUID.
-            messageId: `${String(now).padStart(15, '0')}-${String(i + j).padStart(6, '0')}-${randomUUID()}`,
-            body,
-            receiveCount: 0,
-            visibleAt: now,
-          },
-        },
-      }));
-      let request: Record<string, typeof items> | undefined = { [this.tableName]: items };
-      while (request && (request[this.tableName]?.length ?? 0) > 0) {
-        const result = await dynamo.send(new BatchWriteCommand({ RequestItems: request }));
-        request = result.UnprocessedItems as typeof request;
-      }
-    }
+    await batchPutAll(
+      this.tableName,
+      bodies.map((body, i) => ({
+        queue,
+        // Sortable by time, unique by the UUID.
+        messageId: `${String(now).padStart(15, '0')}-${String(i).padStart(6, '0')}-${randomUUID()}`,
+        body,
+        receiveCount: 0,
+        visibleAt: now,
+      })),
+    );
     arrivals.emit(queue);
   }
 
