@@ -4,16 +4,13 @@
  * the interval, so runs never overlap, and leaves a margin before the function's timeout.
  */
 import type { Context } from 'aws-lambda';
-import { setting } from '#shared/kernel/config.ts';
 import { logger } from '#shared/kernel/logger.ts';
 import { metrics } from '#shared/kernel/metrics.ts';
-import { runPoller } from '#shared/monitoring/poller.ts';
-
-const intervalMs = setting('NODE_POLL_INTERVAL_S') * 1000;
+import { RUN_WINDOW_MS, runPoller } from '#shared/monitoring/poller.ts';
 
 export const handler = async (_event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>) => {
   const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
-  const runForMs = Math.min(intervalMs * 0.9, remaining - 10_000);
+  const runForMs = Math.min(RUN_WINDOW_MS, remaining - 10_000);
   try {
     const summary = await runPoller(runForMs);
     if (summary.nodesDown > 0 || summary.alarmsRaised > 0 || summary.alarmsCleared > 0)

@@ -44,6 +44,3 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   if (host !== undefined && parsed.host === host) return true;
   return allowed.includes(parsed.origin);
 }
-
-/** The origins as CDK's CORS configuration takes them. */
-export const allowedOrigins = () => allowed;

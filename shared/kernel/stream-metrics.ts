@@ -42,10 +42,6 @@ export const STREAM_METRICS: readonly StreamMetric[] = [
 ];
 
 const byId = new Map(STREAM_METRICS.map((m) => [String(m.id), m]));
-const byEnumName = new Map(STREAM_METRICS.map((m) => [m.enumName, m]));
 
 /** The metric with OAM id `id` (a number or its text, as OAM's payloads spell ids). */
 export const streamMetricById = (id: unknown): StreamMetric | undefined => byId.get(String(id));
-
-/** The metric a node reports under `enumName`. */
-export const streamMetricByName = (enumName: string): StreamMetric | undefined => byEnumName.get(enumName);

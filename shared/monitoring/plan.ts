@@ -16,7 +16,7 @@
 import { globMatches } from '../kernel/glob.ts';
 import { streamMetricById } from '../kernel/stream-metrics.ts';
 import type { AlarmState, NodeStatus } from '../state/monitoring.ts';
-import { type Alarm, type Profile, RULE_TYPES, type Rule } from '../state/oam-config.ts';
+import { ALARM_TYPES, type Alarm, type Profile, RULE_TYPES, type Rule } from '../state/oam-config.ts';
 
 /** A stream as a WCS node lists it (`stream/find_all`, `stream/find`; reference §4). */
 export interface WcsStream {
@@ -99,7 +99,7 @@ export function evaluateAlarm(
   const raw = enumName === undefined ? undefined : stream.metrics?.[enumName];
   const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
   if (!Number.isFinite(value)) return before;
-  const breached = alarm.type === 1 ? value > alarm.value : value < alarm.value;
+  const breached = alarm.type === ALARM_TYPES.above ? value > alarm.value : value < alarm.value;
   if (!breached) return undefined;
   if (before?.raised) return before;
   const breachSince = before?.breachSince ?? now;
@@ -110,7 +110,7 @@ export function evaluateAlarm(
     alarmName: alarm.name,
     metric: enumName as string,
     threshold: alarm.value,
-    above: alarm.type === 1,
+    above: alarm.type === ALARM_TYPES.above,
     nodeId,
     mediaId: stream.mediaSessionId,
     ...(typeof stream.name === 'string' && { name: stream.name }),

@@ -37,6 +37,8 @@ import { endLostNode, reconcileNode } from './reconcile.ts';
 
 const intervalMs = setting('NODE_POLL_INTERVAL_S') * 1000;
 const concurrency = setting('NODE_POLL_CONCURRENCY');
+/** How long one run polls: 90 % of the interval, so that runs never overlap. */
+export const RUN_WINDOW_MS = intervalMs * 0.9;
 const lostAfterMs = setting('NODE_LOST_AFTER_S') * 1000;
 
 /** A node status is written when it changes, and at least this often while it does not. */
@@ -206,7 +208,7 @@ async function pollNode(node: NodeStatus, run: RunContext, now: number, force = 
   } else {
     mem.unreachableSince = undefined;
     mem.lost = false;
-    if (force || now - mem.lastReconcileAt >= intervalMs * 0.9) {
+    if (force || now - mem.lastReconcileAt >= RUN_WINDOW_MS) {
       const reconciled = await reconcileNode(node, answer.streams, now);
       if ('unusable' in reconciled) {
         logger.warn('a WCS node was not reconciled: its answer cannot be used', {
@@ -330,7 +332,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * reports it and the next run polls it again.
  */
 export async function runPoller(
-  runForMs = intervalMs * 0.9,
+  runForMs = RUN_WINDOW_MS,
   options: { force?: boolean } = {},
 ): Promise<PollSummary> {
   const started = Date.now();

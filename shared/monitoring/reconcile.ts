@@ -77,6 +77,37 @@ function tooYoung(item: Record<string, unknown>, now: number): boolean {
   return Number.isFinite(last) && now - last < graceMs;
 }
 
+/**
+ * Applies the StreamStatusEvent WCS would have sent for `stream` (an item of ours, or a stream the
+ * node lists), through its recorder, as a hook of `node` received at `now`.
+ */
+function recordStream(
+  node: NodeStatus,
+  stream: { appKey?: unknown; sessionId?: unknown; mediaSessionId?: unknown; name?: unknown },
+  change: { published: boolean | undefined; status: unknown },
+  info: string,
+  now: number,
+  why: 'reconciled' | 'found',
+): Promise<unknown> {
+  return record(
+    {
+      nodeId: node.nodeId,
+      appKey: stream.appKey,
+      sessionId: stream.sessionId,
+      mediaSessionId: stream.mediaSessionId,
+      ...(typeof stream.name === 'string' && { name: stream.name }),
+      ...(change.published !== undefined && { published: change.published }),
+      status: change.status,
+      info,
+    },
+    {
+      method: 'StreamStatusEvent',
+      receivedAt: new Date(now),
+      digest: `${why}-${String(stream.mediaSessionId)}-${now}`,
+    },
+  );
+}
+
 /** Ends `sessions` and `streams` (items) through the recorders, each with `info`. */
 async function endAll(
   node: NodeStatus,
@@ -87,22 +118,14 @@ async function endAll(
 ): Promise<void> {
   const receivedAt = new Date(now);
   for (const stream of streams) {
-    await record(
-      {
-        nodeId: node.nodeId,
-        appKey: stream.appKey,
-        sessionId: stream.sessionId,
-        mediaSessionId: stream.mediaSessionId,
-        ...(typeof stream.name === 'string' && { name: stream.name }),
-        published: stream.published === true,
-        status: stream.published === true ? 'UNPUBLISHED' : 'STOPPED',
-        info: info(stream),
-      },
-      {
-        method: 'StreamStatusEvent',
-        receivedAt,
-        digest: `reconciled-${String(stream.mediaSessionId)}-${now}`,
-      },
+    const published = stream.published === true;
+    await recordStream(
+      node,
+      stream,
+      { published, status: published ? 'UNPUBLISHED' : 'STOPPED' },
+      info(stream),
+      now,
+      'reconciled',
     );
   }
   for (const session of sessions) {
@@ -125,7 +148,8 @@ async function endAll(
 
 /**
  * Reconciles `node` with what it has: `streams` (as the poller's own request found them) and its
- * connections (asked here). `undefined` when the node's answer cannot be used: nothing is changed.
+ * connections (asked here). `{unusable}`, with why, when the node's answer cannot be used: nothing
+ * is changed.
  */
 export async function reconcileNode(
   node: NodeStatus,
@@ -195,22 +219,16 @@ export async function reconcileNode(
   let streamsFound = 0;
   for (const stream of unseenStreams) {
     if (knownStreams.has(stream.mediaSessionId)) continue;
-    await record(
+    await recordStream(
+      node,
+      stream,
       {
-        nodeId: node.nodeId,
-        appKey: stream.appKey,
-        sessionId: stream.sessionId,
-        mediaSessionId: stream.mediaSessionId,
-        ...(typeof stream.name === 'string' && { name: stream.name }),
-        ...(typeof stream.published === 'boolean' && { published: stream.published }),
+        published: typeof stream.published === 'boolean' ? stream.published : undefined,
         status: stream.status,
-        info: `Found by wcs-hooks reconciliation at ${iso(now)}: node ${node.nodeId} has it, its start hooks never arrived`,
       },
-      {
-        method: 'StreamStatusEvent',
-        receivedAt: new Date(now),
-        digest: `found-${stream.mediaSessionId}-${now}`,
-      },
+      `Found by wcs-hooks reconciliation at ${iso(now)}: node ${node.nodeId} has it, its start hooks never arrived`,
+      now,
+      'found',
     );
     streamsFound++;
   }

@@ -43,7 +43,7 @@ import {
   streamsOfSession,
 } from '../state/streams.ts';
 import type { RealmReply, RealmRequest } from './stomp/session.ts';
-import { streamFields } from './views.ts';
+import { nodeStatusView, streamFields } from './views.ts';
 
 const text = z.string().check(z.minLength(1), z.maxLength(1024));
 const ok = (payload?: unknown): RealmReply => ({
@@ -250,28 +250,7 @@ async function sessionHistoryOf(sessionId: string) {
 }
 
 /** A node as `node/list` shows it. */
-const nodeView = (n: NodeStatus) => ({ id: n.nodeId, host: n.host, profiles: n.profiles ?? [] });
-
-/** A node's status as `node_status/list` shows it: OAM's fields, then what the poller and the hooks tell. */
-const nodeStatusView = (n: NodeStatus) => ({
-  id: n.nodeId,
-  host: n.host,
-  connected: n.connected ?? false,
-  connectTimestamp: n.connectTimestamp ?? null,
-  connectCounter: n.connectCounter ?? 0,
-  rate: n.rate ?? 0,
-  firstContactAt: n.firstContactAt ?? null,
-  lastContactAt: n.lastContactAt ?? null,
-  contactCounter: n.contactCounter ?? 0,
-  downSince: n.downSince ?? null,
-  downReason: n.downReason ?? null,
-  unreachableSince: n.unreachableSince ?? null,
-  lostAt: n.lostAt ?? null,
-  firstHookAt: n.firstHookAt ?? null,
-  lastHookAt: n.lastHookAt ?? null,
-  lastReconciledAt: n.lastReconciledAt ?? null,
-  lastReconcile: n.lastReconcile ?? null,
-});
+const nodeListView = (n: NodeStatus) => ({ id: n.nodeId, host: n.host, profiles: n.profiles ?? [] });
 
 const optionalId = z.object({ id: z.optional(nodeRef) });
 const nodeUpdate = z.object({
@@ -365,7 +344,7 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
   }),
   '/api/node/list': realm(optionalId, async ({ id }) => {
     const nodes = await nodesNamed(id);
-    return nodes ? ok(nodes.map(nodeView)) : badRequest(NOT_FOUND);
+    return nodes ? ok(nodes.map(nodeListView)) : badRequest(NOT_FOUND);
   }),
   '/api/node/update': realm(nodeUpdate, async ({ id, profiles: assigned }) => {
     const known = new Set((await listOam('profile')).map((p) => p.id));
@@ -384,7 +363,7 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
   }),
   '/api/node_status/list': realm(optionalId, async ({ id }) => {
     const nodes = await nodesNamed(id);
-    return nodes ? ok(nodes.map(nodeStatusView)) : badRequest(NOT_FOUND);
+    return nodes ? ok(nodes.map((n) => nodeStatusView({ ...n }))) : badRequest(NOT_FOUND);
   }),
   '/api/profile/create': profiles.create,
   '/api/profile/update': profiles.update,

@@ -36,21 +36,34 @@ export function thresholdAlarmView(item: Record<string, unknown>, state: 'RAISED
   };
 }
 
-/** A node's status (`state/monitoring.ts`) as `/topic/nodes` carries it. */
-export function nodeView(item: Record<string, unknown>) {
+/**
+ * A node's status (`state/monitoring.ts`) as `node_status/list` answers it: OAM's fields (id,
+ * connected, connect time and counter, rate), then what the poller and the hooks tell.
+ */
+export function nodeStatusView(item: Readonly<Record<string, unknown>>) {
   return {
-    type: 'node',
     id: item.nodeId,
     host: item.host,
     connected: item.connected ?? false,
     connectTimestamp: item.connectTimestamp ?? null,
     connectCounter: item.connectCounter ?? 0,
     rate: item.rate ?? 0,
+    firstContactAt: item.firstContactAt ?? null,
     lastContactAt: item.lastContactAt ?? null,
+    contactCounter: item.contactCounter ?? 0,
     downSince: item.downSince ?? null,
     downReason: item.downReason ?? null,
+    unreachableSince: item.unreachableSince ?? null,
     lostAt: item.lostAt ?? null,
+    firstHookAt: item.firstHookAt ?? null,
     lastHookAt: item.lastHookAt ?? null,
     lastReconciledAt: item.lastReconciledAt ?? null,
+    lastReconcile: item.lastReconcile ?? null,
   };
 }
+
+/** A node's status as `/topic/nodes` carries it: the same fields. */
+export const nodeView = (item: Readonly<Record<string, unknown>>) => ({
+  type: 'node',
+  ...nodeStatusView(item),
+});
