@@ -1,18 +1,9 @@
-/**
- * Idle costs nothing: with no hooks and no realtime client, the local runtime (the realtime API, the
- * sender on its queue and the node poller all on, as `npm start` runs them) makes no request for the
- * tables' streams, and at most about one DynamoDB request a second; a realtime client that connects
- * starts the tailing, and is told of changes. Requests are counted by an HTTP proxy in front of
- * DynamoDB Local.
- */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, type IMessage } from '@stomp/stompjs';
-import WebSocket from 'ws';
 import { type ConflictProxy, startConflictProxy } from '../support/conflict-proxy.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { useOwnTables } from '../support/own-tables.ts';
+import { connectStomp, subscribe } from '../support/stomp.ts';
 
 const TOKEN = 'idle-token';
 let proxy: ConflictProxy;
@@ -46,22 +37,9 @@ describe('an idle local runtime', () => {
   }, 30_000);
 
   it('tails the streams once a realtime client connects, and tells it of a change', async () => {
-    const client = new Client({
-      webSocketFactory: () => new WebSocket(`${server.baseUrl.replace('http', 'ws')}/ws?token=${TOKEN}`),
-      reconnectDelay: 0,
-      heartbeatIncoming: 0,
-      heartbeatOutgoing: 0,
-    });
+    const client = await connectStomp(`${server.baseUrl.replace('http', 'ws')}/ws?token=${TOKEN}`);
     try {
-      await new Promise<void>((resolve) => {
-        client.onConnect = () => resolve();
-        client.activate();
-      });
-      const received: IMessage[] = [];
-      const receipt = randomUUID();
-      const subscribed = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
-      client.subscribe('/topic/sessions', (m) => received.push(m), { receipt });
-      await subscribed;
+      const received = await subscribe(client, '/topic/sessions');
       const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: 'idle' });
       const session = wcs.newSession();
       await wcs.send('connect', wcs.connectBody(session));

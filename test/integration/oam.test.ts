@@ -6,13 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, type IMessage } from '@stomp/stompjs';
-import WebSocket from 'ws';
+import type { Client, IMessage } from '@stomp/stompjs';
 import { FakeWcs, type WcsStream } from '../support/fake-wcs.ts';
 import { FakeWcsRest } from '../support/fake-wcs-rest.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { useOwnTables } from '../support/own-tables.ts';
 import { RawStompClient } from '../support/raw-stomp.ts';
+import { connectStomp, subscribe } from '../support/stomp.ts';
 
 const TOKEN = 'oam-operator-token';
 const ALLOWED_ORIGIN = 'https://ops.example.com';
@@ -83,28 +83,9 @@ async function eventually<T>(
 }
 
 async function stompjs(): Promise<Client> {
-  const client = new Client({
-    webSocketFactory: () => new WebSocket(wsUrl()),
-    reconnectDelay: 0,
-    heartbeatIncoming: 0,
-    heartbeatOutgoing: 0,
-  });
+  const client = await connectStomp(wsUrl());
   clients.push(client);
-  await new Promise<void>((resolve, reject) => {
-    client.onConnect = () => resolve();
-    client.onStompError = (frame) => reject(new Error(frame.headers.message));
-    client.activate();
-  });
   return client;
-}
-
-async function subscribe(client: Client, destination: string): Promise<IMessage[]> {
-  const received: IMessage[] = [];
-  const receipt = randomUUID();
-  const done = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
-  client.subscribe(destination, (message) => received.push(message), { receipt });
-  await done;
-  return received;
 }
 
 const bodies = (messages: IMessage[]) => messages.map((m) => JSON.parse(m.body) as unknown);

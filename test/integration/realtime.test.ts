@@ -8,13 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, type IMessage } from '@stomp/stompjs';
+import type { Client, IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { putAppPolicy } from '../../shared/state/apps.ts';
 import { refusedCounter } from '../../shared/state/counters.ts';
 import { dynamo, tableNameOf } from '../../shared/store/dynamo.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { connectStomp, subscribe } from '../support/stomp.ts';
 import { queryBy } from '../support/tables.ts';
 
 const TOKEN = 'realtime-operator-token';
@@ -54,32 +55,11 @@ async function openConnectionCount(): Promise<number> {
 
 const wsUrl = (token = TOKEN) => `${server.baseUrl.replace('http', 'ws')}/ws?token=${token}`;
 
-/** A connected STOMP client. */
+/** A connected STOMP client, closed after the file's tests. */
 async function connectClient(): Promise<Client> {
-  const client = new Client({
-    webSocketFactory: () => new WebSocket(wsUrl()),
-    reconnectDelay: 0,
-    heartbeatIncoming: 0,
-    heartbeatOutgoing: 0,
-  });
+  const client = await connectStomp(wsUrl());
   clients.push(client);
-  await new Promise<void>((resolve, reject) => {
-    client.onConnect = () => resolve();
-    client.onStompError = (frame) => reject(new Error(frame.headers.message));
-    client.onWebSocketError = () => reject(new Error('websocket error'));
-    client.activate();
-  });
   return client;
-}
-
-/** Subscribes, waiting for the server's receipt so the subscription is in place before hooks are sent. */
-async function subscribe(client: Client, destination: string): Promise<IMessage[]> {
-  const received: IMessage[] = [];
-  const receipt = randomUUID();
-  const done = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
-  client.subscribe(destination, (message) => received.push(message), { receipt });
-  await done;
-  return received;
 }
 
 async function eventually<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {

@@ -6,13 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, type IMessage } from '@stomp/stompjs';
+import type { Client } from '@stomp/stompjs';
 import fc from 'fast-check';
-import WebSocket from 'ws';
 import { FakeWcs, type WcsSession, type WcsStream } from '../support/fake-wcs.ts';
 import { FakeWcsRest } from '../support/fake-wcs-rest.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { useOwnTables } from '../support/own-tables.ts';
+import { connectStomp, subscribe } from '../support/stomp.ts';
 
 const TOKEN = 'reconcile-token';
 const GRACE_S = 2;
@@ -36,16 +36,7 @@ beforeAll(async () => {
   );
   ({ putNodeUrl } = await import('../../shared/sender/wcs-nodes.ts'));
   ({ getItem } = await import('../support/tables.ts'));
-  client = new Client({
-    webSocketFactory: () => new WebSocket(`${server.baseUrl.replace('http', 'ws')}/ws?token=${TOKEN}`),
-    reconnectDelay: 0,
-    heartbeatIncoming: 0,
-    heartbeatOutgoing: 0,
-  });
-  await new Promise<void>((resolve) => {
-    client.onConnect = () => resolve();
-    client.activate();
-  });
+  client = await connectStomp(`${server.baseUrl.replace('http', 'ws')}/ws?token=${TOKEN}`);
 }, 60_000);
 afterAll(async () => {
   await client.deactivate({ force: true });
@@ -244,11 +235,7 @@ describe('reconciliation', () => {
 
   it('ends everything of a node that stops answering, after NODE_LOST_AFTER_S, with a NODE_LOST alarm; reconciles it when it is back', async () => {
     const { wcs, rest } = await node('127.0.10.6');
-    const alarms: IMessage[] = [];
-    const receipt = randomUUID();
-    const subscribed = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()));
-    client.subscribe('/alarm', (m) => alarms.push(m), { receipt });
-    await subscribed;
+    const alarms = await subscribe(client, '/alarm');
     const s = await session(wcs);
     const stream = wcs.newStream(s, `dies-${randomUUID().slice(0, 6)}`, true);
     await wcs.goLive(stream);
