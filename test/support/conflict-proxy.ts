@@ -12,6 +12,12 @@ export interface ConflictProxy {
   readonly endpoint: string;
   /** The share of transactions answered with a conflict, 0 to 1. */
   conflictRate: number;
+  /**
+   * The most conflicts one transaction gets (its retries send the same body): fewer than the
+   * retries `transactWrite` makes, so every transaction goes through in the end, as it does when
+   * contention is brief. Default 3.
+   */
+  maxConflictsPerTransaction: number;
   /** Transactions answered with a conflict so far. */
   conflicts: number;
   /** The `X-Amz-Target` of every request so far (`DynamoDB_20120810.Query`, ...), in arrival order. */
@@ -24,10 +30,13 @@ export async function startConflictProxy(target: string): Promise<ConflictProxy>
   const proxy: ConflictProxy = {
     endpoint: '',
     conflictRate: 0,
+    maxConflictsPerTransaction: 3,
     conflicts: 0,
     targets: [],
     close: async () => undefined,
   };
+  /** Conflicts answered so far, by transaction (its request body). */
+  const conflictsOf = new Map<string, number>();
   const server: Server = createServer((incoming, answer) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (c: Buffer) => chunks.push(c));
@@ -35,7 +44,17 @@ export async function startConflictProxy(target: string): Promise<ConflictProxy>
       const body = Buffer.concat(chunks);
       const target = String(incoming.headers['x-amz-target'] ?? '');
       proxy.targets.push(target);
-      if (target.endsWith('.TransactWriteItems') && Math.random() < proxy.conflictRate) {
+      // The same transaction retried: the same items (the SDK may give each try a new token).
+      const transaction = target.endsWith('.TransactWriteItems')
+        ? JSON.stringify((JSON.parse(body.toString()) as { TransactItems: unknown }).TransactItems)
+        : '';
+      const conflictsSoFar = conflictsOf.get(transaction) ?? 0;
+      if (
+        transaction &&
+        conflictsSoFar < proxy.maxConflictsPerTransaction &&
+        Math.random() < proxy.conflictRate
+      ) {
+        conflictsOf.set(transaction, conflictsSoFar + 1);
         proxy.conflicts++;
         const items = (JSON.parse(body.toString()) as { TransactItems: unknown[] }).TransactItems.length;
         const reasons = Array.from({ length: items }, () => ({
