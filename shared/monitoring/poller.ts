@@ -389,7 +389,8 @@ export async function runPoller(
         });
       }
     });
-    if (options.force) break;
+    // The window is over (the polls took it up), or the next poll would fall after it: the run ends.
+    if (options.force || Date.now() - started >= runForMs) break;
     const next = Math.min(...nodes.map((n) => memory.get(n.nodeId)?.nextPollAt ?? Number.POSITIVE_INFINITY));
     if (!Number.isFinite(next) || next - started >= runForMs) break;
     await sleep(Math.max(0, next - Date.now()));

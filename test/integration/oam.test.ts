@@ -610,6 +610,22 @@ describe('node/delete', () => {
   });
 });
 
+describe('a node slower than a run', () => {
+  it('is polled run after run: a run ends at its window, whatever the polls took', async () => {
+    // Requests as they arrive (one a slow answer times out on is not counted by path).
+    const polls = () => rest.requests;
+    await wcs.send('connect', wcs.connectBody(wcs.newSession())); // the node is known
+    await eventually(() => (polls() > 0 ? true : undefined));
+    rest.delayMs = 1500; // longer than a run's window (0.9 s of the 1 s interval)
+    try {
+      const from = polls();
+      await eventually(() => (polls() >= from + 3 ? true : undefined), 20_000);
+    } finally {
+      rest.delayMs = 0;
+    }
+  }, 30_000);
+});
+
 describe('an older WCS', () => {
   it('that refuses display in stream/find is asked stream/find_all and stream/metrics per sampled stream', async () => {
     const tag = randomUUID().slice(0, 6);
