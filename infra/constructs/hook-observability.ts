@@ -62,6 +62,11 @@ const APPLICATION_ALARMS: readonly { metric: string; description: string }[] = [
     description:
       'A WCS node has not answered for NODE_LOST_AFTER_S: its open sessions and live streams were ended as node lost (docs/reconciliation.md).',
   },
+  {
+    metric: METRIC.endpointLogicFailed,
+    description:
+      "A WebSocket endpoint's logic threw, timed out, answered garbage or could not be reached: its user agents got errors (logs of the endpoint functions; docs/endpoints.md).",
+  },
 ];
 
 /**

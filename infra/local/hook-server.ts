@@ -35,6 +35,7 @@ import {
 } from './lambda-adapter.ts';
 import { localLogger as logger } from './local-logger.ts';
 import { localTls } from './tls.ts';
+import { createWebSocketApi, type LocalWebSocketApi, routeUpgrades } from './websocket-api.ts';
 
 /** The live page (`npm start` serves it; it is not deployed) and the STOMP client it loads. */
 const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
@@ -114,7 +115,11 @@ export function createHookServer(handlers: HookHandlers): Server {
         return response.end(body);
       }
       if (pathname.startsWith('/api/') && corsPreflight(request, response)) return;
-      const apiFunction = API_ROUTES[`${request.method} ${pathname}`];
+      const apiFunction =
+        API_ROUTES[`${request.method} ${pathname}`] ??
+        (pathname === '/api/endpoints' || pathname.startsWith('/api/endpoints/')
+          ? 'endpoints-api'
+          : undefined);
       if (apiFunction) {
         const body = await readBody(request);
         if (body === undefined)
@@ -191,7 +196,7 @@ function corsPreflight(request: IncomingMessage, response: ServerResponse): bool
   }
   if (request.method !== 'OPTIONS') return false;
   if (allowed) {
-    response.setHeader('access-control-allow-methods', 'POST, OPTIONS');
+    response.setHeader('access-control-allow-methods', 'GET, POST, PUT, DELETE, OPTIONS');
     response.setHeader('access-control-allow-headers', 'authorization, content-type, x-requested-with');
     response.setHeader('access-control-max-age', '600');
   }
@@ -297,17 +302,15 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
 }
 
 /**
- * The realtime API on `server` (`/ws`, STOMP): the realtime functions behind the local stand-in for
- * API Gateway's WebSocket API, and the stream consumer fed by tailing DynamoDB Local's streams, as
+ * The realtime API (`/ws`, STOMP): the realtime functions behind the local stand-in for API
+ * Gateway's WebSocket API, and the stream consumer fed by tailing DynamoDB Local's streams, as
  * Lambda's event source feeds it in AWS. The environment the CDK stack gives those functions is set
- * here the same way. Returns a stop function.
+ * here the same way.
  */
 async function startRealtime(
   handlers: HookHandlers,
-  server: Server,
   endpoint: string,
-): Promise<() => Promise<void>> {
-  const { attachRealtime } = await import('./realtime-server.ts');
+): Promise<{ api: LocalWebSocketApi; stop: () => Promise<void> }> {
   const { startStreamTailer } = await import('./stream-tailer.ts');
   const watched = STREAMED_TABLES.map((table) => {
     const name = process.env[TABLES[table].envVar] as string;
@@ -340,8 +343,8 @@ async function startRealtime(
       }, TAIL_LINGER_MS);
     }
   };
-  const realtime = await attachRealtime(
-    server,
+  const api = await createWebSocketApi(
+    'realtime',
     {
       connect: handlers['realtime-connect'] as never,
       message: handlers['realtime-message'] as never,
@@ -349,13 +352,27 @@ async function startRealtime(
     },
     { onOpenConnections },
   );
-  process.env.REALTIME_ENDPOINT = realtime.endpoint;
-  return async () => {
-    clearTimeout(linger);
-    await stopTailer?.();
-    await stopping;
-    await realtime.close();
+  process.env.REALTIME_ENDPOINT = api.endpoint;
+  return {
+    api,
+    stop: async () => {
+      clearTimeout(linger);
+      await stopTailer?.();
+      await stopping;
+      await api.close();
+    },
   };
+}
+
+/** The endpoints API (`/ws/<code>`): the endpoint functions behind the local stand-in for API Gateway. */
+async function startEndpoints(handlers: HookHandlers): Promise<LocalWebSocketApi> {
+  const api = await createWebSocketApi('endpoints', {
+    connect: handlers['endpoint-connect'] as never,
+    message: handlers['endpoint-message'] as never,
+    disconnect: handlers['endpoint-disconnect'] as never,
+  });
+  process.env.ENDPOINTS_ENDPOINT = api.endpoint;
+  return api;
 }
 
 /** How long the tables' streams are still tailed after the last realtime client left. */
@@ -368,6 +385,8 @@ export interface LocalRuntimeOptions {
   readonly drainSpillEveryMs?: number;
   /** Serve the realtime API at `/ws`, fed by DynamoDB Local's streams. Default true. */
   readonly realtime?: boolean;
+  /** Serve the endpoints API at `/ws/<code>` (WebSocket endpoints for user agents). Default true. */
+  readonly endpoints?: boolean;
   /** Run the node poller on a timer, as EventBridge Scheduler does in AWS. Default true. */
   readonly poller?: boolean;
 }
@@ -384,6 +403,8 @@ export interface LocalRuntime {
  * Not yet listening. Reads its configuration from the environment, which must be set before.
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  // Locally, an endpoint's logic may be a module of the working directory (in AWS, a Lambda function).
+  process.env.ENDPOINT_MODULE_DIR ??= process.cwd();
   const handlers = await loadHookHandlers();
   const server = createHookServer(handlers);
   const sender = options.sender ?? true;
@@ -395,10 +416,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     drainEvery > 0 && process.env.SPILL_DIR
       ? startSpillDrainer(process.env.SPILL_DIR, drainEvery)
       : async () => undefined;
-  const stopRealtime =
+  const realtime =
     (options.realtime ?? true)
-      ? await startRealtime(handlers, server, process.env.DYNAMODB_ENDPOINT as string)
-      : async () => undefined;
+      ? await startRealtime(handlers, process.env.DYNAMODB_ENDPOINT as string)
+      : undefined;
+  const endpoints = (options.endpoints ?? true) ? await startEndpoints(handlers) : undefined;
+  routeUpgrades(server, { realtime: realtime?.api, endpoints });
   const stopPoller = (options.poller ?? true) ? startLocalPoller(handlers) : async () => undefined;
   return {
     server,
@@ -406,7 +429,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await stopPoller();
       await stopSender();
       await stopDrainer();
-      await stopRealtime();
+      await realtime?.stop();
+      await endpoints?.close();
       const { closeWcsClient } = await import('#shared/sender/wcs-client.ts');
       await closeWcsClient();
     },

@@ -60,6 +60,12 @@ export function toHttpApiEvent(
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
     headers,
+    // As API Gateway's payload 2.0: repeated parameters joined with commas.
+    ...(url.search && {
+      queryStringParameters: Object.fromEntries(
+        [...new Set(url.searchParams.keys())].map((k) => [k, url.searchParams.getAll(k).join(',')]),
+      ),
+    }),
     ...(route.pathParameters && { pathParameters: route.pathParameters }),
     requestContext: {
       accountId: 'local',

@@ -64,8 +64,11 @@ function reasonOf(error: unknown): string {
   return 'token invalid';
 }
 
-/** Verifies `token` under `policy`; the grants it carries, or `TokenRejectedError` with the reason. */
-export async function verifyClientToken(token: string, policy: AppPolicy): Promise<ClientGrants> {
+/**
+ * Verifies `token` under `policy` (signature, audience, issuer, expiry, a bounded subject); its
+ * claims, or `TokenRejectedError` with the reason.
+ */
+async function verifiedClaims(token: string, policy: AppPolicy): Promise<JWTPayload & { sub: string }> {
   const options = {
     audience: policy.audience ?? policy.appKey,
     ...(policy.issuer && { issuer: policy.issuer }),
@@ -94,6 +97,29 @@ export async function verifyClientToken(token: string, policy: AppPolicy): Promi
   if (Buffer.byteLength(payload.sub) > MAX_USER_ID_BYTES)
     throw new TokenRejectedError(`token subject (sub) is longer than ${MAX_USER_ID_BYTES} bytes`);
   if (payload.exp === undefined) throw new TokenRejectedError('token has no expiry (exp)');
+  return payload as JWTPayload & { sub: string };
+}
+
+/**
+ * Verifies a user agent's token for a WebSocket endpoint (`shared/endpoints/`): the same rules as
+ * `connect`'s; the user and its `roles` claim (a list, or one role as text).
+ */
+export async function verifyUserToken(
+  token: string,
+  policy: AppPolicy,
+): Promise<{ userId: string; roles: string[] }> {
+  const payload = await verifiedClaims(token, policy);
+  const roles = list(payload.roles);
+  if (roles.length > MAX_GRANT_PATTERNS || roles.some((r) => r.length > MAX_GRANT_PATTERN_CHARS))
+    throw new TokenRejectedError(
+      `token claim roles: at most ${MAX_GRANT_PATTERNS} roles of at most ${MAX_GRANT_PATTERN_CHARS} characters`,
+    );
+  return { userId: payload.sub, roles };
+}
+
+/** Verifies `token` under `policy`; the grants it carries, or `TokenRejectedError` with the reason. */
+export async function verifyClientToken(token: string, policy: AppPolicy): Promise<ClientGrants> {
+  const payload = await verifiedClaims(token, policy);
   const publish = list(payload.publish);
   const play = list(payload.play);
   for (const [claim, patterns] of [
@@ -114,6 +140,8 @@ export interface TokenClaims {
   readonly publish?: readonly string[];
   readonly play?: readonly string[];
   readonly data?: boolean;
+  /** The roles a WebSocket endpoint may require (`docs/endpoints.md`). */
+  readonly roles?: readonly string[];
   readonly iss?: string;
 }
 

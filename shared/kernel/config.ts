@@ -188,6 +188,19 @@ export const SETTINGS = {
     'time a realtime WebSocket has to send its STOMP CONNECT frame (OAM: `stomp_max_timeout`)',
     { inAws: '`stompMaxTimeoutMs`' },
   ),
+  ENDPOINT_LOGIC_FUNCTIONS: text(
+    'arn:aws:lambda:*:*:function:wcs-endpoint-*',
+    'Lambda functions (comma-separated ARN templates, `*` any characters) an endpoint may name as its logic; the endpoint functions may invoke these and no others',
+    {
+      inAws:
+        "`endpointLogicFunctions` (default: functions named `wcs-endpoint-*` in the stack's account and region)",
+    },
+  ),
+  ENDPOINT_MODULE_DIR: text(
+    undefined,
+    'directory of the modules an endpoint may name as its logic (`module:<path>` under it); unset, module logic is refused',
+    { shown: 'the working directory under `npm start`', inAws: 'unset: module logic runs only locally' },
+  ),
   TLS_CERT_FILE: text(undefined, 'PEM certificate: the local server serves `https://` and `wss://` with it', {
     localOnly: true,
   }),
@@ -214,6 +227,7 @@ export const SETTINGS = {
   WCS_REST_CREDENTIALS_ARN: wiring('the secret holding the WCS REST API credentials'),
   REALTIME_TOKEN_ARN: wiring('the secret holding the realtime API token'),
   REALTIME_ENDPOINT: wiring('the WebSocket management endpoint of the realtime API'),
+  ENDPOINTS_ENDPOINT: wiring('the WebSocket management endpoint of the endpoints API'),
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -24,6 +24,8 @@ export const METRIC = {
   wcsNodeDown: 'WcsNodeDown',
   /** WCS nodes found lost (no answer for `NODE_LOST_AFTER_S`): their sessions and streams were ended. */
   wcsNodeLost: 'WcsNodeLost',
+  /** An endpoint's logic that threw, timed out, answered what is not an answer, or could not be reached. */
+  endpointLogicFailed: 'EndpointLogicFailed',
 } as const;
 
 /**
@@ -37,4 +39,5 @@ export const ALARMED_METRICS = [
   METRIC.spillDeadLettered,
   METRIC.wcsNodeDown,
   METRIC.wcsNodeLost,
+  METRIC.endpointLogicFailed,
 ] as const;

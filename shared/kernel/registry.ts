@@ -33,7 +33,9 @@ export type TableName =
   | 'connections'
   | 'counters'
   | 'monitoring'
-  | 'metrics';
+  | 'metrics'
+  | 'endpointConnections'
+  | 'endpointMessages';
 
 /**
  * What a handler does with a table; the CDK stack grants exactly this and nothing more. `manage`
@@ -240,6 +242,17 @@ const OAM_TABLES = {
   metrics: 'read',
 } as const;
 
+/**
+ * What the user-agent WebSocket endpoints need (`shared/endpoints/`): their definitions in the
+ * configuration store, the open connections (presence, context, rate), each message sent recorded;
+ * and what sending to a user's WCS sessions too needs (`sendMessage` with `wcs`).
+ */
+const ENDPOINT_TABLES = {
+  ...SENDING_TABLES,
+  endpointConnections: 'manage',
+  endpointMessages: 'write',
+} as const;
+
 /** The functions that are not hooks: the operator API and the sender (see `shared/sender/sender.ts`). */
 export const SERVICE_FUNCTIONS = {
   'data-send-api': {
@@ -273,6 +286,29 @@ export const SERVICE_FUNCTIONS = {
     tables: { connections: 'manage' },
     description:
       'Pushes each change of the sessions, streams, counters, monitoring and metrics tables (DynamoDB Streams) to its subscribers.',
+  },
+  'endpoint-connect': {
+    tables: ENDPOINT_TABLES,
+    sendQueue: 'send',
+    description:
+      "WebSocket $connect of the endpoints API: the user agent's token and roles, the endpoint's logic on open.",
+  },
+  'endpoint-message': {
+    tables: ENDPOINT_TABLES,
+    sendQueue: 'send',
+    description: "WebSocket $default of the endpoints API: limits, then the endpoint's logic on message.",
+  },
+  'endpoint-disconnect': {
+    tables: ENDPOINT_TABLES,
+    sendQueue: 'send',
+    description:
+      "WebSocket $disconnect of the endpoints API: the endpoint's logic on error and close; the connection forgotten.",
+  },
+  'endpoints-api': {
+    tables: { ...ENDPOINT_TABLES, config: 'manage', endpointMessages: 'readWrite' },
+    sendQueue: 'send',
+    description:
+      '/api/endpoints: endpoint definitions (put, get, list, delete), sendMessage to a user, presence.',
   },
   'node-poller': {
     // sessions, streams, streamNames, events: reconciliation ends and records what a node has through

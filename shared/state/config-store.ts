@@ -10,9 +10,10 @@ import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dyna
 
 /**
  * What the store holds: `app` policies (`apps.ts`), `node` REST URLs (`wcs-nodes.ts`), and WCS OAM's
- * monitoring `profile`s, `rule`s and threshold `alarm`s (`oam-config.ts`), numbered by a `sequence`.
+ * monitoring `profile`s, `rule`s and threshold `alarm`s (`oam-config.ts`), numbered by a `sequence`;
+ * WebSocket `endpoint`s (`endpoints.ts`).
  */
-export type ConfigKind = 'app' | 'node' | 'profile' | 'rule' | 'alarm';
+export type ConfigKind = 'app' | 'node' | 'profile' | 'rule' | 'alarm' | 'endpoint';
 
 export interface ConfigEntry {
   readonly id: string;

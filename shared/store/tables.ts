@@ -155,9 +155,12 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     envVar: 'CONFIG_TABLE',
     partitionKey: S(
       'kind',
-      '`app` (a policy), `node` (a WCS node REST URL), `profile`, `rule`, `alarm` (WCS OAM), `sequence`',
+      '`app` (a policy), `node` (a WCS node REST URL), `profile`, `rule`, `alarm` (WCS OAM), `endpoint` (a WebSocket endpoint), `sequence`',
     ),
-    sortKey: S('id', 'the `appKey`, the `nodeId` or node IP, the OAM id, or the kind a sequence numbers'),
+    sortKey: S(
+      'id',
+      'the `appKey`, the `nodeId` or node IP, the OAM id, the endpoint code, or the kind a sequence numbers',
+    ),
     globalIndexes: [],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
@@ -195,6 +198,40 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
         holds: 'subscription items only',
       },
     ],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /**
+   * The user agents' WebSocket connections to endpoints (`shared/state/endpoint-connections.ts`):
+   * one item per open connection, with its user, roles and the context its endpoint's logic keeps.
+   * Who is on an endpoint, and a user's connections there, are one Query of `byEndpoint`.
+   */
+  endpointConnections: {
+    name: 'endpointConnections',
+    envVar: 'ENDPOINT_CONNECTIONS_TABLE',
+    partitionKey: S('connectionId'),
+    globalIndexes: [
+      {
+        indexName: 'byEndpoint',
+        partitionKey: S('endpoint', 'the endpoint code'),
+        sortKey: S('userKey', "`<user>#<connectionId>`: one user's connections are one key range"),
+        projection: 'KEYS_ONLY',
+        holds: 'every open connection, by endpoint and user',
+      },
+    ],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /**
+   * Every message sent to endpoint users (`sendMessage`: from the operator API, the CLI or an endpoint's
+   * logic) and what became of it (`shared/state/endpoint-messages.ts`), newest last per endpoint and user.
+   */
+  endpointMessages: {
+    name: 'endpointMessages',
+    envVar: 'ENDPOINT_MESSAGES_TABLE',
+    partitionKey: S('recipient', '`<endpoint>#<user>`, or `<endpoint>#*` for a broadcast'),
+    sortKey: S('messageKey', '`<ISO time>#<messageId>`'),
+    globalIndexes: [],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
   },

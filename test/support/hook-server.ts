@@ -22,6 +22,8 @@ export interface HookServerOptions {
   readonly realtime?: boolean;
   /** Also run the node poller on a timer (as `npm start` does). Default false. */
   readonly poller?: boolean;
+  /** Also serve the endpoints API at `/ws/<code>` (as `npm start` does). Default false. */
+  readonly endpoints?: boolean;
 }
 
 export async function startHookServer(
@@ -35,6 +37,7 @@ export async function startHookServer(
     drainSpillEveryMs: options.drainSpillEveryMs ?? 0,
     realtime: options.realtime ?? false,
     poller: options.poller ?? false,
+    endpoints: options.endpoints ?? false,
   });
   const { server } = runtime;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,7 +1,8 @@
 /**
  * The layering of `shared/` (shared/README.md): each folder imports only from itself and the
  * folders below it, so that the data layer never depends on the HTTP edge and no capability
- * reaches into another sideways (admission may use the sender: a relayed message is sent by it).
+ * reaches into another sideways (admission may use the sender: a relayed message is sent by it;
+ * the endpoints verify tokens as admission does and post through the realtime API's management client).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { TABLES } from '../../shared/store/tables.ts';
 const SHARED = join(import.meta.dirname, '..', '..', 'shared');
 
 const MAY_IMPORT: Record<string, readonly string[]> = {
+  endpoints: ['endpoints', 'admission', 'realtime', 'sender', 'state', 'store', 'kernel'],
   admission: ['admission', 'sender', 'http', 'state', 'store', 'kernel'],
   monitoring: ['monitoring', 'sender', 'state', 'store', 'kernel'],
   sender: ['sender', 'state', 'store', 'kernel'],

@@ -42,11 +42,14 @@ function statusOf(error: unknown): number | undefined {
 /**
  * Parses the JSON body with middy's `http-json-body-parser` (which also refuses `__proto__` keys)
  * and translates its errors into ours: 415 for a content type other than JSON, 400 for a body that
- * is not JSON. After it, `event.body` holds the parsed value.
+ * is not JSON. After it, `event.body` holds the parsed value (a `GET` or `DELETE` without a body keeps none).
  */
 export function jsonBody(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
   const jsonBodyBefore: middy.MiddlewareFn<APIGatewayProxyEventV2> = async (request) => {
     const { body, isBase64Encoded } = request.event;
+    // A read or a removal (`GET`, `DELETE`) carries no body: nothing to parse, whatever its type.
+    const method = request.event.requestContext?.http?.method;
+    if ((method === 'GET' || method === 'DELETE') && !body) return;
     const text = isBase64Encoded && body ? Buffer.from(body, 'base64').toString('utf8') : (body ?? '');
     if (nestingDepth(text) > MAX_JSON_DEPTH) {
       throw new MalformedJsonError(`body is nested deeper than ${MAX_JSON_DEPTH} levels`);

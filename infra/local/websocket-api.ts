@@ -1,15 +1,16 @@
 /**
- * The realtime API, locally: the local server plays API Gateway's WebSocket API, so the functions
- * deployed behind it run here unchanged. An upgrade at `/ws` is the `$connect` route (the
- * connection is refused with the function's status unless it answers 200), each WebSocket message
- * is `$default`, a close is `$disconnect`; and the management API the functions answer through
- * (`POST`, `GET`, `DELETE /@connections/{id}`, reached with the AWS SDK) is served on a second,
- * loopback-only port, its URL in `REALTIME_ENDPOINT` as CDK sets the stage's. Written by hand: no
- * AWS library emulates API Gateway's WebSocket API.
+ * API Gateway's WebSocket APIs, locally: the local server plays them, so the functions deployed
+ * behind them run here unchanged: the realtime API (`/ws`) and the endpoints API (`/ws/<code>`).
+ * An upgrade is the `$connect` route (the connection is refused with the function's status unless
+ * it answers 200), each WebSocket message is `$default`, a close is `$disconnect` (with API
+ * Gateway's `disconnectStatusCode` and `disconnectReason`); and the management API the functions
+ * answer through (`POST`, `GET`, `DELETE /@connections/{id}`, reached with the AWS SDK) is served
+ * on a loopback-only port of each API's own, its URL in the variable CDK sets to the stage's. API
+ * Gateway's limits are kept: 128 KiB a message, 10 minutes idle, 2 hours a connection (closed
+ * with 1001). Written by hand: no AWS library emulates API Gateway's WebSocket API.
  *
- * A connection needs the operator token, as `?token=` (browsers cannot set headers on a WebSocket).
  * One difference from AWS, on purpose: the messages of one connection are handed to `$default`
- * one after the other, where API Gateway may run two at once (the handler copes with both).
+ * one after the other, where API Gateway may run two at once (the handlers cope with both).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -35,11 +36,17 @@ export interface RealtimeFunctions {
   readonly disconnect: WebSocketHandler;
 }
 
-export interface RealtimeServer {
-  /** The management API's URL (what `REALTIME_ENDPOINT` is set to). */
+export interface LocalWebSocketApi {
+  /** The management API's URL (what `REALTIME_ENDPOINT` or `ENDPOINTS_ENDPOINT` is set to). */
   readonly endpoint: string;
+  /** Takes an upgrade routed to this API; `query` is added to its query string (as a CloudFront function would). */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, query?: Record<string, string>): void;
   close(): Promise<void>;
 }
+
+/** API Gateway's idle timeout and connection lifetime for WebSocket APIs. */
+export const IDLE_TIMEOUT_MS = 10 * 60_000;
+export const MAX_CONNECTION_MS = 2 * 3600_000;
 
 interface Connection {
   readonly ws: WebSocket;
@@ -59,6 +66,7 @@ function eventOf(
   extra: Record<string, unknown> = {},
 ): APIGatewayProxyWebsocketEventV2 & Record<string, unknown> {
   const now = Date.now();
+  const { disconnect, ...rest } = extra;
   const eventType = { $connect: 'CONNECT', $default: 'MESSAGE', $disconnect: 'DISCONNECT' }[routeKey];
   return {
     requestContext: {
@@ -75,15 +83,22 @@ function eventOf(
       domainName: connection.host,
       connectionId,
       apiId: 'local',
+      ...(disconnect as Record<string, unknown> | undefined),
     },
     isBase64Encoded: false,
-    ...extra,
+    ...rest,
   } as unknown as APIGatewayProxyWebsocketEventV2 & Record<string, unknown>;
 }
 
+/** What API Gateway's `$disconnect` event says of the close: its code and reason, in the request context. */
+function disconnectContext(code: number, reason: string): Record<string, unknown> {
+  return { disconnect: { disconnectStatusCode: code, disconnectReason: reason } };
+}
+
 /** The `$connect` event's request parts: headers and query string, single- and multi-valued. */
-function requestPartsOf(request: IncomingMessage): Record<string, unknown> {
+function requestPartsOf(request: IncomingMessage, added: Record<string, string>): Record<string, unknown> {
   const url = new URL(request.url ?? '/', 'http://localhost');
+  for (const [key, value] of Object.entries(added)) url.searchParams.set(key, value);
   const headers = headersOf(request);
   const query = Object.fromEntries(url.searchParams);
   return {
@@ -99,39 +114,69 @@ function requestPartsOf(request: IncomingMessage): Record<string, unknown> {
 }
 
 /** Refuses an upgrade with `status` and a JSON body, as API Gateway answers a refused `$connect`. */
-function refuse(socket: Duplex, status: number, body: string): void {
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
+export function refuse(socket: Duplex, status: number, body: string): void {
+  const reason =
+    {
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      429: 'Too Many Requests',
+      502: 'Bad Gateway',
+      504: 'Gateway Timeout',
+    }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 
-/** Serves `/ws` on `server`'s upgrades, and the management API on a loopback port of its own. */
-export async function attachRealtime(
+/**
+ * Routes `server`'s upgrades: `/ws` to the realtime API, `/ws/<code>` to the endpoints API (the
+ * code passed as `?endpoint=`, as the CloudFront function does in AWS); anything else, or an API
+ * that is off, is refused 404.
+ */
+export function routeUpgrades(
   server: Server,
+  apis: { readonly realtime?: LocalWebSocketApi; readonly endpoints?: LocalWebSocketApi },
+): void {
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A client may reset or drop the socket at any moment: its error ends that socket, never the
+    // process (an unhandled 'error' on a socket would take the whole local runtime down).
+    socket.on('error', () => socket.destroy());
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname === '/ws' && apis.realtime) return apis.realtime.handleUpgrade(request, socket, head);
+    const code = /^\/ws\/([A-Za-z0-9_-]{1,64})\/?$/.exec(pathname)?.[1];
+    if (code !== undefined && apis.endpoints)
+      return apis.endpoints.handleUpgrade(request, socket, head, { endpoint: code });
+    refuse(socket, 404, '{"message":"Not Found"}');
+  });
+}
+
+/** A local WebSocket API for `functions`, and its management API on a loopback port of its own. */
+export async function createWebSocketApi(
+  name: string,
   functions: RealtimeFunctions,
   options: {
     /** Told the number of open connections whenever it changes (the runtime tails the tables' streams only while some are open). */
     readonly onOpenConnections?: (count: number) => void;
   } = {},
-): Promise<RealtimeServer> {
+): Promise<LocalWebSocketApi> {
   const connections = new Map<string, Connection>();
   /** `$disconnect` calls not yet done: closing waits for them, so none outlives the runtime. */
   const disconnecting = new Set<Promise<unknown>>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
 
-  server.on('upgrade', async (request, socket, head) => {
-    // A client may reset or drop the socket at any moment: its error ends that socket, never the
-    // process (an unhandled 'error' on a socket would take the whole local runtime down).
-    socket.on('error', () => socket.destroy());
-    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
-    if (pathname !== '/ws') return refuse(socket, 404, '{"message":"Not Found"}');
+  const handleUpgrade = async (
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    query: Record<string, string> = {},
+  ) => {
     const connectionId = newConnectionId();
     const about = { connectedAt: Date.now(), host: request.headers.host ?? 'localhost' };
     try {
       const result = await functions.connect(
-        eventOf('$connect', connectionId, about, requestPartsOf(request)),
-        localContext('wcs-hooks-realtime-connect'),
+        eventOf('$connect', connectionId, about, requestPartsOf(request, query)),
+        localContext(`wcs-hooks-${name}-connect`),
       );
       const status = typeof result === 'object' ? (result.statusCode ?? 200) : 200;
       if (status !== 200) {
@@ -149,17 +194,26 @@ export async function attachRealtime(
       socket.destroy();
       await functions
         .disconnect(
-          eventOf('$disconnect', connectionId, about),
-          localContext('wcs-hooks-realtime-disconnect'),
+          eventOf(
+            '$disconnect',
+            connectionId,
+            about,
+            disconnectContext(1006, 'the client left while it was being connected'),
+          ),
+          localContext(`wcs-hooks-${name}-disconnect`),
         )
-        .catch((error) => logger.error('realtime $disconnect failed', error as Error));
+        .catch((error) => logger.error(`${name} $disconnect failed`, error as Error));
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       // A protocol error (an oversized or unmasked frame, invalid UTF-8, a reserved bit or opcode):
       // \`ws\` has already answered it with the close code the RFC asks for and closes the
       // connection; it is that client's problem alone, and its \`close\` runs $disconnect.
-      ws.on('error', (error) => logger.debug('realtime client protocol error', { error: error.message }));
+      let protocolError: string | undefined;
+      ws.on('error', (error) => {
+        protocolError = error.message;
+        logger.debug(`${name} client protocol error`, { error: error.message });
+      });
       const connection: Connection = {
         ws,
         connectedAt: about.connectedAt,
@@ -169,44 +223,53 @@ export async function attachRealtime(
       };
       connections.set(connectionId, connection);
       options.onOpenConnections?.(connections.size);
+      // API Gateway's limits: 10 minutes without a message, 2 hours in all.
+      const goAway = () => ws.close(1001, 'Going away');
+      let idle = setTimeout(goAway, IDLE_TIMEOUT_MS);
+      const lifetime = setTimeout(goAway, MAX_CONNECTION_MS);
       let queue: Promise<unknown> = Promise.resolve();
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         connection.lastActiveAt = Date.now();
+        clearTimeout(idle);
+        idle = setTimeout(goAway, IDLE_TIMEOUT_MS);
         const body = isBinary ? data.toString('base64') : data.toString('utf8');
         queue = queue.then(async () => {
           try {
             await functions.message(
               eventOf('$default', connectionId, about, { body, isBase64Encoded: isBinary }),
-              localContext('wcs-hooks-realtime-message'),
+              localContext(`wcs-hooks-${name}-message`),
             );
           } catch (error) {
             // What API Gateway sends the client when the integration fails; the connection stays.
-            logger.error('realtime $default failed', error as Error);
+            logger.error(`${name} $default failed`, error as Error);
             if (ws.readyState === ws.OPEN)
               ws.send(JSON.stringify({ message: 'Internal server error', connectionId }));
           }
         });
       });
-      ws.on('close', () => {
+      ws.on('close', (code: number, reason: Buffer) => {
+        clearTimeout(idle);
+        clearTimeout(lifetime);
         connections.delete(connectionId);
         options.onOpenConnections?.(connections.size);
+        const phrase = protocolError ?? reason.toString('utf8');
         const done = queue
           .then(() =>
             functions.disconnect(
-              eventOf('$disconnect', connectionId, about),
-              localContext('wcs-hooks-realtime-disconnect'),
+              eventOf('$disconnect', connectionId, about, disconnectContext(code, phrase)),
+              localContext(`wcs-hooks-${name}-disconnect`),
             ),
           )
-          .catch((error) => logger.error('realtime $disconnect failed', error as Error))
+          .catch((error) => logger.error(`${name} $disconnect failed`, error as Error))
           .finally(() => disconnecting.delete(done));
         disconnecting.add(done);
       });
     });
-  });
+  };
 
   const management = createServer((request, response) => {
     manage(request, response).catch((error) => {
-      logger.error('realtime management API failed', error as Error);
+      logger.error(`${name} management API failed`, error as Error);
       if (!response.headersSent) writeJson(response, 500, { message: 'Internal server error' });
       else response.destroy();
     });
@@ -230,7 +293,7 @@ export async function attachRealtime(
         return writeJson(response, 200, {});
       }
       case 'DELETE':
-        connection.ws.close(1000);
+        connection.ws.close(1000, 'Closed by the server');
         response.writeHead(204).end();
         return;
       case 'GET':
@@ -248,6 +311,12 @@ export async function attachRealtime(
 
   return {
     endpoint,
+    handleUpgrade: (request, socket, head, query) => {
+      handleUpgrade(request, socket, head, query).catch((error) => {
+        logger.error(`${name} upgrade failed`, error as Error);
+        socket.destroy();
+      });
+    },
     close: async () => {
       // Each close runs its `$disconnect` (registered first), then resolves here.
       await Promise.all(
