@@ -92,6 +92,24 @@ export interface StageConfig {
   readonly reconcileGraceSeconds: number;
   /** Seconds without any answer after which a WCS node is lost and what it held is ended. Default 180. */
   readonly nodeLostAfterSeconds: number;
+  /**
+   * Lambda functions (ARN templates, `*` any characters) a WebSocket endpoint may name as its logic;
+   * the endpoint functions may invoke these. Default: `wcs-endpoint-*` in the stack's account and region.
+   */
+  readonly endpointLogicFunctions: readonly string[];
+}
+
+/** `endpointLogicFunctions`: a list, or comma-separated text, of Lambda function ARN templates. */
+function logicFunctions(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  const list = (Array.isArray(value) ? value : String(value).split(','))
+    .map((v) => String(v).trim())
+    .filter(Boolean);
+  for (const arn of list) {
+    if (!/^arn:[a-z*-]+:lambda:[a-z0-9*-]+:[0-9*]+:function:[A-Za-z0-9_*:$-]+$/.test(arn))
+      throw new Error(`context "endpointLogicFunctions": ${arn} is not a Lambda function ARN (template)`);
+  }
+  return list;
 }
 
 function parse(value: unknown): unknown {
@@ -192,5 +210,6 @@ export function stageConfigFrom(node: Node): StageConfig {
     stompMaxTimeoutMs: number('stompMaxTimeoutMs', SETTINGS.STOMP_MAX_TIMEOUT_MS.fallback),
     reconcileGraceSeconds: number('reconcileGraceSeconds', SETTINGS.RECONCILE_GRACE_S.fallback),
     nodeLostAfterSeconds: number('nodeLostAfterSeconds', SETTINGS.NODE_LOST_AFTER_S.fallback),
+    endpointLogicFunctions: logicFunctions(read('endpointLogicFunctions')),
   };
 }

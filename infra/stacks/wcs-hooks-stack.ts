@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cd
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.ts';
+import { EndpointsApi } from '../constructs/endpoints-api.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
 import { MonitoringApi } from '../constructs/monitoring-api.ts';
@@ -162,6 +163,31 @@ export class WcsHooksStack extends Stack {
       description: 'wss:// URL of the STOMP monitoring API (add ?token=)',
     });
     new CfnOutput(this, 'RealtimeTokenArn', { value: realtimeToken.secretArn });
+    const endpoints = new EndpointsApi(this, 'Endpoints', {
+      api: this.hookApi.api,
+      resources,
+      wcsRestCredentials,
+      logRetention: config.logRetentionDays,
+      environment,
+      logicFunctions: config.endpointLogicFunctions,
+    });
+    new CfnOutput(this, 'EndpointsUrl', {
+      value: endpoints.url,
+      description:
+        "wss:// URL of the WebSocket endpoints for user agents: append the endpoint code (add ?token=<the app's token>)",
+    });
+    new CfnOutput(this, 'EndpointsDirectUrl', {
+      value: `${endpoints.stage.url}?endpoint=`,
+      description: 'The same endpoints without CloudFront: append the endpoint code',
+    });
+    new CfnOutput(this, 'EndpointsManagementUrl', {
+      value: endpoints.stage.callbackUrl,
+      description: 'The endpoints API connections (the CLI posts sendMessage through it with --stack)',
+    });
+    new CfnOutput(this, 'EndpointsApiUrl', {
+      value: `${this.hookApi.api.apiEndpoint}/api/endpoints`,
+      description: 'The operator API of the endpoints (SigV4-signed, IAM)',
+    });
     const spillReplayer = new SpillReplayer(this, 'Spill', {
       resources,
       logRetention: config.logRetentionDays,
@@ -172,6 +198,7 @@ export class WcsHooksStack extends Stack {
       ...sender.functions,
       'realm-api': monitoring.function,
       ...realtime.functions,
+      ...endpoints.functions,
       'spill-replayer': spillReplayer.function,
       'node-poller': poller.function,
     });

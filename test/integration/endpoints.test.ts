@@ -370,7 +370,7 @@ describe("the operator's sendMessage", () => {
     expect(await tab1.next()).toBe('your turn');
     expect(await tab2.next()).toBe('your turn');
     expect(other.received).toEqual([]);
-    const records = await api("GET", `/${code}/messages?user=grace`);
+    const records = await api('GET', `/${code}/messages?user=grace`);
     expect(records.body[0]).toMatchObject({
       text: 'your turn',
       origin: 'operator',

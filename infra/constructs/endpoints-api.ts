@@ -1,0 +1,237 @@
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import {
+  type CfnStage,
+  type HttpApi,
+  HttpMethod,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  AllowedMethods,
+  CachePolicy,
+  Distribution,
+  Function as EdgeFunction,
+  FunctionCode,
+  FunctionEventType,
+  FunctionRuntime,
+  OriginRequestPolicy,
+  ViewerProtocolPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
+import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { controlTower } from '../control-tower.ts';
+import { type DeclaredResources, HookFunction } from './hook-function.ts';
+import { nagPseudo } from './nag.ts';
+
+export interface EndpointsApiProps {
+  /** The hook API, which also carries the operator API (`/api/endpoints`, IAM-authorized). */
+  readonly api: HttpApi;
+  readonly resources: DeclaredResources;
+  /** The WCS REST API credentials: `sendMessage` with `wcs` reaches the user's WCS sessions too. */
+  readonly wcsRestCredentials: ISecret;
+  readonly logRetention: RetentionDays;
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * The Lambda functions an endpoint may name as its logic (ARN templates, `*` any characters).
+   * Default: the functions named `wcs-endpoint-*` in the stack's account and region.
+   */
+  readonly logicFunctions?: readonly string[];
+}
+
+const SOCKET_FUNCTIONS = ['endpoint-connect', 'endpoint-message', 'endpoint-disconnect'] as const;
+
+/** The stage: user agents reach it through CloudFront at `/ws/<code>`, or directly at `/ws?endpoint=<code>`. */
+export const ENDPOINTS_STAGE = 'ws';
+
+/**
+ * The CloudFront function in front of the WebSocket API: API Gateway routes a WebSocket API by
+ * stage only, so `/ws/<code>` becomes `/<stage>?endpoint=<code>` (the code as the local server
+ * reads it from the same path); any other path is answered 404 at the edge.
+ */
+export function pathRewriteCode(stage: string): string {
+  return `function handler(event) {
+  var request = event.request;
+  var match = request.uri.match(/^\\/ws\\/([A-Za-z0-9_-]{1,64})\\/?$/);
+  if (!match) return { statusCode: 404, statusDescription: 'Not Found' };
+  request.querystring.endpoint = { value: match[1] };
+  request.uri = '/${stage}';
+  return request;
+}
+`;
+}
+
+/**
+ * WebSocket endpoints for user agents (`docs/endpoints.md`) in AWS: an API Gateway WebSocket API
+ * (`$connect` admits by the app's token and roles and runs the logic's `open`, `$default` a message,
+ * `$disconnect` `error` and `close`), a CloudFront distribution giving it the `/ws/<code>` URLs, the
+ * operator routes `/api/endpoints...` on the hook API (IAM), and the grants: posting to this API's
+ * connections, invoking the logic functions allowed.
+ */
+export class EndpointsApi extends Construct {
+  readonly api: WebSocketApi;
+  readonly stage: WebSocketStage;
+  readonly distribution: Distribution;
+  readonly functions: Readonly<Record<(typeof SOCKET_FUNCTIONS)[number] | 'endpoints-api', HookFunction>>;
+  /** `wss://<distribution>/ws/`: a user agent appends the endpoint code. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: EndpointsApiProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const logicFunctions = props.logicFunctions?.length
+      ? props.logicFunctions
+      : [`arn:${stack.partition}:lambda:${stack.region}:${stack.account}:function:wcs-endpoint-*`];
+    this.functions = Object.fromEntries(
+      [...SOCKET_FUNCTIONS, 'endpoints-api' as const].map((name) => {
+        const fn = HookFunction.fromRegistry(this, name, {
+          resources: props.resources,
+          logRetention: props.logRetention,
+          environment: { ...props.environment, ENDPOINT_LOGIC_FUNCTIONS: logicFunctions.join(',') },
+          // The logic has at most 10 s (`timeoutMs`), and the messages it asks for are sent after it.
+          timeout: Duration.seconds(20),
+        });
+        fn.bindSecret(props.wcsRestCredentials, 'WCS_REST_CREDENTIALS_ARN');
+        fn.addToRolePolicy(
+          new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...logicFunctions] }),
+        );
+        return [name, fn];
+      }),
+    ) as unknown as EndpointsApi['functions'];
+
+    this.api = new WebSocketApi(this, 'Api', {
+      description: 'wcs-hooks WebSocket endpoints for user agents (the meveo model)',
+      connectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('ConnectIntegration', this.functions['endpoint-connect']),
+      },
+      disconnectRouteOptions: {
+        integration: new WebSocketLambdaIntegration(
+          'DisconnectIntegration',
+          this.functions['endpoint-disconnect'],
+        ),
+      },
+      defaultRouteOptions: {
+        integration: new WebSocketLambdaIntegration('MessageIntegration', this.functions['endpoint-message']),
+      },
+    });
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName: ENDPOINTS_STAGE,
+      autoDeploy: true,
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    (this.stage.node.defaultChild as CfnStage).accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        connectionId: '$context.connectionId',
+        eventType: '$context.eventType',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        ip: '$context.identity.sourceIp',
+        time: '$context.requestTime',
+        disconnectStatusCode: '$context.disconnectStatusCode',
+      }),
+    };
+    for (const fn of Object.values(this.functions)) {
+      this.stage.grantManagementApiAccess(fn);
+      fn.addEnvironment('ENDPOINTS_ENDPOINT', this.stage.callbackUrl);
+    }
+
+    const rewrite = new EdgeFunction(this, 'PathRewrite', {
+      code: FunctionCode.fromInline(pathRewriteCode(ENDPOINTS_STAGE)),
+      runtime: FunctionRuntime.JS_2_0,
+      comment: 'wcs-hooks endpoints: /ws/<code> to the WebSocket API stage with ?endpoint=<code>',
+    });
+    this.distribution = new Distribution(this, 'Edge', {
+      comment: 'wcs-hooks WebSocket endpoints: wss://<this>/ws/<endpoint code>',
+      defaultBehavior: {
+        origin: new HttpOrigin(`${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`),
+        viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+        cachePolicy: CachePolicy.CACHING_DISABLED,
+        // Every viewer header (the WebSocket handshake's, Origin) and the query string (?token=), but
+        // not the Host: API Gateway answers only to its own.
+        originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        functionAssociations: [{ function: rewrite, eventType: FunctionEventType.VIEWER_REQUEST }],
+      },
+    });
+    this.url = `wss://${this.distribution.distributionDomainName}/ws/`;
+
+    const integration = new HttpLambdaIntegration('EndpointsIntegration', this.functions['endpoints-api']);
+    const authorizer = new HttpIamAuthorizer();
+    for (const [path, methods] of [
+      ['/api/endpoints', [HttpMethod.GET]],
+      ['/api/endpoints/{code}', [HttpMethod.GET, HttpMethod.PUT, HttpMethod.DELETE]],
+      ['/api/endpoints/{code}/messages', [HttpMethod.GET, HttpMethod.POST]],
+      ['/api/endpoints/{code}/presence', [HttpMethod.GET]],
+    ] as const) {
+      props.api.addRoutes({ path, methods: [...methods], integration, authorizer });
+    }
+
+    this.acknowledge(logicFunctions);
+  }
+
+  /** Every finding that does not apply, and why. */
+  private acknowledge(logicFunctions: readonly string[]): void {
+    const stack = Stack.of(this);
+    const { partition, region, account } = nagPseudo(this);
+    const apiId = stack.getLogicalId(this.api.node.defaultChild as CfnElement);
+    const connections = `arn:${partition}:execute-api:${region}:${account}:<${apiId}>/${ENDPOINTS_STAGE}/*/@connections/*`;
+    const logicShown = logicFunctions.map((arn) =>
+      arn.replace(stack.partition, partition).replace(stack.region, region).replace(stack.account, account),
+    );
+    // The roles are the functions' siblings: acknowledged here, for these grants only.
+    Validations.of(this).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::${connections}]`,
+        reason:
+          'Posting to a user agent addresses its connection by id, known only at run time; limited to this API and stage.',
+      },
+      ...logicShown.map((arn) => ({
+        id: `AwsSolutions-IAM5[Resource::${arn}]`,
+        reason:
+          'An endpoint names its logic function at run time (npm run cli -- endpoints put); the grant is limited to the functions endpointLogicFunctions allows.',
+      })),
+    );
+    const socketAuthorization =
+      "Browsers cannot sign WebSocket upgrades; $connect verifies the app's token (?token=, the JWT rules of WCS connect) and the endpoint's roles, and $default and $disconnect reach only connections $connect admitted.";
+    Validations.of(this.api).acknowledge(
+      { id: 'AwsSolutions-APIG4', reason: socketAuthorization },
+      { id: controlTower('api_gw_v2_authorization_type_configured_check'), reason: socketAuthorization },
+    );
+    const edge = 'The distribution only rewrites /ws/<code> for the WebSocket API and caches nothing';
+    const ownCertificate = `${edge}; it uses the default CloudFront certificate: put a custom domain with its certificate and TLSv1.2_2021 in front for production (docs/endpoints.md).`;
+    Validations.of(this.distribution).acknowledge(
+      { id: 'AwsSolutions-CFR1', reason: `${edge}; who may connect is decided by tokens, not by country.` },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason: `${edge}; every connection is authenticated and rate-limited by the endpoint functions.`,
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason: `${edge}; every connection is logged in the WebSocket stage's access logs.`,
+      },
+      { id: 'AwsSolutions-CFR4', reason: ownCertificate },
+      {
+        id: controlTower('cloudfront_access_logs_enabled_check'),
+        reason: `${edge}; every connection is logged in the WebSocket stage's access logs.`,
+      },
+      { id: controlTower('cloudfront_custom_ssl_certificate_check'), reason: ownCertificate },
+      { id: controlTower('cloudfront_sni_enabled_check'), reason: ownCertificate },
+      { id: controlTower('cloudfront_security_policy_check'), reason: ownCertificate },
+      {
+        id: controlTower('cloudfront_default_root_object_configured_check'),
+        reason: `${edge}; it serves no objects.`,
+      },
+      {
+        id: controlTower('cloudfront_origin_failover_enabled_check'),
+        reason: `${edge}; its one origin is the regional WebSocket API (a WebSocket cannot fail over mid-connection).`,
+      },
+    );
+  }
+}
