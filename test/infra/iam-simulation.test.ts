@@ -73,7 +73,7 @@ function functionIdOf(name: string): string {
   const found = Object.entries(resources).find(
     ([id, r]) =>
       r.Type === 'AWS::Lambda::Function' &&
-      ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller'].some((p) =>
+      ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints'].some((p) =>
         id.startsWith(`${p}${plain}`),
       ),
   );

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/build-app.ts';
+import { ENDPOINTS_STAGE } from '../../infra/constructs/endpoints-api.ts';
 import { TABLE_ACTIONS } from '../../infra/constructs/hook-function.ts';
 import {
   dedicatedHooks,
@@ -40,7 +41,7 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 function functionIdOf(handler: FunctionName): string {
   const plain = handler.replace(/-/g, '');
   const match = ofType('AWS::Lambda::Function').find(([id]) =>
-    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller'].some((parent) =>
+    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints'].some((parent) =>
       id.startsWith(`${parent}${plain}`),
     ),
   );
@@ -71,7 +72,8 @@ describe('the hook API', () => {
     const httpRoutes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) =>
       String(r.Properties.RouteKey).startsWith('POST '),
     );
-    expect(httpRoutes).toHaveLength(dedicatedHooks().length + 2 + REALMS.length);
+    // + the catch-all and /api/data/send, the realms, and POST /api/endpoints/{code}/messages.
+    expect(httpRoutes).toHaveLength(dedicatedHooks().length + 2 + REALMS.length + 1);
   });
 
   it('has one function per handler, and no other but the custom resource of the account logs role', () => {
@@ -201,13 +203,16 @@ describe('each function', () => {
       const otherActions = others.flatMap((s) => [s.Action].flat());
       for (const action of otherActions) {
         expect(action).toMatch(
-          /^(logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|sqs:.+|execute-api:ManageConnections|dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams))$/,
+          /^(logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|sqs:.+|execute-api:ManageConnections|dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)|lambda:InvokeFunction)$/,
         );
       }
-      // Only the realtime functions post to connections; only the fan-out reads the tables' streams.
+      // Only the realtime and endpoint functions post to connections; only the fan-out reads the
+      // tables' streams; only the endpoint functions invoke (their logic).
+      const endpointFunction = handler.startsWith('endpoint');
       expect(otherActions.includes('execute-api:ManageConnections')).toBe(
-        ['realtime-message', 'realtime-streams'].includes(handler),
+        ['realtime-message', 'realtime-streams'].includes(handler) || endpointFunction,
       );
+      expect(otherActions.includes('lambda:InvokeFunction')).toBe(endpointFunction);
       expect(otherActions.some((a) => STREAM_READS.test(a))).toBe(handler === 'realtime-streams');
       const sqsActions = new Set(
         others.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('sqs:')),
@@ -426,11 +431,117 @@ describe('the monitoring realms', () => {
   });
 });
 
+/** The routes of the WebSocket API whose logical id starts with `prefix`, by route key. */
+function webSocketRoutes(prefix: string) {
+  return Object.fromEntries(
+    ofType('AWS::ApiGatewayV2::Route')
+      .filter(([, r]) => String(r.Properties.ApiId.Ref).startsWith(prefix))
+      .map(([, r]) => [r.Properties.RouteKey, r.Properties]),
+  );
+}
+
+describe('the endpoints API', () => {
+  it('is a WebSocket API whose $connect, $disconnect and $default routes go to the endpoint functions', () => {
+    const routes = webSocketRoutes('EndpointsApi');
+    for (const [key, name] of [
+      ['$connect', 'endpoint-connect'],
+      ['$disconnect', 'endpoint-disconnect'],
+      ['$default', 'endpoint-message'],
+    ] as const) {
+      const integrationId = String(routes[key]?.Target['Fn::Join'][1][1].Ref);
+      expect(JSON.stringify(resources[integrationId]?.Properties.IntegrationUri)).toContain(
+        functionIdOf(name),
+      );
+    }
+    expect(ofType('AWS::ApiGatewayV2::Stage').map(([, r]) => r.Properties.StageName)).toContain(
+      ENDPOINTS_STAGE,
+    );
+  });
+
+  it('is reached at wss://<CloudFront>/ws/<code>: the viewer-request function turns the path into the stage and ?endpoint=', () => {
+    const [[, fn] = []] = ofType('AWS::CloudFront::Function');
+    const code = String(fn?.Properties.FunctionCode);
+    expect(fn?.Properties.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+    // The function as CloudFront runs it: `handler(event)` on a viewer request.
+    const handler = new Function(`${code}; return handler;`)() as (event: unknown) => Record<string, unknown>;
+    const request = (uri: string) => ({
+      request: { uri, querystring: { token: { value: 't' } }, headers: {} },
+    });
+    expect(handler(request('/ws/lobby-1'))).toEqual({
+      uri: `/${ENDPOINTS_STAGE}`,
+      querystring: { token: { value: 't' }, endpoint: { value: 'lobby-1' } },
+      headers: {},
+    });
+    for (const uri of ['/', '/ws', '/ws/', '/ws/a/b', '/ws/bad%20code', `/ws/${'x'.repeat(65)}`])
+      expect([uri, handler(request(uri))]).toEqual([
+        uri,
+        { statusCode: 404, statusDescription: 'Not Found' },
+      ]);
+    const [[, distribution] = []] = ofType('AWS::CloudFront::Distribution');
+    const behavior = distribution?.Properties.DistributionConfig.DefaultCacheBehavior;
+    expect(behavior.ViewerProtocolPolicy).toBe('https-only');
+    expect(behavior.FunctionAssociations[0].EventType).toBe('viewer-request');
+  });
+
+  it('serves the operator routes /api/endpoints... behind IAM, from the endpoints-api function', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) =>
+      String(r.Properties.RouteKey).includes('/api/endpoints'),
+    );
+    expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
+      'DELETE /api/endpoints/{code}',
+      'GET /api/endpoints',
+      'GET /api/endpoints/{code}',
+      'GET /api/endpoints/{code}/messages',
+      'GET /api/endpoints/{code}/presence',
+      'POST /api/endpoints/{code}/messages',
+      'PUT /api/endpoints/{code}',
+    ]);
+    for (const [, route] of routes) expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('may invoke only the logic functions endpointLogicFunctions allows, and post to its own connections', () => {
+    for (const name of [
+      'endpoint-connect',
+      'endpoint-message',
+      'endpoint-disconnect',
+      'endpoints-api',
+    ] as const) {
+      const fn = resources[functionIdOf(name)];
+      expect(fn?.Properties.Environment.Variables).toMatchObject({
+        ENDPOINT_LOGIC_FUNCTIONS: { 'Fn::Join': ['', expect.arrayContaining([':function:wcs-endpoint-*'])] },
+        ENDPOINTS_ENDPOINT: expect.anything(),
+        WCS_REST_CREDENTIALS_ARN: expect.anything(),
+      });
+      expect(fn?.Properties.Timeout).toBe(20);
+    }
+    const invokes = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).filter(
+        (st) =>
+          [st.Action].flat().includes('lambda:InvokeFunction') &&
+          JSON.stringify(st.Resource).includes(':function:'),
+      ),
+    );
+    expect(invokes).toHaveLength(4);
+    for (const statement of invokes)
+      expect(JSON.stringify(statement.Resource)).toContain(':function:wcs-endpoint-*');
+  });
+
+  it('takes the allowed logic functions from the context, and refuses one that is not a Lambda ARN', () => {
+    const allowed = 'arn:aws:lambda:eu-west-1:111111111111:function:chat-logic';
+    const { stack } = buildApp({ context: { stage: 'test', endpointLogicFunctions: allowed } });
+    const env = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.Environment?.Variables?.ENDPOINT_LOGIC_FUNCTIONS,
+    );
+    expect(env?.Properties.Environment.Variables.ENDPOINT_LOGIC_FUNCTIONS).toBe(allowed);
+    expect(() => buildApp({ context: { stage: 'test', endpointLogicFunctions: 'chat-logic' } })).toThrow(
+      /endpointLogicFunctions.*not a Lambda function ARN/,
+    );
+  });
+});
+
 describe('the realtime API', () => {
   it('is a WebSocket API whose $connect, $disconnect and $default routes go to their functions', () => {
-    const routes = Object.fromEntries(
-      ofType('AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, r.Properties]),
-    );
+    const routes = webSocketRoutes('RealtimeApi');
     for (const [key, name] of [
       ['$connect', 'realtime-connect'],
       ['$disconnect', 'realtime-disconnect'],
