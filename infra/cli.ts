@@ -2,7 +2,7 @@
  * `npm run cli -- <command>`: operate wcs-hooks. Works against the local runtime (`npm start`) by
  * default, or a deployed stack with `--stack <name>` (AWS credentials from the environment).
  *
- *   token  --app A --sub U [--publish 'cam-*,room/*'] [--play '*'] [--data] [--ttl 3600] [--secret S]
+ *   token  --app A --sub U [--publish 'cam-*,room/*'] [--play '*'] [--data] [--roles R,...] [--ttl 3600] [--secret S]
  *   apps put A [--admission open|token|closed] [--hs256-secret S | --generate-secret] [--jwks-url U]
  *              [--audience X] [--issuer I] [--token-path custom.token] [--[no-]single-publisher]
  *              [--max-players N | --no-max-players] [--[no-]force-record] [--[no-]publish-requires-grant]
@@ -12,6 +12,13 @@
  *   revoke --user U [--app A] | --session S
  *   send   --session S | --user U [--app A] | --stream N [--app A] | --app A  --payload '{...}' [--async]
  *   nodes put NODE URL | nodes list | nodes remove NODE    (NODE: a nodeId <id>@<ip>, or an IP)
+ *   endpoints put CODE --logic relay|broadcast|echo|lambda:ARN|module:PATH|webhook:URL [--app A]
+ *             [--description D] [--[no-]secured] [--roles R,...] [--webhook-secret S | --generate-secret]
+ *             [--timeout-ms N] [--max-message-bytes N] [--messages-per-second N] [--burst N]
+ *             [--max-connections-per-user N] [--allowed-origins O,...]
+ *   endpoints get CODE | endpoints list | endpoints delete CODE | endpoints who CODE
+ *   endpoints send CODE [--user U] --text T [--wcs]     (no --user: to everyone on it)
+ *   endpoints messages CODE --user U                    (the last messages sent to U; `*`: broadcasts)
  *
  * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON. With `--stack`,
  * `send` always queues a job: the sender in AWS delivers it.
@@ -21,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { TABLES } from '#shared/store/tables.ts';
 
 const USAGE = `usage: npm run cli -- [--stack NAME] <command>
-  token --app A --sub U [--publish P,...] [--play P,...] [--data] [--ttl SECONDS] [--secret S]
+  token --app A --sub U [--publish P,...] [--play P,...] [--data] [--roles R,...] [--ttl SECONDS] [--secret S]
   apps put A [--admission open|token|closed] [--hs256-secret S | --generate-secret] [--jwks-url URL]
              [--audience X] [--issuer I] [--token-path PATH] [--[no-]single-publisher]
              [--max-players N | --no-max-players] [--[no-]force-record] [--[no-]publish-requires-grant]
@@ -32,7 +39,15 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   send --session S | --user U [--app A] | --stream N [--app A] | --app A --payload JSON [--async]
   nodes put NODE URL          the WCS REST API of a node (NODE: its nodeId <id>@<ip>, or its IP)
   nodes list                  every node known from its hooks, its state (up, down and why), its URL
-  nodes remove NODE`;
+  nodes remove NODE
+  endpoints put CODE --logic relay|broadcast|echo|lambda:ARN|module:PATH|webhook:URL [--app A]
+            [--description D] [--[no-]secured] [--roles R,...] [--webhook-secret S | --generate-secret]
+            [--timeout-ms N] [--max-message-bytes N] [--messages-per-second N] [--burst N]
+            [--max-connections-per-user N] [--allowed-origins O,...]
+  endpoints get CODE | endpoints list | endpoints delete CODE
+  endpoints who CODE          who is on it, and how many connections each has
+  endpoints send CODE [--user U] --text T [--wcs]   sendMessage (no --user: to everyone on it)
+  endpoints messages CODE --user U                  the last messages sent to U (* for broadcasts)`;
 
 class UsageError extends Error {}
 
@@ -68,6 +83,19 @@ const { values, positionals } = parseArgs({
     stream: { type: 'string' },
     payload: { type: 'string' },
     async: { type: 'boolean' },
+    logic: { type: 'string' },
+    description: { type: 'string' },
+    secured: { type: 'boolean' },
+    roles: { type: 'string' },
+    'webhook-secret': { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    'max-message-bytes': { type: 'string' },
+    'messages-per-second': { type: 'string' },
+    burst: { type: 'string' },
+    'max-connections-per-user': { type: 'string' },
+    'allowed-origins': { type: 'string' },
+    text: { type: 'string' },
+    wcs: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -87,12 +115,16 @@ async function connect(): Promise<void> {
     }
     const queueUrl = outputs.get('SendQueueUrl');
     if (queueUrl) env.SEND_QUEUE_URL = queueUrl;
+    const endpoints = outputs.get('EndpointsManagementUrl');
+    if (endpoints) env.ENDPOINTS_ENDPOINT = endpoints;
     return;
   }
   env.AWS_REGION ??= 'local';
   env.AWS_ACCESS_KEY_ID ??= 'local';
   env.AWS_SECRET_ACCESS_KEY ??= 'local';
   env.DYNAMODB_ENDPOINT ??= `http://127.0.0.1:${env.DYNAMODB_LOCAL_PORT ?? 8000}`;
+  // The local runtime loads module logic from its working directory (`npm start` sets the same).
+  env.ENDPOINT_MODULE_DIR ??= process.cwd();
   const { exportTableNames } = await import('./local/tables.ts');
   exportTableNames(env.TABLE_PREFIX ?? 'wcs-hooks-local');
 }
@@ -158,6 +190,7 @@ async function run(): Promise<unknown> {
         ...(list(values.publish) && { publish: list(values.publish) }),
         ...(list(values.play) && { play: list(values.play) }),
         ...(values.data && { data: true }),
+        ...(list(values.roles) && { roles: list(values.roles) }),
       },
       ttl,
     );
@@ -237,7 +270,125 @@ async function run(): Promise<unknown> {
     }
     throw new UsageError(`unknown nodes command "${sub ?? ''}"`);
   }
+  if (command === 'endpoints') return endpoints(sub, name);
   throw new UsageError(`unknown command "${command}"`);
+}
+
+/** `--logic` as an endpoint's logic; a webhook keeps the secret it has unless one is given. */
+function logicFlag(spec: string, existing: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (['relay', 'broadcast', 'echo'].includes(spec)) return { kind: 'builtin', name: spec };
+  const at = spec.indexOf(':');
+  const [kind, target] = [spec.slice(0, at), spec.slice(at + 1)];
+  if (kind === 'lambda' && spec.startsWith('lambda:arn:')) return { kind: 'lambda', functionArn: target };
+  if (kind === 'module' && target) return { kind: 'module', path: target };
+  if (kind === 'webhook' && target) {
+    const secret =
+      values['webhook-secret'] ??
+      (values['generate-secret'] ? randomBytes(32).toString('base64url') : undefined) ??
+      (existing?.kind === 'webhook' ? existing.secret : undefined);
+    if (!secret) throw new UsageError('a webhook needs --webhook-secret S or --generate-secret');
+    return { kind: 'webhook', url: target, secret };
+  }
+  throw new UsageError(
+    `--logic must be relay, broadcast, echo, lambda:<function ARN>, module:<path> or webhook:<https URL>, got "${spec}"`,
+  );
+}
+
+/** The operator API of the local runtime (`npm start`): what the CLI asks for what only it can do locally. */
+async function localApi(method: string, path: string, body?: unknown): Promise<unknown> {
+  const token = process.env.API_TOKEN;
+  if (!token)
+    throw new UsageError("set API_TOKEN (the local runtime's operator token) to send through npm start");
+  const base = `http://127.0.0.1:${process.env.PORT ?? 3000}`;
+  const response = await fetch(`${base}/api/endpoints${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  }).catch((error: Error) => {
+    throw new UsageError(`the local runtime is not answering at ${base} (npm start): ${error.message}`);
+  });
+  const answer = (await response.json()) as { message?: string };
+  if (!response.ok) throw new UsageError(`${response.status}: ${answer.message ?? JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** `endpoints ...`: WebSocket endpoints for user agents (docs/endpoints.md). */
+async function endpoints(sub: string | undefined, code: string | undefined): Promise<unknown> {
+  const store = await import('#shared/state/endpoints.ts');
+  if (sub === 'list') return (await store.listEndpoints()).map(store.redactedEndpoint);
+  if (!code) throw new UsageError(`endpoints ${sub ?? ''} needs an endpoint code`);
+  if (sub === 'get' || sub === 'put') {
+    const found = await store.findEndpoint(code);
+    if (sub === 'get') {
+      if (!found) throw new UsageError(`no endpoint ${code}`);
+      return store.redactedEndpoint(found);
+    }
+    const { code: _, updatedAt: __, ...existing } = found ?? ({} as Record<string, unknown>);
+    const flags: Record<string, unknown> = {
+      description: values.description,
+      secured: values.secured,
+      roles: list(values.roles),
+      appKey: values.app,
+      logic:
+        values.logic === undefined
+          ? undefined
+          : logicFlag(values.logic, found?.logic as Record<string, unknown>),
+      timeoutMs: positiveInteger('timeout-ms', values['timeout-ms']),
+      maxMessageBytes: positiveInteger('max-message-bytes', values['max-message-bytes']),
+      messagesPerSecond: positiveInteger('messages-per-second', values['messages-per-second']),
+      burst: positiveInteger('burst', values.burst),
+      maxConnectionsPerUser: positiveInteger('max-connections-per-user', values['max-connections-per-user']),
+      allowedOrigins: list(values['allowed-origins']),
+    };
+    const merged = {
+      ...existing,
+      ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
+    };
+    if (merged.logic === undefined) throw new UsageError('endpoints put needs --logic for a new endpoint');
+    try {
+      const stored = await store.putEndpoint(code, merged);
+      const generated =
+        values['generate-secret'] && stored.logic.kind === 'webhook' ? stored.logic.secret : undefined;
+      return { ...store.redactedEndpoint(stored), ...(generated && { webhookSecret: generated }) };
+    } catch (error) {
+      if (error instanceof store.InvalidEndpointError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+  if (sub === 'delete') {
+    if (!(await store.deleteEndpoint(code))) throw new UsageError(`no endpoint ${code}`);
+    return { deleted: code };
+  }
+  if (sub === 'who') {
+    const { presenceOn } = await import('#shared/endpoints/lifecycle.ts');
+    return presenceOn(code);
+  }
+  if (sub === 'messages') {
+    if (!values.user) throw new UsageError('endpoints messages needs --user (* for broadcasts)');
+    const { messagesTo } = await import('#shared/state/endpoint-messages.ts');
+    return messagesTo(code, values.user);
+  }
+  if (sub === 'send') {
+    if (values.text === undefined) throw new UsageError('endpoints send needs --text');
+    const message = {
+      ...(values.user && { user: values.user }),
+      text: values.text,
+      ...(values.wcs && { wcs: true }),
+    };
+    // Locally, the runtime holds the connections: it sends. Against a stack, its management API is reached directly.
+    if (!values.stack) return localApi('POST', `/${encodeURIComponent(code)}/messages`, message);
+    if (values.wcs)
+      throw new UsageError(
+        '--wcs with --stack: WCS nodes are reached from AWS; POST /api/endpoints/{code}/messages (EndpointsApiUrl, SigV4) with "wcs": true',
+      );
+    const { broadcastMessage, sendMessage } = await import('#shared/endpoints/lifecycle.ts');
+    const via = process.env.ENDPOINTS_ENDPOINT;
+    if (!via) throw new UsageError(`stack ${values.stack} has no output EndpointsManagementUrl`);
+    return values.user
+      ? sendMessage(code, values.user, values.text, { via, origin: 'operator' })
+      : broadcastMessage(code, values.text, { via, origin: 'operator' });
+  }
+  throw new UsageError(`unknown endpoints command "${sub ?? ''}"`);
 }
 
 /**

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TEST_TABLE_PREFIX } from '../support/constants.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { openSocket } from '../support/ws-client.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -43,8 +44,9 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
 }
 
 let server: RunningHookServer;
+const CLI_API_TOKEN = 'cli-test-operator-token';
 beforeAll(async () => {
-  server = await startHookServer();
+  server = await startHookServer({ API_TOKEN: CLI_API_TOKEN }, { endpoints: true });
 });
 afterAll(() => server.close());
 
@@ -180,5 +182,89 @@ describe('npm run cli -- send', () => {
     const result = await cli(['send', '--session', 's', '--payload', '{nope']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/--payload is not JSON/);
+  });
+
+  it('manages a WebSocket endpoint, issues a token with roles that opens it, shows who is on it, and sends to a user through npm start', async () => {
+    const app = `cli-ep-${randomUUID().slice(0, 8)}`;
+    const code = `cli-${randomUUID().slice(0, 8)}`;
+    expect((await cli(['apps', 'put', app, '--admission', 'token', '--generate-secret'])).status).toBe(0);
+
+    const put = await cli([
+      'endpoints',
+      'put',
+      code,
+      '--app',
+      app,
+      '--logic',
+      'relay',
+      '--roles',
+      'member',
+      '--description',
+      'lobby chat',
+      '--max-connections-per-user',
+      '3',
+    ]);
+    expect(put.json).toMatchObject({
+      code,
+      appKey: app,
+      roles: ['member'],
+      logic: { kind: 'builtin', name: 'relay' },
+    });
+    expect((await cli(['endpoints', 'get', code])).json).toMatchObject({
+      description: 'lobby chat',
+      maxConnectionsPerUser: 3,
+    });
+    expect((await cli(['endpoints', 'list'])).json).toContainEqual(expect.objectContaining({ code }));
+    const hook = await cli([
+      'endpoints',
+      'put',
+      code,
+      '--logic',
+      'webhook:https://app.example.com/ws-logic',
+      '--generate-secret',
+    ]);
+    expect(hook.json).toMatchObject({ logic: { kind: 'webhook', secret: '(set)' }, roles: ['member'] });
+    expect(hook.json.webhookSecret).toMatch(/^[\w-]{40,}$/);
+    await cli(['endpoints', 'put', code, '--logic', 'relay']);
+
+    const { token } = (await cli(['token', '--app', app, '--sub', 'quinn', '--roles', 'member'])).json;
+    const socket = await openSocket(`${server.baseUrl.replace('http', 'ws')}/ws/${code}?token=${token}`);
+    try {
+      expect((await cli(['endpoints', 'who', code])).json).toEqual({
+        endpoint: code,
+        users: [{ user: 'quinn', connections: 1 }],
+        connections: 1,
+      });
+      const port = new URL(server.baseUrl).port;
+      const sent = await cli(['endpoints', 'send', code, '--user', 'quinn', '--text', 'hello from the CLI'], {
+        API_TOKEN: CLI_API_TOKEN,
+        PORT: port,
+      });
+      expect(sent.json).toMatchObject({ outcome: 'SENT', sent: 1 });
+      expect(await socket.next()).toBe('hello from the CLI');
+      expect((await cli(['endpoints', 'messages', code, '--user', 'quinn'])).json[0]).toMatchObject({
+        text: 'hello from the CLI',
+        origin: 'operator',
+      });
+    } finally {
+      await socket.close();
+    }
+    expect((await cli(['endpoints', 'delete', code])).json).toEqual({ deleted: code });
+  });
+
+  it.each([
+    [['endpoints', 'put', 'e1'], /needs --logic for a new endpoint/],
+    [['endpoints', 'put', 'e1', '--logic', 'carrier-pigeon'], /--logic must be relay, broadcast, echo/],
+    [['endpoints', 'put', 'e1', '--logic', 'echo'], /appKey: a secured endpoint needs the app/],
+    [
+      ['endpoints', 'put', 'e1', '--logic', 'webhook:https://x.example.com', '--app', 'a'],
+      /--webhook-secret S or --generate-secret/,
+    ],
+    [['endpoints', 'get', 'no-such-endpoint'], /no endpoint no-such-endpoint/],
+    [['endpoints', 'send', 'e1', '--text', 'x'], /set API_TOKEN/],
+  ])('refuses endpoints %j with a clear message and exit code 1', async (args, message) => {
+    const result = await cli(args as string[], { API_TOKEN: '' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(message);
   });
 });
