@@ -44,6 +44,11 @@ const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
     file: new URL('./dashboard/index.html', import.meta.url),
     type: 'text/html; charset=utf-8',
   },
+  // The browser example of docs/endpoints.md: a chat through an endpoint's relay logic.
+  '/examples/endpoint-chat.html': {
+    file: new URL('../../docs/examples/endpoint-chat.html', import.meta.url),
+    type: 'text/html; charset=utf-8',
+  },
   '/static/stomp.umd.min.js': {
     file: new URL('../../node_modules/@stomp/stompjs/bundles/stomp.umd.min.js', import.meta.url),
     type: 'text/javascript; charset=utf-8',

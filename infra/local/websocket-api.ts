@@ -207,11 +207,14 @@ export async function createWebSocketApi(
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       // A protocol error (an oversized or unmasked frame, invalid UTF-8, a reserved bit or opcode):
-      // \`ws\` has already answered it with the close code the RFC asks for and closes the
-      // connection; it is that client's problem alone, and its \`close\` runs $disconnect.
-      let protocolError: string | undefined;
+      // `ws` has already answered it with the close code the RFC asks for and closes the
+      // connection; it is that client's problem alone, and its `close` runs $disconnect.
+      let protocolError: { message: string; code?: number } | undefined;
       ws.on('error', (error) => {
-        protocolError = error.message;
+        // `ws` keeps the close code it sent for a protocol error (1009 too big, 1002, 1007) under a symbol.
+        const status = Object.getOwnPropertySymbols(error).find((s) => s.description === 'status-code');
+        const code = status && (error as unknown as Record<symbol, unknown>)[status];
+        protocolError = { message: error.message, ...(typeof code === 'number' && { code }) };
         logger.debug(`${name} client protocol error`, { error: error.message });
       });
       const connection: Connection = {
@@ -252,11 +255,13 @@ export async function createWebSocketApi(
         clearTimeout(lifetime);
         connections.delete(connectionId);
         options.onOpenConnections?.(connections.size);
-        const phrase = protocolError ?? reason.toString('utf8');
+        // As API Gateway reports it: the code of the close the server sent for a protocol error.
+        const phrase = protocolError?.message ?? reason.toString('utf8');
+        const status = protocolError?.code ?? code;
         const done = queue
           .then(() =>
             functions.disconnect(
-              eventOf('$disconnect', connectionId, about, disconnectContext(code, phrase)),
+              eventOf('$disconnect', connectionId, about, disconnectContext(status, phrase)),
               localContext(`wcs-hooks-${name}-disconnect`),
             ),
           )
