@@ -114,12 +114,15 @@ async function main() {
   log(
     env.API_TOKEN
       ? `operator API at ${http}://localhost:${port}/api (Authorization: Bearer $API_TOKEN)`
-      : 'operator API (/api/data/send) is closed: set API_TOKEN to open it',
+      : 'operator API (/api/data/send, /api/endpoints) is closed: set API_TOKEN to open it',
   );
   log(
     env.API_TOKEN
       ? `realtime monitoring (STOMP): ${ws}://localhost:${port}/ws?token=$API_TOKEN, live page ${http}://localhost:${port}/?token=$API_TOKEN`
       : 'realtime monitoring (/ws) is off: set API_TOKEN to serve it',
+  );
+  log(
+    `WebSocket endpoints for user agents: ${ws}://localhost:${port}/ws/<endpoint code>?token=<app token> (npm run cli -- endpoints put; docs/endpoints.md)`,
   );
   // The last line of the start: what scripts wait for before they read the lines above.
   log('ready (Ctrl-C stops it, DynamoDB Local too)');
