@@ -5,6 +5,7 @@
  * sends (size, rate), and what the logic asks for (replies, `sendMessage`, broadcasts, a close).
  * API Gateway's three routes (and the local server's stand-in for them) call in here.
  */
+import { randomBytes } from 'node:crypto';
 import { TokenRejectedError, verifyUserToken } from '../admission/tokens.ts';
 import { globMatches } from '../kernel/glob.ts';
 import { logger } from '../kernel/logger.ts';
@@ -27,8 +28,12 @@ import { errorMessage } from './built-in.ts';
 import { type EndpointEvent, type LogicAnswer, LogicFailedError, mergedContext, runLogic } from './logic.ts';
 import { type MessageOutcome, sendToEveryone, sendToUser } from './messaging.ts';
 
-/** The user of a connection to an unsecured endpoint that presented no token. */
-export const ANONYMOUS = 'anonymous';
+/**
+ * The user of a connection to an unsecured endpoint that presented no token: `anonymous-<8 hex>`, its
+ * own for that connection (reached by a broadcast, or by that name), so that anonymous user agents
+ * are not all one user at its connections limit.
+ */
+const anonymousUser = () => `anonymous-${randomBytes(4).toString('hex')}`;
 
 /** How `$connect` is answered: 200 opens the connection; anything else refuses it with that status. */
 export interface OpenAnswer {
@@ -158,7 +163,7 @@ export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
     !endpoint.allowedOrigins.some((pattern) => globMatches(pattern, request.origin as string))
   )
     return refuse(403, 'Forbidden', `origin ${request.origin} may not open endpoint ${endpoint.code}`);
-  let user = ANONYMOUS;
+  let user = anonymousUser();
   let roles: string[] = [];
   if (request.token !== undefined && endpoint.appKey) {
     try {

@@ -51,7 +51,7 @@ export async function handler(event, api) {
   }
   if (event.event !== 'message') return {};
   switch (event.message) {
-    case 'slow': await new Promise((r) => setTimeout(r, 3000)); return {};
+    case 'slow': await new Promise((r) => setTimeout(r, 6000)); return {};
     case 'garbage': return 42;
     case 'throw': throw new Error('boom');
     case 'api': await api.sendMessage(event.endpoint, 'bob', 'from the logic'); return {};
@@ -297,15 +297,39 @@ describe('opening an endpoint', () => {
     await join(code, 'frank');
   });
 
-  it('lets anyone open an unsecured endpoint, as anonymous without a token', async () => {
+  it('lets anyone open an unsecured endpoint, each without a token an anonymous user of its own', async () => {
     const code = await putEndpoint(`open-${randomUUID().slice(0, 6)}`, {
       secured: false,
       logic: { kind: 'builtin', name: 'broadcast' },
     });
     const socket = await openSocket(`${server.baseUrl.replace('http', 'ws')}/ws/${code}`);
     sockets.push(socket);
+    const other = await openSocket(`${server.baseUrl.replace('http', 'ws')}/ws/${code}`);
+    sockets.push(other);
     socket.send('hi');
-    expect(JSON.parse(await socket.next())).toEqual({ type: 'message', from: 'anonymous', text: 'hi' });
+    const { from } = JSON.parse(await socket.next()) as { from: string };
+    expect(from).toMatch(/^anonymous-[0-9a-f]{8}$/);
+    expect(JSON.parse(await other.next())).toEqual({ type: 'message', from, text: 'hi' });
+    other.send('hello');
+    expect(JSON.parse(await socket.next()).from).not.toBe(from);
+  });
+
+  it('refuses a browser page from an origin the endpoint does not allow (403)', async () => {
+    const code = await putEndpoint(`origin-${randomUUID().slice(0, 6)}`, {
+      logic: { kind: 'builtin', name: 'echo' },
+      allowedOrigins: ['https://*.example.com'],
+    });
+    const url = `${server.baseUrl.replace('http', 'ws')}/ws/${code}?token=${await tokenFor('ursula')}`;
+
+    const refused = await openSocket(url, { origin: 'https://evil.example.org' }).catch(
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(Refused);
+    expect((refused as Refused).status).toBe(403);
+    const allowed = await openSocket(url, { origin: 'https://shop.example.com' });
+    sockets.push(allowed);
+    allowed.send('ok');
+    expect(await allowed.next()).toBe('ok');
   });
 });
 
