@@ -474,7 +474,7 @@ describe.each([
   it('sees open, message, error and close with the context it keeps, and refuses a connection by throwing on open', async () => {
     const code = await putEndpoint(`${kind}-${randomUUID().slice(0, 6)}`, {
       logic: logic(),
-      timeoutMs: 1500,
+      timeoutMs: 5000,
     });
     const before = events().length + webhookRequests.length + lambdaInvocations.length;
     const seenBy = () =>
@@ -518,7 +518,7 @@ describe.each([
   it('answers the user agent an error, and keeps the connection, when the logic throws, times out or answers garbage', async () => {
     const code = await putEndpoint(`${kind}-bad-${randomUUID().slice(0, 6)}`, {
       logic: logic(),
-      timeoutMs: 500,
+      timeoutMs: 2000,
     });
     const leo = await join(code, 'leo');
 
