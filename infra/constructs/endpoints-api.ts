@@ -23,7 +23,7 @@ import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { controlTower } from '../control-tower.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 import { nagPseudo } from './nag.ts';
@@ -41,6 +41,8 @@ export interface EndpointsApiProps {
    * Default: the functions named `wcs-endpoint-*` in the stack's account and region.
    */
   readonly logicFunctions?: readonly string[];
+  /** What the stage's access logs need first: the account's API Gateway CloudWatch Logs role. */
+  readonly accountLogsRole: IDependable;
 }
 
 const SOCKET_FUNCTIONS = ['endpoint-connect', 'endpoint-message', 'endpoint-disconnect'] as const;
@@ -123,6 +125,8 @@ export class EndpointsApi extends Construct {
       stageName: ENDPOINTS_STAGE,
       autoDeploy: true,
     });
+    // A WebSocket stage logs only once the account has an API Gateway CloudWatch Logs role.
+    this.stage.node.addDependency(props.accountLogsRole);
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     (this.stage.node.defaultChild as CfnStage).accessLogSettings = {
       destinationArn: accessLogs.logGroupArn,

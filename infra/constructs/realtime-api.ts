@@ -39,6 +39,8 @@ export class RealtimeApi extends Construct {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
   readonly functions: Readonly<Record<(typeof REALTIME_FUNCTIONS)[number], HookFunction>>;
+  /** The account's API Gateway CloudWatch Logs role: every WebSocket stage that logs depends on it. */
+  readonly accountLogsRole: ApiGatewayCloudWatchRole;
   /** Where the stream consumer's batches go once their retries are spent. */
   readonly changesDeadLetterQueue: Queue;
 
@@ -77,10 +79,10 @@ export class RealtimeApi extends Construct {
       autoDeploy: true,
     });
     // A WebSocket stage logs only once the account has an API Gateway CloudWatch Logs role.
-    const accountLogsRole = new ApiGatewayCloudWatchRole(this, 'AccountLogsRole', {
+    this.accountLogsRole = new ApiGatewayCloudWatchRole(this, 'AccountLogsRole', {
       logRetention: props.logRetention,
     });
-    this.stage.node.addDependency(accountLogsRole.resource);
+    this.stage.node.addDependency(this.accountLogsRole.resource);
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     (this.stage.node.defaultChild as CfnStage).accessLogSettings = {
       destinationArn: accessLogs.logGroupArn,

@@ -170,6 +170,7 @@ export class WcsHooksStack extends Stack {
       logRetention: config.logRetentionDays,
       environment,
       logicFunctions: config.endpointLogicFunctions,
+      accountLogsRole: realtime.accountLogsRole.resource,
     });
     new CfnOutput(this, 'EndpointsUrl', {
       value: endpoints.url,

@@ -581,16 +581,17 @@ describe('the realtime API', () => {
       expect(env[streamedTableEnv(table)]).toEqual({ Ref: tableIdOf(table) });
   });
 
-  it('logs its stage only once the account has an API Gateway CloudWatch Logs role, which it never takes away', () => {
-    const [stageId, stage] =
-      ofType('AWS::ApiGatewayV2::Stage').find(([id]) => id.startsWith('RealtimeStage')) ?? [];
-    expect(stageId).toBeDefined();
-    expect(stage?.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+  it("logs its stages (and the endpoints API's) only once the account has an API Gateway CloudWatch Logs role, which it never takes away", () => {
     // The one custom resource of the stack: the account setting.
     const [[resourceId]] = ofType('AWS::CloudFormation::CustomResource') as [[string, Resource]];
-    expect((resources[stageId as string] as unknown as { DependsOn: string[] }).DependsOn).toContain(
-      resourceId,
-    );
+    for (const prefix of ['RealtimeStage', 'EndpointsStage']) {
+      const [stageId, stage] = ofType('AWS::ApiGatewayV2::Stage').find(([id]) => id.startsWith(prefix)) ?? [];
+      expect(stageId).toBeDefined();
+      expect(stage?.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+      expect((resources[stageId as string] as unknown as { DependsOn: string[] }).DependsOn).toContain(
+        resourceId,
+      );
+    }
     const [roleId, role] =
       ofType('AWS::IAM::Role').find(
         ([, r]) =>
