@@ -9,32 +9,40 @@ import { build } from 'esbuild';
 import { exportTableNames } from '../infra/local/tables.ts';
 import { fmt, median, PREFIX, progress, root, table, work } from './support.ts';
 
-export async function coldStart() {
-  progress('cold start: synthesizing the stack (bundles as CDK builds them)...');
-  const { buildApp } = await import('../infra/build-app.ts');
-  const { app, stack } = buildApp({ context: { stage: 'bench' } });
-  const assembly = app.synth();
-  const template = assembly.getStackByName(stack.stackName).template as {
-    Resources: Record<
-      string,
-      { Type: string; Properties: { Description?: string; Code?: { S3Key?: string } } }
-    >;
-  };
-  const bundles = Object.values(template.Resources)
-    .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('wcs-hooks '))
-    .map((r) => ({
-      name: String(r.Properties.Description?.slice('wcs-hooks '.length).split(':')[0]),
-      file: join(
-        assembly.directory,
-        `asset.${String(r.Properties.Code?.S3Key).replace(/\.zip$/, '')}`,
-        'index.mjs',
-      ),
-    }));
+let synthesized: Promise<{ name: string; file: string }[]> | undefined;
 
-  const referenceFile = join(work, 'reference', 'index.mjs');
+/** Every deployed function's bundle, as CDK builds it for `cdk deploy` (synthesized once a run). */
+export function deployedBundles(): Promise<{ name: string; file: string }[]> {
+  synthesized ??= (async () => {
+    progress('synthesizing the stack (bundles as CDK builds them)...');
+    const { buildApp } = await import('../infra/build-app.ts');
+    const { app, stack } = buildApp({ context: { stage: 'bench' } });
+    const assembly = app.synth();
+    const template = assembly.getStackByName(stack.stackName).template as {
+      Resources: Record<
+        string,
+        { Type: string; Properties: { Description?: string; Code?: { S3Key?: string } } }
+      >;
+    };
+    return Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('wcs-hooks '))
+      .map((r) => ({
+        name: String(r.Properties.Description?.slice('wcs-hooks '.length).split(':')[0]),
+        file: join(
+          assembly.directory,
+          `asset.${String(r.Properties.Code?.S3Key).replace(/\.zip$/, '')}`,
+          'index.mjs',
+        ),
+      }));
+  })();
+  return synthesized;
+}
+
+/** Bundles `entry` as the reference is bundled (and as CDK bundles a function): minified ESM for Node 24. */
+export async function bundleLikeReference(entry: string, outfile: string): Promise<void> {
   await build({
-    entryPoints: [join(root, 'bench/reference.ts')],
-    outfile: referenceFile,
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -47,6 +55,13 @@ export async function coldStart() {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
   });
+}
+
+export async function coldStart() {
+  const bundles = await deployedBundles();
+
+  const referenceFile = join(work, 'reference', 'index.mjs');
+  await bundleLikeReference(join(root, 'bench/reference.ts'), referenceFile);
 
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',

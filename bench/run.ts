@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { coldStart } from './cold-start.ts';
+import { cpuPerHook } from './cpu.ts';
 import { fanOut } from './fan-out.ts';
 import { reconcileBench } from './reconcile.ts';
 import { soakRun } from './soak.ts';
@@ -25,6 +26,7 @@ const inProcess = (task: (endpoint: string) => Promise<unknown>) => async () =>
   task(await startDynamoDbForProcess());
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   'cold-start': coldStart,
+  cpu: cpuPerHook,
   throughput,
   soak: soakRun,
   'write-cost': inProcess(writeCost),

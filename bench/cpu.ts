@@ -1,0 +1,260 @@
+/**
+ * CPU per hook, in instructions (valgrind's count, which repeats within about 1 % where times on
+ * a shared machine swing by tens of percent): each hook's deployed bundle, called in one process as
+ * Lambda calls it, against its same-request floor: the DynamoDB requests that hook made, recorded
+ * and replayed through a bare DocumentClient bundled the same way (`cpu-floor.ts`).
+ *
+ * A run's count includes Node's start, the import and the warm-up; two runs of different lengths
+ * (CPU_CALLS_SHORT, CPU_CALLS_LONG calls) differ only by the extra calls, so their difference over
+ * the extra calls is the cost of one warm call. Hook and floor runs alternate (A, B, A, B), each
+ * on fresh tables seeded the same way, so every request meets the same items and conditions.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTables, exportTableNames } from '../infra/local/tables.ts';
+import { bundleLikeReference, deployedBundles } from './cold-start.ts';
+import { hookEvent } from './cpu-events.ts';
+import {
+  connectBody,
+  ctx,
+  fmt,
+  median,
+  progress,
+  root,
+  streamBody,
+  table,
+  withFreshDynamo,
+  work,
+} from './support.ts';
+
+const SHORT = Number(process.env.CPU_CALLS_SHORT ?? 20);
+const LONG = Number(process.env.CPU_CALLS_LONG ?? 100);
+const ROUNDS = Number(process.env.CPU_ROUNDS ?? 2);
+const TARGET = 1.15;
+
+type Requests = { name: string; input: unknown }[];
+
+interface MeasuredHook {
+  readonly label: string;
+  readonly handler: string;
+  /** Hooks sent first (not measured): what the measured ones need to find. */
+  readonly setup: { handler: string; method: string; body: unknown }[];
+  readonly calls: { method: string; body: unknown }[];
+}
+
+function hooks(count: number): MeasuredHook[] {
+  const session = connectBody();
+  return [
+    {
+      label: 'connect (a new session)',
+      handler: 'connect',
+      setup: [],
+      calls: Array.from({ length: count }, () => ({ method: 'connect', body: connectBody() })),
+    },
+    {
+      label: 'StreamStatusEvent PUBLISHING (the first hook of a stream)',
+      handler: 'stream-status-event',
+      setup: [],
+      calls: Array.from({ length: count }, () => ({
+        method: 'StreamStatusEvent',
+        body: streamBody(connectBody().sessionId, 'PUBLISHING'),
+      })),
+    },
+    {
+      label: 'OnDataEvent (accepted)',
+      handler: 'on-data-event',
+      setup: [
+        { handler: 'connect', method: 'connect', body: session },
+        {
+          handler: 'connection-status-event',
+          method: 'ConnectionStatusEvent',
+          body: { ...session, status: 'ESTABLISHED' },
+        },
+      ],
+      calls: Array.from({ length: count }, (_, i) => ({
+        method: 'OnDataEvent',
+        body: { ...ctx(session.sessionId), operationId: `op-${i}-${Date.now()}`, payload: { text: 'hello' } },
+      })),
+    },
+  ];
+}
+
+/** `value` with every table name of `from` renamed to the same table of `to`. */
+function renamed(value: unknown, from: string, to: string): unknown {
+  const name = (s: string) => (s.startsWith(`${from}-`) ? `${to}-${s.slice(from.length + 1)}` : s);
+  if (typeof value === 'string') return name(value);
+  if (Array.isArray(value)) return value.map((v) => renamed(v, from, to));
+  if (value && typeof value === 'object' && value.constructor === Object)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [name(k), renamed(v, from, to)]));
+  return value;
+}
+
+function valgrindAvailable(): boolean {
+  return spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/** Instructions of one process running `bundle` on the first `count` inputs of `inputsFile`. */
+function instructions(
+  env: Record<string, string>,
+  bundle: string,
+  inputsFile: string,
+  count: number,
+): number {
+  const result = spawnSync(
+    'valgrind',
+    [
+      '--tool=cachegrind',
+      '--cache-sim=no',
+      '--cachegrind-out-file=/dev/null',
+      // V8 writes the machine code it runs: valgrind must see every such write.
+      '--smc-check=all-non-file',
+      process.execPath,
+      join(root, 'bench/cpu-driver.mjs'),
+      bundle,
+      inputsFile,
+      String(count),
+    ],
+    { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const refs = /I\s+refs:\s+([\d,]+)/.exec(result.stderr)?.[1];
+  if (result.status !== 0 || !refs)
+    throw new Error(`valgrind run of ${bundle} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  return Number(refs.replace(/,/g, ''));
+}
+
+export async function cpuPerHook() {
+  if (!valgrindAvailable()) {
+    table(
+      'CPU per hook (instructions)',
+      ['hook', 'instructions per call'],
+      [],
+      ['Skipped: valgrind is not installed (`apt-get install valgrind`).'],
+    );
+    return;
+  }
+  const bundles = await deployedBundles();
+  const floorBundle = join(work, 'cpu-floor', 'index.mjs');
+  await bundleLikeReference(join(root, 'bench/cpu-floor.ts'), floorBundle);
+  const rows: (string | number)[][] = [];
+  await withFreshDynamo(async (endpoint) => {
+    const client = new DynamoDBClient({
+      endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    const baseEnv = {
+      PATH: process.env.PATH ?? '',
+      DYNAMODB_ENDPOINT: endpoint,
+      AWS_REGION: 'local',
+      AWS_ACCESS_KEY_ID: 'l',
+      AWS_SECRET_ACCESS_KEY: 'l',
+      // As deployed: INFO logs and EMF metrics, written (to nowhere here) as in Lambda.
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_METRICS_NAMESPACE: 'WcsHooks',
+      POWERTOOLS_SERVICE_NAME: 'wcs-hooks',
+      // Under valgrind a cold call runs ~50x slower: budgets and timeouts no call can reach, so that
+      // no decision falls back and no event spills (the timers are set all the same).
+      DECISION_BUDGET_MS: '600000',
+      EVENT_BUDGET_MS: '600000',
+      DYNAMODB_REQUEST_TIMEOUT_MS: '600000',
+      DYNAMODB_CONNECT_TIMEOUT_MS: '600000',
+      SPILL_DIR: join(work, 'cpu-spill'),
+    };
+    let tables = 0;
+    const freshTables = async (label: string) => {
+      const prefix = `cpu${tables++}-${label}`;
+      await ensureTables(client, prefix);
+      const env: Record<string, string> = { ...baseEnv };
+      exportTableNames(prefix, env);
+      return { prefix, env };
+    };
+    const seed = await seederOn(endpoint);
+    for (const hook of hooks(LONG)) {
+      const bundle = bundles.find((b) => b.name === hook.handler)?.file;
+      if (!bundle) throw new Error(`no deployed bundle for ${hook.handler}`);
+      progress(`cpu: ${hook.label}: recording its DynamoDB requests...`);
+      const recording = await freshTables('record');
+      const bodiesFile = join(work, `cpu-${hook.handler}-bodies`);
+      writeFileSync(bodiesFile, serialize({ setup: hook.setup, calls: hook.calls }));
+      const recordedFile = join(work, `cpu-${hook.handler}-requests`);
+      const setupFile = join(work, `cpu-${hook.handler}-setup`);
+      const record = spawnSync(
+        process.execPath,
+        [join(root, 'bench/cpu-record.ts'), hook.handler, bodiesFile, recordedFile, setupFile],
+        { env: { ...recording.env, POWERTOOLS_LOG_LEVEL: 'SILENT' }, encoding: 'utf8' },
+      );
+      if (record.status !== 0) throw new Error(`recording ${hook.handler} failed: ${record.stderr}`);
+      const requests = deserialize(readFileSync(recordedFile)) as Requests[];
+      const setup = deserialize(readFileSync(setupFile)) as Requests[];
+      const eventsFile = join(work, `cpu-${hook.handler}-events`);
+      writeFileSync(eventsFile, serialize(hook.calls.map((c) => hookEvent(c.method, c.body))));
+
+      const perCall = { hook: [] as number[], floor: [] as number[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        progress(`cpu: ${hook.label}: round ${round + 1} of ${ROUNDS} (valgrind)...`);
+        const counts = { hook: new Map<number, number>(), floor: new Map<number, number>() };
+        for (const calls of [SHORT, LONG]) {
+          for (const mode of ['hook', 'floor'] as const) {
+            const run = await freshTables(`${mode}`);
+            for (const step of setup) await seed(renamed(step, recording.prefix, run.prefix) as Requests);
+            let inputs = eventsFile;
+            if (mode === 'floor') {
+              inputs = join(work, `cpu-${hook.handler}-floor-${run.prefix}`);
+              writeFileSync(inputs, serialize(renamed(requests, recording.prefix, run.prefix)));
+            }
+            counts[mode].set(
+              calls,
+              instructions(run.env, mode === 'hook' ? bundle : floorBundle, inputs, calls),
+            );
+          }
+        }
+        for (const mode of ['hook', 'floor'] as const)
+          perCall[mode].push(
+            ((counts[mode].get(LONG) ?? 0) - (counts[mode].get(SHORT) ?? 0)) / (LONG - SHORT),
+          );
+      }
+      const ratios = perCall.hook.map((h, i) => h / (perCall.floor[i] ?? h));
+      const requestsPerCall =
+        requests.slice(1).reduce((n, r) => n + r.length, 0) / Math.max(1, requests.length - 1);
+      rows.push([
+        hook.label,
+        fmt(requestsPerCall, 1),
+        fmt(median(perCall.hook) / 1e6, 2),
+        fmt(median(perCall.floor) / 1e6, 2),
+        fmt(median(ratios), 2),
+        ratios.map((r) => fmt(r, 2)).join(', '),
+      ]);
+    }
+    client.destroy();
+  });
+  const met = rows.filter((r) => Number(r[4]) <= TARGET).length;
+  table(
+    'CPU per hook (instructions, valgrind)',
+    [
+      'hook',
+      'DynamoDB requests per call',
+      'hook (M instructions per call)',
+      'same-request floor (M per call)',
+      'ratio',
+      'ratio per round',
+    ],
+    rows,
+    [
+      `Target: ${TARGET}x the same-request floor or better (met by ${met} of ${rows.length}). Each hook's deployed bundle (as \`cdk deploy\` builds it) is called in one process with API Gateway events, as Lambda calls it, with INFO logs and EMF metrics as deployed; the floor sends that hook's recorded DynamoDB requests, call by call, through a bare DocumentClient bundled the same way.`,
+      `One warm call = (instructions of a ${LONG}-call run − those of a ${SHORT}-call run) / ${LONG - SHORT}; hook and floor runs alternate, ${ROUNDS} rounds, each run on fresh tables seeded alike. User-space instructions of the Node process only (DynamoDB Local is another process).`,
+    ],
+  );
+}
+
+/** `cpu-floor.ts` in this process, on `endpoint`: seeds a run's tables with the setup's recorded requests. */
+async function seederOn(endpoint: string): Promise<(requests: Requests) => Promise<void>> {
+  // The floor's client is made when it is imported, with the endpoint then in the environment.
+  Object.assign(process.env, { DYNAMODB_ENDPOINT: endpoint });
+  process.env.AWS_REGION ??= 'local';
+  process.env.AWS_ACCESS_KEY_ID ??= 'l';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'l';
+  return ((await import('./cpu-floor.ts')) as { handler: (requests: Requests) => Promise<void> }).handler;
+}
