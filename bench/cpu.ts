@@ -34,6 +34,10 @@ const SHORT = Number(process.env.CPU_CALLS_SHORT ?? 20);
 const LONG = Number(process.env.CPU_CALLS_LONG ?? 100);
 const ROUNDS = Number(process.env.CPU_ROUNDS ?? 2);
 const TARGET = 1.15;
+/** Extra environment for the hook runs only (JSON), to see what a setting costs: `{"POWERTOOLS_LOG_LEVEL":"WARN"}`. */
+const HOOK_ENV = JSON.parse(process.env.CPU_HOOK_ENV ?? '{}') as Record<string, string>;
+/** Only the hooks whose handler is listed (comma-separated), e.g. `connect`. Default: all. */
+const ONLY = process.env.CPU_HOOKS?.split(',');
 
 type Requests = { name: string; input: unknown }[];
 
@@ -172,7 +176,7 @@ export async function cpuPerHook() {
       return { prefix, env };
     };
     const seed = await seederOn(endpoint);
-    for (const hook of hooks(LONG)) {
+    for (const hook of hooks(LONG).filter((h) => !ONLY || ONLY.includes(h.handler))) {
       const bundle = bundles.find((b) => b.name === hook.handler)?.file;
       if (!bundle) throw new Error(`no deployed bundle for ${hook.handler}`);
       progress(`cpu: ${hook.label}: recording its DynamoDB requests...`);
@@ -205,10 +209,8 @@ export async function cpuPerHook() {
               inputs = join(work, `cpu-${hook.handler}-floor-${run.prefix}`);
               writeFileSync(inputs, serialize(renamed(requests, recording.prefix, run.prefix)));
             }
-            counts[mode].set(
-              calls,
-              instructions(run.env, mode === 'hook' ? bundle : floorBundle, inputs, calls),
-            );
+            const env = mode === 'hook' ? { ...run.env, ...HOOK_ENV } : run.env;
+            counts[mode].set(calls, instructions(env, mode === 'hook' ? bundle : floorBundle, inputs, calls));
           }
         }
         for (const mode of ['hook', 'floor'] as const)
