@@ -119,9 +119,15 @@ async function perform(
     origin: 'logic' as const,
     onGone: (id: string) => endSession(id, 1006, 'gone', via),
   };
+  let gone = false;
   if (answer.reply !== undefined && stage === 'message') {
     for (const text of Array.isArray(answer.reply) ? answer.reply : [answer.reply]) {
-      if ((await postToConnection(connectionId, text, via)) === 'gone') return delivery.onGone(connectionId);
+      // This connection is gone: it is ended, and what the logic asked of others is still done.
+      if ((await postToConnection(connectionId, text, via)) === 'gone') {
+        gone = true;
+        await delivery.onGone(connectionId);
+        break;
+      }
     }
   } else if (answer.reply !== undefined) {
     logger.warn('an endpoint logic replied to a connection that is not open; the reply was dropped', {
@@ -137,7 +143,7 @@ async function perform(
     await sendToUser(endpoint, message.user, message.text, { ...delivery, wcs: message.wcs === true });
   }
   if (answer.broadcast !== undefined) await sendToEveryone(endpoint, answer.broadcast, delivery);
-  if (answer.close && stage === 'message') await closeConnection(connectionId, via);
+  if (answer.close && stage === 'message' && !gone) await closeConnection(connectionId, via);
 }
 
 /**
