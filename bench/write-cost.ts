@@ -58,6 +58,11 @@ export async function writeCost(endpoint: string) {
     ['StreamStatusEvent PUBLISHING', 'StreamStatusEvent', { ...publisher, status: 'PUBLISHING' }],
     ['StreamStatusEvent PUBLISHING (repeat)', 'StreamStatusEvent', { ...publisher, status: 'PUBLISHING' }],
     ['StreamKeepAliveEvent', 'StreamKeepAliveEvent', { ...publisher, status: 'PUBLISHING' }],
+    [
+      'StreamKeepAliveEvent (the next, within KEEP_ALIVE_WRITE_INTERVAL_S)',
+      'StreamKeepAliveEvent',
+      { ...publisher, status: 'PUBLISHING' },
+    ],
     ['OnDataEvent', 'OnDataEvent', data],
     [
       'DataStatusEvent',

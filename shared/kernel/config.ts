@@ -101,6 +101,11 @@ export const SETTINGS = {
   RETENTION_DAYS: integer(30, 'items expire (DynamoDB TTL) this many days after their last write', {
     inAws: '`dataRetentionDays`',
   }),
+  KEEP_ALIVE_WRITE_INTERVAL_S: integer(
+    60,
+    "a live stream's `StreamKeepAliveEvent` is written at most this often per function instance (`lastKeepAliveAt` to within it); every keep-alive is still decided; `0` writes each one",
+    { zeroAllowed: true },
+  ),
   STORE_SDP: boolean(false, '`true` keeps raw SDP on stream items (codecs are always kept)'),
   DYNAMODB_CONNECT_TIMEOUT_MS: integer(1000, 'connection timeout of each DynamoDB request'),
   DYNAMODB_REQUEST_TIMEOUT_MS: integer(2000, 'timeout of each DynamoDB request (the SDK retries it)'),

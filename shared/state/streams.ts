@@ -221,12 +221,25 @@ export async function recordStopRequest(body: StreamFacts, receivedAt: Date): Pr
   );
 }
 
+const keepAliveWriteMs = setting('KEEP_ALIVE_WRITE_INTERVAL_S') * 1000;
+/** Streams whose keep-alive this instance wrote, and when (oldest first): at most `KEEP_ALIVE_MEMO_SIZE`. */
+const keepAliveWritten = new Map<string, number>();
+const KEEP_ALIVE_MEMO_SIZE = 20_000;
+
 /**
  * Records a StreamKeepAliveEvent (§1.4): one write that refreshes `lastKeepAliveAt` of a live stream.
  * A keep-alive for a stream we have not seen live (its PUBLISHING/PLAYING hook was lost or is late)
  * is that status report; a keep-alive for an ended stream revives nothing.
+ *
+ * WCS sends one per stream every few seconds (`streaming_sessions_keep_alive_interval`, 10 s in its
+ * examples): a stream this instance found live and refreshed less than `KEEP_ALIVE_WRITE_INTERVAL_S`
+ * ago is not written again (no write unit), since the write would change only that time. What the
+ * keep-alive decides (a revoked session's stream refused) is decided on every one all the same.
  */
 export async function recordKeepAlive(body: StreamFacts, status: string, receivedAt: Date): Promise<void> {
+  const memoKey = `${body.sessionId}#${body.mediaSessionId}`;
+  const writtenAt = keepAliveWritten.get(memoKey);
+  if (writtenAt !== undefined && receivedAt.getTime() - writtenAt < keepAliveWriteMs) return;
   const update = new UpdateExpression()
     .set('lastKeepAliveAt', receivedAt.toISOString())
     .set('expiresAt', expiresAtFor(receivedAt));
@@ -240,6 +253,13 @@ export async function recordKeepAlive(body: StreamFacts, status: string, receive
         ...update.toParams(condition),
       }),
     );
+    // Found live, and refreshed: remembered (re-inserted, so the map stays oldest first).
+    keepAliveWritten.delete(memoKey);
+    keepAliveWritten.set(memoKey, receivedAt.getTime());
+    if (keepAliveWritten.size > KEEP_ALIVE_MEMO_SIZE) {
+      const oldest = keepAliveWritten.keys().next().value;
+      if (oldest !== undefined) keepAliveWritten.delete(oldest);
+    }
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     await recordStreamStatus(body, status, receivedAt, { lastKeepAliveAt: receivedAt.toISOString() });

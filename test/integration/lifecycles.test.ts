@@ -196,6 +196,24 @@ describe('a player', () => {
   });
 });
 
+describe("a live stream's keep-alives", () => {
+  it('are written once per KEEP_ALIVE_WRITE_INTERVAL_S, not each one (every one is still decided)', async () => {
+    const session = wcs.newSession();
+    const stream = wcs.newStream(session, 'kept-alive', true);
+    await wcs.send('connect', wcs.connectBody(session));
+    await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING'));
+    await wcs.send('StreamStatusEvent', wcs.streamBody(stream, 'PUBLISHING'));
+
+    expect((await wcs.send('StreamKeepAliveEvent', wcs.streamBody(stream, 'PUBLISHING'))).status).toBe(200);
+    const first = (await getItem('streams', streamKey(stream)))?.lastKeepAliveAt;
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await wcs.send('StreamKeepAliveEvent', wcs.streamBody(stream, 'PUBLISHING'))).status).toBe(200);
+
+    expect(first).toEqual(expect.any(String));
+    expect((await getItem('streams', streamKey(stream)))?.lastKeepAliveAt).toBe(first);
+  });
+});
+
 describe('a refused or failed connection', () => {
   it('ends FAILED with its info even though WCS follows FAILED with DISCONNECTED', async () => {
     const session = wcs.newSession();
