@@ -32,7 +32,7 @@ import {
 
 const SHORT = Number(process.env.CPU_CALLS_SHORT ?? 20);
 const LONG = Number(process.env.CPU_CALLS_LONG ?? 100);
-const ROUNDS = Number(process.env.CPU_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.CPU_ROUNDS ?? 3);
 const TARGET = 1.15;
 /** Extra environment for the hook runs only (JSON), to see what a setting costs: `{"POWERTOOLS_LOG_LEVEL":"WARN"}`. */
 const HOOK_ENV = JSON.parse(process.env.CPU_HOOK_ENV ?? '{}') as Record<string, string>;
@@ -246,7 +246,7 @@ export async function cpuPerHook() {
     rows,
     [
       `Target: ${TARGET}x the same-request floor or better (met by ${met} of ${rows.length}). Each hook's deployed bundle (as \`cdk deploy\` builds it) is called in one process with API Gateway events, as Lambda calls it, with INFO logs and EMF metrics as deployed; the floor sends that hook's recorded DynamoDB requests, call by call, through a bare DocumentClient bundled the same way.`,
-      `One warm call = (instructions of a ${LONG}-call run − those of a ${SHORT}-call run) / ${LONG - SHORT}; hook and floor runs alternate, ${ROUNDS} rounds, each run on fresh tables seeded alike. User-space instructions of the Node process only (DynamoDB Local is another process).`,
+      `One warm call = (instructions of a ${LONG}-call run − those of a ${SHORT}-call run) / ${LONG - SHORT}; hook and floor runs alternate, ${ROUNDS} rounds, each run on fresh tables seeded alike; the ratio is the median of the rounds'. User-space instructions of the Node process only (DynamoDB Local is another process). Counts repeat within a few percent, but now and then a run is off by up to 20 % (when V8 optimizes a function depends on its background compiler's timing): hence the rounds, each shown.`,
     ],
   );
 }

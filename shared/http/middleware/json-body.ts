@@ -1,9 +1,17 @@
 import type middy from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
+import { jsonContentTypePattern } from '@middy/util';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MalformedJsonError, UnsupportedMediaTypeError } from '../../kernel/errors.ts';
 
 const parser = httpJsonBodyParser();
+
+/**
+ * What a text needs to hold for middy's parser to refuse a key in it (`__proto__`, or `constructor`
+ * with a `prototype`): the key spelled out, or written with `\u` escapes. A text with none of these
+ * cannot, and is parsed as it is.
+ */
+const MAY_HAVE_FORBIDDEN_KEY = /__proto__|"constructor"|\\u/;
 
 /** Deepest nesting accepted. WCS's bodies are a few levels deep; clients' `custom` and payloads rarely pass ten. */
 export const MAX_JSON_DEPTH = 100;
@@ -53,6 +61,22 @@ export function jsonBody(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
     const text = isBase64Encoded && body ? Buffer.from(body, 'base64').toString('utf8') : (body ?? '');
     if (nestingDepth(text) > MAX_JSON_DEPTH) {
       throw new MalformedJsonError(`body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    const headers = request.event.headers;
+    const contentType = headers?.['content-type'] ?? headers?.['Content-Type'];
+    if (
+      body !== undefined &&
+      jsonContentTypePattern.test(contentType ?? '') &&
+      !MAY_HAVE_FORBIDDEN_KEY.test(text)
+    ) {
+      // No key the parser forbids can be in this text: a plain parse gives the same value, without
+      // a reviver called for every key and value (the hook's most costly step after DynamoDB's).
+      try {
+        request.event.body = JSON.parse(text);
+      } catch (error) {
+        throw new MalformedJsonError(`body is not valid JSON: ${(error as Error).message}`, error);
+      }
+      return;
     }
     try {
       await parser.before?.(request as never);
