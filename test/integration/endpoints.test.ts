@@ -553,6 +553,8 @@ describe('the logic itself', () => {
     mia.send('api');
 
     expect(await bob.next()).toBe('from the logic');
+    // The message is recorded with its outcome once it was sent: a moment after bob has it.
+    await until(async () => (await api('GET', `/${code}/messages?user=bob`)).body.length > 0);
     const records = await api('GET', `/${code}/messages?user=bob`);
     expect(records.body[0]).toMatchObject({ origin: 'logic', outcome: 'SENT' });
   });
