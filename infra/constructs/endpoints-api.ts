@@ -1,13 +1,12 @@
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import {
-  type CfnStage,
   type HttpApi,
   HttpMethod,
-  WebSocketApi,
-  WebSocketStage,
+  type WebSocketApi,
+  type WebSocketStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
   AllowedMethods,
   CachePolicy,
@@ -21,11 +20,12 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IDependable } from 'constructs';
 import { controlTower } from '../control-tower.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
+import { lambdaWebSocketApi } from './lambda-websocket-api.ts';
 import { nagPseudo } from './nag.ts';
 
 export interface EndpointsApiProps {
@@ -105,46 +105,18 @@ export class EndpointsApi extends Construct {
       }),
     ) as unknown as EndpointsApi['functions'];
 
-    this.api = new WebSocketApi(this, 'Api', {
+    ({ api: this.api, stage: this.stage } = lambdaWebSocketApi(this, {
       description: 'wcs-hooks WebSocket endpoints for user agents (the meveo model)',
-      connectRouteOptions: {
-        integration: new WebSocketLambdaIntegration('ConnectIntegration', this.functions['endpoint-connect']),
-      },
-      disconnectRouteOptions: {
-        integration: new WebSocketLambdaIntegration(
-          'DisconnectIntegration',
-          this.functions['endpoint-disconnect'],
-        ),
-      },
-      defaultRouteOptions: {
-        integration: new WebSocketLambdaIntegration('MessageIntegration', this.functions['endpoint-message']),
-      },
-    });
-    this.stage = new WebSocketStage(this, 'Stage', {
-      webSocketApi: this.api,
       stageName: ENDPOINTS_STAGE,
-      autoDeploy: true,
-    });
-    // A WebSocket stage logs only once the account has an API Gateway CloudWatch Logs role.
-    this.stage.node.addDependency(props.accountLogsRole);
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
-    (this.stage.node.defaultChild as CfnStage).accessLogSettings = {
-      destinationArn: accessLogs.logGroupArn,
-      format: JSON.stringify({
-        requestId: '$context.requestId',
-        connectionId: '$context.connectionId',
-        eventType: '$context.eventType',
-        routeKey: '$context.routeKey',
-        status: '$context.status',
-        ip: '$context.identity.sourceIp',
-        time: '$context.requestTime',
-        disconnectStatusCode: '$context.disconnectStatusCode',
-      }),
-    };
-    for (const fn of Object.values(this.functions)) {
-      this.stage.grantManagementApiAccess(fn);
-      fn.addEnvironment('ENDPOINTS_ENDPOINT', this.stage.callbackUrl);
-    }
+      connect: this.functions['endpoint-connect'],
+      disconnect: this.functions['endpoint-disconnect'],
+      message: this.functions['endpoint-message'],
+      posting: Object.values(this.functions),
+      managementUrlEnv: 'ENDPOINTS_ENDPOINT',
+      logRetention: props.logRetention,
+      accountLogsRole: props.accountLogsRole,
+      extraLogFields: { disconnectStatusCode: '$context.disconnectStatusCode' },
+    }));
 
     const rewrite = new EdgeFunction(this, 'PathRewrite', {
       code: FunctionCode.fromInline(pathRewriteCode(ENDPOINTS_STAGE)),
@@ -184,18 +156,11 @@ export class EndpointsApi extends Construct {
   private acknowledge(logicFunctions: readonly string[]): void {
     const stack = Stack.of(this);
     const { partition, region, account } = nagPseudo(this);
-    const apiId = stack.getLogicalId(this.api.node.defaultChild as CfnElement);
-    const connections = `arn:${partition}:execute-api:${region}:${account}:<${apiId}>/${ENDPOINTS_STAGE}/*/@connections/*`;
     const logicShown = logicFunctions.map((arn) =>
       arn.replace(stack.partition, partition).replace(stack.region, region).replace(stack.account, account),
     );
     // The roles are the functions' siblings: acknowledged here, for these grants only.
     Validations.of(this).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::${connections}]`,
-        reason:
-          'Posting to a user agent addresses its connection by id, known only at run time; limited to this API and stage.',
-      },
       ...logicShown.map((arn) => ({
         id: `AwsSolutions-IAM5[Resource::${arn}]`,
         reason:

@@ -1,16 +1,14 @@
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
-import { type CfnStage, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
-import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
 import { ApiGatewayCloudWatchRole } from './api-gateway-account.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
-import { nagPseudo } from './nag.ts';
+import { lambdaWebSocketApi } from './lambda-websocket-api.ts';
 import { deadLetterQueue } from './queues.ts';
 
 export interface RealtimeApiProps {
@@ -58,60 +56,20 @@ export class RealtimeApi extends Construct {
     ) as Record<(typeof REALTIME_FUNCTIONS)[number], HookFunction>;
     this.functions['realtime-connect'].bindSecret(props.token, 'REALTIME_TOKEN_ARN');
 
-    this.api = new WebSocketApi(this, 'Api', {
-      description: 'wcs-hooks realtime monitoring: STOMP 1.2 over WebSocket',
-      connectRouteOptions: {
-        integration: new WebSocketLambdaIntegration('ConnectIntegration', this.functions['realtime-connect']),
-      },
-      disconnectRouteOptions: {
-        integration: new WebSocketLambdaIntegration(
-          'DisconnectIntegration',
-          this.functions['realtime-disconnect'],
-        ),
-      },
-      defaultRouteOptions: {
-        integration: new WebSocketLambdaIntegration('MessageIntegration', this.functions['realtime-message']),
-      },
-    });
-    this.stage = new WebSocketStage(this, 'Stage', {
-      webSocketApi: this.api,
-      stageName: 'live',
-      autoDeploy: true,
-    });
-    // A WebSocket stage logs only once the account has an API Gateway CloudWatch Logs role.
     this.accountLogsRole = new ApiGatewayCloudWatchRole(this, 'AccountLogsRole', {
       logRetention: props.logRetention,
     });
-    this.stage.node.addDependency(this.accountLogsRole.resource);
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
-    (this.stage.node.defaultChild as CfnStage).accessLogSettings = {
-      destinationArn: accessLogs.logGroupArn,
-      format: JSON.stringify({
-        requestId: '$context.requestId',
-        connectionId: '$context.connectionId',
-        eventType: '$context.eventType',
-        routeKey: '$context.routeKey',
-        status: '$context.status',
-        ip: '$context.identity.sourceIp',
-        time: '$context.requestTime',
-      }),
-    };
-
-    for (const name of ['realtime-message', 'realtime-streams'] as const) {
-      this.stage.grantManagementApiAccess(this.functions[name]);
-      this.functions[name].addEnvironment('REALTIME_ENDPOINT', this.stage.callbackUrl);
-    }
-    // Posting to a connection needs `@connections/<id>`, and the ids exist only at run time. cdk-nag
-    // names the resource as the template has it: with a concrete account and region (what
-    // `cdk deploy` synthesizes) they and the partition are literals, otherwise placeholders.
-    const { partition, region, account } = nagPseudo(this);
-    const apiId = Stack.of(this).getLogicalId(this.api.node.defaultChild as CfnElement);
-    const arn = `arn:${partition}:execute-api:${region}:${account}:<${apiId}>/live/*/@connections/*`;
-    Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${arn}]`,
-      reason:
-        'PostToConnection and DeleteConnection address connections by id, known only at run time; the grant is limited to this API and stage.',
-    });
+    ({ api: this.api, stage: this.stage } = lambdaWebSocketApi(this, {
+      description: 'wcs-hooks realtime monitoring: STOMP 1.2 over WebSocket',
+      stageName: 'live',
+      connect: this.functions['realtime-connect'],
+      disconnect: this.functions['realtime-disconnect'],
+      message: this.functions['realtime-message'],
+      posting: [this.functions['realtime-message'], this.functions['realtime-streams']],
+      managementUrlEnv: 'REALTIME_ENDPOINT',
+      logRetention: props.logRetention,
+      accountLogsRole: this.accountLogsRole.resource,
+    }));
     const streams = this.functions['realtime-streams'];
     // What the consumer could not push after its retries: the batch's description, kept 14 days.
     this.changesDeadLetterQueue = deadLetterQueue(
