@@ -4,25 +4,14 @@
  * (`ALLOWED_ORIGINS`: a browser page elsewhere gets 403), refuses any other with 401 before it is
  * open, and records it.
  */
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { headerOf, presentedToken, type WebSocketConnectEvent } from '#shared/http/websocket-connect.ts';
 import { isRealtimeToken } from '#shared/kernel/operator-token.ts';
 import { originAllowed } from '#shared/kernel/origins.ts';
 import { openConnection } from '#shared/realtime/connections.ts';
 
-/** The `$connect` event also carries the upgrade request's query string and headers. */
-type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
-  queryStringParameters?: Record<string, string | undefined>;
-  headers?: Record<string, string | undefined>;
-};
-
-const header = (event: ConnectEvent, name: string) => {
-  const headers = event.headers ?? {};
-  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key];
-};
-
-export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
-  if (!originAllowed(header(event, 'origin'), header(event, 'host') ?? event.requestContext.domainName)) {
+export const handler = async (event: WebSocketConnectEvent): Promise<APIGatewayProxyResultV2> => {
+  if (!originAllowed(headerOf(event, 'origin'), headerOf(event, 'host') ?? event.requestContext.domainName)) {
     return {
       statusCode: 403,
       body: JSON.stringify({
@@ -31,9 +20,7 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
       }),
     };
   }
-  const authorization = header(event, 'authorization');
-  const presented = event.queryStringParameters?.token ?? authorization?.replace(/^Bearer /, '');
-  if (!(await isRealtimeToken(presented))) {
+  if (!(await isRealtimeToken(presentedToken(event)))) {
     return {
       statusCode: 401,
       body: JSON.stringify({ error: 'Unauthorized', message: 'a token is required (?token=)' }),
