@@ -53,9 +53,38 @@ async function postAll(connectionIds: readonly string[], text: string, delivery:
   };
 }
 
-function outcomeOf(counts: { connections: number; sent: number; failed: number }) {
-  if (counts.sent > 0) return 'SENT' as const;
-  return counts.failed > 0 ? ('FAILED' as const) : ('NOBODY' as const);
+/**
+ * Records a message to `user` (`*`: everyone) with what became of its posts (and of its WCS sends),
+ * and answers that outcome. `SENT` when any socket or WCS session took it, `FAILED` when every post
+ * failed, `NOBODY` when there was no one to send it to.
+ */
+async function recorded(
+  endpoint: Endpoint,
+  user: string,
+  text: string,
+  origin: MessageOrigin,
+  counts: Awaited<ReturnType<typeof postAll>>,
+  at: Date,
+  wcs?: EndpointMessageRecord['wcs'],
+): Promise<MessageOutcome> {
+  const reached = counts.sent > 0 || (wcs !== undefined && wcs.sent + wcs.queued > 0);
+  const record: EndpointMessageRecord = {
+    messageId: randomUUID(),
+    endpoint: endpoint.code,
+    user,
+    text,
+    origin,
+    outcome: reached ? 'SENT' : counts.failed > 0 ? 'FAILED' : 'NOBODY',
+    connections: counts.connections,
+    sent: counts.sent,
+    gone: counts.gone,
+    failed: counts.failed,
+    ...(wcs && { wcs }),
+    ...(counts.reason && { reason: counts.reason }),
+  };
+  await recordEndpointMessage(record, at);
+  const { text: _, origin: __, ...outcome } = record;
+  return outcome;
 }
 
 /**
@@ -86,50 +115,16 @@ export async function sendToUser(
       queued: summary.queued,
     };
   }
-  const record: EndpointMessageRecord = {
-    messageId: randomUUID(),
-    endpoint: endpoint.code,
-    user,
-    text,
-    origin: options.origin,
-    outcome: wcs && wcs.sent + wcs.queued > 0 && counts.sent === 0 ? 'SENT' : outcomeOf(counts),
-    connections: counts.connections,
-    sent: counts.sent,
-    gone: counts.gone,
-    failed: counts.failed,
-    ...(wcs && { wcs }),
-    ...(counts.reason && { reason: counts.reason }),
-  };
-  await recordEndpointMessage(record, at);
-  const { text: _, origin: __, ...outcome } = record;
-  return outcome;
+  return recorded(endpoint, user, text, options.origin, counts, at, wcs);
 }
 
-/** `text` to everyone on `endpoint` (but `except`, when given); recorded under user `*`. */
+/** `text` to everyone on `endpoint`; recorded under user `*`. */
 export async function sendToEveryone(
   endpoint: Endpoint,
   text: string,
-  options: Delivery & { readonly origin: MessageOrigin; readonly except?: string },
+  options: Delivery & { readonly origin: MessageOrigin },
 ): Promise<MessageOutcome> {
   const at = new Date();
-  const connections = (await connectionsOnEndpoint(endpoint.code))
-    .map((c) => c.connectionId)
-    .filter((id) => id !== options.except);
-  const counts = await postAll(connections, text, options);
-  const record: EndpointMessageRecord = {
-    messageId: randomUUID(),
-    endpoint: endpoint.code,
-    user: '*',
-    text,
-    origin: options.origin,
-    outcome: outcomeOf(counts),
-    connections: counts.connections,
-    sent: counts.sent,
-    gone: counts.gone,
-    failed: counts.failed,
-    ...(counts.reason && { reason: counts.reason }),
-  };
-  await recordEndpointMessage(record, at);
-  const { text: _, origin: __, ...outcome } = record;
-  return outcome;
+  const connections = (await connectionsOnEndpoint(endpoint.code)).map((c) => c.connectionId);
+  return recorded(endpoint, '*', text, options.origin, await postAll(connections, text, options), at);
 }
