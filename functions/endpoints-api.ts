@@ -86,12 +86,6 @@ export const handler = apiHandler({
           if (wcs) throw new HookError(400, 'ValidationError', 'wcs: only with a user');
           return { body: await broadcastMessage(code, text, { via, origin: 'operator' }) };
         }
-        if (wcs && !(await findEndpoint(code))?.appKey)
-          throw new HookError(
-            400,
-            'ValidationError',
-            `wcs: endpoint ${code} names no app (appKey) whose sessions to reach`,
-          );
         return { body: await sendMessage(code, user, text, { via, origin: 'operator', wcs }) };
       } catch (error) {
         if (error instanceof EndpointNotFoundError) throw notFound(code);

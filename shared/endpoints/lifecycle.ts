@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TokenRejectedError, verifyUserToken } from '../admission/tokens.ts';
+import { HookError } from '../kernel/errors.ts';
 import { globMatches } from '../kernel/glob.ts';
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC } from '../kernel/metrics.ts';
@@ -93,6 +94,19 @@ function logicFailed(endpoint: Endpoint, event: EndpointEvent, error: LogicFaile
     reason: error.message,
   });
   countForAlarm(METRIC.endpointLogicFailed);
+}
+
+const CONTEXT_TOO_LARGE = `the endpoint's logic kept a context over ${MAX_CONTEXT_BYTES} bytes`;
+
+/** Whether `context` is over `MAX_CONTEXT_BYTES`: if so, the logic failed (logged, counted for its alarm). */
+function contextTooLarge(
+  endpoint: Endpoint,
+  event: EndpointEvent,
+  context: Record<string, unknown>,
+): boolean {
+  if (Buffer.byteLength(JSON.stringify(context)) <= MAX_CONTEXT_BYTES) return false;
+  logicFailed(endpoint, event, new LogicFailedError('garbage', `a context over ${MAX_CONTEXT_BYTES} bytes`));
+  return true;
 }
 
 /** What a module's logic may call besides answering (meveo's `WebsocketServerEndpoint.sendMessage`). */
@@ -222,14 +236,7 @@ export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
       : refuse(502, 'LogicFailed', `the endpoint's logic failed: ${error.message}`);
   }
   const context = mergedContext({}, answer.context) ?? {};
-  if (Buffer.byteLength(JSON.stringify(context)) > MAX_CONTEXT_BYTES) {
-    logicFailed(
-      endpoint,
-      event,
-      new LogicFailedError('garbage', `a context over ${MAX_CONTEXT_BYTES} bytes`),
-    );
-    return refuse(502, 'LogicFailed', `the endpoint's logic kept a context over ${MAX_CONTEXT_BYTES} bytes`);
-  }
+  if (contextTooLarge(endpoint, event, context)) return refuse(502, 'LogicFailed', CONTEXT_TOO_LARGE);
   await openEndpointConnection({ ...session, endpoint: endpoint.code, context, burst: endpoint.burst });
   await perform(endpoint, connectionId, answer, 'open', via);
   return { statusCode: 200 };
@@ -297,14 +304,7 @@ export async function handleSessionMessage(
     const added = answer.context;
     for (;;) {
       const context = mergedContext(connection.context, added) ?? connection.context;
-      if (Buffer.byteLength(JSON.stringify(context)) > MAX_CONTEXT_BYTES) {
-        logicFailed(
-          endpoint,
-          event,
-          new LogicFailedError('garbage', `a context over ${MAX_CONTEXT_BYTES} bytes`),
-        );
-        return say('LogicFailed', `the endpoint's logic kept a context over ${MAX_CONTEXT_BYTES} bytes`);
-      }
+      if (contextTooLarge(endpoint, event, context)) return say('LogicFailed', CONTEXT_TOO_LARGE);
       if (await saveEndpointConnection(connectionId, connection.version, { context })) break;
       const reloaded: EndpointConnection | undefined = await loadEndpointConnection(connectionId);
       if (!reloaded) break;
@@ -371,7 +371,10 @@ export class EndpointNotFoundError extends Error {
   }
 }
 
-/** meveo's `sendMessage(endpointCode, username, text)`, from the operator API, the CLI or an endpoint's logic. */
+/**
+ * meveo's `sendMessage(endpointCode, username, text)`, from the operator API, the CLI or an
+ * endpoint's logic; `wcs` (the user's WCS sessions too) needs the endpoint to name its app (400).
+ */
 export async function sendMessage(
   endpointCode: string,
   user: string,
@@ -380,6 +383,12 @@ export async function sendMessage(
 ): Promise<MessageOutcome> {
   const endpoint = await endpointForEvents(endpointCode);
   if (!endpoint) throw new EndpointNotFoundError(endpointCode);
+  if (options.wcs && !endpoint.appKey)
+    throw new HookError(
+      400,
+      'ValidationError',
+      `wcs: endpoint ${endpointCode} names no app (appKey) whose sessions to reach`,
+    );
   return sendToUser(endpoint, user, text, {
     ...options,
     onGone: (id) => endSession(id, 1006, 'gone', options.via),

@@ -426,6 +426,14 @@ describe("the operator's sendMessage", () => {
 
     expect(answer.body).toMatchObject({ sent: 1, wcs: { targets: 1, sent: 1 } });
     expect(await tab.next()).toBe('everywhere');
+    const noApp = `noapp-${randomUUID().slice(0, 6)}`;
+    expect(
+      (await api('PUT', `/${noApp}`, { secured: false, logic: { kind: 'builtin', name: 'echo' } })).status,
+    ).toBe(200);
+    expect(await api('POST', `/${noApp}/messages`, { user: 'ivan', text: 'x', wcs: true })).toMatchObject({
+      status: 400,
+      body: { message: `wcs: endpoint ${noApp} names no app (appKey) whose sessions to reach` },
+    });
     expect(wcsRest.receivedBy(session.sessionId)[0]?.payload).toEqual({
       type: 'endpointMessage',
       endpoint: code,
