@@ -3,11 +3,15 @@
  * DynamoDB DocumentClient and issues one Put (`reference.ts`): import time and size.
  */
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
+import { bundleOptions, eagerFiles } from '../infra/constructs/bundle.ts';
 import { exportTableNames } from '../infra/local/tables.ts';
 import { fmt, median, PREFIX, progress, root, table, work } from './support.ts';
+
+/** The issue's target for every function's import, against the reference built the same way. */
+const IMPORT_TARGET = 1.05;
 
 let synthesized: Promise<{ name: string; file: string }[]> | undefined;
 
@@ -38,30 +42,30 @@ export function deployedBundles(): Promise<{ name: string; file: string }[]> {
   return synthesized;
 }
 
-/** Bundles `entry` as the reference is bundled (and as CDK bundles a function): minified ESM for Node 24. */
-export async function bundleLikeReference(entry: string, outfile: string): Promise<void> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    mainFields: ['module', 'main'],
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-  });
+/** Bundles `entry` as CDK bundles a function (`bundleOptions`: split ESM) into `outdir`; its `index.mjs`. */
+export async function bundleLikeReference(entry: string, outdir: string): Promise<string> {
+  await build(bundleOptions(entry, outdir));
+  return join(outdir, 'index.mjs');
+}
+
+/**
+ * A split bundle's bytes: eager (`index.mjs` and the chunks it imports statically, all read at a
+ * cold start) and lazy (chunks reached only through `import()`, read if ever needed). Source maps
+ * aside.
+ */
+export function bundleBytes(index: string): { eager: number; lazy: number } {
+  const eager = new Set(eagerFiles(index));
+  const all = readdirSync(dirname(index), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.mjs'))
+    .map((f) => join(dirname(index), f));
+  const bytes = (files: string[]) => files.reduce((n, f) => n + statSync(f).size, 0);
+  return { eager: bytes([...eager]), lazy: bytes(all.filter((f) => !eager.has(f))) };
 }
 
 export async function coldStart() {
   const bundles = await deployedBundles();
 
-  const referenceFile = join(work, 'reference', 'index.mjs');
-  await bundleLikeReference(join(root, 'bench/reference.ts'), referenceFile);
+  const referenceFile = await bundleLikeReference(join(root, 'bench/reference.ts'), join(work, 'reference'));
 
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -96,23 +100,31 @@ export async function coldStart() {
       mappedMs[i]?.push(importOnce(b.file, true));
     }
   }
-  const reference = { size: statSync(referenceFile).size, ms: median(referenceMs) };
+  const reference = { ...bundleBytes(referenceFile), ms: median(referenceMs) };
   const rows = bundles.map((b, i) => {
-    const size = statSync(b.file).size;
+    const { eager, lazy } = bundleBytes(b.file);
     const runs = bundleMs[i] ?? [];
     const msRatio = median(runs.map((ms, round) => ms / (referenceMs[round] ?? ms)));
     const mappedRatio = median((mappedMs[i] ?? []).map((ms, round) => ms / (runs[round] ?? ms)));
-    return { name: b.name, size, ms: median(runs), sizeRatio: size / reference.size, msRatio, mappedRatio };
+    return {
+      name: b.name,
+      eager,
+      lazy,
+      ms: median(runs),
+      sizeRatio: eager / reference.eager,
+      msRatio,
+      mappedRatio,
+    };
   });
-  const sizeMet = rows.filter((r) => r.sizeRatio <= 1.25).length;
-  const timeMet = rows.filter((r) => r.msRatio <= 1.15).length;
-  const extras = await bundleExtras(['stream-status-event', 'connect', 'sender']);
+  const timeMet = rows.filter((r) => r.msRatio <= IMPORT_TARGET).length;
+  const extras = await bundleExtras(['stream-status-event', 'connect', 'sender', 'endpoint-message']);
   table(
-    'Cold start',
+    'Cold start (split bundles)',
     [
       'bundle',
-      'size (KiB)',
-      'size ratio',
+      'eager (KiB)',
+      'lazy chunks (KiB)',
+      'eager ratio',
       'import (ms, median of 9)',
       'import ratio (median of 9 rounds)',
       'with the deployed NODE_OPTIONS (--enable-source-maps), ratio to without',
@@ -120,7 +132,8 @@ export async function coldStart() {
     [
       [
         'reference (DocumentClient + one Put)',
-        fmt(reference.size / 1024),
+        fmt(reference.eager / 1024),
+        fmt(reference.lazy / 1024),
         '1.00',
         fmt(reference.ms),
         '1.00',
@@ -128,7 +141,8 @@ export async function coldStart() {
       ],
       ...rows.map((r) => [
         r.name,
-        fmt(r.size / 1024),
+        fmt(r.eager / 1024),
+        fmt(r.lazy / 1024),
         fmt(r.sizeRatio, 2),
         fmt(r.ms),
         fmt(r.msRatio, 2),
@@ -136,35 +150,39 @@ export async function coldStart() {
       ]),
     ],
     [
-      `Targets: import within 1.15x of the reference (met by ${timeMet} of ${rows.length}), size within 1.25x (met by ${sizeMet} of ${rows.length}).`,
+      `Target: import within ${IMPORT_TARGET}x of the reference (met by ${timeMet} of ${rows.length}). Every bundle, the reference's too, is split as deployed (\`bundleOptions\` in \`infra/constructs/hook-function.ts\`): a cold start reads the eager bytes; the lazy chunks (the SDK's other credential providers, jose, SQS and Lambda clients off the common path) only when a call needs them.`,
+      "Why the import stays above the reference: what every call needs (zod's schemas, Powertools' logger and metrics, the Secrets Manager client for the hook secret, the project's code) is on the eager path. Moving it behind `import()` too would shorten the import and lengthen the first call by as much: the CPU table below counts a cold start as Lambda pays it, the import and the first call together.",
       `The stack sets \`NODE_OPTIONS=--enable-source-maps\` (readable stack traces in the logs); the last column is what it adds to each import (median of ${rows.length} bundles: ${fmt(median(rows.map((r) => r.mappedRatio)), 2)}x).`,
       '',
-      'What a bundle carries beyond the reference (esbuild metafile, minified bytes by package):',
+      'What a bundle reads at a cold start beyond the reference (its eager path; esbuild metafile, minified bytes by package):',
       '',
       ...extras,
     ],
   );
 }
 
-/** For each entry, the packages it bundles that the reference does not, largest first. */
+/** For each entry, the packages on its eager path that the reference's eager path does not have, largest first. */
 async function bundleExtras(entries: string[]): Promise<string[]> {
   const sizes = async (entry: string) => {
     const result = await build({
-      entryPoints: [entry],
-      bundle: true,
+      ...bundleOptions(entry, join(work, 'extras')),
       write: false,
       metafile: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
-      minify: true,
-      mainFields: ['module', 'main'],
     });
+    const outputs = result.metafile.outputs;
+    const eager = new Set<string>();
+    const visit = (file: string) => {
+      if (eager.has(file)) return;
+      eager.add(file);
+      for (const i of outputs[file]?.imports ?? [])
+        if (i.kind === 'import-statement' && outputs[i.path]) visit(i.path);
+    };
+    visit(Object.keys(outputs).find((f) => f.endsWith('index.mjs')) ?? '');
     const by = new Map<string, number>();
-    for (const output of Object.values(result.metafile.outputs)) {
-      for (const [file, input] of Object.entries(output.inputs)) {
-        const name = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? '(wcs-hooks code)';
-        by.set(name, (by.get(name) ?? 0) + input.bytesInOutput);
+    for (const file of eager) {
+      for (const [input, { bytesInOutput }] of Object.entries(outputs[file]?.inputs ?? {})) {
+        const name = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? '(wcs-hooks code)';
+        by.set(name, (by.get(name) ?? 0) + bytesInOutput);
       }
     }
     return by;

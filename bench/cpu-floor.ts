@@ -32,7 +32,9 @@ const dynamo = DynamoDBDocumentClient.from(
   { marshallOptions: { removeUndefinedValues: true } },
 );
 
-export async function handler(requests: { name: string; input: unknown }[]): Promise<void> {
+/** Sends `requests` in order; how many failed on a condition (as some of the recorded ones may have). */
+export async function handler(requests: { name: string; input: unknown }[]): Promise<number> {
+  let failed = 0;
   for (const { name, input } of requests) {
     const Command = COMMANDS[name];
     if (!Command) throw new Error(`no ${name} in the floor`);
@@ -41,6 +43,8 @@ export async function handler(requests: { name: string; input: unknown }[]): Pro
     } catch (error) {
       const kind = (error as { name?: string }).name ?? '';
       if (!/ConditionalCheckFailed|TransactionCanceled/.test(kind)) throw error;
+      failed++;
     }
   }
+  return failed;
 }

@@ -140,8 +140,7 @@ export async function cpuPerHook() {
     return;
   }
   const bundles = await deployedBundles();
-  const floorBundle = join(work, 'cpu-floor', 'index.mjs');
-  await bundleLikeReference(join(root, 'bench/cpu-floor.ts'), floorBundle);
+  const floorBundle = await bundleLikeReference(join(root, 'bench/cpu-floor.ts'), join(work, 'cpu-floor'));
   const rows: (string | number)[][] = [];
   await withFreshDynamo(async (endpoint) => {
     const client = new DynamoDBClient({
@@ -197,10 +196,11 @@ export async function cpuPerHook() {
       writeFileSync(eventsFile, serialize(hook.calls.map((c) => hookEvent(c.method, c.body))));
 
       const perCall = { hook: [] as number[], floor: [] as number[] };
+      const cold = { hook: [] as number[], floor: [] as number[] };
       for (let round = 0; round < ROUNDS; round++) {
         progress(`cpu: ${hook.label}: round ${round + 1} of ${ROUNDS} (valgrind)...`);
         const counts = { hook: new Map<number, number>(), floor: new Map<number, number>() };
-        for (const calls of [SHORT, LONG]) {
+        for (const calls of [1, SHORT, LONG]) {
           for (const mode of ['hook', 'floor'] as const) {
             const run = await freshTables(`${mode}`);
             for (const step of setup) await seed(renamed(step, recording.prefix, run.prefix) as Requests);
@@ -213,6 +213,7 @@ export async function cpuPerHook() {
             counts[mode].set(calls, instructions(env, mode === 'hook' ? bundle : floorBundle, inputs, calls));
           }
         }
+        for (const mode of ['hook', 'floor'] as const) cold[mode].push(counts[mode].get(1) ?? 0);
         for (const mode of ['hook', 'floor'] as const)
           perCall[mode].push(
             ((counts[mode].get(LONG) ?? 0) - (counts[mode].get(SHORT) ?? 0)) / (LONG - SHORT),
@@ -228,6 +229,9 @@ export async function cpuPerHook() {
         fmt(median(perCall.floor) / 1e6, 2),
         fmt(median(ratios), 2),
         ratios.map((r) => fmt(r, 2)).join(', '),
+        fmt(median(cold.hook) / 1e6, 0),
+        fmt(median(cold.floor) / 1e6, 0),
+        fmt(median(cold.hook.map((h, i) => h / (cold.floor[i] ?? h))), 2),
       ]);
     }
     client.destroy();
@@ -242,21 +246,24 @@ export async function cpuPerHook() {
       'same-request floor (M per call)',
       'ratio',
       'ratio per round',
+      'cold start: Node, import and first call (M instructions)',
+      "the floor's cold start (M)",
+      'cold ratio',
     ],
     rows,
     [
       `Target: ${TARGET}x the same-request floor or better (met by ${met} of ${rows.length}). Each hook's deployed bundle (as \`cdk deploy\` builds it) is called in one process with API Gateway events, as Lambda calls it, with INFO logs and EMF metrics as deployed; the floor sends that hook's recorded DynamoDB requests, call by call, through a bare DocumentClient bundled the same way.`,
-      `One warm call = (instructions of a ${LONG}-call run − those of a ${SHORT}-call run) / ${LONG - SHORT}; hook and floor runs alternate, ${ROUNDS} rounds, each run on fresh tables seeded alike; the ratio is the median of the rounds'. User-space instructions of the Node process only (DynamoDB Local is another process). Counts repeat within a few percent, but now and then a run is off by up to 20 % (when V8 optimizes a function depends on its background compiler's timing): hence the rounds, each shown.`,
+      `One warm call = (instructions of a ${LONG}-call run − those of a ${SHORT}-call run) / ${LONG - SHORT}; hook and floor runs alternate, ${ROUNDS} rounds, each run on fresh tables seeded alike; the ratio is the median of the rounds'. A cold start is a run of one call: Node's start, the import of the split bundle and its first call, as a Lambda cold start pays them (the floor's bundle is split the same way). User-space instructions of the Node process only (DynamoDB Local is another process). Counts repeat within a few percent, but now and then a run is off by up to 20 % (when V8 optimizes a function depends on its background compiler's timing): hence the rounds, each shown.`,
     ],
   );
 }
 
 /** `cpu-floor.ts` in this process, on `endpoint`: seeds a run's tables with the setup's recorded requests. */
-async function seederOn(endpoint: string): Promise<(requests: Requests) => Promise<void>> {
+async function seederOn(endpoint: string): Promise<(requests: Requests) => Promise<unknown>> {
   // The floor's client is made when it is imported, with the endpoint then in the environment.
   Object.assign(process.env, { DYNAMODB_ENDPOINT: endpoint });
   process.env.AWS_REGION ??= 'local';
   process.env.AWS_ACCESS_KEY_ID ??= 'l';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'l';
-  return ((await import('./cpu-floor.ts')) as { handler: (requests: Requests) => Promise<void> }).handler;
+  return ((await import('./cpu-floor.ts')) as { handler: (requests: Requests) => Promise<unknown> }).handler;
 }

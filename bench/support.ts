@@ -168,8 +168,15 @@ export async function withServer<T>(
   }
 }
 
-/** The local runtime, as an operator runs it (`npm start`, with the realtime API), on `endpoint`. */
-export const withRuntime = <T>(endpoint: string, task: (base: string, pid: number) => Promise<T>) =>
+/**
+ * The local runtime, as an operator runs it (`npm start`), on `endpoint`: with the realtime API
+ * (`API_TOKEN` set) unless `realtime` is false.
+ */
+export const withRuntime = <T>(
+  endpoint: string,
+  task: (base: string, pid: number) => Promise<T>,
+  { realtime = true }: { realtime?: boolean } = {},
+) =>
   withServer(
     'infra/local/main.ts',
     {
@@ -178,8 +185,8 @@ export const withRuntime = <T>(endpoint: string, task: (base: string, pid: numbe
       TABLE_PREFIX: PREFIX,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       SPILL_DIR: join(work, 'spill'),
-      // With the realtime API, which tails the tables' streams.
-      API_TOKEN: 'bench',
+      // With the realtime API, which tails the tables' streams while a client is connected.
+      ...(realtime && { API_TOKEN: 'bench' }),
     },
     (line) => line.includes('[wcs-hooks] ready'),
     task,

@@ -1,9 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type ILocalBundling, RemovalPolicy } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -22,6 +22,31 @@ import { TABLES, type TableDefinition } from '#shared/store/tables.ts';
 export { TABLE_ACTIONS };
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+const BUNDLE_SCRIPT = fileURLToPath(new URL('./bundle.ts', import.meta.url));
+
+/**
+ * Bundles with the project's own esbuild (`bundle.ts`, never Docker), in a process of its own: CDK
+ * asks for a bundle synchronously and esbuild runs plugins only in its asynchronous build. A class,
+ * not a closure: CDK keys its asset cache on the bundling options as JSON, and `entry` must be part
+ * of that key.
+ */
+class LocalEsbuild implements ILocalBundling {
+  readonly entry: string;
+
+  constructor(entry: string) {
+    this.entry = entry;
+  }
+
+  tryBundle(outputDir: string): boolean {
+    const result = spawnSync(process.execPath, [BUNDLE_SCRIPT, this.entry, outputDir], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
+    if (result.status !== 0)
+      throw new Error(`bundling ${this.entry} failed (${result.status ?? result.signal}): ${result.stderr}`);
+    return true;
+  }
+}
 
 /** What a registry entry can declare, as deployed. */
 export interface DeclaredResources {
@@ -48,12 +73,13 @@ export interface HookFunctionProps {
 }
 
 /**
- * A hook function with every default held once: Node.js 24 on arm64, an esbuild bundle (minified
- * ESM with source maps, the AWS SDK inside it so its version is the one tested), its own log group
- * with retention, and a role that can write only to that log group until `bindTable` and
- * `bindSecret` grant what the handler uses. Bundles with the project's esbuild, never Docker.
+ * A hook function with every default held once: Node.js 24 on arm64, an esbuild bundle
+ * (`bundleOptions` in `bundle.ts`: split minified ESM with source maps, the AWS SDK inside it so its
+ * version is the one tested), its own log group with retention, and a role that can write only to
+ * that log group until `bindTable` and `bindSecret` grant what the handler uses. Bundles with the
+ * project's esbuild, never Docker.
  */
-export class HookFunction extends NodejsFunction {
+export class HookFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: HookFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention,
@@ -62,9 +88,17 @@ export class HookFunction extends NodejsFunction {
     // Our own role rather than the default one, which attaches the broad AWSLambdaBasicExecutionRole.
     const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
+    const entry = `${projectRoot}${props.entryPath ?? `functions/${props.entry}.ts`}`;
     super(scope, id, {
-      entry: `${projectRoot}${props.entryPath ?? `functions/${props.entry}.ts`}`,
-      handler: 'handler',
+      code: Code.fromAsset(projectRoot, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          local: new LocalEsbuild(entry),
+          // Never used: the local bundling always succeeds or throws. CDK requires an image.
+          image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs24.x'),
+        },
+      }),
+      handler: 'index.handler',
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
@@ -72,27 +106,11 @@ export class HookFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       logGroup,
       role,
-      projectRoot,
-      depsLockFilePath: `${projectRoot}package-lock.json`,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'wcs-hooks',
         POWERTOOLS_METRICS_NAMESPACE: 'WcsHooks',
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK too: the version in the bundle is the one the tests ran against.
-        externalModules: [],
-        // Some dependencies are CommonJS and call `require`; an ESM bundle must provide it.
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-        forceDockerBundling: false,
       },
     });
   }

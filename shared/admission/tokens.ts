@@ -6,7 +6,8 @@
  * stream-name patterns the user may publish and play (see `grants.ts`); `data`, whether the user
  * may send data.
  */
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import type { createRemoteJWKSet, JWTPayload } from 'jose';
+import { onFirstUse } from '../kernel/lazy.ts';
 import type { AppPolicy } from '../state/apps.ts';
 import type { ClientGrants } from '../state/sessions.ts';
 import { MAX_GRANT_PATTERN_CHARS, MAX_GRANT_PATTERNS } from './grants.ts';
@@ -28,9 +29,13 @@ export class TokenRejectedError extends Error {
   }
 }
 
+/** jose, loaded on first use: most apps admit without tokens (`shared/kernel/lazy.ts`). */
+type Jose = typeof import('jose');
+const loadJose = onFirstUse((): Promise<Jose> => import('jose'));
+
 const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
-function jwksOf(url: string) {
+function jwksOf({ createRemoteJWKSet }: Jose, url: string) {
   let jwks = jwksByUrl.get(url);
   if (!jwks) {
     jwks = createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, timeoutDuration: 2_000 });
@@ -47,7 +52,7 @@ const list = (value: unknown): string[] =>
       : [];
 
 /** Why `error` (from jose) rejected a token, in words a WCS operator understands. */
-function reasonOf(error: unknown): string {
+function reasonOf({ errors }: Jose, error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'token expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') return 'token is not for this app (audience)';
@@ -74,6 +79,8 @@ async function verifiedClaims(token: string, policy: AppPolicy): Promise<JWTPayl
     ...(policy.issuer && { issuer: policy.issuer }),
   };
   let payload: JWTPayload;
+  const jose = await loadJose();
+  const { jwtVerify } = jose;
   try {
     if (policy.hs256Secret) {
       ({ payload } = await jwtVerify(token, new TextEncoder().encode(policy.hs256Secret), {
@@ -81,7 +88,7 @@ async function verifiedClaims(token: string, policy: AppPolicy): Promise<JWTPayl
         algorithms: ['HS256'],
       }));
     } else if (policy.jwksUrl) {
-      ({ payload } = await jwtVerify(token, jwksOf(policy.jwksUrl), {
+      ({ payload } = await jwtVerify(token, jwksOf(jose, policy.jwksUrl), {
         ...options,
         algorithms: ['RS256', 'ES256'],
       }));
@@ -90,7 +97,7 @@ async function verifiedClaims(token: string, policy: AppPolicy): Promise<JWTPayl
     }
   } catch (error) {
     if (error instanceof TokenRejectedError) throw error;
-    throw new TokenRejectedError(reasonOf(error));
+    throw new TokenRejectedError(reasonOf(jose, error));
   }
   if (typeof payload.sub !== 'string' || payload.sub === '')
     throw new TokenRejectedError('token has no subject (sub)');
@@ -146,7 +153,12 @@ export interface TokenClaims {
 }
 
 /** Issues an HS256 token, for tests and for backends that hand tokens to their clients. */
-export function issueClientToken(secret: string, claims: TokenClaims, ttlSeconds: number): Promise<string> {
+export async function issueClientToken(
+  secret: string,
+  claims: TokenClaims,
+  ttlSeconds: number,
+): Promise<string> {
+  const { SignJWT } = await loadJose();
   const { sub, aud, iss, ...grants } = claims;
   const jwt = new SignJWT({ ...grants })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -8,10 +8,11 @@
 import { createHmac } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
 import { setting } from '../kernel/config.ts';
+import { onFirstUse } from '../kernel/lazy.ts';
 import type { Endpoint } from '../state/endpoints.ts';
 import { builtInLogic } from './built-in.ts';
 
@@ -83,7 +84,11 @@ export interface LogicApi {
 
 type RawLogic = (event: EndpointEvent, api: LogicApi) => Promise<unknown>;
 
-const lambda = new LambdaClient({});
+/** The Lambda client, made on first use (`shared/kernel/lazy.ts`): only Lambda logic needs it. */
+const lambdaClient = onFirstUse(async () => {
+  const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+  return { lambda: new LambdaClient({}), InvokeCommand };
+});
 
 async function invokeLambda(
   functionArn: string,
@@ -92,6 +97,7 @@ async function invokeLambda(
 ): Promise<unknown> {
   let answer: InvokeCommandOutput;
   try {
+    const { lambda, InvokeCommand } = await lambdaClient();
     answer = await lambda.send(
       new InvokeCommand({
         FunctionName: functionArn,

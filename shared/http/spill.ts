@@ -13,9 +13,9 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { setting } from '../kernel/config.ts';
 import { summaryOf } from '../kernel/errors.ts';
+import { onFirstUse } from '../kernel/lazy.ts';
 import { problemsOf } from './middleware/validate-body.ts';
 
 /** One spilled hook: enough to apply it later exactly as it would have been applied now. */
@@ -35,7 +35,11 @@ export interface SpilledHook {
 /** SQS's message limit (256 KiB). */
 const SQS_MAX_BYTES = 262_144;
 
-let sqs: SQSClient | undefined;
+/** The spill queue's client, made on first use: a hook spills only when DynamoDB fails it. */
+const sqsClient = onFirstUse(async () => {
+  const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  return { client: new SQSClient({}), SendMessageCommand };
+});
 
 /** The record as text, without SDP if it must shrink to fit (SDP is not stored by default anyway). */
 function serialise(hook: SpilledHook): string {
@@ -59,8 +63,8 @@ export async function spill(hook: SpilledHook): Promise<void> {
   const text = serialise(hook);
   const queueUrl = setting('SPILL_QUEUE_URL');
   if (queueUrl) {
-    sqs ??= new SQSClient({});
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: text }));
+    const { client, SendMessageCommand } = await sqsClient();
+    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: text }));
     return;
   }
   const dir = setting('SPILL_DIR');
@@ -187,8 +191,8 @@ export function reasonOf(error: unknown): string {
 export async function deadLetterSpilled(text: string, reason: string): Promise<void> {
   const queueUrl = setting('SPILL_DEAD_LETTER_QUEUE_URL');
   if (queueUrl) {
-    sqs ??= new SQSClient({});
-    await sqs.send(
+    const { client, SendMessageCommand } = await sqsClient();
+    await client.send(
       new SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: text,

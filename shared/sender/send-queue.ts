@@ -4,8 +4,8 @@
  * (`SEND_QUEUE_URL`), with a dead-letter queue after repeated failure; locally the durable
  * DynamoDB-backed queue of `local-queue.ts` (`LOCAL_QUEUE_TABLE`), which behaves the same way.
  */
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { setting } from '../kernel/config.ts';
+import { onFirstUse } from '../kernel/lazy.ts';
 import { LocalQueue } from '../store/local-queue.ts';
 import type { SendTarget } from './send-targets.ts';
 
@@ -36,14 +36,18 @@ export type QueueMessage = FanOutMessage | SendMessage;
 /** The name of the local queue the sender consumes (and of its dead-letter queue, with `-dlq`). */
 export const LOCAL_SEND_QUEUE = 'send';
 
-let sqs: SQSClient | undefined;
+/** The send queue's client, made on first use (`shared/kernel/lazy.ts`): only AWS has the queue. */
+const sqsClient = onFirstUse(async () => {
+  const { SQSClient, SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
+  return { sqs: new SQSClient({}), SendMessageBatchCommand };
+});
 
 /** Adds `messages` to the send queue; throws if any could not be queued (nothing is dropped silently). */
 export async function enqueue(messages: readonly QueueMessage[]): Promise<void> {
   if (messages.length === 0) return;
   const queueUrl = setting('SEND_QUEUE_URL');
   if (queueUrl) {
-    sqs ??= new SQSClient({});
+    const { sqs, SendMessageBatchCommand } = await sqsClient();
     for (let i = 0; i < messages.length; i += 10) {
       let batch = messages
         .slice(i, i + 10)

@@ -3,11 +3,12 @@
  * and function, the tables are the local runtime's tables, each function may do exactly what its
  * handler does, bundles are built as specified, and the checks that cannot be skipped do run.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/build-app.ts';
+import { eagerFiles } from '../../infra/constructs/bundle.ts';
 import { ENDPOINTS_STAGE } from '../../infra/constructs/endpoints-api.ts';
 import { TABLE_ACTIONS } from '../../infra/constructs/hook-function.ts';
 import {
@@ -249,7 +250,7 @@ describe('each function', () => {
     },
   );
 
-  it('is bundled as minified ESM with a source map and the AWS SDK inside', () => {
+  it('is bundled as split, minified ESM with a source map and the AWS SDK inside', () => {
     for (const handler of Object.keys(FUNCTIONS) as FunctionName[]) {
       const key = String(resources[functionIdOf(handler)]?.Properties.Code.S3Key);
       const dir = join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
@@ -260,7 +261,16 @@ describe('each function', () => {
       expect(code).toContain('//# sourceMappingURL=index.mjs.map');
       expect(code).toContain('import.meta.url');
       expect(code).not.toMatch(/from\s*"@aws-sdk\//);
-      expect(code).toContain('DynamoDB');
+      // Split: what is reached only through import() is in chunks a cold start does not read, and
+      // nothing a cold start reads loads node:http (the SDK loads it when it needs it).
+      const eager = eagerFiles(join(dir, 'index.mjs'));
+      const lazy = readdirSync(join(dir, 'chunks')).filter(
+        (f) => f.endsWith('.mjs') && !eager.includes(join(dir, 'chunks', f)),
+      );
+      expect(lazy.length).toBeGreaterThan(0);
+      expect(eager.map((f) => readFileSync(f, 'utf8')).join('\n')).toContain('DynamoDB');
+      const loadingHttp = eager.filter((f) => /from\s*"node:http"/.test(readFileSync(f, 'utf8')));
+      expect([handler, loadingHttp]).toEqual([handler, []]);
     }
   });
 

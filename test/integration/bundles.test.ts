@@ -17,11 +17,14 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/build-app.ts';
+import { issueClientToken } from '../../shared/admission/tokens.ts';
 import { HANDLERS, type HandlerName, HOOKS_PATH } from '../../shared/kernel/registry.ts';
+import { putAppPolicy } from '../../shared/state/apps.ts';
 import { LOCAL_QUEUE_TABLE, TABLES } from '../../shared/store/tables.ts';
 import { TEST_TABLE_PREFIX } from '../support/constants.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { HS256_SECRET } from '../support/tokens.ts';
 
 type Resource = {
   Type: string;
@@ -214,4 +217,39 @@ describe('every synthesized hook bundle', () => {
     }
     expect([...used].sort()).toEqual((Object.keys(HANDLERS) as HandlerName[]).sort());
   }, 60_000);
+});
+
+describe('a split bundle', () => {
+  // What a cold start does not read (bundleOptions in infra/constructs/bundle.ts) is read when needed.
+  it('loads what it keeps off the common path when a call needs it: jose, middy parser, status texts', async () => {
+    const app = `bundles-${randomUUID().slice(0, 6)}`;
+    await putAppPolicy(app, { admission: 'token', hs256Secret: HS256_SECRET });
+    const wcs = new FakeWcs({ appUrl: 'unused', appKey: app });
+    const connect = (custom: unknown, text?: (json: string) => string) => {
+      const event = hookEvent('connect', 'connect', { ...wcs.connectBody(wcs.newSession()), custom });
+      if (text) event.body = text(event.body);
+      return (bundles.get('connect') as Bundle).invoke(event);
+    };
+
+    // A token app: jose verifies the token (a chunk of its own), and a forged one is refused.
+    const good = await connect({
+      token: await issueClientToken(HS256_SECRET, { sub: 'ann', aud: app }, 300),
+    });
+    expect(good.result?.statusCode).toBe(200);
+    const forged = await connect({
+      token: await issueClientToken('y'.repeat(40), { sub: 'ann', aud: app }, 300),
+    });
+    expect(forged.result?.statusCode).toBe(403);
+    expect(JSON.parse(forged.result?.body ?? '{}').message).toMatch(/signature invalid/);
+
+    // A body with \u escapes goes through middy's parser (loaded then); a forbidden key is refused by it.
+    const token = await issueClientToken(HS256_SECRET, { sub: 'bea', aud: app }, 300);
+    const escaped = await connect({ token, room: 'café' }, (json) => json.replace('café', 'caf\\u00e9'));
+    expect([escaped.error, escaped.result?.statusCode]).toEqual([undefined, 200]);
+    const hostile = await connect({ token }, (json) =>
+      json.replace('"custom":{', '"custom":{"__proto__":{"x":1},'),
+    );
+    expect(hostile.result?.statusCode).toBe(400);
+    expect(JSON.parse(hostile.result?.body ?? '{}').message).toMatch(/Forbidden key/);
+  }, 30_000);
 });

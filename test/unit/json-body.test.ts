@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { jsonBody, nestingDepth } from '../../shared/http/middleware/json-body.ts';
+import { jsonContentTypePattern } from '@middy/util';
+import { JSON_CONTENT_TYPE, jsonBody, nestingDepth } from '../../shared/http/middleware/json-body.ts';
 
 describe('nestingDepth', () => {
   it('counts arrays and objects, not brackets inside strings', () => {
@@ -55,5 +56,13 @@ describe('the JSON body step', () => {
   it('refuses what is not JSON, and another content type', async () => {
     await expect(parse('{"a":')).rejects.toMatchObject({ statusCode: 400, code: 'MalformedJson' });
     await expect(parse('{"a":1}', 'text/plain')).rejects.toMatchObject({ statusCode: 415 });
+  });
+
+  it("tests the content type as middy's parser does (its pattern, which the fast path keeps a copy of)", async () => {
+    expect(String(JSON_CONTENT_TYPE)).toBe(String(jsonContentTypePattern));
+    for (const type of ['application/json', 'application/vnd.api+json; charset=utf-8', 'APPLICATION/JSON'])
+      expect(await parse('{"a":1}', type)).toEqual({ a: 1 });
+    for (const type of ['application/jsonx', 'text/json', ''])
+      await expect(parse('{"a":1}', type)).rejects.toMatchObject({ statusCode: 415 });
   });
 });
