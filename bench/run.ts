@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { coldStart } from './cold-start.ts';
 import { cpuPerHook } from './cpu.ts';
 import { fanOut } from './fan-out.ts';
+import { idle } from './idle.ts';
 import { reconcileBench } from './reconcile.ts';
 import { soakRun } from './soak.ts';
 import { progress, report, root, startDynamoDbForProcess, stopDynamoDbForProcess } from './support.ts';
@@ -29,6 +30,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   cpu: cpuPerHook,
   throughput,
   soak: soakRun,
+  idle,
   'write-cost': inProcess(writeCost),
   'fan-out': inProcess(fanOut),
   reconcile: inProcess(reconcileBench),

@@ -7,6 +7,7 @@ import { parseFailModes } from '#shared/http/fail-modes.ts';
 import { MAX_SPILLABLE_BODY_BYTES, SETTINGS } from '#shared/kernel/config.ts';
 import { parseAllowedOrigins } from '#shared/kernel/origins.ts';
 import { parseDefaultPolicy } from '#shared/state/app-policy.ts';
+import { MAX_CLIENT_TEXT_BYTES } from '#shared/state/client-json.ts';
 
 function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'> {
   if (value === undefined) return {};
@@ -24,6 +25,11 @@ function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'
       'context "tableWarmThroughput" must be {"writeUnitsPerSecond": <positive integer>, "readUnitsPerSecond": <positive integer>}',
     );
   return { tableWarmThroughput: v as StageConfig['tableWarmThroughput'] & object };
+}
+
+function atMost(key: string, value: number, most: number): number {
+  if (value > most) throw new Error(`context "${key}" is ${value}; at most ${most}`);
+  return value;
 }
 
 function hookBodyLimit(bytes: number): number {
@@ -63,6 +69,8 @@ export interface StageConfig {
   readonly eventBudgetMs: number;
   /** How long, after DynamoDB failed, hooks spill or answer by fail mode without trying it, in ms. Default 2000. */
   readonly spillBreakerMs: number;
+  /** Largest client `custom` kept on a session or stream item, in bytes. Default 102 400 (100 KiB), the most. */
+  readonly maxStoredCustomBytes: number;
   /**
    * Throughput each table can take at once from its creation (DynamoDB warm throughput), for a
    * launch-day surge: `{"writeUnitsPerSecond": N, "readUnitsPerSecond": N}`. Default: none (on-demand
@@ -199,6 +207,11 @@ export function stageConfigFrom(node: Node): StageConfig {
     decisionBudgetMs: number('decisionBudgetMs', 300),
     eventBudgetMs: number('eventBudgetMs', 100),
     spillBreakerMs: number('spillBreakerMs', 2000),
+    maxStoredCustomBytes: atMost(
+      'maxStoredCustomBytes',
+      number('maxStoredCustomBytes', SETTINGS.MAX_STORED_CUSTOM_BYTES.fallback),
+      MAX_CLIENT_TEXT_BYTES,
+    ),
     ...warmThroughput(read('tableWarmThroughput')),
     decisionFailModes: decisionFailModes as Record<string, 'open' | 'closed'>,
     sendMaxReceiveCount: number('sendMaxReceiveCount', 5),

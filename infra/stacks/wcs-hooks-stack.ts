@@ -93,6 +93,7 @@ export class WcsHooksStack extends Stack {
         DECISION_FAIL_MODES: JSON.stringify(config.decisionFailModes),
         EVENT_BUDGET_MS: String(config.eventBudgetMs),
         SPILL_BREAKER_MS: String(config.spillBreakerMs),
+        MAX_STORED_CUSTOM_BYTES: String(config.maxStoredCustomBytes),
       },
     });
 

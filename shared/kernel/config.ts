@@ -106,6 +106,11 @@ export const SETTINGS = {
     "a live stream's `StreamKeepAliveEvent` is written at most this often per function instance (`lastKeepAliveAt` to within it); every keep-alive is still decided; `0` writes each one",
     { zeroAllowed: true },
   ),
+  MAX_STORED_CUSTOM_BYTES: integer(
+    102_400,
+    'largest client `custom` kept on a session or stream item, in UTF-8 bytes (past it only its size is kept, `customOmittedBytes`); each KB of an item costs one write unit on every write of it (docs/data-model.md): `600` keeps ordinary items within 1 KB; at most 102400',
+    { inAws: '`maxStoredCustomBytes`', shown: '`102400` (100 KiB)' },
+  ),
   STORE_SDP: boolean(false, '`true` keeps raw SDP on stream items (codecs are always kept)'),
   DYNAMODB_CONNECT_TIMEOUT_MS: integer(1000, 'connection timeout of each DynamoDB request'),
   DYNAMODB_REQUEST_TIMEOUT_MS: integer(2000, 'timeout of each DynamoDB request (the SDK retries it)'),

@@ -8,7 +8,7 @@ import { withoutValueAt } from '../kernel/dotted-path.ts';
 import type { ConnectBody, ConnectionStatusEventBody } from '../kernel/schemas.ts';
 import { batchGetAll, dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
-import { storedText } from './client-json.ts';
+import { storedCustom } from './client-json.ts';
 import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 
 const tableName = () => tableNameOf('sessions');
@@ -53,10 +53,10 @@ function customWithoutToken(custom: unknown, tokenPath: string | undefined) {
     custom !== null &&
     !Array.isArray(custom)
   ) {
-    return storedText('custom', withoutValueAt(custom, tokenPath.slice('custom.'.length)));
+    return storedCustom(withoutValueAt(custom, tokenPath.slice('custom.'.length)));
   }
   // Client-defined JSON, kept as text: any depth, any number, nothing DynamoDB could refuse.
-  return storedText('custom', tokenPath ? custom : customWithoutCredentials(custom));
+  return storedCustom(tokenPath ? custom : customWithoutCredentials(custom));
 }
 
 /** What every hook of a session says about its client; the same in each, so the first one seen is kept. */

@@ -17,7 +17,7 @@ import {
 } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { UpdateExpression } from '../store/update-expression.ts';
-import { storedText } from './client-json.ts';
+import { storedCustom, storedText } from './client-json.ts';
 import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
 import { codecsOf } from './sdp.ts';
 
@@ -148,7 +148,7 @@ function mediaFacts(body: StreamFacts) {
     rtmpUrl: body.rtmpUrl,
     audioMuted: body.audioState?.muted,
     videoMuted: body.videoState?.muted,
-    ...storedText('custom', body.custom),
+    ...storedCustom(body.custom),
     ...(storeSdp && storedText('sdp', body.sdp, false)),
   };
 }
