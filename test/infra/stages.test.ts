@@ -244,6 +244,16 @@ describe('sizing', () => {
       });
   });
 
+  it('bounds the custom kept on items as the context asks (default 100 KiB)', () => {
+    const expectBound = (context: Record<string, unknown>, bytes: string) =>
+      Template.fromStack(buildApp({ context: { ...NO_BUNDLING, ...context } }).stack).hasResourceProperties(
+        'AWS::Lambda::Function',
+        { Environment: { Variables: Match.objectLike({ MAX_STORED_CUSTOM_BYTES: bytes }) } },
+      );
+    expectBound({}, '102400');
+    expectBound({ maxStoredCustomBytes: 600 }, '600');
+  });
+
   it('refuses a warm throughput that is not a pair of positive integers', () => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, tableWarmThroughput: { writes: 5 } } })).toThrow(
       /tableWarmThroughput/,
@@ -261,6 +271,7 @@ describe('configuration the functions could not honour', () => {
     ],
     [{ decisionFailModes: { StreamStatusEvent: 'open' } }, /not a decision hook/],
     [{ hookBodyLimitBytes: 300_000 }, /hookBodyLimitBytes.*at most 256000/],
+    [{ maxStoredCustomBytes: 200_000 }, /maxStoredCustomBytes.*at most 102400/],
     [{ wcsRestUrls: { '10.0.0.1': 'http://10.0.0.1:8081/rest-api' } }, /nodes put/],
   ])('%j fails synthesis with the reason', (context, message) => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, ...context } })).toThrow(message);
