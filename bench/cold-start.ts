@@ -62,8 +62,28 @@ export function bundleBytes(index: string): { eager: number; lazy: number } {
   return { eager: bytes([...eager]), lazy: bytes(all.filter((f) => !eager.has(f))) };
 }
 
+/**
+ * `entry` bundled as functions were before they were split: one file, `node:http` loaded by
+ * `@middy/util` at import. For comparison only, in the same rounds.
+ */
+async function bundleAsOneFile(entry: string, outdir: string): Promise<string> {
+  await build({ ...bundleOptions(entry, outdir), splitting: false, plugins: [] });
+  return join(outdir, 'index.mjs');
+}
+
 export async function coldStart() {
-  const bundles = await deployedBundles();
+  const deployed = await deployedBundles();
+  const before = [
+    {
+      name: '*for comparison: the reference as one file*',
+      file: await bundleAsOneFile(join(root, 'bench/reference.ts'), join(work, 'reference-one-file')),
+    },
+    {
+      name: '*for comparison: connect as one file, as deployed before*',
+      file: await bundleAsOneFile(join(root, 'functions/connect.ts'), join(work, 'connect-one-file')),
+    },
+  ];
+  const bundles = [...deployed, ...before];
 
   const referenceFile = await bundleLikeReference(join(root, 'bench/reference.ts'), join(work, 'reference'));
 
@@ -116,7 +136,8 @@ export async function coldStart() {
       mappedRatio,
     };
   });
-  const timeMet = rows.filter((r) => r.msRatio <= IMPORT_TARGET).length;
+  const deployedRows = rows.slice(0, deployed.length);
+  const timeMet = deployedRows.filter((r) => r.msRatio <= IMPORT_TARGET).length;
   const extras = await bundleExtras(['stream-status-event', 'connect', 'sender', 'endpoint-message']);
   table(
     'Cold start (split bundles)',
@@ -150,9 +171,10 @@ export async function coldStart() {
       ]),
     ],
     [
-      `Target: import within ${IMPORT_TARGET}x of the reference (met by ${timeMet} of ${rows.length}). Every bundle, the reference's too, is split as deployed (\`bundleOptions\` in \`infra/constructs/hook-function.ts\`): a cold start reads the eager bytes; the lazy chunks (the SDK's other credential providers, jose, SQS and Lambda clients off the common path) only when a call needs them.`,
+      `Target: import within ${IMPORT_TARGET}x of the reference (met by ${timeMet} of ${deployedRows.length}). Every bundle, the reference's too, is split as deployed (\`bundleOptions\` in \`infra/constructs/bundle.ts\`): a cold start reads the eager bytes; the lazy chunks (the SDK's other credential providers, jose, SQS and Lambda clients off the common path) only when a call needs them.`,
       "Why the import stays above the reference: what every call needs (zod's schemas, Powertools' logger and metrics, the Secrets Manager client for the hook secret, the project's code) is on the eager path. Moving it behind `import()` too would shorten the import and lengthen the first call by as much: the CPU table below counts a cold start as Lambda pays it, the import and the first call together.",
-      `The stack sets \`NODE_OPTIONS=--enable-source-maps\` (readable stack traces in the logs); the last column is what it adds to each import (median of ${rows.length} bundles: ${fmt(median(rows.map((r) => r.mappedRatio)), 2)}x).`,
+      `The stack sets \`NODE_OPTIONS=--enable-source-maps\` (readable stack traces in the logs); the last column is what it adds to each import (median of ${deployedRows.length} bundles: ${fmt(median(deployedRows.map((r) => r.mappedRatio)), 2)}x). It stays: without it a stack trace in the logs names positions in minified chunks; the maps are read only for the files a cold start loads.`,
+      `The last two rows are for comparison, in the same rounds: the reference and \`connect\` bundled as every function was before (one file, \`node:http\` loaded at import by \`@middy/util\`); their ratios are to the split reference.`,
       '',
       'What a bundle reads at a cold start beyond the reference (its eager path; esbuild metafile, minified bytes by package):',
       '',

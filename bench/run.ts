@@ -15,7 +15,14 @@ import { fanOut } from './fan-out.ts';
 import { idle } from './idle.ts';
 import { reconcileBench } from './reconcile.ts';
 import { soakRun } from './soak.ts';
-import { progress, report, root, startDynamoDbForProcess, stopDynamoDbForProcess } from './support.ts';
+import {
+  progress,
+  report,
+  root,
+  startDynamoDbForProcess,
+  stopDynamoDbForProcess,
+  targets,
+} from './support.ts';
 import { throughput } from './throughput.ts';
 import { writeCost } from './write-cost.ts';
 
@@ -58,6 +65,16 @@ async function main() {
     `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${process.platform} ${process.arch}.`,
     'Every ratio is against a baseline measured in the same run, on the same machine.',
     '',
+    ...(targets.length > 0
+      ? [
+          '## Targets',
+          '',
+          ...targets.map(({ title, target }) => `- **${title}**: ${target.replace(/^Target:\s*/, '')}`),
+          '',
+          'Where a target is not met, its section below says what stands above it, measured.',
+          '',
+        ]
+      : []),
   ];
   await stopDynamoDbForProcess();
   const file = wanted.length > 0 ? 'bench/results-partial.md' : 'bench/results.md';

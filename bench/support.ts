@@ -27,7 +27,12 @@ export const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 export const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
+/** Each table's target and how far it is met (its note that starts `Target:`, to the end of its first parenthesis). */
+export const targets: { title: string; target: string }[] = [];
+
 export function table(title: string, header: string[], rows: (string | number)[][], notes: string[] = []) {
+  const target = notes.find((n) => n.startsWith('Target'));
+  if (target) targets.push({ title, target: target.slice(0, target.indexOf(').') + 1 || undefined) });
   const lines = [
     `## ${title}`,
     '',

@@ -30,8 +30,8 @@ export class TokenRejectedError extends Error {
 }
 
 /** jose, loaded on first use: most apps admit without tokens (`shared/kernel/lazy.ts`). */
-type Jose = typeof import('jose');
-const loadJose = onFirstUse((): Promise<Jose> => import('jose'));
+type Jose = typeof import('./jose.ts');
+const loadJose = onFirstUse((): Promise<Jose> => import('./jose.ts'));
 
 const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 

@@ -86,7 +86,7 @@ type RawLogic = (event: EndpointEvent, api: LogicApi) => Promise<unknown>;
 
 /** The Lambda client, made on first use (`shared/kernel/lazy.ts`): only Lambda logic needs it. */
 const lambdaClient = onFirstUse(async () => {
-  const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+  const { LambdaClient, InvokeCommand } = await import('./lambda-client.ts');
   return { lambda: new LambdaClient({}), InvokeCommand };
 });
 

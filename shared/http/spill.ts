@@ -37,7 +37,7 @@ const SQS_MAX_BYTES = 262_144;
 
 /** The spill queue's client, made on first use: a hook spills only when DynamoDB fails it. */
 const sqsClient = onFirstUse(async () => {
-  const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  const { SQSClient, SendMessageCommand } = await import('../kernel/sqs.ts');
   return { client: new SQSClient({}), SendMessageCommand };
 });
 

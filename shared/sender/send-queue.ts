@@ -38,7 +38,7 @@ export const LOCAL_SEND_QUEUE = 'send';
 
 /** The send queue's client, made on first use (`shared/kernel/lazy.ts`): only AWS has the queue. */
 const sqsClient = onFirstUse(async () => {
-  const { SQSClient, SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
+  const { SQSClient, SendMessageBatchCommand } = await import('../kernel/sqs.ts');
   return { sqs: new SQSClient({}), SendMessageBatchCommand };
 });
 
