@@ -69,6 +69,8 @@ export interface StageConfig {
   readonly eventBudgetMs: number;
   /** How long, after DynamoDB failed, hooks spill or answer by fail mode without trying it, in ms. Default 2000. */
   readonly spillBreakerMs: number;
+  /** Log each answered hook at INFO (`LOG_EACH_HOOK`). Default false: API Gateway's access log has every request. */
+  readonly logEachHook: boolean;
   /** Largest client `custom` kept on a session or stream item, in bytes. Default 102 400 (100 KiB), the most. */
   readonly maxStoredCustomBytes: number;
   /**
@@ -197,6 +199,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     logRetentionDays: number('logRetentionDays', isProd ? 365 : 30),
     dataRetentionDays: number('dataRetentionDays', 30),
     logLevel: String(read('logLevel') ?? 'INFO'),
+    logEachHook: boolean('logEachHook', false),
     throttleRateLimit: number('throttleRateLimit', 6000),
     throttleBurstLimit: number('throttleBurstLimit', 10_000),
     hookBodyLimitBytes: hookBodyLimit(number('hookBodyLimitBytes', SETTINGS.HOOK_BODY_LIMIT_BYTES.fallback)),

@@ -94,6 +94,7 @@ export class WcsHooksStack extends Stack {
         EVENT_BUDGET_MS: String(config.eventBudgetMs),
         SPILL_BREAKER_MS: String(config.spillBreakerMs),
         MAX_STORED_CUSTOM_BYTES: String(config.maxStoredCustomBytes),
+        LOG_EACH_HOOK: String(config.logEachHook),
       },
     });
 

@@ -118,6 +118,9 @@ function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayPr
 
 const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
 
+/** A line for each answered hook at INFO, or at DEBUG only (`LOG_EACH_HOOK`; the stack's default). */
+const logAnswered = setting('LOG_EACH_HOOK') ? logger.info.bind(logger) : logger.debug.bind(logger);
+
 /** Time an event hook has to be written before it is spilled (in AWS the stack sets 100 ms: docs/deploy.md). */
 const eventBudgetMs = setting('EVENT_BUDGET_MS');
 
@@ -346,7 +349,7 @@ function hookFunction(
       const durationMs = Date.now() - receivedAt.getTime();
       metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
       metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);
-      logger.info('hook answered', { statusCode: 200, durationMs });
+      logAnswered('hook answered', { statusCode: 200, durationMs });
       return jsonResponse(200, isObject(parsed) ? { ...mirror, ...answer?.fields } : parsed);
     });
 }

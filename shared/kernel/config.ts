@@ -217,6 +217,11 @@ export const SETTINGS = {
   TLS_KEY_FILE: text(undefined, 'PEM private key of `TLS_CERT_FILE`', { localOnly: true }),
 
   // Logs and metrics (Powertools reads these too).
+  LOG_EACH_HOOK: boolean(
+    true,
+    "each answered hook is logged at INFO (`hook answered`, its status and duration); `false` logs it at DEBUG only. The stack sets `false` unless asked: API Gateway's access log already has every request, and a line per hook costs CPU time (the write) and CloudWatch Logs ingestion (~4 TB a month at 5,000 hooks/s)",
+    { inAws: '`logEachHook` (default `false`)', shown: '`true` (`npm start`), `false` (AWS)' },
+  ),
   POWERTOOLS_LOG_LEVEL: text('INFO', '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT`', { inAws: '`logLevel`' }),
   POWERTOOLS_SERVICE_NAME: { ...wiring('the service name in logs and metrics'), fallback: 'wcs-hooks' },
   POWERTOOLS_METRICS_NAMESPACE: {

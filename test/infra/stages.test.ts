@@ -254,6 +254,18 @@ describe('sizing', () => {
     expectBound({ maxStoredCustomBytes: 600 }, '600');
   });
 
+  it('logs each answered hook at DEBUG only, unless the context asks for INFO', () => {
+    const logEachHook = (context: Record<string, unknown>) =>
+      Object.values(
+        Template.fromStack(buildApp({ context: { ...NO_BUNDLING, ...context } }).stack).findResources(
+          'AWS::Lambda::Function',
+          { Properties: { Environment: { Variables: { LOG_EACH_HOOK: Match.anyValue() } } } },
+        ),
+      ).map((fn) => fn.Properties.Environment.Variables.LOG_EACH_HOOK);
+    expect(new Set(logEachHook({}))).toEqual(new Set(['false']));
+    expect(new Set(logEachHook({ logEachHook: true }))).toEqual(new Set(['true']));
+  });
+
   it('refuses a warm throughput that is not a pair of positive integers', () => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, tableWarmThroughput: { writes: 5 } } })).toThrow(
       /tableWarmThroughput/,
