@@ -79,7 +79,7 @@ export async function coldStart() {
       file: await bundleAsOneFile(join(root, 'bench/reference.ts'), join(work, 'reference-one-file')),
     },
     {
-      name: '*for comparison: connect as one file, as deployed before*',
+      name: '*for comparison: connect as one file, bundled as before*',
       file: await bundleAsOneFile(join(root, 'functions/connect.ts'), join(work, 'connect-one-file')),
     },
   ];
