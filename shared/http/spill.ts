@@ -15,7 +15,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setting } from '../kernel/config.ts';
 import { summaryOf } from '../kernel/errors.ts';
-import { onFirstUse } from '../kernel/lazy.ts';
+import { sqsClient } from '../kernel/lazy.ts';
 import { problemsOf } from './middleware/validate-body.ts';
 
 /** One spilled hook: enough to apply it later exactly as it would have been applied now. */
@@ -34,12 +34,6 @@ export interface SpilledHook {
 
 /** SQS's message limit (256 KiB). */
 const SQS_MAX_BYTES = 262_144;
-
-/** The spill queue's client, made on first use: a hook spills only when DynamoDB fails it. */
-const sqsClient = onFirstUse(async () => {
-  const { SQSClient, SendMessageCommand } = await import('../kernel/sqs.ts');
-  return { client: new SQSClient({}), SendMessageCommand };
-});
 
 /** The record as text, without SDP if it must shrink to fit (SDP is not stored by default anyway). */
 function serialise(hook: SpilledHook): string {

@@ -16,3 +16,12 @@ export function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
     return made;
   };
 }
+
+/**
+ * The process's one SQS client and the commands the spill and the send queue send with, on first use
+ * (`sqs.ts`, a chunk of its own): a hook spills only when DynamoDB fails it, and only AWS has the queues.
+ */
+export const sqsClient = onFirstUse(async () => {
+  const { SQSClient, SendMessageCommand, SendMessageBatchCommand } = await import('./sqs.ts');
+  return { client: new SQSClient({}), SendMessageCommand, SendMessageBatchCommand };
+});

@@ -5,7 +5,7 @@
  * DynamoDB-backed queue of `local-queue.ts` (`LOCAL_QUEUE_TABLE`), which behaves the same way.
  */
 import { setting } from '../kernel/config.ts';
-import { onFirstUse } from '../kernel/lazy.ts';
+import { sqsClient } from '../kernel/lazy.ts';
 import { LocalQueue } from '../store/local-queue.ts';
 import type { SendTarget } from './send-targets.ts';
 
@@ -36,18 +36,12 @@ export type QueueMessage = FanOutMessage | SendMessage;
 /** The name of the local queue the sender consumes (and of its dead-letter queue, with `-dlq`). */
 export const LOCAL_SEND_QUEUE = 'send';
 
-/** The send queue's client, made on first use (`shared/kernel/lazy.ts`): only AWS has the queue. */
-const sqsClient = onFirstUse(async () => {
-  const { SQSClient, SendMessageBatchCommand } = await import('../kernel/sqs.ts');
-  return { sqs: new SQSClient({}), SendMessageBatchCommand };
-});
-
 /** Adds `messages` to the send queue; throws if any could not be queued (nothing is dropped silently). */
 export async function enqueue(messages: readonly QueueMessage[]): Promise<void> {
   if (messages.length === 0) return;
   const queueUrl = setting('SEND_QUEUE_URL');
   if (queueUrl) {
-    const { sqs, SendMessageBatchCommand } = await sqsClient();
+    const { client: sqs, SendMessageBatchCommand } = await sqsClient();
     for (let i = 0; i < messages.length; i += 10) {
       let batch = messages
         .slice(i, i + 10)
