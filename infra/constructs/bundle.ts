@@ -3,8 +3,7 @@
  * ESM for Node 24 with source maps, the AWS SDK inside (the version in the bundle is the one the tests
  * ran against), and code splitting: what the code reaches only through `import()` (the SDK's
  * credential providers other than the environment's, jose, the SQS and Lambda clients off the common
- * path, middy's JSON parser for the rare body that needs it) goes into `chunks/`, read only if it is
- * ever needed instead of at every cold start. The handler stays `index.mjs`, export `handler`.
+ * path) goes into `chunks/`, read only if it is ever needed instead of at every cold start. The handler stays `index.mjs`, export `handler`.
  *
  * Run as `node infra/constructs/bundle.ts <entry> <outdir>`: what `HookFunction` does for each
  * function when CDK synthesizes the stack.

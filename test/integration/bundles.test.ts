@@ -221,7 +221,7 @@ describe('every synthesized hook bundle', () => {
 
 describe('a split bundle', () => {
   // What a cold start does not read (bundleOptions in infra/constructs/bundle.ts) is read when needed.
-  it('loads what it keeps off the common path when a call needs it: jose, middy parser, status texts', async () => {
+  it("loads what it keeps off the common path when a call needs it: jose, middy's status texts", async () => {
     const app = `bundles-${randomUUID().slice(0, 6)}`;
     await putAppPolicy(app, { admission: 'token', hs256Secret: HS256_SECRET });
     const wcs = new FakeWcs({ appUrl: 'unused', appKey: app });
@@ -242,7 +242,8 @@ describe('a split bundle', () => {
     expect(forged.result?.statusCode).toBe(403);
     expect(JSON.parse(forged.result?.body ?? '{}').message).toMatch(/signature invalid/);
 
-    // A body with \u escapes goes through middy's parser (loaded then); a forbidden key is refused by it.
+    // A body with \u escapes goes through middy's parser; a forbidden key is refused by it, with
+    // middy's status text (read from node:http on first use: lazyStatusCodes).
     const token = await issueClientToken(HS256_SECRET, { sub: 'bea', aud: app }, 300);
     const escaped = await connect({ token, room: 'café' }, (json) => json.replace('café', 'caf\\u00e9'));
     expect([escaped.error, escaped.result?.statusCode]).toEqual([undefined, 200]);

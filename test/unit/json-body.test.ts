@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { jsonContentTypePattern } from '@middy/util';
-import { JSON_CONTENT_TYPE, jsonBody, nestingDepth } from '../../shared/http/middleware/json-body.ts';
+import { jsonBody, nestingDepth } from '../../shared/http/middleware/json-body.ts';
 
 describe('nestingDepth', () => {
   it('counts arrays and objects, not brackets inside strings', () => {
@@ -58,8 +57,7 @@ describe('the JSON body step', () => {
     await expect(parse('{"a":1}', 'text/plain')).rejects.toMatchObject({ statusCode: 415 });
   });
 
-  it("tests the content type as middy's parser does (its pattern, which the fast path keeps a copy of)", async () => {
-    expect(String(JSON_CONTENT_TYPE)).toBe(String(jsonContentTypePattern));
+  it("tests the content type as middy's parser does, on the fast path too", async () => {
     for (const type of ['application/json', 'application/vnd.api+json; charset=utf-8', 'APPLICATION/JSON'])
       expect(await parse('{"a":1}', type)).toEqual({ a: 1 });
     for (const type of ['application/jsonx', 'text/json', ''])

@@ -1,20 +1,10 @@
 import type middy from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import { jsonContentTypePattern } from '@middy/util';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MalformedJsonError, UnsupportedMediaTypeError } from '../../kernel/errors.ts';
-import { onFirstUse } from '../../kernel/lazy.ts';
 
-/**
- * middy's parser, loaded only for a body the plain parse below cannot take: `@middy/util`, which it
- * imports, imports `node:http` (for its status texts), which alone added ~15 ms, nearly half the
- * reference's, to every cold start (measured in bench/cold-start.ts).
- */
-const middyParser = onFirstUse(async () => {
-  const { default: httpJsonBodyParser } = await import('@middy/http-json-body-parser');
-  return httpJsonBodyParser();
-});
-
-/** JSON's media types, as middy's parser tests them (`jsonContentTypePattern` of `@middy/util`). */
-export const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json(;|$)/i;
+const parser = httpJsonBodyParser();
 
 /**
  * What a text needs to hold for middy's parser to refuse a key in it (`__proto__`, or `constructor`
@@ -76,7 +66,7 @@ export function jsonBody(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
     const contentType = headers?.['content-type'] ?? headers?.['Content-Type'];
     if (
       body !== undefined &&
-      JSON_CONTENT_TYPE.test(contentType ?? '') &&
+      jsonContentTypePattern.test(contentType ?? '') &&
       !MAY_HAVE_FORBIDDEN_KEY.test(text)
     ) {
       // No key the parser forbids can be in this text: a plain parse gives the same value, without
@@ -89,7 +79,7 @@ export function jsonBody(): middy.MiddlewareObj<APIGatewayProxyEventV2> {
       return;
     }
     try {
-      await (await middyParser()).before?.(request as never);
+      await parser.before?.(request as never);
     } catch (error) {
       if (statusOf(error) === 415)
         throw new UnsupportedMediaTypeError(request.event.headers?.['content-type']);
