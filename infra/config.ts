@@ -27,17 +27,10 @@ function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'
   return { tableWarmThroughput: v as StageConfig['tableWarmThroughput'] & object };
 }
 
-function atMost(key: string, value: number, most: number): number {
-  if (value > most) throw new Error(`context "${key}" is ${value}; at most ${most}`);
+/** `value` of context `key`, refused past `most` (`why`: what the bound keeps possible). */
+function atMost(key: string, value: number, most: number, why = ''): number {
+  if (value > most) throw new Error(`context "${key}" is ${value}; at most ${most}${why && `, ${why}`}`);
   return value;
-}
-
-function hookBodyLimit(bytes: number): number {
-  if (bytes > MAX_SPILLABLE_BODY_BYTES)
-    throw new Error(
-      `context "hookBodyLimitBytes" is ${bytes}; at most ${MAX_SPILLABLE_BODY_BYTES}, so that an event that must be spilled fits an SQS message (256 KiB)`,
-    );
-  return bytes;
 }
 
 export interface StageConfig {
@@ -202,7 +195,12 @@ export function stageConfigFrom(node: Node): StageConfig {
     logEachHook: boolean('logEachHook', false),
     throttleRateLimit: number('throttleRateLimit', 6000),
     throttleBurstLimit: number('throttleBurstLimit', 10_000),
-    hookBodyLimitBytes: hookBodyLimit(number('hookBodyLimitBytes', SETTINGS.HOOK_BODY_LIMIT_BYTES.fallback)),
+    hookBodyLimitBytes: atMost(
+      'hookBodyLimitBytes',
+      number('hookBodyLimitBytes', SETTINGS.HOOK_BODY_LIMIT_BYTES.fallback),
+      MAX_SPILLABLE_BODY_BYTES,
+      'so that an event that must be spilled fits an SQS message (256 KiB)',
+    ),
     requireSignedHooks: boolean('requireSignedHooks', true),
     ...(typeof alarmEmail === 'string' && alarmEmail !== '' && { alarmEmail }),
     defaultAppPolicy:
