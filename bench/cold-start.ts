@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { bundleOptions, eagerFiles } from '../infra/constructs/bundle.ts';
 import { exportTableNames } from '../infra/local/tables.ts';
@@ -185,21 +185,12 @@ export async function coldStart() {
 
 /** For each entry, the packages on its eager path that the reference's eager path does not have, largest first. */
 async function bundleExtras(entries: string[]): Promise<string[]> {
+  let built = 0;
   const sizes = async (entry: string) => {
-    const result = await build({
-      ...bundleOptions(entry, join(work, 'extras')),
-      write: false,
-      metafile: true,
-    });
-    const outputs = result.metafile.outputs;
-    const eager = new Set<string>();
-    const visit = (file: string) => {
-      if (eager.has(file)) return;
-      eager.add(file);
-      for (const i of outputs[file]?.imports ?? [])
-        if (i.kind === 'import-statement' && outputs[i.path]) visit(i.path);
-    };
-    visit(Object.keys(outputs).find((f) => f.endsWith('index.mjs')) ?? '');
+    const outdir = join(work, `extras-${built++}`);
+    const { outputs } = (await build({ ...bundleOptions(entry, outdir), metafile: true })).metafile;
+    // The metafile names its outputs relative to the working directory.
+    const eager = eagerFiles(join(outdir, 'index.mjs')).map((f) => relative(process.cwd(), f));
     const by = new Map<string, number>();
     for (const file of eager) {
       for (const [input, { bytesInOutput }] of Object.entries(outputs[file]?.inputs ?? {})) {

@@ -10,14 +10,15 @@
  * on fresh tables seeded the same way, so every request meets the same items and conditions.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTables, exportTableNames } from '../infra/local/tables.ts';
 import { bundleLikeReference, deployedBundles } from './cold-start.ts';
 import { hookEvent } from './cpu-events.ts';
 import { cpuShares } from './cpu-profile.ts';
+import { mapStrings, type Requests, recordRequests } from './recording.ts';
 import {
   connectBody,
   ctx,
@@ -39,8 +40,6 @@ const TARGET = 1.15;
 const HOOK_ENV = JSON.parse(process.env.CPU_HOOK_ENV ?? '{}') as Record<string, string>;
 /** Only the hooks whose handler is listed (comma-separated), e.g. `connect`. Default: all. */
 const ONLY = process.env.CPU_HOOKS?.split(',');
-
-type Requests = { name: string; input: unknown }[];
 
 interface MeasuredHook {
   readonly label: string;
@@ -88,14 +87,8 @@ function hooks(count: number): MeasuredHook[] {
 }
 
 /** `value` with every table name of `from` renamed to the same table of `to`. */
-function renamed(value: unknown, from: string, to: string): unknown {
-  const name = (s: string) => (s.startsWith(`${from}-`) ? `${to}-${s.slice(from.length + 1)}` : s);
-  if (typeof value === 'string') return name(value);
-  if (Array.isArray(value)) return value.map((v) => renamed(v, from, to));
-  if (value && typeof value === 'object' && value.constructor === Object)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [name(k), renamed(v, from, to)]));
-  return value;
-}
+const renamed = (value: unknown, from: string, to: string): unknown =>
+  mapStrings(value, (s) => (s.startsWith(`${from}-`) ? `${to}-${s.slice(from.length + 1)}` : s));
 
 function valgrindAvailable(): boolean {
   return spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -183,18 +176,13 @@ export async function cpuPerHook() {
       if (!bundle) throw new Error(`no deployed bundle for ${hook.handler}`);
       progress(`cpu: ${hook.label}: recording its DynamoDB requests...`);
       const recording = await freshTables('record');
-      const bodiesFile = join(work, `cpu-${hook.handler}-bodies`);
-      writeFileSync(bodiesFile, serialize({ setup: hook.setup, calls: hook.calls }));
-      const recordedFile = join(work, `cpu-${hook.handler}-requests`);
-      const setupFile = join(work, `cpu-${hook.handler}-setup`);
-      const record = spawnSync(
-        process.execPath,
-        [join(root, 'bench/cpu-record.ts'), hook.handler, bodiesFile, recordedFile, setupFile],
-        { env: { ...recording.env, POWERTOOLS_LOG_LEVEL: 'SILENT' }, encoding: 'utf8' },
+      const { requests, setup } = recordRequests(
+        hook.handler,
+        hook,
+        recording.env,
+        work,
+        `cpu-${hook.handler}`,
       );
-      if (record.status !== 0) throw new Error(`recording ${hook.handler} failed: ${record.stderr}`);
-      const requests = deserialize(readFileSync(recordedFile)) as Requests[];
-      const setup = deserialize(readFileSync(setupFile)) as Requests[];
       const eventsFile = join(work, `cpu-${hook.handler}-events`);
       writeFileSync(eventsFile, serialize(hook.calls.map((c) => hookEvent(c.method, c.body))));
 

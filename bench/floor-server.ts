@@ -15,25 +15,13 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { deserialize } from 'node:v8';
 import { handler as sendRequests } from './cpu-floor.ts';
+import { mapStrings, type Requests } from './recording.ts';
 
-type Requests = { name: string; input: unknown }[];
 const templates = deserialize(readFileSync(process.env.TEMPLATES as string)) as Record<
   string,
   { body: Record<string, unknown>; requests: Requests }
 >;
 const IDENTIFIERS = ['sessionId', 'mediaSessionId', 'operationId', 'name'] as const;
-
-/** `value` with each string of `from` replaced by the matching one of `to`, inside every string. */
-function substituted(value: unknown, pairs: [string, string][]): unknown {
-  if (typeof value === 'string') return pairs.reduce((s, [from, to]) => s.replaceAll(from, to), value);
-  if (Array.isArray(value)) return value.map((v) => substituted(v, pairs));
-  if (value instanceof Set) return new Set([...value].map((v) => substituted(v, pairs)));
-  if (value && typeof value === 'object' && value.constructor === Object)
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [substituted(k, pairs), substituted(v, pairs)]),
-    );
-  return value;
-}
 
 createServer(async (request, response) => {
   const chunks: Buffer[] = [];
@@ -51,7 +39,11 @@ createServer(async (request, response) => {
       ? [[template.body[key] as string, body[key] as string]]
       : [],
   );
-  const failed = await sendRequests(substituted(template.requests, pairs) as Requests);
+  const failed = await sendRequests(
+    mapStrings(template.requests, (s) =>
+      pairs.reduce((t, [from, to]) => t.replaceAll(from, to), s),
+    ) as Requests,
+  );
   response.writeHead(failed > 0 ? 409 : 200, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),

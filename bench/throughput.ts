@@ -10,12 +10,12 @@
  * a fresh DynamoDB Local, so that whatever slows the machine weighs on all of them.
  */
 
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import { exportTableNames } from '../infra/local/tables.ts';
+import { recordRequests } from './recording.ts';
 import {
   BENCH_SECONDS,
   cannon,
@@ -26,7 +26,6 @@ import {
   openSessions,
   PREFIX,
   progress,
-  root,
   streamBody,
   table,
   withBaseline,
@@ -45,47 +44,27 @@ const dataBody = (sessionId: string) => ({
   payload: { text: 'hello' },
 });
 
+/**
+ * The endpoints measured: each hook's method and handler, and the body of one call; a hook that needs
+ * a session (`ofSession`) is sent for sessions opened first with `connect`.
+ */
 const endpoints = [
-  {
-    name: 'connect',
-    handler: 'connect',
-    record: () => ({ setup: [], calls: [1, 2, 3].map(() => ({ method: 'connect', body: connectBody() })) }),
-    run: (base: string) => cannon(`${base}/hooks/connect`, connectBody),
-  },
+  { name: 'connect', handler: 'connect', ofSession: false, body: () => connectBody() },
   {
     name: 'StreamStatusEvent',
     handler: 'stream-status-event',
-    record: () => {
-      const session = connectBody();
-      return {
-        setup: [{ handler: 'connect', method: 'connect', body: session }],
-        calls: [1, 2, 3].map(() => ({
-          method: 'StreamStatusEvent',
-          body: streamBody(session.sessionId, 'PUBLISHING'),
-        })),
-      };
-    },
-    run: async (base: string) => {
-      const pick = await openSessions(base);
-      return cannon(`${base}/hooks/StreamStatusEvent`, () => streamBody(pick(), 'PUBLISHING'));
-    },
+    ofSession: true,
+    body: (sessionId: string) => streamBody(sessionId, 'PUBLISHING'),
   },
-  {
-    name: 'OnDataEvent',
-    handler: 'on-data-event',
-    record: () => {
-      const session = connectBody();
-      return {
-        setup: [{ handler: 'connect', method: 'connect', body: session }],
-        calls: [1, 2, 3].map(() => ({ method: 'OnDataEvent', body: dataBody(session.sessionId) })),
-      };
-    },
-    run: async (base: string) => {
-      const pick = await openSessions(base);
-      return cannon(`${base}/hooks/OnDataEvent`, () => dataBody(pick()));
-    },
-  },
+  { name: 'OnDataEvent', handler: 'on-data-event', ofSession: true, body: dataBody },
 ] as const;
+type Endpoint = (typeof endpoints)[number];
+
+/** Load on `base`: a new body each request, for one of 50 sessions opened first when it needs one. */
+async function run(endpoint: Endpoint, base: string) {
+  const pick = endpoint.ofSession ? await openSessions(base) : () => '';
+  return cannon(`${base}/hooks/${endpoint.name}`, () => endpoint.body(pick()));
+}
 
 /**
  * Each endpoint's DynamoDB requests, as the hook made them in a steady-state call (the last of three:
@@ -97,31 +76,29 @@ async function recordTemplates(): Promise<string> {
   for (const endpoint of endpoints) {
     progress(`throughput: recording the DynamoDB requests of ${endpoint.name}...`);
     await withFreshDynamo(async (dynamoEndpoint) => {
-      const { setup, calls } = endpoint.record();
-      const files = ['bodies', 'requests', 'setup'].map((f) =>
-        join(work, `throughput-${endpoint.handler}-${f}`),
-      );
-      const [bodiesFile, requestsFile, setupFile] = files as [string, string, string];
-      writeFileSync(bodiesFile, serialize({ setup, calls }));
+      const session = connectBody();
+      const hooks = {
+        setup: endpoint.ofSession ? [{ handler: 'connect', method: 'connect', body: session }] : [],
+        calls: [1, 2, 3].map(() => ({ method: endpoint.name, body: endpoint.body(session.sessionId) })),
+      };
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '',
         DYNAMODB_ENDPOINT: dynamoEndpoint,
         AWS_REGION: 'local',
         AWS_ACCESS_KEY_ID: 'l',
         AWS_SECRET_ACCESS_KEY: 'l',
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
         POWERTOOLS_METRICS_DISABLED: 'true',
         SPILL_DIR: join(work, 'throughput-spill'),
       };
       exportTableNames(PREFIX, env);
-      const record = spawnSync(
-        process.execPath,
-        [join(root, 'bench/cpu-record.ts'), endpoint.handler, bodiesFile, requestsFile, setupFile],
-        { env, encoding: 'utf8' },
+      const { requests } = recordRequests(
+        endpoint.handler,
+        hooks,
+        env,
+        work,
+        `throughput-${endpoint.handler}`,
       );
-      if (record.status !== 0) throw new Error(`recording ${endpoint.name} failed: ${record.stderr}`);
-      const requests = deserialize(readFileSync(requestsFile)) as unknown[];
-      templates[endpoint.name] = { body: calls.at(-1)?.body, requests: requests.at(-1) };
+      templates[endpoint.name] = { body: hooks.calls.at(-1)?.body, requests: requests.at(-1) };
     });
   }
   const file = join(work, 'throughput-templates');
@@ -138,7 +115,7 @@ export async function throughput() {
   progress(
     `throughput: ${BENCH_SECONDS} s per run, 10 connections, ${endpoints.length} endpoints against 3 servers each, ${ROUNDS} rounds...`,
   );
-  const runOn = (server: Server, endpoint: (typeof endpoints)[number]): Promise<Result> =>
+  const runOn = (server: Server, endpoint: Endpoint): Promise<Result> =>
     withFreshDynamo((dynamo) => {
       switch (server) {
         case 'floor':
@@ -152,12 +129,12 @@ export async function throughput() {
               AWS_SECRET_ACCESS_KEY: 'l',
             },
             (line) => line === 'ready',
-            (base) => endpoint.run(base),
+            (base) => run(endpoint, base),
           );
         case 'runtime':
-          return withRuntime(dynamo, (base) => endpoint.run(base), { realtime: false });
+          return withRuntime(dynamo, (base) => run(endpoint, base), { realtime: false });
         case 'runtime+realtime':
-          return withRuntime(dynamo, (base) => endpoint.run(base));
+          return withRuntime(dynamo, (base) => run(endpoint, base));
         case 'baseline':
           return withBaseline(dynamo, (base) =>
             cannon(`${base}/`, () => streamBody(randomUUID(), 'PUBLISHING')),
