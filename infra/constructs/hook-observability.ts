@@ -60,7 +60,32 @@ const APPLICATION_ALARMS: readonly { metric: string; description: string }[] = [
   {
     metric: METRIC.wcsNodeLost,
     description:
-      'A WCS node has not answered for NODE_LOST_AFTER_S: its open sessions and live streams were ended as node lost (docs/reconciliation.md).',
+      'A WCS node has neither answered the poller nor sent a hook for NODE_LOST_AFTER_S: its open sessions and live streams were ended as node lost (docs/reconciliation.md).',
+  },
+  {
+    metric: METRIC.wcsNodeUnreachable,
+    description:
+      "A WCS node's hooks arrive but the node poller cannot reach its REST API: it is alive, and not reconciled (functions outside the nodes' network? docs/deploy.md, VPC).",
+  },
+  {
+    metric: METRIC.wcsNodeNotReconciled,
+    description:
+      'A WCS node the poller may ask has not been reconciled for RECONCILE_STALE_AFTER_S: state kept from its hooks alone may be stale (npm run cli -- nodes list says why).',
+  },
+  {
+    metric: METRIC.wcsNodeLossBraked,
+    description:
+      "So many WCS nodes stopped answering at once that the poller suspects its own network and ended nothing (NODE_LOSS_BRAKE_PERCENT): check the functions' network.",
+  },
+  {
+    metric: METRIC.reconcileMassEnd,
+    description:
+      'A reconciliation or a node loss ended most of what a WCS node held (RECONCILE_MASS_END_PERCENT): a node restart, or an answer to check (docs/reconciliation.md).',
+  },
+  {
+    metric: METRIC.hookFromOtherNode,
+    description:
+      'Hooks named a WCS node other than the one their session or stream is on: not applied, kept as events (a misrouted or forged hook).',
   },
   {
     metric: METRIC.endpointLogicFailed,

@@ -170,7 +170,50 @@ export const SETTINGS = {
     "how often the node poller runs: every node's status each run, stream metrics at its profiles' rate within it",
     { inAws: '`nodePollIntervalSeconds` (at least 60: EventBridge Scheduler runs it each minute at most)' },
   ),
-  NODE_POLL_CONCURRENCY: integer(8, 'WCS nodes the poller asks at once'),
+  NODE_POLL_CONCURRENCY: integer(
+    8,
+    'WCS nodes the poller asks at once; nodes that did not answer their last poll share a quarter of these (at least one), so dead or spoofed nodes never delay the others',
+  ),
+  NODE_DISCOVERY: text(
+    'signed',
+    'which nodes the poller and the sender may send requests (and the WCS REST credentials) to: `registered` (only nodes given a URL with `nodes put`), `signed` (those, and nodes learnt from hooks whose signature was verified, at `http://<ip>:8081/rest-api` when the IP is inside `WCS_ALLOWED_NETWORKS`), `any` (those, and nodes learnt from any hook inside `WCS_ALLOWED_NETWORKS`: a trusted lab only)',
+    { inAws: '`nodeDiscovery`' },
+  ),
+  NODE_POLL_MAX_NODES: integer(
+    500,
+    'WCS nodes the poller asks in one run at most (registered nodes first, then the most recently heard from); the others wait, with a warning',
+    { inAws: '`nodePollMaxNodes`' },
+  ),
+  WCS_REST_MAX_ANSWER_BYTES: integer(
+    16 * 1024 * 1024,
+    "largest answer read from a WCS node's REST API; a larger one is not read and the node is not reconciled that run",
+    { shown: '`16777216` (16 MiB)' },
+  ),
+  RECONCILE_MAX_CHANGES: integer(
+    500,
+    'sessions and streams one reconciliation of one node ends or records at most; the rest wait for its next run',
+    { inAws: '`reconcileMaxChanges`' },
+  ),
+  RECONCILE_STALE_AFTER_S: integer(
+    300,
+    'a node the poller may ask that has not been reconciled for this long raises `WcsNodeNotReconciled`',
+    { inAws: '`reconcileStaleAfterSeconds`' },
+  ),
+  RECONCILE_MASS_END_PERCENT: integer(
+    50,
+    'a reconciliation or a loss that ends at least this share of what a node held (and at least 5 items) raises `ReconcileMassEnd`',
+    { inAws: '`reconcileMassEndPercent`' },
+  ),
+  NODE_LOSS_BRAKE_PERCENT: integer(
+    50,
+    'when at least this share of the nodes asked (and at least 2) would be lost in one run, none is: the poller suspects its own network, ends nothing and raises `WcsNodeLossBraked`; `0` turns the brake off',
+    { inAws: '`nodeLossBrakePercent`', zeroAllowed: true },
+  ),
+  STREAM_KEEP_ALIVE_TIMEOUT_S: integer(
+    300,
+    "a live stream that sent `StreamKeepAliveEvent`s and has sent none for this long is ended, when its node's answer cannot say (unreachable, unusable, not asked); at least 3 × `KEEP_ALIVE_WRITE_INTERVAL_S`; `0` never",
+    { inAws: '`streamKeepAliveTimeoutSeconds`', zeroAllowed: true },
+  ),
   RECONCILE_GRACE_S: integer(
     60,
     'reconciliation leaves alone a session or stream whose last hook is younger than this (a hook may be in flight)',
@@ -178,7 +221,7 @@ export const SETTINGS = {
   ),
   NODE_LOST_AFTER_S: integer(
     180,
-    'a node that has not answered the poller for this long is lost: its open sessions and live streams are ended',
+    'a node that has neither answered the poller nor sent a hook for this long is lost: its open sessions and live streams are ended (a node whose hooks arrive is unreachable, never lost)',
     { inAws: '`nodeLostAfterSeconds`' },
   ),
   METRICS_RETENTION_HOURS: integer(

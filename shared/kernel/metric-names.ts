@@ -22,8 +22,20 @@ export const METRIC = {
   wcsNodeMisconfigured: 'WcsNodeMisconfigured',
   /** WCS nodes the poller found down in a run (no answer, 5xx, garbage, credentials refused), by `reason`. */
   wcsNodeDown: 'WcsNodeDown',
-  /** WCS nodes found lost (no answer for `NODE_LOST_AFTER_S`): their sessions and streams were ended. */
+  /** WCS nodes found lost (no answer and no hook for `NODE_LOST_AFTER_S`): their sessions and streams were ended. */
   wcsNodeLost: 'WcsNodeLost',
+  /** WCS nodes whose hooks arrive but whose REST API the poller cannot reach: alive, and not reconciled. */
+  wcsNodeUnreachable: 'WcsNodeUnreachable',
+  /** WCS nodes the poller may ask that have not been reconciled for `RECONCILE_STALE_AFTER_S`. */
+  wcsNodeNotReconciled: 'WcsNodeNotReconciled',
+  /** Runs in which so many nodes would have been lost at once that none was (`NODE_LOSS_BRAKE_PERCENT`). */
+  wcsNodeLossBraked: 'WcsNodeLossBraked',
+  /** Reconciliations or losses that ended at least `RECONCILE_MASS_END_PERCENT` of what a node held. */
+  reconcileMassEnd: 'ReconcileMassEnd',
+  /** Live streams ended because their keep-alives stopped (`STREAM_KEEP_ALIVE_TIMEOUT_S`). */
+  keepAliveLost: 'StreamKeepAliveLost',
+  /** Hooks naming a node other than the one their session or stream is on: not applied to it, kept as events. */
+  hookFromOtherNode: 'HookFromOtherNode',
   /** An endpoint's logic that threw, timed out, answered what is not an answer, or could not be reached. */
   endpointLogicFailed: 'EndpointLogicFailed',
 } as const;
@@ -39,5 +51,10 @@ export const ALARMED_METRICS = [
   METRIC.spillDeadLettered,
   METRIC.wcsNodeDown,
   METRIC.wcsNodeLost,
+  METRIC.wcsNodeUnreachable,
+  METRIC.wcsNodeNotReconciled,
+  METRIC.wcsNodeLossBraked,
+  METRIC.reconcileMassEnd,
+  METRIC.hookFromOtherNode,
   METRIC.endpointLogicFailed,
 ] as const;

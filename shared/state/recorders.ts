@@ -24,6 +24,18 @@ export interface RecordedHook {
   readonly method: string;
   readonly receivedAt: Date;
   readonly digest: string;
+  /**
+   * When what the hook reports happened, when that is known to be earlier than its arrival: a
+   * reconciled or lost end (the last evidence of life). The end is stamped with it (`endedAt`),
+   * the arrival kept as `endDetectedAt`; durations use the former. Default: `receivedAt`.
+   */
+  readonly happenedAt?: Date;
+  /**
+   * Found by reconciliation, not reported by WCS: recorded provisionally, so that the real hook
+   * of the same status, arriving later, replaces its facts (`info`, media fields) instead of being
+   * taken for a repeat.
+   */
+  readonly provisional?: boolean;
 }
 
 /** Applies a hook's validated body to the state. */
