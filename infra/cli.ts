@@ -392,37 +392,52 @@ async function endpoints(sub: string | undefined, code: string | undefined): Pro
 }
 
 /**
- * `nodes list`: every WCS node known from its hooks, with its status as the node poller last saw it,
- * and every configured REST URL (by nodeId, or by IP for each node at that IP), times in ISO.
+ * `nodes list`: every WCS node known from its hooks, with its state as the node poller last saw it
+ * (why, when it was last reconciled and how long ago, what reconciliations ended and found on it in
+ * the last 24 hours, 7 days and in all), and every registered REST URL (by nodeId, or by IP for each
+ * node at that IP), times in ISO.
  */
 async function listNodes(urls: { node: string; url: string; updatedAt: string }[]) {
   const { listNodes: knownNodes } = await import('#shared/state/monitoring.ts');
+  const { nodeChangesOf } = await import('#shared/state/counters.ts');
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const known = await knownNodes();
-  const shown = known.map((n) => {
-    const configured = urls.find((u) => u.node === n.nodeId) ?? urls.find((u) => u.node === n.host);
-    return {
-      node: n.nodeId,
-      host: n.host,
-      ...(configured && { url: configured.url, urlConfiguredFor: configured.node }),
-      state:
-        n.connected === undefined
-          ? 'not polled yet'
-          : n.connected
-            ? 'up'
-            : n.lostAt !== undefined
-              ? 'lost'
-              : 'down',
-      ...(n.downReason && { downSince: iso(n.downSince), downReason: n.downReason }),
-      ...(n.lostAt !== undefined && { lostAt: iso(n.lostAt) }),
-      lastHookAt: iso(n.lastHookAt),
-      lastContactAt: iso(n.lastContactAt),
-      lastReconciledAt: iso(n.lastReconciledAt),
-      ...(n.lastReconcile && { lastReconcile: n.lastReconcile }),
-      connectCounter: n.connectCounter ?? 0,
-      profiles: n.profiles ?? [],
-    };
-  });
+  const now = new Date();
+  const shown = await Promise.all(
+    known.map(async (n) => {
+      const registered = urls.find((u) => u.node === n.nodeId) ?? urls.find((u) => u.node === n.host);
+      const changes = await nodeChangesOf(n.nodeId, now);
+      return {
+        node: n.nodeId,
+        host: n.host,
+        ...(registered && { url: registered.url, urlConfiguredFor: registered.node }),
+        state: n.state ?? 'not polled yet',
+        ...(n.stateSince !== undefined && { stateSince: iso(n.stateSince) }),
+        ...(n.stateReason && { stateReason: n.stateReason }),
+        ...(n.lostAt !== undefined && { lostAt: iso(n.lostAt) }),
+        lastHookAt: iso(n.lastHookAt),
+        ...(n.signedHookAt !== undefined && { signedHookAt: iso(n.signedHookAt) }),
+        lastContactAt: iso(n.lastContactAt),
+        lastReconciledAt: iso(n.lastReconciledAt),
+        ...(n.lastReconciledAt !== undefined && {
+          lastReconciledAgo: `${Math.round((now.getTime() - n.lastReconciledAt) / 1000)} s`,
+        }),
+        ...(n.lastReconcile && { lastReconcile: n.lastReconcile }),
+        reconciled: {
+          last24Hours: changes.last24Hours,
+          last7Days: changes.last7Days,
+          total: {
+            sessionsEnded: n.sessionsEndedTotal ?? 0,
+            streamsEnded: n.streamsEndedTotal ?? 0,
+            sessionsFound: n.sessionsFoundTotal ?? 0,
+            streamsFound: n.streamsFoundTotal ?? 0,
+          },
+        },
+        connectCounter: n.connectCounter ?? 0,
+        profiles: n.profiles ?? [],
+      };
+    }),
+  );
   const unmatched = urls
     .filter((u) => !known.some((n) => n.nodeId === u.node || n.host === u.node))
     .map((u) => ({ node: u.node, url: u.url, updatedAt: u.updatedAt, state: 'no hook seen from it' }));

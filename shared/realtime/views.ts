@@ -38,9 +38,13 @@ export function thresholdAlarmView(item: Record<string, unknown>, state: 'RAISED
 
 /**
  * A node's status (`state/monitoring.ts`) as `node_status/list` answers it: OAM's fields (id,
- * connected, connect time and counter, rate), then what the poller and the hooks tell.
+ * connected, connect time and counter, rate), then what the poller and the hooks tell: its state
+ * (`up`, `unusable`, `unreachable`, `silent`, `lost`, `not-asked`) since when and why, its last
+ * reconciliation and how long ago, and the running totals of what reconciliations and losses ended
+ * and found on it. `now` is when the view is made (for `lastReconciledAgoS`).
  */
-export function nodeStatusView(item: Readonly<Record<string, unknown>>) {
+export function nodeStatusView(item: Readonly<Record<string, unknown>>, now = Date.now()) {
+  const reconciledAt = typeof item.lastReconciledAt === 'number' ? item.lastReconciledAt : undefined;
   return {
     id: item.nodeId,
     host: item.host,
@@ -48,6 +52,9 @@ export function nodeStatusView(item: Readonly<Record<string, unknown>>) {
     connectTimestamp: item.connectTimestamp ?? null,
     connectCounter: item.connectCounter ?? 0,
     rate: item.rate ?? 0,
+    state: item.state ?? 'not polled yet',
+    stateSince: item.stateSince ?? null,
+    stateReason: item.stateReason ?? null,
     firstContactAt: item.firstContactAt ?? null,
     lastContactAt: item.lastContactAt ?? null,
     contactCounter: item.contactCounter ?? 0,
@@ -57,8 +64,17 @@ export function nodeStatusView(item: Readonly<Record<string, unknown>>) {
     lostAt: item.lostAt ?? null,
     firstHookAt: item.firstHookAt ?? null,
     lastHookAt: item.lastHookAt ?? null,
-    lastReconciledAt: item.lastReconciledAt ?? null,
+    signedHookAt: item.signedHookAt ?? null,
+    lastReconciledAt: reconciledAt ?? null,
+    lastReconciledAgoS:
+      reconciledAt === undefined ? null : Math.max(0, Math.round((now - reconciledAt) / 1000)),
     lastReconcile: item.lastReconcile ?? null,
+    reconciledTotals: {
+      sessionsEnded: item.sessionsEndedTotal ?? 0,
+      streamsEnded: item.streamsEndedTotal ?? 0,
+      sessionsFound: item.sessionsFoundTotal ?? 0,
+      streamsFound: item.streamsFoundTotal ?? 0,
+    },
   };
 }
 

@@ -10,9 +10,10 @@
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { setting } from '../kernel/config.ts';
-import { NodeRefusedError, restBaseUrlOf } from './wcs-nodes.ts';
+import { NodeRefusedError, type NodeVouching, restBaseUrlOf } from './wcs-nodes.ts';
 
 const timeoutMs = setting('WCS_REST_TIMEOUT_MS');
+const maxAnswerBytes = setting('WCS_REST_MAX_ANSWER_BYTES');
 const maxAttempts = setting('WCS_REST_MAX_ATTEMPTS');
 const backoffBaseMs = setting('WCS_REST_BACKOFF_MS');
 
@@ -96,14 +97,56 @@ function describeError(error: unknown): string {
   return `${name}: ${message}`;
 }
 
-/** One POST to a node's REST API: its status and body text, within `WCS_REST_TIMEOUT_MS`. */
-async function post(url: URL, body: string, auth: string | undefined) {
+/** An answer past `WCS_REST_MAX_ANSWER_BYTES`: not read further. */
+export class AnswerTooLargeError extends Error {
+  constructor(url: URL) {
+    super(`${url} answered more than ${maxAnswerBytes} bytes (WCS_REST_MAX_ANSWER_BYTES): not read`);
+    this.name = 'AnswerTooLargeError';
+  }
+}
+
+/**
+ * The body of `response` as text, read as it arrives and abandoned past `maxBytes` (a declared
+ * `content-length` past it is not read at all): a node's answer never takes more memory than that.
+ */
+async function boundedText(response: Response, url: URL, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel();
+    throw new AnswerTooLargeError(url);
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new AnswerTooLargeError(url);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * One POST to a node's REST API: its status, reason phrase and body text, within
+ * `WCS_REST_TIMEOUT_MS` for the whole exchange (the body included), the body at most
+ * `WCS_REST_MAX_ANSWER_BYTES`; `signal` (a run stopping) ends it at once.
+ */
+async function post(url: URL, body: string, auth: string | undefined, signal?: AbortSignal) {
   const controller = new AbortController();
   inFlight.add(controller);
   const timer = setTimeout(
     () => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
     timeoutMs,
   );
+  const stop = () => controller.abort(signal?.reason ?? new Error('the request was stopped'));
+  if (signal?.aborted) stop();
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     const response = await fetch(url, {
       method: 'POST',
@@ -111,15 +154,40 @@ async function post(url: URL, body: string, auth: string | undefined) {
       body,
       signal: controller.signal,
     });
-    return { status: response.status, text: await response.text() };
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      contentType: response.headers.get('content-type') ?? '',
+      text: await boundedText(response, url, maxAnswerBytes),
+    };
   } catch (error) {
     // What was aborted says why (the timeout, or the client closing), not "This operation was aborted".
-    if (controller.signal.aborted) throw controller.signal.reason;
+    if (controller.signal.aborted && !(error instanceof AnswerTooLargeError)) throw controller.signal.reason;
     throw error;
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
     inFlight.delete(controller);
   }
+}
+
+/**
+ * True when an answer is a WCS finder's "nothing found" (reference §4: `404 Streams not found`,
+ * `Stream not found`, `Connections not found`...), in its reason phrase or as its plain-text body;
+ * a proxy's or another server's 404 (an HTML page, `Cannot POST`, `404 page not found`) is not.
+ * Alone it proves nothing: only a node confirmed as a WCS REST API is believed (`isConfirmed`).
+ */
+export function isFinderNotFound(answer: {
+  readonly status: number;
+  readonly statusText?: string;
+  readonly contentType?: string;
+  readonly text: string;
+}): boolean {
+  if (answer.status !== 404 || /html/i.test(answer.contentType ?? '')) return false;
+  const phrase = /^(streams?|connections?|calls?|sessions?|objects?) not found\.?$/i;
+  return (
+    phrase.test(answer.text.trim()) || (answer.text.trim() === '' && phrase.test(answer.statusText ?? ''))
+  );
 }
 
 /**
@@ -130,7 +198,20 @@ const CONFIRMED_FOR_MS = 10 * 60_000;
 /** REST base URL → when it last answered as a WCS REST API. */
 const confirmedNodes = new Map<string, number>();
 
-const isConfirmed = (base: string) => Date.now() - (confirmedNodes.get(base) ?? 0) < CONFIRMED_FOR_MS;
+/**
+ * True when the REST API at `base` answered as a WCS REST API recently: in this process within
+ * `CONFIRMED_FOR_MS`, or as the node item remembers it (`persisted`: the URL and time of its last
+ * reconciliation, within a day, the poller running in a new process each time in AWS).
+ */
+export function isConfirmed(base: string, persisted?: { url?: string; at?: number }): boolean {
+  if (Date.now() - (confirmedNodes.get(base) ?? 0) < CONFIRMED_FOR_MS) return true;
+  return persisted?.url === base && Date.now() - (persisted.at ?? 0) < 86_400_000;
+}
+
+/** Notes that the REST API at `base` answered as a WCS REST API (a list from a finder, a 2xx to a send). */
+export function markConfirmed(base: string): void {
+  confirmedNodes.set(base, Date.now());
+}
 
 /**
  * Asks a node that answered 404 whether it is a WCS REST API that no longer has the session:
@@ -160,46 +241,64 @@ async function sessionGone(
     const said = answer.text ? `: ${answer.text.slice(0, 120)}` : '';
     return { unconfirmed: `${base}/connection/find_all answered ${answer.status}${said}` };
   }
-  confirmedNodes.set(base, Date.now());
+  markConfirmed(base);
   const held = connections.some((c) => (c as { sessionId?: unknown } | null)?.sessionId === sessionId);
   return { gone: !held };
 }
 
 /** What a node answered to one request of the node poller. */
 export type NodeAnswer =
-  | { readonly answered: true; readonly status: number; readonly text: string }
+  | {
+      readonly answered: true;
+      /** The REST base URL asked. */
+      readonly base: string;
+      readonly status: number;
+      readonly statusText: string;
+      readonly contentType: string;
+      readonly text: string;
+    }
   | {
       readonly answered: false;
       readonly reason: string;
-      /** Not tried: this node may not be asked (outside the allowed networks, not `<id>@<ip>`). */
+      /** Not tried: this node may not be asked (`wcs-nodes.ts`: not registered nor vouched for, outside the allowed networks). */
       readonly refused?: boolean;
+      /** It answered, but past `WCS_REST_MAX_ANSWER_BYTES`: not read. */
+      readonly tooLarge?: boolean;
     };
 
 /**
  * One request to a node's REST API for the node poller: `POST <base><path>` with the same URL rules
- * (`restBaseUrlOf`: the node map, the allowed networks), credentials, pool and timeout as a send, not
- * retried (the next poll is the retry). A node that cannot be reached, or may not be, did not answer.
+ * (`restBaseUrlOf`: registered, or vouched for by its hooks, within the allowed networks),
+ * credentials, timeout and answer cap as a send, not retried (the next poll is the retry). `base`
+ * is the node's REST URL when the caller already decided it (`targetFrom`), `known` what it read of
+ * the node (its item). A node that cannot be reached, or may not be asked, did not answer; `signal`
+ * stops the request (the run is stopping).
  */
-export async function askNode(nodeId: string, path: string, body: unknown): Promise<NodeAnswer> {
+export async function askNode(
+  nodeId: string,
+  path: string,
+  body: unknown,
+  options: { known?: NodeVouching; base?: string; signal?: AbortSignal } = {},
+): Promise<NodeAnswer> {
   let base: string;
   try {
-    base = await restBaseUrlOf(nodeId);
+    base = options.base ?? (await restBaseUrlOf(nodeId, options.known));
   } catch (error) {
     if (!(error instanceof NodeRefusedError)) throw error;
     return { answered: false, reason: error.message, refused: true };
   }
   try {
-    const { status, text } = await post(
+    const answer = await post(
       new URL(`${base}${path}`),
       JSON.stringify(body),
       await authorization(),
+      options.signal,
     );
-    return { answered: true, status, text };
+    return { answered: true, base, ...answer };
   } catch (error) {
-    return {
-      answered: false,
-      reason: `${base}${path}: ${describeError(error)}`,
-    };
+    if (error instanceof AnswerTooLargeError)
+      return { answered: false, reason: error.message, tooLarge: true };
+    return { answered: false, reason: `${base}${path}: ${describeError(error)}` };
   }
 }
 
@@ -225,7 +324,7 @@ export async function sendData(request: DataSendRequest): Promise<SendOutcome> {
     try {
       const { status, text } = await post(url, body, auth);
       if (status >= 200 && status < 300) {
-        confirmedNodes.set(base, Date.now());
+        markConfirmed(base);
         return { outcome: 'SENT', attempts: attempt };
       }
       reason = `WCS answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;

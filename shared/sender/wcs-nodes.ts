@@ -1,22 +1,29 @@
 /**
- * Which WCS REST API serves a session: the node in its `nodeId` (`<id>@<ip>`, reference §1.2).
+ * Which WCS nodes wcs-hooks sends requests to (the node poller's, the sender's), and where: nodes
+ * are known, not claimed. A `nodeId` is `<id>@<ip>` (reference §1.2), client-reachable data (a
+ * forged hook, a proxy): it alone never decides where a request goes, with the WCS REST credentials.
  *
- * - An operator's URL for the node wins: stored in the configuration store (kind `node`, by
+ * - A node an operator registered wins: its URL stored in the configuration store (kind `node`, by
  *   `nodeId` or by IP), managed with `npm run cli -- nodes put|list|remove`, cached here for
- *   `NODE_URL_CACHE_SECONDS` (default 60).
- * - Otherwise the node's default REST endpoint, `http://<ip>:8081/rest-api` (reference §4), and
- *   only for a `nodeId` whose part after `@` is a literal IP address inside the allowed networks
- *   (`WCS_ALLOWED_NETWORKS`, CIDRs, comma-separated; by default the private and loopback ranges).
+ *   `NODE_URL_CACHE_SECONDS` (default 60). Any URL the operator gives is used as given.
+ * - Otherwise a node is asked at its default REST endpoint, `http://<ip>:8081/rest-api` (reference
+ *   §4), only when `NODE_DISCOVERY` lets hooks vouch for it: `signed` (the default) when a hook from
+ *   it passed signature verification (its node item has `signedHookAt`), `any` when any hook named
+ *   it; `registered` never. Either way its IP must be a literal address inside the allowed networks
+ *   (`WCS_ALLOWED_NETWORKS`, CIDRs; by default the private and loopback ranges, not link-local).
  *
- * So where a push goes, with the WCS REST credentials, is never decided by a hook body alone: a
- * `nodeId` is client-reachable data (a forged hook, a proxy), and a push to
- * `n@169.254.169.254` or `n@host:port/path#` must not leave with our credentials.
+ * So a push to `n@169.254.169.254` or `n@host:port/path#` never leaves, nor does one to a private
+ * address that only an unsigned hook named.
  */
 import { BlockList, isIP } from 'node:net';
 import { setting } from '../kernel/config.ts';
 import { deleteConfig, getConfig, listConfig, putConfig } from '../state/config-store.ts';
+import { getNode } from '../state/monitoring.ts';
 
-/** A push to this node is refused: its id is not `<id>@<ip>`, or its IP is outside the allowed networks. */
+/**
+ * A request to this node is refused: it is not registered and its hooks do not vouch for it
+ * (`NODE_DISCOVERY`), its id is not `<id>@<ip>`, or its IP is outside the allowed networks.
+ */
 export class NodeRefusedError extends Error {
   constructor(message: string) {
     super(message);
@@ -46,7 +53,18 @@ export function parseNetworks(spec: string): BlockList {
   return list;
 }
 
+/** How nodes learnt from hooks may be asked: `registered` never, `signed` when a signed hook named them, `any` always. */
+export type NodeDiscovery = 'registered' | 'signed' | 'any';
+const DISCOVERY_MODES: readonly NodeDiscovery[] = ['registered', 'signed', 'any'];
+
+/** `NODE_DISCOVERY`'s value, checked; throws naming the setting for anything else. */
+export function parseNodeDiscovery(value: string): NodeDiscovery {
+  if ((DISCOVERY_MODES as readonly string[]).includes(value)) return value as NodeDiscovery;
+  throw new Error(`NODE_DISCOVERY must be one of ${DISCOVERY_MODES.join(', ')}, got "${value}"`);
+}
+
 const allowed = parseNetworks(setting('WCS_ALLOWED_NETWORKS') || DEFAULT_ALLOWED_NETWORKS);
+const discovery = parseNodeDiscovery(setting('NODE_DISCOVERY'));
 const cacheMs = setting('NODE_URL_CACHE_SECONDS') * 1000;
 
 /** The IP address a `nodeId` names (`<id>@<ip>`), an IPv4-mapped IPv6 one as IPv4; `undefined` if none. */
@@ -92,20 +110,79 @@ async function configuredUrl(key: string): Promise<string | undefined> {
   return found;
 }
 
-/** The REST API base URL of the node `nodeId`, without a trailing slash; `NodeRefusedError` when a push there is refused. */
-export async function restBaseUrlOf(nodeId: string): Promise<string> {
-  const byId = await configuredUrl(nodeId);
-  if (byId) return byId;
+/** What hooks have told of a node, as far as asking it goes (its node item, `state/monitoring.ts`). */
+export interface NodeVouching {
+  /** When a hook from it last passed signature verification (epoch ms); absent: never. */
+  readonly signedHookAt?: number;
+}
+
+const vouching = new Map<string, { facts: NodeVouching; until: number }>();
+
+/** The node item's vouching facts, cached as the URLs are. */
+async function vouchingOf(nodeId: string): Promise<NodeVouching> {
+  const cached = vouching.get(nodeId);
+  if (cached && cached.until > Date.now()) return cached.facts;
+  const node = await getNode(nodeId);
+  const facts = node?.signedHookAt === undefined ? {} : { signedHookAt: node.signedHookAt };
+  vouching.set(nodeId, { facts, until: Date.now() + cacheMs });
+  if (vouching.size > 10_000) vouching.clear();
+  return facts;
+}
+
+/** Where requests to a node go, and whether an operator registered it there. */
+export interface NodeTarget {
+  /** The REST API base URL, without a trailing slash. */
+  readonly url: string;
+  /** An operator gave this URL (`nodes put`); otherwise the default one, its hooks vouching for it. */
+  readonly registered: boolean;
+}
+
+/**
+ * Where requests to node `nodeId` go, from what is known of it: `registered`, the URLs an operator
+ * gave for its nodeId and for its IP (`nodes put`); `vouching`, what its hooks told (its node item).
+ * Its registered URL (by nodeId, then by IP); else, when its hooks vouch for it under
+ * `NODE_DISCOVERY` and its IP is allowed, its default one. `NodeRefusedError`, saying what to
+ * change, when it may not be asked.
+ */
+export function targetFrom(
+  nodeId: string,
+  registered: { readonly byId?: string | undefined; readonly byIp?: string | undefined },
+  vouching: NodeVouching,
+): NodeTarget {
+  if (registered.byId) return { url: registered.byId, registered: true };
   const ip = nodeIpOf(nodeId);
   if (!ip) throw new NodeRefusedError(`nodeId "${nodeId.slice(0, 200)}" does not end in @<IP address>`);
-  const byIp = await configuredUrl(ip);
-  if (byIp) return byIp;
+  if (registered.byIp) return { url: registered.byIp, registered: true };
+  const register = `give its REST URL with \`nodes put ${ip} <url>\``;
   if (!allowed.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6')) {
     throw new NodeRefusedError(
-      `node ${ip} is outside the allowed networks (WCS_ALLOWED_NETWORKS); give its REST URL with \`nodes put\` or widen them`,
+      `node ${ip} is outside the allowed networks (WCS_ALLOWED_NETWORKS): ${register}, or widen them`,
     );
   }
-  return `http://${isIP(ip) === 6 ? `[${ip}]` : ip}:8081/rest-api`;
+  if (discovery === 'registered')
+    throw new NodeRefusedError(`node ${ip} is not registered (NODE_DISCOVERY=registered): ${register}`);
+  if (discovery === 'signed' && vouching.signedHookAt === undefined)
+    throw new NodeRefusedError(
+      `node ${ip} is not registered and no signed hook has named it (NODE_DISCOVERY=signed: hooks vouch for a node only when their signatures are verified, WCS_HOOK_SECRET): ${register}`,
+    );
+  return { url: `http://${isIP(ip) === 6 ? `[${ip}]` : ip}:8081/rest-api`, registered: false };
+}
+
+/**
+ * Where requests to node `nodeId` go (`targetFrom`), its registered URLs read from the
+ * configuration store and its node item when `known` does not say (both cached).
+ */
+export async function nodeTargetOf(nodeId: string, known?: NodeVouching): Promise<NodeTarget> {
+  const byId = await configuredUrl(nodeId);
+  const ip = nodeIpOf(nodeId);
+  const byIp = byId || !ip ? undefined : await configuredUrl(ip);
+  const vouchedBy = byId || byIp || discovery !== 'signed' ? {} : (known ?? (await vouchingOf(nodeId)));
+  return targetFrom(nodeId, { byId, byIp }, vouchedBy);
+}
+
+/** The REST API base URL of node `nodeId` (`nodeTargetOf`); `NodeRefusedError` when it may not be asked. */
+export async function restBaseUrlOf(nodeId: string, known?: NodeVouching): Promise<string> {
+  return (await nodeTargetOf(nodeId, known)).url;
 }
 
 /** A configured node URL, as the CLI shows it. */

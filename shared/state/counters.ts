@@ -8,11 +8,13 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { withinBudget } from '../kernel/budget.ts';
 import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
-import { dynamo, tableNameOf } from '../store/dynamo.ts';
+import { dynamo, queryAll, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 
 /** A refusal answers WCS after at most this much counting (`REFUSAL_COUNT_BUDGET_MS`). */
 const budgetMs = setting('REFUSAL_COUNT_BUDGET_MS');
+
+const countersTable = () => tableNameOf('counters');
 
 /** The counter of `appKey`'s refusals. */
 export const refusedCounter = (appKey: string) => `refused#${appKey}`;
@@ -32,7 +34,7 @@ export type CountRefusal = (
  * way: a count not written within its budget is left out, with a warning (the metric still has it).
  */
 export function refusalCounter(): CountRefusal {
-  const tableName = tableNameOf('counters');
+  const tableName = countersTable();
   return async (refusal, at) => {
     const write = dynamo.send(
       new UpdateCommand({
@@ -56,4 +58,75 @@ export function refusalCounter(): CountRefusal {
       logger.warn('refusal not counted', { error: (error as Error).message });
     }
   };
+}
+
+/** What one reconciliation or loss changed on a node, as the per-hour and per-day counters add it. */
+export interface NodeChangeCounts {
+  readonly sessionsEnded: number;
+  readonly streamsEnded: number;
+  readonly sessionsFound: number;
+  readonly streamsFound: number;
+}
+
+/** The counters of node `nodeId`'s reconciliations, by UTC hour (`2026-12-07T03Z`) and by UTC day (`2026-12-07`). */
+export const nodeChangesCounter = (nodeId: string, per: 'hour' | 'day') => `reconciled-${per}#${nodeId}`;
+
+/**
+ * Adds what a reconciliation (or a loss) of `nodeId` ended and found at `at` to the node's counters
+ * of that hour and that day: what an operator reads to see how much reconciliation does, per node,
+ * over time (`nodes list`, `node_status/list`). Two writes; nothing when nothing changed.
+ */
+export async function countNodeChanges(nodeId: string, at: Date, counts: NodeChangeCounts): Promise<void> {
+  if (Object.values(counts).every((n) => n === 0)) return;
+  const windows = { hour: `${at.toISOString().slice(0, 13)}Z`, day: at.toISOString().slice(0, 10) };
+  await Promise.all(
+    (['hour', 'day'] as const).map((per) =>
+      dynamo.send(
+        new UpdateCommand({
+          TableName: countersTable(),
+          Key: { counter: nodeChangesCounter(nodeId, per), window: windows[per] },
+          UpdateExpression:
+            'ADD sessionsEnded :se, streamsEnded :te, sessionsFound :sf, streamsFound :tf SET nodeId = :node, expiresAt = :exp',
+          ExpressionAttributeValues: {
+            ':se': counts.sessionsEnded,
+            ':te': counts.streamsEnded,
+            ':sf': counts.sessionsFound,
+            ':tf': counts.streamsFound,
+            ':node': nodeId,
+            ':exp': expiresAtFor(at),
+          },
+        }),
+      ),
+    ),
+  );
+}
+
+/**
+ * The counts of node `nodeId`'s reconciliations over the last 24 hours and the last 7 days (UTC), as
+ * of `now`: two Queries.
+ */
+export async function nodeChangesOf(
+  nodeId: string,
+  now: Date,
+): Promise<{ last24Hours: NodeChangeCounts; last7Days: NodeChangeCounts }> {
+  const sum = (items: Record<string, unknown>[]): NodeChangeCounts => ({
+    sessionsEnded: items.reduce((n, i) => n + Number(i.sessionsEnded ?? 0), 0),
+    streamsEnded: items.reduce((n, i) => n + Number(i.streamsEnded ?? 0), 0),
+    sessionsFound: items.reduce((n, i) => n + Number(i.sessionsFound ?? 0), 0),
+    streamsFound: items.reduce((n, i) => n + Number(i.streamsFound ?? 0), 0),
+  });
+  const since = (per: 'hour' | 'day', ms: number) => {
+    const from = new Date(now.getTime() - ms).toISOString();
+    return queryAll({
+      TableName: countersTable(),
+      KeyConditionExpression: '#c = :c AND #w >= :from',
+      ExpressionAttributeNames: { '#c': 'counter', '#w': 'window' },
+      ExpressionAttributeValues: {
+        ':c': nodeChangesCounter(nodeId, per),
+        ':from': per === 'hour' ? `${from.slice(0, 13)}Z` : from.slice(0, 10),
+      },
+    });
+  };
+  const [hours, days] = await Promise.all([since('hour', 23 * 3_600_000), since('day', 6 * 86_400_000)]);
+  return { last24Hours: sum(hours), last7Days: sum(days) };
 }

@@ -116,6 +116,7 @@ export function recordUnseenSession(
   body: { nodeId: string; appKey: string; sessionId: string },
   method: string,
   receivedAt: Date,
+  _options: { provisional?: boolean; newGenerationIfEndedBefore?: Date } = {},
 ): Promise<TransitionResult> {
   return applyTransition(tableName(), SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },

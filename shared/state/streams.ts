@@ -524,3 +524,19 @@ export function playerRelease(player: StreamRef, now: Date) {
     ExpressionAttributeValues: { ':at': now.toISOString() },
   };
 }
+
+/**
+ * Marks `ref` as the holder of its name (`holdsName`), once `stream-names.ts` let it claim the name:
+ * a publisher found by reconciliation, whose publishStream (which marks it) never came. Its end then
+ * releases the name as any publisher's does.
+ */
+export async function markNameHeld(ref: StreamRef): Promise<void> {
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: streamKey(ref),
+      UpdateExpression: 'SET holdsName = :true',
+      ExpressionAttributeValues: { ':true': true },
+    }),
+  );
+}

@@ -180,8 +180,11 @@ describe('reconciliation', () => {
     });
   }, 60_000);
 
-  it('leaves alone what a hook moved within the grace period', async () => {
+  it('leaves alone what a hook moved within the grace period, and stamps the end with its last evidence', async () => {
     const { wcs } = await node('127.0.10.3');
+    // The node has answered as a WCS REST API (a list): its later "not found" means none.
+    await session(wcs);
+    await reconciledAfter(wcs.nodeId, Date.now() - GRACE_S * 1000);
     const young = await session(wcs);
     const hookAt = Date.now();
     wcs.dropSilently(young);
@@ -192,7 +195,10 @@ describe('reconciliation', () => {
       status: 'DISCONNECTED',
       info: expect.stringMatching(/^Reconciled by wcs-hooks:/),
     });
-    expect(Date.parse(String(item?.endedAt))).toBeGreaterThanOrEqual(hookAt + GRACE_S * 1000);
+    expect(Date.parse(String(item?.endDetectedAt))).toBeGreaterThanOrEqual(hookAt + GRACE_S * 1000);
+    // When it ended, as well as can be known: after its last hook, before it was found gone.
+    expect(Date.parse(String(item?.endedAt))).toBeLessThan(Date.parse(String(item?.endDetectedAt)));
+    expect(Date.parse(String(item?.endedAt))).toBeGreaterThanOrEqual(hookAt - 1000);
   }, 60_000);
 
   it('ends nothing on a garbled or failing answer', async () => {

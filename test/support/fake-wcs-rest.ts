@@ -19,11 +19,20 @@ export interface ReceivedData {
   readonly payload: unknown;
 }
 
+/** An answer a node gives instead of its normal one: a status, a raw body and its content type. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly contentType?: string;
+}
+
 export interface FakeWcsRestOptions {
   /** The node whose sessions it holds. */
   readonly node: FakeWcs;
   /** Loopback address to listen on (each fake node its own). Default 127.0.0.1. */
   readonly host?: string;
+  /** Port to listen on: 8081 serves a node at its default URL, `http://<ip>:8081/rest-api`. Default: a free one. */
+  readonly port?: number;
   /** Required HTTP Basic credentials. Default: none (WCS's default, no REST auth). */
   readonly credentials?: { readonly username: string; readonly password: string };
 }
@@ -77,6 +86,12 @@ export class FakeWcsRest {
    * `error` (500); `legacy`, as a WCS before 5.2.923, which refuses `display` in `stream/find` (400).
    */
   streamAnswers: 'normal' | 'garbage' | 'error' | 'legacy' = 'normal';
+  /**
+   * A node that lies, stalls or answers garbage: for each `stream/*` and `connection/find_all`
+   * request, its path in, a raw answer, `'hang'` (never answer, until the server closes) or
+   * `undefined` (answer normally) out.
+   */
+  override: ((path: string) => RawAnswer | 'hang' | undefined) | undefined;
   private inFlight = 0;
   private failures: number[] = [];
   private server: Server | undefined;
@@ -114,6 +129,22 @@ export class FakeWcsRest {
           const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
           if (request.headers.authorization !== expected) return answer(401, 'Unauthorized');
         }
+        const overridden =
+          request.method === 'POST' &&
+          (request.url === '/rest-api/connection/find_all' || request.url?.startsWith('/rest-api/stream/'))
+            ? this.override?.(request.url ?? '')
+            : undefined;
+        if (overridden === 'hang') return await new Promise<void>(() => undefined);
+        if (overridden) {
+          if (request.url === '/rest-api/connection/find_all') this.findAllRequests++;
+          else
+            this.streamRequests.set(request.url ?? '', (this.streamRequests.get(request.url ?? '') ?? 0) + 1);
+          response.writeHead(overridden.status, {
+            'content-type': overridden.contentType ?? 'application/json',
+            'content-length': Buffer.byteLength(overridden.body),
+          });
+          return response.end(overridden.body);
+        }
         if (request.method === 'POST' && request.url === '/rest-api/connection/find_all') {
           this.findAllRequests++;
           if (this.streamAnswers === 'garbage') {
@@ -148,7 +179,7 @@ export class FakeWcsRest {
         this.inFlight--;
       }
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, host, resolve));
+    await new Promise<void>((resolve) => this.server?.listen(this.options.port ?? 0, host, resolve));
     const { port } = this.server.address() as AddressInfo;
     this.url = `http://${host}:${port}/rest-api`;
     return this;

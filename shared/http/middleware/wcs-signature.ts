@@ -42,6 +42,16 @@ export function verifyWcsSignature(
   return matched;
 }
 
+/** The events whose signature this middleware verified (a hook's signature vouches for its `nodeId`). */
+const verified = new WeakSet<object>();
+
+/**
+ * True when `event`'s signature was verified against a configured secret; false when none is
+ * configured (nothing was checked): what lets a hook vouch for the node it names
+ * (`sender/wcs-nodes.ts`, `NODE_DISCOVERY=signed`).
+ */
+export const signatureVerified = (event: object): boolean => verified.has(event);
+
 /**
  * Rejects, with 403, a hook whose `Authorization: WCS <hmac>` does not match the raw body, before
  * anything parses the body. Reference §0.2: "backend recomputes HMAC-MD5(body) and must return
@@ -60,6 +70,7 @@ export function wcsSignature(options: WcsSignatureOptions): middy.MiddlewareObj<
     if (!verifyWcsSignature(rawBodyOf(request.event), authorization, secrets)) {
       throw new SignatureMismatchError('Authorization does not match the body under any configured secret');
     }
+    verified.add(request.event);
   };
   return { before: wcsSignatureBefore };
 }
