@@ -63,6 +63,7 @@ async function main() {
   const signed = secretsFromEnvironment(setting('WCS_HOOK_SECRET')).length > 0;
   parseFailModes(setting('DECISION_FAIL_MODES'));
   parseDefaultPolicy(setting('DEFAULT_APP_POLICY'));
+  setting('NODE_DISCOVERY');
   const { parseAllowedOrigins } = await import('#shared/kernel/origins.ts');
   parseAllowedOrigins(setting('ALLOWED_ORIGINS'));
   const { localTls } = await import('./tls.ts');
@@ -80,7 +81,15 @@ async function main() {
   }
   log(`DynamoDB at ${env.DYNAMODB_ENDPOINT}`);
   log(
-    `polling the WCS nodes that send hooks every ${setting('NODE_POLL_INTERVAL_S')} s (node status, stream metrics by profile)`,
+    `polling the WCS nodes every ${setting('NODE_POLL_INTERVAL_S')} s (status, reconciliation, stream metrics by profile): ${
+      setting('NODE_DISCOVERY') === 'registered'
+        ? 'those registered with `npm run cli -- nodes put` (NODE_DISCOVERY=registered)'
+        : setting('NODE_DISCOVERY') === 'any'
+          ? 'those registered, and any that sends a hook from inside WCS_ALLOWED_NETWORKS (NODE_DISCOVERY=any)'
+          : signed
+            ? 'those registered, and those whose signed hooks vouch for them (NODE_DISCOVERY=signed)'
+            : 'only those registered with `npm run cli -- nodes put` (hooks are not signed, so none vouches for its node: NODE_DISCOVERY=signed)'
+    }`,
   );
 
   const client = new DynamoDBClient({ endpoint: env.DYNAMODB_ENDPOINT });

@@ -34,6 +34,8 @@ interface BooleanSetting extends SettingBase {
 interface TextSetting extends SettingBase {
   readonly kind: 'text';
   readonly fallback?: string;
+  /** The only values it may take; any other fails the start, naming the variable. Default: any text. */
+  readonly choices?: readonly string[];
 }
 export type Setting = IntegerSetting | BooleanSetting | TextSetting;
 
@@ -49,6 +51,13 @@ const text = <Fallback extends string | undefined>(
   meaning: string,
   more: Partial<SettingBase> = {},
 ) => ({ kind: 'text', fallback, meaning, audience: 'operator', ...more }) as const;
+/** A text setting that is one of `choices`. */
+const choice = <const Choices extends readonly string[]>(
+  choices: Choices,
+  fallback: Choices[number],
+  meaning: string,
+  more: Partial<SettingBase> = {},
+) => ({ kind: 'text', choices, fallback, meaning, audience: 'operator', ...more }) as const;
 const wiring = (meaning: string) =>
   ({ kind: 'text', fallback: undefined, meaning, audience: 'wiring' }) as const;
 
@@ -174,7 +183,8 @@ export const SETTINGS = {
     8,
     'WCS nodes the poller asks at once; nodes that did not answer their last poll share a quarter of these (at least one), so dead or spoofed nodes never delay the others',
   ),
-  NODE_DISCOVERY: text(
+  NODE_DISCOVERY: choice(
+    ['registered', 'signed', 'any'],
     'signed',
     'which nodes the poller and the sender may send requests (and the WCS REST credentials) to: `registered` (only nodes given a URL with `nodes put`), `signed` (those, and nodes learnt from hooks whose signature was verified, at `http://<ip>:8081/rest-api` when the IP is inside `WCS_ALLOWED_NETWORKS`), `any` (those, and nodes learnt from any hook inside `WCS_ALLOWED_NETWORKS`: a trusted lab only)',
     { inAws: '`nodeDiscovery`' },
@@ -295,9 +305,11 @@ export type SettingValue<Name extends SettingName> = (typeof SETTINGS)[Name] ext
   ? number
   : (typeof SETTINGS)[Name] extends { kind: 'boolean' }
     ? boolean
-    : (typeof SETTINGS)[Name] extends { fallback: string }
-      ? string
-      : string | undefined;
+    : (typeof SETTINGS)[Name] extends { choices: readonly (infer Choice)[] }
+      ? Choice
+      : (typeof SETTINGS)[Name] extends { fallback: string }
+        ? string
+        : string | undefined;
 
 /**
  * The value of setting `name` now, or its default when unset (an empty value counts as unset). A
@@ -319,6 +331,10 @@ export function setting<Name extends SettingName>(name: Name): SettingValue<Name
   if (definition.kind === 'boolean') {
     return ['true', '1', 'yes'].includes(raw.toLowerCase()) as SettingValue<Name>;
   }
+  if (definition.choices && !definition.choices.includes(raw))
+    throw new Error(
+      `environment variable ${name} must be one of ${definition.choices.join(', ')}, got "${raw}"`,
+    );
   return raw as SettingValue<Name>;
 }
 

@@ -53,18 +53,9 @@ export function parseNetworks(spec: string): BlockList {
   return list;
 }
 
-/** How nodes learnt from hooks may be asked: `registered` never, `signed` when a signed hook named them, `any` always. */
-export type NodeDiscovery = 'registered' | 'signed' | 'any';
-const DISCOVERY_MODES: readonly NodeDiscovery[] = ['registered', 'signed', 'any'];
-
-/** `NODE_DISCOVERY`'s value, checked; throws naming the setting for anything else. */
-export function parseNodeDiscovery(value: string): NodeDiscovery {
-  if ((DISCOVERY_MODES as readonly string[]).includes(value)) return value as NodeDiscovery;
-  throw new Error(`NODE_DISCOVERY must be one of ${DISCOVERY_MODES.join(', ')}, got "${value}"`);
-}
-
 const allowed = parseNetworks(setting('WCS_ALLOWED_NETWORKS') || DEFAULT_ALLOWED_NETWORKS);
-const discovery = parseNodeDiscovery(setting('NODE_DISCOVERY'));
+/** How nodes learnt from hooks may be asked: `registered` never, `signed` when a signed hook named them, `any` always. */
+const discovery = setting('NODE_DISCOVERY');
 const cacheMs = setting('NODE_URL_CACHE_SECONDS') * 1000;
 
 /** The IP address a `nodeId` names (`<id>@<ip>`), an IPv4-mapped IPv6 one as IPv4; `undefined` if none. */

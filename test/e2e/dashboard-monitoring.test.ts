@@ -1,6 +1,6 @@
 /**
  * The live page's monitoring, in headless Chromium: the WCS nodes with their state from the node
- * poller (up, then down with the reason when the node answers 500), and, when a stream is selected,
+ * poller (up, then unusable with the reason when the node answers 500), and, when a stream is selected,
  * a chart of its metric samples (OAM's `/stream/{nodeId}/{mediaId}`). Waits are bounded; no time is
  * asserted.
  */
@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('the live page', () => {
-  it('shows each WCS node up, then down with the reason when it answers 500', async () => {
+  it('shows each WCS node up, then unusable with the reason when it answers 500', async () => {
     const session = wcs.newSession();
     await wcs.send('connect', wcs.connectBody(session));
     const row = page.locator(`#nodes tr[data-key="${wcs.nodeId}"]`);
@@ -52,7 +52,7 @@ describe('the live page', () => {
     rest.streamAnswers = 'error';
     try {
       await page
-        .locator(`#nodes tr[data-key="${wcs.nodeId}"] td:nth-child(2)`, { hasText: 'down' })
+        .locator(`#nodes tr[data-key="${wcs.nodeId}"] td:nth-child(2)`, { hasText: 'unusable' })
         .waitFor({ timeout: 20_000 });
       const cells = await row.locator('td').allTextContents();
       expect(cells[0]).toBe(wcs.nodeId);
