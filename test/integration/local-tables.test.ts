@@ -3,6 +3,7 @@
  * brought up to date when `.data/` holds tables made by an older version.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort, type RunningDynamoDbLocal, startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
@@ -29,6 +30,13 @@ const indexesOf = async (tableName: string) =>
   )
     .map((i) => i.IndexName)
     .sort();
+
+describe('DynamoDB Local', () => {
+  it('runs with its telemetry off: nothing leaves the machine unasked', () => {
+    const args = readFileSync(`/proc/${dynamo.process.pid}/cmdline`, 'utf8').split('\0');
+    expect(args).toContain('-disableTelemetry');
+  });
+});
 
 describe('the local tables', () => {
   it('replace the global indexes of a table an older version made with the ones defined now', async () => {
