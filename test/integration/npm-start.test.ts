@@ -70,6 +70,45 @@ describe('npm start', () => {
     expect(await exited).toBe(0);
   }, 60_000);
 
+  it('stops at once on SIGTERM while the node poller waits on a node that never answers', async () => {
+    const port = await freePort();
+    const prefix = `npm-start-${randomUUID().slice(0, 8)}`;
+    // A registered node that accepts the poller's request and never answers.
+    let asked = 0;
+    const hanging = createServer((socket) => {
+      asked++;
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const wcs = new FakeWcs({ appUrl: `http://127.0.0.1:${port}/hooks`, appKey: 'defaultApp' });
+    try {
+      const { child, exited } = await npmStart({
+        PORT: String(port),
+        DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+        TABLE_PREFIX: prefix,
+        SPILL_DIR: mkdtempSync(join(tmpdir(), 'npm-start-spill-')),
+        NODE_POLL_INTERVAL_S: '1',
+        WCS_REST_TIMEOUT_MS: '120000',
+      });
+      const { exportTableNames } = await import('../../infra/local/tables.ts');
+      exportTableNames(prefix);
+      const { putNodeUrl } = await import('../../shared/sender/wcs-nodes.ts');
+      await putNodeUrl(
+        wcs.nodeId,
+        `http://127.0.0.1:${(hanging.address() as { port: number }).port}/rest-api`,
+      );
+      expect((await wcs.send('connect', wcs.connectBody(wcs.newSession()))).status).toBe(200);
+      while (asked === 0) await new Promise((r) => setTimeout(r, 100));
+
+      child.kill('SIGTERM');
+
+      // The request would wait two minutes for an answer: the test's own timeout is far shorter.
+      expect(await exited).toBe(0);
+    } finally {
+      hanging.close();
+    }
+  }, 40_000);
+
   it('refuses to start on a DynamoDB Local port another process holds, and says what to do', async () => {
     const dynamoPort = await freePort();
     const holder = createServer(() => undefined);
