@@ -269,10 +269,21 @@ async function nodesNamed(id: string | undefined): Promise<NodeStatus[] | undefi
 
 type Handler = (payload: unknown) => Promise<RealmReply>;
 
+/**
+ * `payload` without its fields given as an empty string. OAM's own page sends every filter it has,
+ * those the operator left blank as `""` (`{"node":"","publisher":"",...}`): in every realm, a field
+ * given as `""` is a field left out (no filter; every node for an alarm's node; unchanged in an
+ * update), and a required one is then missing.
+ */
+function withoutEmptyStrings(payload: unknown): unknown {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
+  return Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== ''));
+}
+
 /** A realm that validates its payload with `schema` before `serve` sees it. */
 function realm<T>(schema: z.ZodMiniType<T>, serve: (payload: T) => Promise<RealmReply>): Handler {
   return async (payload) => {
-    const parsed = schema.safeParse(payload ?? {});
+    const parsed = schema.safeParse(withoutEmptyStrings(payload ?? {}));
     if (!parsed.success) return badRequest(problems(parsed.error.issues));
     try {
       return await serve(parsed.data);
