@@ -131,23 +131,33 @@ export function negotiateHeartbeat(header: string | undefined): StompSessionStat
   };
 }
 
-function parseRequest(frame: StompFrame): RealmRequest | string {
+/**
+ * The request a SEND carries. Its destination (`/app/api/<realm>`) names the realm, as OAM routes
+ * it; the body's `realm` (OAM clients repeat it there) may only agree: a body naming another realm
+ * is a 400, never served in the destination's place (a client, or a proxy trusting destinations,
+ * would see one realm asked and another one run). An answer with a `requestId` keeps it.
+ */
+function parseRequest(frame: StompFrame): RealmRequest | { requestId?: string; reason: string } {
   let body: unknown;
   try {
     body = JSON.parse(frame.body);
   } catch {
-    return 'the body is not JSON';
+    return { reason: 'the body is not JSON' };
   }
   const request = body as Partial<RealmRequest> | null;
   if (!request || typeof request !== 'object' || typeof request.requestId !== 'string') {
-    return 'the body must be {"requestId": "...", "realm": "/api/...", "payload": {...}}';
+    return { reason: 'the body must be {"requestId": "...", "realm": "/api/...", "payload": {...}}' };
   }
-  const realm = frame.headers.destination?.slice('/app'.length) ?? '';
-  return {
-    requestId: request.requestId,
-    realm: typeof request.realm === 'string' ? request.realm : realm,
-    payload: request.payload ?? {},
-  };
+  const destination = frame.headers.destination ?? '';
+  const realm = destination.slice('/app'.length);
+  const named = typeof request.realm === 'string' ? request.realm.replace(/^\/app(?=\/)/, '') : '';
+  if (named !== '' && named !== realm) {
+    return {
+      requestId: request.requestId,
+      reason: `the body names realm ${request.realm}, the destination ${destination}: they must agree`,
+    };
+  }
+  return { requestId: request.requestId, realm, payload: request.payload ?? {} };
 }
 
 /**
@@ -236,8 +246,12 @@ export async function handleFrame(
       if (!reply) return error('subscribe to /user/service to receive replies', frame);
       const request = parseRequest(frame);
       const answer: RealmReply & { requestId?: string } =
-        typeof request === 'string'
-          ? { status: 400, reason: request }
+        'reason' in request
+          ? {
+              ...(request.requestId !== undefined && { requestId: request.requestId }),
+              status: 400,
+              reason: request.reason,
+            }
           : { requestId: request.requestId, ...(await handleRequest(request)) };
       return [...receipt, messageFrame(state, sessionId, reply[0], '/user/service', answer)];
     }
