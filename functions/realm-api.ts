@@ -12,6 +12,8 @@ import { handleRealm } from '#shared/realtime/realms.ts';
 export const handler = apiHandler({
   // OAM clients and browsers cannot sign requests: the monitoring API's token, as over STOMP.
   auth: 'token',
+  // Every answer in OAM's shape, its errors (401, 413, 415, malformed JSON, 500) included.
+  errors: 'oam',
   schema: z.record(z.string(), z.unknown()),
   handle: async (payload, event: APIGatewayProxyEventV2) => {
     const realm = event.rawPath;

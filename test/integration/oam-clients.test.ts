@@ -120,3 +120,61 @@ describe('an empty string', () => {
     });
   });
 });
+
+describe('every error of a REST realm', () => {
+  /** A raw `POST /api/stream/list`: what an OAM client (or a mistaken one) might send. */
+  async function post(init: { authorization?: string; contentType?: string; body: string }) {
+    const response = await fetch(`${server.baseUrl}/api/stream/list`, {
+      method: 'POST',
+      headers: {
+        ...(init.authorization !== undefined && { authorization: init.authorization }),
+        ...(init.contentType !== undefined && { 'content-type': init.contentType }),
+      },
+      body: init.body,
+    });
+    return { http: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it.each([
+    ['no token', { contentType: 'application/json', body: '{}' }, 401],
+    ['a wrong token', { authorization: 'Bearer wrong', contentType: 'application/json', body: '{}' }, 401],
+    [
+      'a body that is not JSON',
+      { authorization: `Bearer ${TOKEN}`, contentType: 'application/json', body: '{"app":' },
+      400,
+    ],
+    [
+      'a content type other than JSON',
+      { authorization: `Bearer ${TOKEN}`, contentType: 'text/plain', body: '{}' },
+      415,
+    ],
+    [
+      'a JSON body that is not an object',
+      { authorization: `Bearer ${TOKEN}`, contentType: 'application/json', body: '[1]' },
+      400,
+    ],
+    [
+      'a body over the limit',
+      {
+        authorization: `Bearer ${TOKEN}`,
+        contentType: 'application/json',
+        body: `{"app":"${'x'.repeat(300 * 1024)}"}`,
+      },
+      413,
+    ],
+    [
+      'a body nested too deep',
+      {
+        authorization: `Bearer ${TOKEN}`,
+        contentType: 'application/json',
+        body: `${'['.repeat(200)}${']'.repeat(200)}`,
+      },
+      400,
+    ],
+  ])("is in OAM's shape, {status, reason}, with the HTTP status: %s", async (_what, init, status) => {
+    const answer = await post(init);
+    expect(answer.http).toBe(status);
+    expect(answer.body).toEqual({ status, reason: expect.any(String) });
+    expect((answer.body.reason as string).length).toBeGreaterThan(0);
+  });
+});
