@@ -19,6 +19,7 @@ import {
   putConfig,
   replaceConfig,
 } from './config-store.ts';
+import { listNodes } from './monitoring.ts';
 
 /** A whole number, as a JSON number or its decimal text. */
 const wholeNumber = (min: number, max: number) =>
@@ -163,9 +164,40 @@ export async function updateOam<Kind extends OamKind>(
   return object;
 }
 
-/** Deletes object `id` of `kind`; throws `OamConfigError` (not found) when there is none. */
+/** Nodes named in a refusal, at most; the count says how many more. */
+const NODES_NAMED = 10;
+
+/**
+ * Deletes object `id` of `kind`; throws `OamConfigError` (not found) when there is none.
+ *
+ * A profile assigned to a node is not deleted (`OamConfigError` naming the nodes): a node follows
+ * the profiles `node/update` gave it, or every profile when it was given none, so taking the id out
+ * of its list would silently change what it samples either way (nothing, when it named only this
+ * one; everything, were an emptied list read as "none given"). The operator says which: `node/update`
+ * first. Rules and profiles refer to each other (`rule.profiles`, `profile.rules`): a deleted one's
+ * id is taken out of the others' lists, which stay valid (an update of them checks every id).
+ */
 export async function deleteOam(kind: OamKind, id: number): Promise<void> {
+  if (kind === 'profile') {
+    const holders = (await listNodes()).filter((n) => n.profiles?.includes(id)).map((n) => n.nodeId);
+    if (holders.length > 0) {
+      const named = holders.slice(0, NODES_NAMED).join(', ');
+      const more = holders.length > NODES_NAMED ? ` and ${holders.length - NODES_NAMED} more` : '';
+      throw new OamConfigError(
+        `profile ${id} is assigned to node ${named}${more}: give the node other profiles (node/update) before deleting it`,
+      );
+    }
+  }
   if (!(await deleteConfig(kind, String(id)))) throw new OamConfigError('Object not found', true);
+  if (kind === 'alarm') return;
+  const [referrer, field] =
+    kind === 'profile' ? (['rule', 'profiles'] as const) : (['profile', 'rules'] as const);
+  for (const other of await listOam(referrer)) {
+    const ids = (other as unknown as Record<string, number[]>)[field] ?? [];
+    if (!ids.includes(id)) continue;
+    // One deleted meanwhile is not put back (replaceConfig writes only over an existing one).
+    await replaceConfig(referrer, String(other.id), { ...other, [field]: ids.filter((i) => i !== id) });
+  }
 }
 
 /** A validation's problems in one line: `field: what is wrong; ...`. */

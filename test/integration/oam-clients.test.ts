@@ -178,3 +178,55 @@ describe('every error of a REST realm', () => {
     expect((answer.body.reason as string).length).toBeGreaterThan(0);
   });
 });
+
+describe('deleting a profile', () => {
+  it('assigned to a node is refused with a 400 naming the node, until the node is given others', async () => {
+    await wcs.send('connect', wcs.connectBody(wcs.newSession())); // the node is known
+    const created = await restRealm('profile/create', { name: 'only', rate: '5', metrics: ['3'] });
+    const id = (created.payload as { id: number }).id;
+    expect(await restRealm('node/update', { id: wcs.nodeId, profiles: [String(id)] })).toMatchObject({
+      status: 200,
+    });
+
+    const refused = await restRealm('profile/delete', { id });
+    expect(refused).toMatchObject({ http: 400, status: 400 });
+    expect(refused.reason).toContain(`profile ${id} is assigned to node ${wcs.nodeId}`);
+    // Nothing changed: the node still samples with it.
+    expect((await restRealm('profile/list', { id })).payload).toEqual([expect.objectContaining({ id })]);
+    expect((await restRealm('node/list', { id: wcs.nodeId })).payload).toEqual([
+      expect.objectContaining({ profiles: [id] }),
+    ]);
+
+    await restRealm('node/update', { id: wcs.nodeId, profiles: [] });
+    expect(await restRealm('profile/delete', { id })).toMatchObject({ status: 200 });
+  });
+
+  it('takes it out of the rules that list it, and deleting a rule out of the profiles that list it', async () => {
+    const profile = await restRealm('profile/create', { name: 'p', rate: '5', metrics: ['3'] });
+    const profileId = (profile.payload as { id: number }).id;
+    const kept = await restRealm('profile/create', { name: 'kept', rate: '5', metrics: ['3'] });
+    const keptId = (kept.payload as { id: number }).id;
+    const rule = await restRealm('rule/create', {
+      type: '0',
+      name: 'r',
+      value: 'cam*',
+      profiles: [String(profileId), String(keptId)],
+    });
+    const ruleId = (rule.payload as { id: number }).id;
+    await restRealm('profile/update', { id: keptId, rules: [String(ruleId)] });
+
+    expect(await restRealm('profile/delete', { id: profileId })).toMatchObject({ status: 200 });
+    expect((await restRealm('rule/list', { id: ruleId })).payload).toEqual([
+      expect.objectContaining({ profiles: [keptId] }),
+    ]);
+    // The rule can be changed again: it names no profile that is gone.
+    expect(await restRealm('rule/update', { id: ruleId, value: 'studio*' })).toMatchObject({ status: 200 });
+
+    expect(await restRealm('rule/delete', { id: ruleId })).toMatchObject({ status: 200 });
+    expect((await restRealm('profile/list', { id: keptId })).payload).toEqual([
+      expect.objectContaining({ rules: [] }),
+    ]);
+    expect(await restRealm('profile/update', { id: keptId, rate: '10' })).toMatchObject({ status: 200 });
+    await restRealm('profile/delete', { id: keptId });
+  });
+});
