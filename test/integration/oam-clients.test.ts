@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeSamples } from '../../shared/state/metrics.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { useOwnTables } from '../support/own-tables.ts';
@@ -228,5 +229,30 @@ describe('deleting a profile', () => {
     ]);
     expect(await restRealm('profile/update', { id: keptId, rate: '10' })).toMatchObject({ status: 200 });
     await restRealm('profile/delete', { id: keptId });
+  });
+});
+
+describe('/stream/{node}/{mediaId}', () => {
+  it("delivers a stream's samples to a subscription naming its node by IP, as by nodeId", async () => {
+    const raw = await rawClient();
+    const mediaId = randomUUID();
+    const byId = `/stream/${wcs.nodeId}/${mediaId}`;
+    const byIp = `/stream/127.0.0.1/${mediaId}`;
+    raw.send('SUBSCRIBE', { id: 'by-id', destination: byId });
+    raw.send('SUBSCRIBE', { id: 'by-ip', destination: byIp, receipt: 'subscribed' });
+    await raw.next((f) => f.command === 'RECEIPT' && f.headers['receipt-id'] === 'subscribed');
+
+    await writeSamples([
+      { nodeId: wcs.nodeId, mediaId, timestamp: Date.now(), values: { VIDEO_RATE: 1234 } },
+    ]);
+
+    const sample = (subscription: string) =>
+      raw.next((f) => f.command === 'MESSAGE' && f.headers.subscription === subscription);
+    const [toId, toIp] = await Promise.all([sample('by-id'), sample('by-ip')]);
+    for (const message of [toId, toIp]) {
+      expect(JSON.parse(message.body)).toEqual([{ VIDEO_RATE: 1234, timestamp: expect.any(Number) }]);
+      // The destination the sample was sent to, as a broker names it for a wildcard subscription.
+      expect(message.headers.destination).toBe(byId);
+    }
   });
 });

@@ -26,8 +26,11 @@ export const DESTINATIONS = [
 ] as const;
 /** `/topic/streams/{name}`: one stream name's changes. */
 const STREAM_TOPIC = /^\/topic\/streams\/[^/]+$/;
-/** `/stream/{nodeId}/{mediaId}`: OAM's realtime metric samples of one stream. */
-const METRICS_TOPIC = /^\/stream\/[^/]+\/[^/]+$/;
+/**
+ * `/stream/{node}/{mediaId}`: OAM's realtime metric samples of one stream, its node named by nodeId
+ * (`<id>@<ip>`) or by IP, as everywhere OAM takes a node id.
+ */
+export const METRICS_TOPIC = /^\/stream\/([^/]+)\/([^/]+)$/;
 /** The alarm destinations: a subscription to either first receives the alarms already raised. */
 export const ALARM_DESTINATIONS: readonly string[] = ['/alarm', '/alarms'];
 /** A destination is an index key (`byDestination`); a stream name is at most 512 bytes (`LIMITS.name`). */
