@@ -9,7 +9,7 @@
  */
 import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
-import { streamMetricById } from '../kernel/stream-metrics.ts';
+import { LEGACY_METRIC_IDS, streamMetricByEnumName, streamMetricById } from '../kernel/stream-metrics.ts';
 import {
   type ConfigKind,
   deleteConfig,
@@ -100,10 +100,43 @@ export class OamConfigError extends Error {
   }
 }
 
+/**
+ * A metric as stored: by `enumName`, what WCS calls it, so that what a profile collects or an alarm
+ * watches never depends on a numbering (OAM's changed once: `kernel/stream-metrics.ts`).
+ */
+const storedMetric = (id: number) => streamMetricById(id)?.enumName ?? id;
+/**
+ * A stored metric as the realms number it: an `enumName`, or a number stored by a version before
+ * metrics were stored by name, in that version's numbering (`LEGACY_METRIC_IDS`). `undefined` for
+ * one the catalogue no longer has.
+ */
+const metricIdOf = (stored: unknown): number | undefined =>
+  streamMetricByEnumName(typeof stored === 'number' ? LEGACY_METRIC_IDS[stored] : stored)?.id;
+
+/** `object` as the configuration store keeps it: its metrics by name. */
+function toStored(kind: OamKind, object: Record<string, unknown>): Record<string, unknown> {
+  if (kind === 'profile') return { ...object, metrics: (object.metrics as number[]).map(storedMetric) };
+  if (kind === 'alarm') return { ...object, metric: storedMetric(object.metric as number) };
+  return object;
+}
+
+/** A stored object as the realms and the poller see it: its metrics by OAM id. */
+function fromStored<Kind extends OamKind>(kind: Kind, value: unknown): OamKinds[Kind] {
+  const object = value as Record<string, unknown>;
+  if (kind === 'profile') {
+    const metrics = (object.metrics as unknown[]).map(metricIdOf).filter((m) => m !== undefined);
+    return { ...object, metrics } as unknown as OamKinds[Kind];
+  }
+  // An alarm on a metric the catalogue no longer has watches nothing (no id is 0).
+  if (kind === 'alarm')
+    return { ...object, metric: metricIdOf(object.metric) ?? 0 } as unknown as OamKinds[Kind];
+  return object as unknown as OamKinds[Kind];
+}
+
 /** Every object of `kind`, by id. */
 export async function listOam<Kind extends OamKind>(kind: Kind): Promise<OamKinds[Kind][]> {
   const entries = await listConfig(kind as ConfigKind);
-  return entries.map((e) => e.value as OamKinds[Kind]).sort((a, b) => a.id - b.id);
+  return entries.map((e) => fromStored(kind, e.value)).sort((a, b) => a.id - b.id);
 }
 
 /** The object of `kind` numbered `id`, or `undefined`. */
@@ -111,7 +144,8 @@ export async function getOam<Kind extends OamKind>(
   kind: Kind,
   id: number,
 ): Promise<OamKinds[Kind] | undefined> {
-  return (await getConfig(kind as ConfigKind, String(id))) as OamKinds[Kind] | undefined;
+  const value = await getConfig(kind as ConfigKind, String(id));
+  return value === undefined ? undefined : fromStored(kind, value);
 }
 
 /** Checks what an object refers to exists: a profile's metrics and rules, a rule's profiles, an alarm's metric. */
@@ -140,7 +174,7 @@ export async function createOam<Kind extends OamKind>(
 ): Promise<OamKinds[Kind]> {
   await checkReferences(kind, fields);
   const object = { id: await nextConfigNumber(kind), ...fields } as OamKinds[Kind];
-  await putConfig(kind, String(object.id), object);
+  await putConfig(kind, String(object.id), toStored(kind, object as Record<string, unknown>));
   return object;
 }
 
@@ -160,7 +194,8 @@ export async function updateOam<Kind extends OamKind>(
   if (!parsed.success) throw new OamConfigError(problems(parsed.error.issues));
   await checkReferences(kind, parsed.data as Record<string, unknown>);
   const object = { ...parsed.data, id } as OamKinds[Kind];
-  if (!(await replaceConfig(kind, String(id), object))) throw new OamConfigError('Object not found', true);
+  if (!(await replaceConfig(kind, String(id), toStored(kind, object as Record<string, unknown>))))
+    throw new OamConfigError('Object not found', true);
   return object;
 }
 
@@ -196,7 +231,11 @@ export async function deleteOam(kind: OamKind, id: number): Promise<void> {
     const ids = (other as unknown as Record<string, number[]>)[field] ?? [];
     if (!ids.includes(id)) continue;
     // One deleted meanwhile is not put back (replaceConfig writes only over an existing one).
-    await replaceConfig(referrer, String(other.id), { ...other, [field]: ids.filter((i) => i !== id) });
+    const changed = {
+      ...(other as unknown as Record<string, unknown>),
+      [field]: ids.filter((i) => i !== id),
+    };
+    await replaceConfig(referrer, String(other.id), toStored(referrer, changed));
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { getConfig, putConfig } from '../../shared/state/config-store.ts';
 import { writeSamples } from '../../shared/state/metrics.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
@@ -254,5 +255,60 @@ describe('/stream/{node}/{mediaId}', () => {
       // The destination the sample was sent to, as a broker names it for a wildcard subscription.
       expect(message.headers.destination).toBe(byId);
     }
+  });
+});
+
+describe("OAM's example payloads", () => {
+  it('number metrics as OAM 1.0 does: metric/list 1, 2, 3, 10; the profile of metrics ["1","2"] is accepted', async () => {
+    const raw = await rawClient();
+    const named = async (id: string) =>
+      ((await raw.request('/api/metric/list', { id })).payload as { enumName: string }[])[0]?.enumName;
+    expect([await named('1'), await named('2'), await named('3'), await named('10')]).toEqual([
+      'VIDEO_HEIGHT',
+      'VIDEO_WIDTH',
+      'VIDEO_RATE',
+      'AUDIO_RATE',
+    ]);
+
+    const rule = await restRealm('rule/create', { type: '0', name: 'rule2', value: 'test*' });
+    const ruleId = String((rule.payload as { id: number }).id);
+    // OAM's REST example, as the document gives it (its rule id the one just made).
+    const created = await restRealm('profile/create', {
+      name: 'profile2',
+      rate: '30',
+      metrics: ['1', '2'],
+      rules: [ruleId],
+    });
+    expect(created).toMatchObject({ http: 200, status: 200, reason: 'SUCCESS' });
+    const id = (created.payload as { id: number }).id;
+    expect((await restRealm('profile/list', { id })).payload).toEqual([
+      { id, name: 'profile2', rate: 30, metrics: [1, 2], rules: [Number(ruleId)] },
+    ]);
+    // Stored by what WCS calls them, so that no numbering change can change what a profile collects.
+    expect(await getConfig('profile', String(id))).toMatchObject({
+      metrics: ['VIDEO_HEIGHT', 'VIDEO_WIDTH'],
+    });
+    await restRealm('profile/delete', { id });
+    await restRealm('rule/delete', { id: ruleId });
+  });
+
+  it('profiles and alarms stored with the ids of before are read with the metrics they meant', async () => {
+    // Stored by an earlier version: 4 was VIDEO_WIDTH, 11 AUDIO_RATE, 12 AUDIO_LOST.
+    await putConfig('profile', '900', { id: 900, name: 'old', rate: 5, metrics: [4, 11], rules: [] });
+    await putConfig('alarm', '900', { id: 900, type: 1, name: 'old', value: 5, metric: 12, time: 0 });
+    expect((await restRealm('profile/list', { id: 900 })).payload).toEqual([
+      expect.objectContaining({ metrics: [2, 10] }),
+    ]);
+    expect((await restRealm('alarm/list', { id: 900 })).payload).toEqual([
+      expect.objectContaining({ metric: 11 }),
+    ]);
+    // Changed once, it is stored the new way.
+    expect(await restRealm('profile/update', { id: 900, rate: '6' })).toMatchObject({ status: 200 });
+    expect(await getConfig('profile', '900')).toMatchObject({
+      metrics: ['VIDEO_WIDTH', 'AUDIO_RATE'],
+      rate: 6,
+    });
+    await restRealm('profile/delete', { id: 900 });
+    await restRealm('alarm/delete', { id: 900 });
   });
 });
