@@ -9,6 +9,7 @@
  */
 import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
+import { compileRulePattern, RulePatternError } from '../kernel/rule-pattern.ts';
 import { LEGACY_METRIC_IDS, streamMetricByEnumName, streamMetricById } from '../kernel/stream-metrics.ts';
 import {
   type ConfigKind,
@@ -54,11 +55,27 @@ export const profileFields = z.object({
   metrics: ids.check(z.minLength(1)),
   rules: z._default(ids, []),
 });
+/**
+ * A rule's value: a glob (`*` any characters, `?` one) or OAM's regular expression (`.*`), told apart
+ * and compiled by `kernel/rule-pattern.ts`; one that cannot be matched in linear time is refused.
+ */
+const ruleValue = z.string().check(
+  z.minLength(1),
+  z.maxLength(512),
+  z.superRefine((value, ctx) => {
+    try {
+      compileRulePattern(value);
+    } catch (error) {
+      if (!(error instanceof RulePatternError)) throw error;
+      ctx.issues.push({ code: 'custom', message: error.message, input: value });
+    }
+  }),
+);
+
 export const ruleFields = z.object({
   type: wholeNumber(0, 1),
   name,
-  /** A template: `*` any characters, `?` one. */
-  value: z.string().check(z.minLength(1), z.maxLength(512)),
+  value: ruleValue,
   profiles: z._default(ids, []),
 });
 export const alarmFields = z.object({

@@ -292,6 +292,29 @@ describe("OAM's example payloads", () => {
     await restRealm('rule/delete', { id: ruleId });
   });
 
+  it("a rule of OAM's regular expression form is accepted; one that cannot be matched in linear time is a 400 saying why", async () => {
+    const created = await restRealm('rule/create', { type: '0', name: 'rule1', value: '.*', profiles: [] });
+    expect(created).toMatchObject({ http: 200, status: 200 });
+    const id = (created.payload as { id: number }).id;
+    expect(await restRealm('rule/update', { id, value: 'cam-[0-9]+' })).toMatchObject({ status: 200 });
+
+    for (const value of ['(a)\\1', '(?=cam)cam.*', '[a-z]{1000}']) {
+      const refused = await restRealm('rule/create', { type: '0', name: 'bad', value });
+      expect([value, refused]).toEqual([
+        value,
+        expect.objectContaining({ http: 400, status: 400, reason: expect.stringMatching(/^value: /) }),
+      ]);
+      expect(await restRealm('rule/update', { id, value })).toMatchObject({
+        status: 400,
+        reason: expect.stringMatching(/^value: /),
+      });
+    }
+    expect((await restRealm('rule/list', { id })).payload).toEqual([
+      expect.objectContaining({ value: 'cam-[0-9]+' }),
+    ]);
+    await restRealm('rule/delete', { id });
+  });
+
   it('profiles and alarms stored with the ids of before are read with the metrics they meant', async () => {
     // Stored by an earlier version: 4 was VIDEO_WIDTH, 11 AUDIO_RATE, 12 AUDIO_LOST.
     await putConfig('profile', '900', { id: 900, name: 'old', rate: 5, metrics: [4, 11], rules: [] });

@@ -110,3 +110,14 @@ describe('a threshold alarm', () => {
     ).toBeUndefined();
   });
 });
+
+describe("a rule in OAM's regular expression form", () => {
+  it("selects what it matches: OAM's '.*' every stream, a class only its names", () => {
+    const plan = planFor(
+      [profile(1, 5, [3], [1]), profile(2, 5, [10], [2])],
+      [rule(1, 0, '.*'), rule(2, 1, 'id-[0-9]+')],
+    ).forNode({});
+    expect([...plan.metricsFor(stream('anything', 'zzz'))]).toEqual(['VIDEO_RATE']);
+    expect([...plan.metricsFor(stream('anything', 'id-42'))]).toEqual(['VIDEO_RATE', 'AUDIO_RATE']);
+  });
+});
