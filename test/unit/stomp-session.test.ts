@@ -237,6 +237,32 @@ describe('SEND to /app/api/<realm>', () => {
       });
   });
 
+  it('gives the realm the room one message has, and answers a 400 saying so for a reply that would not fit, never nothing', async () => {
+    const state = await connected();
+    await handleFrame(state, frame('SUBSCRIBE', { id: 'sub-1', destination: '/user/service' }), echo, 's1');
+    let room: number | undefined;
+    const huge = async (_request: RealmRequest, maxReplyBytes?: number) => {
+      room = maxReplyBytes;
+      return { status: 200, reason: 'SUCCESS', payload: 'x'.repeat(200 * 1024) };
+    };
+
+    const [message] = await handleFrame(
+      state,
+      frame('SEND', { destination: '/app/api/stream/list' }, '{"requestId":"big","payload":{}}'),
+      huge,
+      's1',
+    );
+
+    expect(room).toBeGreaterThan(120 * 1024);
+    expect(room).toBeLessThan(128 * 1024);
+    const sent = (message as { frame: { body: string } }).frame.body;
+    expect(JSON.parse(sent)).toEqual({
+      requestId: 'big',
+      status: 400,
+      reason: expect.stringMatching(/^the answer is \d+ bytes, more than the 131072 a message may carry/),
+    });
+  });
+
   it('refuses a request from a client not subscribed to /user/service', async () => {
     const actions = await handleFrame(
       await connected(),

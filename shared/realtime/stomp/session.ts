@@ -9,7 +9,7 @@
  * close), so the local `ws` server and API Gateway's `$default` route run the same code. The state
  * it keeps is plain data (`StompSessionState`), storable between Lambda invocations.
  */
-import type { StompFrame } from './codec.ts';
+import { encodeFrame, MAX_FRAME_BYTES, type StompFrame } from './codec.ts';
 
 /**
  * Destinations a client may subscribe to (reference §5.1 and the realtime issue): OAM's `/alarm`
@@ -87,11 +87,16 @@ export interface RealmRequest {
   readonly payload: unknown;
 }
 
-/** The answer to a request, as OAM answers: HTTP-like `status` and `reason`, and the payload. */
+/**
+ * The answer to a request, as OAM answers: HTTP-like `status` and `reason`, and the payload; a page
+ * of a list also says how many items match (`total`, where counted) and whether more follow it.
+ */
 export interface RealmReply {
   readonly status: number;
   readonly reason: string;
   readonly payload?: unknown;
+  readonly total?: number;
+  readonly more?: boolean;
 }
 
 /** What the transport must do. */
@@ -169,8 +174,11 @@ function parseRequest(frame: StompFrame): RealmRequest | { requestId?: string; r
  * subscription, as OAM sends it.
  */
 export interface FrameContext {
-  /** Answers a request on `/app/api/<realm>`. */
-  readonly handleRequest: (request: RealmRequest) => Promise<RealmReply>;
+  /**
+   * Answers a request on `/app/api/<realm>`, in at most `maxReplyBytes` of JSON: what one MESSAGE
+   * frame may carry (`MAX_FRAME_BYTES`, API Gateway's limit on a WebSocket message) less its headers.
+   */
+  readonly handleRequest: (request: RealmRequest, maxReplyBytes?: number) => Promise<RealmReply>;
   /** What a new subscription to `destination` receives at once (the alarms already raised). Default: nothing. */
   readonly current?: (destination: string) => Promise<readonly unknown[]>;
   /** How long after the WebSocket opened CONNECT may come (ms); default no limit. */
@@ -248,6 +256,7 @@ export async function handleFrame(
       const reply = Object.entries(state.subscriptions).find(([, d]) => d === '/user/service');
       if (!reply) return error('subscribe to /user/service to receive replies', frame);
       const request = parseRequest(frame);
+      const headers = messageHeaders(state, sessionId, reply[0], '/user/service');
       const answer: RealmReply & { requestId?: string } =
         'reason' in request
           ? {
@@ -255,8 +264,11 @@ export async function handleFrame(
               status: 400,
               reason: request.reason,
             }
-          : { requestId: request.requestId, ...(await handleRequest(request)) };
-      return [...receipt, messageFrame(state, sessionId, reply[0], '/user/service', answer)];
+          : {
+              requestId: request.requestId,
+              ...(await handleRequest(request, MAX_FRAME_BYTES - replyOverhead(headers, request.requestId))),
+            };
+      return [...receipt, send('MESSAGE', headers, replyWithin(headers, answer))];
     }
     case 'DISCONNECT':
       return [...receipt, { kind: 'close' }];
@@ -272,6 +284,21 @@ export async function handleFrame(
   }
 }
 
+/** The headers of the next MESSAGE frame on `destination` to subscription `id`. */
+function messageHeaders(
+  state: StompSessionState,
+  sessionId: string,
+  id: string,
+  destination: string,
+): Record<string, string> {
+  return {
+    destination,
+    subscription: id,
+    'message-id': `${sessionId}-${++state.messages}`,
+    'content-type': 'application/json;charset=UTF-8',
+  };
+}
+
 /** The MESSAGE frame delivering `body` on `destination` to subscription `id`. */
 function messageFrame(
   state: StompSessionState,
@@ -280,14 +307,28 @@ function messageFrame(
   destination: string,
   body: unknown,
 ): StompAction {
-  return send(
-    'MESSAGE',
-    {
-      destination,
-      subscription: id,
-      'message-id': `${sessionId}-${++state.messages}`,
-      'content-type': 'application/json;charset=UTF-8',
-    },
-    JSON.stringify(body),
-  );
+  return send('MESSAGE', messageHeaders(state, sessionId, id, destination), JSON.stringify(body));
+}
+
+/** Bytes of a reply frame besides its answer: the headers, `content-length`, the requestId. */
+const replyOverhead = (headers: Record<string, string>, requestId: string) =>
+  Buffer.byteLength(encodeFrame('MESSAGE', headers, JSON.stringify({ requestId }))) +
+  // `content-length` grows by a few digits as the body does.
+  16;
+
+/**
+ * The body of a reply, as long as its frame fits one WebSocket message (`MAX_FRAME_BYTES`): API
+ * Gateway refuses a longer one, and the reply would be lost. The realms keep their answers within
+ * the room they are given (a list is cut at a whole item and says `more`); an answer that still
+ * does not fit is replaced by a 400 saying so, never dropped.
+ */
+function replyWithin(headers: Record<string, string>, answer: RealmReply & { requestId?: string }): string {
+  const body = JSON.stringify(answer);
+  const bytes = Buffer.byteLength(encodeFrame('MESSAGE', headers, body));
+  if (bytes <= MAX_FRAME_BYTES) return body;
+  return JSON.stringify({
+    ...(answer.requestId !== undefined && { requestId: answer.requestId }),
+    status: 400,
+    reason: `the answer is ${bytes} bytes, more than the ${MAX_FRAME_BYTES} a message may carry: ask for fewer (limit) or narrow the filters`,
+  });
 }
