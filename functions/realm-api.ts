@@ -9,13 +9,22 @@ import * as z from 'zod/mini';
 import { apiHandler } from '#shared/http/api-handler.ts';
 import { handleRealm } from '#shared/realtime/realms.ts';
 
+/**
+ * The most JSON one REST answer carries. A Lambda function's response is at most 6 MB, its body
+ * counted as a JSON string (every quote escaped, up to twice the bytes): 2 MiB stays within it.
+ * A page of the default size is a few tens of kilobytes; a list past this is cut with `more`.
+ */
+const MAX_REST_REPLY_BYTES = 2 * 1024 * 1024;
+
 export const handler = apiHandler({
   // OAM clients and browsers cannot sign requests: the monitoring API's token, as over STOMP.
   auth: 'token',
+  // Every answer in OAM's shape, its errors (401, 413, 415, malformed JSON, 500) included.
+  errors: 'oam',
   schema: z.record(z.string(), z.unknown()),
   handle: async (payload, event: APIGatewayProxyEventV2) => {
     const realm = event.rawPath;
-    const reply = await handleRealm({ requestId: '', realm, payload });
+    const reply = await handleRealm({ requestId: '', realm, payload }, MAX_REST_REPLY_BYTES);
     return { statusCode: reply.status, body: reply };
   },
 });

@@ -10,6 +10,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { setting } from '../kernel/config.ts';
+import { type FieldProblem, HookError, ValidationError } from '../kernel/errors.ts';
 import { logger } from '../kernel/logger.ts';
 import { METRIC, metrics } from '../kernel/metrics.ts';
 import { type ApiAuthMode, apiAuth } from './middleware/api-auth.ts';
@@ -25,12 +26,49 @@ export interface ApiAnswer {
   readonly body: unknown;
 }
 
+/**
+ * How a route's errors are written: `hook`, as every hook and operator route answers them
+ * (`{error, message, details?}`); `oam`, as WCS OAM answers (reference §5.2): `{status, reason}`,
+ * `status` the HTTP status. An OAM client reads `status` and `reason` of every answer, so the realm
+ * routes answer their 401, 413, 415, malformed JSON and 500 that way too.
+ */
+export type ApiErrorShape = 'hook' | 'oam';
+
+/** A validation's problems as a realm's reason names them: `field: problem; ...`, the body itself `payload`. */
+const reasonOf = (problems: readonly FieldProblem[]) =>
+  problems.map((p) => `${p.field || 'payload'}: ${p.problem}`).join('; ');
+
+/**
+ * Rewrites the answer the error handler made (it runs before this, and logs and counts the error)
+ * into OAM's `{status, reason}`, with the same HTTP status: a client mistake's reason is its
+ * message; ours says only to try again, with the request id, never the error's own text.
+ */
+function oamErrorShape(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  const oamErrorShapeOnError: middy.MiddlewareFn<
+    APIGatewayProxyEventV2,
+    APIGatewayProxyStructuredResultV2
+  > = (request) => {
+    const { error } = request;
+    const status = request.response?.statusCode ?? 500;
+    const reason =
+      error instanceof ValidationError
+        ? reasonOf(error.details as FieldProblem[])
+        : error instanceof HookError
+          ? error.message
+          : `the request could not be served; try again (request ${request.context.awsRequestId})`;
+    request.response = jsonResponse(status, { status, reason });
+  };
+  return { onError: oamErrorShapeOnError };
+}
+
 export function apiHandler<Schema extends z.ZodMiniType>(options: {
   readonly schema: Schema;
   /** Called with the validated body, and the event for what the body does not say (the path). */
   readonly handle: (body: z.infer<Schema>, event: APIGatewayProxyEventV2) => Promise<ApiAnswer>;
   /** Who may call it (`middleware/api-auth.ts`); default `iam`. */
   readonly auth?: ApiAuthMode;
+  /** How its errors are written; default `hook`. */
+  readonly errors?: ApiErrorShape;
 }) {
   return (
     middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
@@ -47,6 +85,8 @@ export function apiHandler<Schema extends z.ZodMiniType>(options: {
       .use(bodyLimit({ limitBytes }))
       .use(jsonBody())
       .use(validateBody(options.schema))
+      // middy runs error handlers last-registered first: this one rewrites what errorHandler made.
+      .use(options.errors === 'oam' ? [oamErrorShape()] : [])
       .use(errorHandler())
       .handler(async (event) => {
         const answer = await options.handle(validatedBodyOf<z.infer<Schema>>(event), event);

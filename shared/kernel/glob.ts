@@ -1,7 +1,8 @@
 /**
  * Globs over a whole name: `*` matches any run of characters (slashes included, stream names are not
  * paths), `?` one character; anything else matches itself. Grants (`admission/grants.ts`) and OAM's
- * rule templates (`monitoring/plan.ts`) match names with it.
+ * rule templates in their glob form (`kernel/rule-pattern.ts`, which reads OAM's regular expressions
+ * with RE2JS, an engine that does not backtrack) match names with it.
  *
  * Written by hand, and not as a regular expression: the glob libraries (picomatch, minimatch) are
  * path matchers, where `*` stops at `/`; and a regular expression such as `^cam-.*-.*-.*-hd$`

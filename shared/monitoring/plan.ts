@@ -5,7 +5,8 @@
  * - A profile collects its metrics every `rate` seconds from the streams its rules select: a rule
  *   belongs to a profile when the profile lists it or it lists the profile; a profile with no rule
  *   selects every stream. A rule is a template over the stream name (type 0) or the mediaSessionId
- *   (type 1): `*` any characters, `?` one.
+ *   (type 1): a glob (`*` any characters, `?` one) or OAM's regular expression (`.*`), as
+ *   `kernel/rule-pattern.ts` tells them apart, matched in linear time.
  * - The profiles of a node are those `node/update` assigned to it, or every profile when none was;
  *   merged per node: a stream gets the metrics of every profile that selects it, and the node is
  *   polled at the lowest rate among them (OAM: "the lowest rate wins").
@@ -14,6 +15,7 @@
  *   stream gone, it is cleared.
  */
 import { globMatches } from '../kernel/glob.ts';
+import { compileRulePattern, type RulePattern, RulePatternError } from '../kernel/rule-pattern.ts';
 import { streamMetricById } from '../kernel/stream-metrics.ts';
 import type { AlarmState, NodeStatus } from '../state/monitoring.ts';
 import { ALARM_TYPES, type Alarm, type Profile, RULE_TYPES, type Rule } from '../state/oam-config.ts';
@@ -43,12 +45,25 @@ export interface MonitoringPlan {
   forNode(node: Pick<NodeStatus, 'profiles'>): NodePlan;
 }
 
-function selects(rule: Rule, stream: WcsStream): boolean {
-  const subject = rule.type === RULE_TYPES.mediaSessionId ? stream.mediaSessionId : stream.name;
-  return typeof subject === 'string' && globMatches(rule.value, subject);
+/**
+ * `rule`'s value compiled once per plan. rule/create and rule/update refuse what cannot be compiled;
+ * a value stored before they did, which RE2 refuses, is matched as the glob it was then.
+ */
+function patternOf(rule: Rule): RulePattern {
+  try {
+    return compileRulePattern(rule.value);
+  } catch (error) {
+    if (!(error instanceof RulePatternError)) throw error;
+    return { kind: 'glob', matches: (name) => globMatches(rule.value, name) };
+  }
 }
 
 export function planFor(profiles: readonly Profile[], rules: readonly Rule[]): MonitoringPlan {
+  const patterns = new Map(rules.map((r) => [r.id, patternOf(r)]));
+  const selects = (rule: Rule, stream: WcsStream) => {
+    const subject = rule.type === RULE_TYPES.mediaSessionId ? stream.mediaSessionId : stream.name;
+    return typeof subject === 'string' && (patterns.get(rule.id)?.matches(subject) ?? false);
+  };
   const rulesOf = new Map(
     profiles.map((p) => [p.id, rules.filter((r) => p.rules.includes(r.id) || r.profiles.includes(p.id))]),
   );

@@ -4,8 +4,9 @@
  * be pushed to the subscribers of a destination with one Query.
  */
 import { DeleteCommand, GetCommand, PutCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { hostOf } from '../state/monitoring.ts';
 import { cancellationCodes, dynamo, queryAll, tableNameOf, transactWrite } from '../store/dynamo.ts';
-import { newSessionState, type StompSessionState } from './stomp/session.ts';
+import { METRICS_TOPIC, newSessionState, type StompSessionState } from './stomp/session.ts';
 
 const tableName = tableNameOf('connections');
 const STATE = '#state';
@@ -13,6 +14,17 @@ const STATE = '#state';
 const LIFETIME_SECONDS = 3 * 3600;
 
 const expiresAt = () => Math.floor(Date.now() / 1000) + LIFETIME_SECONDS;
+
+/**
+ * The key a subscription to `destination` is found by (the `byDestination` index): the destination
+ * itself, except OAM's metric topic, whose node is keyed by its IP, whether the client named it by
+ * nodeId (`<id>@<ip>`) or by IP. A sample is then pushed to both kinds of subscription with one
+ * Query, as before (a mediaId is a node's own, so one IP and mediaId name one stream).
+ */
+export function subscriptionKeyOf(destination: string): string {
+  const metrics = METRICS_TOPIC.exec(destination);
+  return metrics ? `/stream/${hostOf(metrics[1] as string)}/${metrics[2]}` : destination;
+}
 
 /** A connection as stored: its STOMP state, the unfinished frame its messages left, its version. */
 export interface StoredConnection {
@@ -94,7 +106,13 @@ export async function saveConnection(
     writes.push({
       Put: {
         TableName: tableName,
-        Item: { connectionId, key: `sub#${id}`, subscriptionId: id, destination, expiresAt: expiresAt() },
+        Item: {
+          connectionId,
+          key: `sub#${id}`,
+          subscriptionId: id,
+          destination: subscriptionKeyOf(destination),
+          expiresAt: expiresAt(),
+        },
       },
     });
   }
@@ -112,15 +130,15 @@ export async function saveConnection(
   }
 }
 
-/** The subscriptions to `destination`: which connection, under which subscription id. */
+/** The subscriptions found by `key` (`subscriptionKeyOf`): which connection, under which subscription id. */
 export async function subscribersOf(
-  destination: string,
+  key: string,
 ): Promise<{ connectionId: string; subscriptionId: string }[]> {
   const items = await queryAll({
     TableName: tableName,
     IndexName: 'byDestination',
     KeyConditionExpression: 'destination = :d',
-    ExpressionAttributeValues: { ':d': destination },
+    ExpressionAttributeValues: { ':d': key },
   });
   return items.map((i) => ({
     connectionId: String(i.connectionId),

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setting } from '../kernel/config.ts';
 import { sampleView } from '../state/metrics.ts';
 import type { STREAMED_TABLES } from '../store/tables.ts';
-import { removeConnection, subscribersOf } from './connections.ts';
+import { removeConnection, subscribersOf, subscriptionKeyOf } from './connections.ts';
 import { encodeFrame } from './stomp/codec.ts';
 import { nodeView, streamFields, thresholdAlarmView } from './views.ts';
 
@@ -179,7 +179,11 @@ export async function fanOut(changes: readonly TableChange[], push: Push): Promi
   for (const [index, change] of changes.entries()) {
     try {
       for (const { destination, body } of deliveriesFor(change)) {
-        for (const { connectionId, subscriptionId } of await subscribersOnce(destination)) {
+        // A subscription by a node's IP gets its samples too: both are found under one key. The
+        // message names the destination it was sent to, as a broker does for a wildcard subscription.
+        for (const { connectionId, subscriptionId } of await subscribersOnce(
+          subscriptionKeyOf(destination),
+        )) {
           if (gone.has(connectionId)) continue;
           const frame = encodeFrame(
             'MESSAGE',

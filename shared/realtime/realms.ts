@@ -36,6 +36,7 @@ import {
 } from '../state/oam-config.ts';
 import { listOpenSessions, sessionRecord } from '../state/sessions.ts';
 import {
+  type LiveStream,
   listLiveStreams,
   streamItems,
   streamsByName,
@@ -65,6 +66,28 @@ const count = (min: number, max: number, fallback: number) =>
       .check(z.refine((n) => n >= min && n <= max, `between ${min} and ${max}`)),
     fallback,
   );
+/**
+ * Paging, for every realm whose answer grows with the cluster: `limit` items after skipping
+ * `offset`, as OAM pages `stream/history` and `stream/metrics`. Without a `limit`, a list answers
+ * `LIST_LIMIT` items: typical ones (a stream is about 350 bytes) stay far within what one STOMP
+ * message carries (128 KiB); whatever the limit, an answer is cut to fit its transport (`fitReply`).
+ */
+export const LIST_LIMIT = 100;
+export const LIST_LIMIT_MAX = 1000;
+const OFFSET_MAX = 1_000_000;
+const page = (fallback = LIST_LIMIT, max = LIST_LIMIT_MAX) => ({
+  limit: count(1, max, fallback),
+  offset: count(0, OFFSET_MAX, 0),
+});
+type Page = { readonly limit: number; readonly offset: number };
+
+/** The page `p` of `all`, with how many there are and whether more follow. */
+const paged = <T>(all: readonly T[], p: Page): RealmReply => ({
+  ...ok(all.slice(p.offset, p.offset + p.limit)),
+  total: all.length,
+  more: p.offset + p.limit < all.length,
+});
+
 /** Epoch milliseconds, or an ISO date. */
 const instant = z.pipe(
   z.union([z.int(), z.string().check(z.minLength(1), z.maxLength(40))]),
@@ -117,7 +140,10 @@ const streamFilter = {
 };
 type StreamFilter = { [K in keyof typeof streamFilter]?: z.infer<(typeof streamFilter)[K]> };
 
-function matches(filter: StreamFilter, s: StreamView): boolean {
+/** What a stream filter looks at: a stream's view, or its `liveStreams` index entry made one. */
+type Filtered = Pick<StreamView, 'app' | 'node' | 'mediaId' | 'name' | 'publisher' | 'status'>;
+
+function matches(filter: StreamFilter, s: Filtered): boolean {
   const node = typeof s.node === 'string' ? s.node : '';
   return (
     (filter.app === undefined || s.app === filter.app) &&
@@ -131,36 +157,80 @@ function matches(filter: StreamFilter, s: StreamView): boolean {
   );
 }
 
-const streamList = z.object({ ...streamFilter, showClosed: z._default(flag, false) });
+/**
+ * A live stream's index entry as a filter sees it. Only PUBLISHING and PLAYING streams are in the
+ * `liveStreams` index, and a publisher's live status is PUBLISHING, a player's PLAYING.
+ */
+const liveFiltered = (s: LiveStream): Filtered => ({
+  app: s.appKey,
+  node: s.nodeId,
+  mediaId: s.mediaSessionId,
+  name: s.name,
+  publisher: s.published,
+  status: s.published ? 'PUBLISHING' : 'PLAYING',
+});
+
+/** Live streams in a stable order, for paging: by app, name, publisher before players, mediaId. */
+const liveOrder = (a: LiveStream, b: LiveStream) =>
+  a.appKey.localeCompare(b.appKey) ||
+  a.name.localeCompare(b.name) ||
+  Number(b.published) - Number(a.published) ||
+  a.mediaSessionId.localeCompare(b.mediaSessionId);
+
+const streamList = z.object({ ...streamFilter, showClosed: z._default(flag, false), ...page() });
+
+/** Ended streams `showClosed` adds: those of the last day, at most this many, newest first. */
+const CLOSED_SHOWN = 500;
 
 /**
  * Live streams (PUBLISHING, PLAYING) of one app or of every app (policy or not), filtered, each with
- * its `age` (ms since it started); with `showClosed`, also those of the last day that have ended.
+ * its `age` (ms since it started); with `showClosed`, then those of the last day that have ended.
+ * The live ones are filtered and paged on the `liveStreams` index's entries (app, name, role, node:
+ * every filter), and only the page's items are read: 10,000 live streams cost one Query per
+ * shard of small entries and one BatchGet of a page, not 10,000 items.
  */
-async function listStreams(payload: z.infer<typeof streamList>) {
+async function listStreams(payload: z.infer<typeof streamList>): Promise<RealmReply> {
   const now = Date.now();
-  const live = await listLiveStreams({
-    ...(payload.app !== undefined && { appKey: payload.app }),
-    ...(payload.name !== undefined && { name: payload.name }),
-    ...(payload.publisher !== undefined && { published: payload.publisher }),
-  });
-  const items = await streamItems(live);
-  if (payload.showClosed) {
-    const recent = payload.name
-      ? await streamsByName(payload.name, { from: new Date(now - 86_400_000).toISOString(), limit: 500 })
-      : await streamsByTime({
-          from: new Date(now - 86_400_000).toISOString(),
-          to: new Date(now).toISOString(),
-          limit: 500,
-          offset: 0,
-        });
-    const shown = new Set(items.map((i) => i.mediaSessionId));
-    items.push(...recent.filter((i) => i.endedAt !== undefined && !shown.has(i.mediaSessionId)));
-  }
-  return items
+  const live = (
+    await listLiveStreams({
+      ...(payload.app !== undefined && { appKey: payload.app }),
+      ...(payload.name !== undefined && { name: payload.name }),
+      ...(payload.publisher !== undefined && { published: payload.publisher }),
+    })
+  )
+    .filter((s) => matches(payload, liveFiltered(s)))
+    .sort(liveOrder);
+  const closed = payload.showClosed ? await recentlyClosed(payload, live, now) : [];
+  const { offset, limit } = payload;
+  const livePage = live.slice(offset, offset + limit);
+  const byId = new Map((await streamItems(livePage)).map((item) => [item.mediaSessionId, item]));
+  const shown = [
+    // An entry whose item is gone meanwhile (ended and expired) is left out.
+    ...livePage.flatMap((s) => {
+      const item = byId.get(s.mediaSessionId);
+      return item ? [streamView(item, now)] : [];
+    }),
+    ...closed.slice(Math.max(0, offset - live.length), Math.max(0, offset + limit - live.length)),
+  ];
+  const total = live.length + closed.length;
+  return {
+    ...ok(shown.map((s) => ({ ...s, age: s.createDate === null ? null : now - s.createDate }))),
+    total,
+    more: offset + limit < total,
+  };
+}
+
+/** The streams of the last day that have ended and match `payload`, newest first (at most `CLOSED_SHOWN`). */
+async function recentlyClosed(payload: StreamFilter, live: readonly LiveStream[], now: number) {
+  const from = new Date(now - 86_400_000).toISOString();
+  const recent = payload.name
+    ? await streamsByName(payload.name, { from, limit: CLOSED_SHOWN })
+    : await streamsByTime({ from, to: new Date(now).toISOString(), limit: CLOSED_SHOWN, offset: 0 });
+  const liveIds = new Set(live.map((s) => s.mediaSessionId));
+  return recent
+    .filter((i) => i.endedAt !== undefined && !liveIds.has(String(i.mediaSessionId)))
     .map((item) => streamView(item, now))
     .filter((s) => matches(payload, s))
-    .map((s) => ({ ...s, age: s.createDate === null ? null : now - s.createDate }))
     .sort((a, b) => (b.createDate ?? 0) - (a.createDate ?? 0));
 }
 
@@ -175,37 +245,45 @@ const streamHistory = z.object({
   offset: count(0, 10_000, 0),
 });
 
+/** A publisher's `subscribers` list shows at most this many plays; `subscriberCount` counts them all. */
+export const SUBSCRIBERS_SHOWN = 20;
+/** Plays of a name read to find a publisher's subscribers (the latest ones). */
+const PLAYS_READ = 100;
+
 /**
  * Publishes and plays, newest first, with OAM's fields and paging: by name (`byName`), else by the
- * day they started (`byDay`), filtered; a publisher's `subscribers` are the plays of its name that
- * started while it was live.
+ * day they started (`byDay`), filtered; `more` when more follow the page. A publisher's
+ * `subscribers` are the plays of its name that started while it was live: the latest
+ * `SUBSCRIBERS_SHOWN` of them, `subscriberCount` how many there are among its name's latest
+ * `PLAYS_READ` plays (all of them: `stream/history {name, publisher: false, from, to}`).
  */
-async function streamHistoryOf(payload: z.infer<typeof streamHistory>) {
+async function streamHistoryOf(payload: z.infer<typeof streamHistory>): Promise<RealmReply> {
   const now = Date.now();
   const to = payload.to ?? payload.endDate ?? now;
   const from = payload.from ?? payload.createDate ?? (payload.name ? 0 : to - 86_400_000);
   const filtered = Object.keys(payload).some((k) => k in streamFilter && k !== 'name');
   const wanted = payload.offset + payload.limit;
+  // One more than the page, to know whether more follow; a filter may drop many: read more then.
+  const read = filtered ? Math.max((wanted + 1) * 4, 100) : wanted + 1;
   const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
   const items = payload.name
-    ? await streamsByName(payload.name, { ...range, limit: filtered ? Math.max(wanted * 4, 100) : wanted })
-    : await streamsByTime({ ...range, limit: filtered ? Math.max(wanted * 4, 100) : wanted, offset: 0 });
-  const page = items
+    ? await streamsByName(payload.name, { ...range, limit: read })
+    : await streamsByTime({ ...range, limit: read, offset: 0 });
+  const matching = items
     .map((item) => streamView(item, now))
     .filter((s) => matches(payload, s))
-    .sort((a, b) => (b.createDate ?? 0) - (a.createDate ?? 0))
-    .slice(payload.offset, wanted);
+    .sort((a, b) => (b.createDate ?? 0) - (a.createDate ?? 0));
+  const page = matching.slice(payload.offset, wanted);
   const players = new Map<string, StreamView[]>();
   for (const name of new Set(page.filter((s) => s.publisher).map((s) => String(s.name)))) {
-    const plays = await streamsByName(name, { ...range, to: new Date(now).toISOString(), limit: 100 });
+    const plays = await streamsByName(name, { ...range, to: new Date(now).toISOString(), limit: PLAYS_READ });
     players.set(
       name,
       plays.map((p) => streamView(p, now)).filter((p) => p.publisher === false),
     );
   }
-  return page.map((s) => ({
-    ...s,
-    subscribers: s.publisher
+  const shown = page.map((s) => {
+    const subscribers = s.publisher
       ? (players.get(String(s.name)) ?? [])
           .filter(
             (p) =>
@@ -216,8 +294,14 @@ async function streamHistoryOf(payload: z.infer<typeof streamHistory>) {
               (s.endDate === null || p.createDate <= s.endDate),
           )
           .map((p) => p.mediaId)
-      : [],
-  }));
+      : [];
+    return {
+      ...s,
+      subscribers: subscribers.slice(0, SUBSCRIBERS_SHOWN),
+      subscriberCount: subscribers.length,
+    };
+  });
+  return { ...ok(shown), more: matching.length > wanted || (filtered && items.length >= read) };
 }
 
 const streamMetrics = z.object({
@@ -230,7 +314,7 @@ const streamMetrics = z.object({
   seq: z.optional(z.unknown()),
 });
 
-const sessionList = z.object({ app: text, user: z.optional(text) });
+const sessionList = z.object({ app: text, user: z.optional(text), ...page() });
 const sessionHistory = z.object({ sessionId: text });
 
 /** One session and its streams, in time order. */
@@ -253,6 +337,7 @@ async function sessionHistoryOf(sessionId: string) {
 const nodeListView = (n: NodeStatus) => ({ id: n.nodeId, host: n.host, profiles: n.profiles ?? [] });
 
 const optionalId = z.object({ id: z.optional(nodeRef) });
+const nodeList = z.object({ id: z.optional(nodeRef), ...page() });
 const nodeUpdate = z.object({
   id: nodeRef,
   profiles: z.array(z.pipe(z.union([z.int(), z.string()]), z.transform(Number))),
@@ -269,10 +354,21 @@ async function nodesNamed(id: string | undefined): Promise<NodeStatus[] | undefi
 
 type Handler = (payload: unknown) => Promise<RealmReply>;
 
+/**
+ * `payload` without its fields given as an empty string. OAM's own page sends every filter it has,
+ * those the operator left blank as `""` (`{"node":"","publisher":"",...}`): in every realm, a field
+ * given as `""` is a field left out (no filter; every node for an alarm's node; unchanged in an
+ * update), and a required one is then missing.
+ */
+function withoutEmptyStrings(payload: unknown): unknown {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
+  return Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== ''));
+}
+
 /** A realm that validates its payload with `schema` before `serve` sees it. */
 function realm<T>(schema: z.ZodMiniType<T>, serve: (payload: T) => Promise<RealmReply>): Handler {
   return async (payload) => {
-    const parsed = schema.safeParse(payload ?? {});
+    const parsed = schema.safeParse(withoutEmptyStrings(payload ?? {}));
     if (!parsed.success) return badRequest(problems(parsed.error.issues));
     try {
       return await serve(parsed.data);
@@ -299,13 +395,13 @@ function crud(
       await deleteOam(kind, id);
       return ok();
     }),
-    list: realm(z.looseObject({ id: z.optional(idPayload.shape.id) }), async (payload) => {
+    list: realm(z.looseObject({ id: z.optional(idPayload.shape.id), ...page() }), async (payload) => {
       if (payload.id !== undefined) {
         const one = await getOam(kind, payload.id);
         return one ? ok([one]) : badRequest(NOT_FOUND);
       }
       const all = (await listOam(kind)) as unknown as Record<string, unknown>[];
-      return ok(listFilter ? all.filter((o) => listFilter(o, payload)) : all);
+      return paged(listFilter ? all.filter((o) => listFilter(o, payload)) : all, payload);
     }),
   };
 }
@@ -319,20 +415,20 @@ const alarms = crud('alarm');
 
 /** Every realm, by name: the registry lists them (`REALMS`), and each has its handler here. */
 const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
-  '/api/stream/list': realm(streamList, async (p) => ok(await listStreams(p))),
-  '/api/stream/history': realm(streamHistory, async (p) => ok(await streamHistoryOf(p))),
+  '/api/stream/list': realm(streamList, listStreams),
+  '/api/stream/history': realm(streamHistory, streamHistoryOf),
   '/api/stream/metrics': realm(streamMetrics, async (p) => {
     const nodes = await nodesNamed(p.node);
     const nodeId = nodes?.[0]?.nodeId ?? p.node;
-    return ok(
-      await lastSamples(nodeId, p.mediaId, {
-        limit: p.limit,
-        offset: p.offset,
-        ...(p.time !== undefined && { since: p.time }),
-      }),
-    );
+    // One more than asked, to know whether more follow.
+    const samples = await lastSamples(nodeId, p.mediaId, {
+      limit: p.limit + 1,
+      offset: p.offset,
+      ...(p.time !== undefined && { since: p.time }),
+    });
+    return { ...ok(samples.slice(0, p.limit)), more: samples.length > p.limit };
   }),
-  '/api/session/list': realm(sessionList, async (p) => ok(await listOpenSessions(p.app, p.user))),
+  '/api/session/list': realm(sessionList, async (p) => paged(await listOpenSessions(p.app, p.user), p)),
   '/api/session/history': realm(sessionHistory, async (p) => {
     const history = await sessionHistoryOf(p.sessionId);
     return history ? ok(history) : badRequest(NOT_FOUND);
@@ -342,9 +438,9 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
     const metric = streamMetricById(id);
     return metric ? ok([metric]) : badRequest(NOT_FOUND);
   }),
-  '/api/node/list': realm(optionalId, async ({ id }) => {
-    const nodes = await nodesNamed(id);
-    return nodes ? ok(nodes.map(nodeListView)) : badRequest(NOT_FOUND);
+  '/api/node/list': realm(nodeList, async (p) => {
+    const nodes = await nodesNamed(p.id);
+    return nodes ? paged(nodes.map(nodeListView), p) : badRequest(NOT_FOUND);
   }),
   '/api/node/update': realm(nodeUpdate, async ({ id, profiles: assigned }) => {
     const known = new Set((await listOam('profile')).map((p) => p.id));
@@ -361,9 +457,14 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
     for (const node of nodes) await deleteNode(node.nodeId);
     return ok();
   }),
-  '/api/node_status/list': realm(optionalId, async ({ id }) => {
-    const nodes = await nodesNamed(id);
-    return nodes ? ok(nodes.map((n) => nodeStatusView({ ...n }))) : badRequest(NOT_FOUND);
+  '/api/node_status/list': realm(nodeList, async (p) => {
+    const nodes = await nodesNamed(p.id);
+    return nodes
+      ? paged(
+          nodes.map((n) => nodeStatusView({ ...n })),
+          p,
+        )
+      : badRequest(NOT_FOUND);
   }),
   '/api/profile/create': profiles.create,
   '/api/profile/update': profiles.update,
@@ -380,15 +481,44 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
 };
 
 /**
- * Answers one request. An unknown realm is a 400, as OAM answers a request it cannot serve; a
- * failure on the way (the database) is a 500, as OAM's "Persist exception", logged with its cause.
+ * `reply` in at most `maxBytes` of JSON: as it is when it fits; a list cut after the last whole
+ * item that fits, with `more` (a client goes on from `offset` + the items it got); else a 400
+ * saying how large the answer was. Never an answer its transport would refuse (a STOMP message over
+ * 128 KiB, a Lambda response over 6 MB), which would reach the client as nothing or as a bare 500.
  */
-export async function handleRealm(request: RealmRequest): Promise<RealmReply> {
+export function fitReply(reply: RealmReply, maxBytes: number): RealmReply {
+  const bytes = Buffer.byteLength(JSON.stringify(reply));
+  if (bytes <= maxBytes) return reply;
+  if (Array.isArray(reply.payload)) {
+    let room = maxBytes - Buffer.byteLength(JSON.stringify({ ...reply, payload: [], more: true }));
+    let kept = 0;
+    for (const item of reply.payload) {
+      // The item, and the comma before the next.
+      room -= Buffer.byteLength(JSON.stringify(item)) + 1;
+      if (room < 0) break;
+      kept++;
+    }
+    if (kept > 0) return { ...reply, payload: reply.payload.slice(0, kept), more: true };
+  }
+  return badRequest(
+    `the answer is ${bytes} bytes, more than the ${maxBytes} one answer may carry: ask for fewer (limit) or narrow the filters`,
+  );
+}
+
+/**
+ * Answers one request, in at most `maxReplyBytes` of JSON (`fitReply`). An unknown realm is a 400,
+ * as OAM answers a request it cannot serve; a failure on the way (the database) is a 500, as OAM's
+ * "Persist exception", logged with its cause.
+ */
+export async function handleRealm(
+  request: RealmRequest,
+  maxReplyBytes = Number.POSITIVE_INFINITY,
+): Promise<RealmReply> {
   const name = request.realm.replace(/^\/app/, '');
   const handler = (REALM_HANDLERS as Readonly<Record<string, Handler>>)[name];
   if (!handler || !Object.hasOwn(REALM_HANDLERS, name)) return badRequest(`unknown realm ${request.realm}`);
   try {
-    return await handler(request.payload);
+    return fitReply(await handler(request.payload), maxReplyBytes);
   } catch (error) {
     logger.error('a realm failed', { realm: name, error: error as Error });
     return { status: 500, reason: `the request could not be served (${(error as Error).name}); try again` };

@@ -9,7 +9,8 @@
  */
 import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
-import { streamMetricById } from '../kernel/stream-metrics.ts';
+import { compileRulePattern, RulePatternError } from '../kernel/rule-pattern.ts';
+import { LEGACY_METRIC_IDS, streamMetricByEnumName, streamMetricById } from '../kernel/stream-metrics.ts';
 import {
   type ConfigKind,
   deleteConfig,
@@ -19,6 +20,7 @@ import {
   putConfig,
   replaceConfig,
 } from './config-store.ts';
+import { listNodes } from './monitoring.ts';
 
 /** A whole number, as a JSON number or its decimal text. */
 const wholeNumber = (min: number, max: number) =>
@@ -53,11 +55,27 @@ export const profileFields = z.object({
   metrics: ids.check(z.minLength(1)),
   rules: z._default(ids, []),
 });
+/**
+ * A rule's value: a glob (`*` any characters, `?` one) or OAM's regular expression (`.*`), told apart
+ * and compiled by `kernel/rule-pattern.ts`; one that cannot be matched in linear time is refused.
+ */
+const ruleValue = z.string().check(
+  z.minLength(1),
+  z.maxLength(512),
+  z.superRefine((value, ctx) => {
+    try {
+      compileRulePattern(value);
+    } catch (error) {
+      if (!(error instanceof RulePatternError)) throw error;
+      ctx.issues.push({ code: 'custom', message: error.message, input: value });
+    }
+  }),
+);
+
 export const ruleFields = z.object({
   type: wholeNumber(0, 1),
   name,
-  /** A template: `*` any characters, `?` one. */
-  value: z.string().check(z.minLength(1), z.maxLength(512)),
+  value: ruleValue,
   profiles: z._default(ids, []),
 });
 export const alarmFields = z.object({
@@ -99,10 +117,43 @@ export class OamConfigError extends Error {
   }
 }
 
+/**
+ * A metric as stored: by `enumName`, what WCS calls it, so that what a profile collects or an alarm
+ * watches never depends on a numbering (OAM's changed once: `kernel/stream-metrics.ts`).
+ */
+const storedMetric = (id: number) => streamMetricById(id)?.enumName ?? id;
+/**
+ * A stored metric as the realms number it: an `enumName`, or a number stored by a version before
+ * metrics were stored by name, in that version's numbering (`LEGACY_METRIC_IDS`). `undefined` for
+ * one the catalogue no longer has.
+ */
+const metricIdOf = (stored: unknown): number | undefined =>
+  streamMetricByEnumName(typeof stored === 'number' ? LEGACY_METRIC_IDS[stored] : stored)?.id;
+
+/** `object` as the configuration store keeps it: its metrics by name. */
+function toStored(kind: OamKind, object: Record<string, unknown>): Record<string, unknown> {
+  if (kind === 'profile') return { ...object, metrics: (object.metrics as number[]).map(storedMetric) };
+  if (kind === 'alarm') return { ...object, metric: storedMetric(object.metric as number) };
+  return object;
+}
+
+/** A stored object as the realms and the poller see it: its metrics by OAM id. */
+function fromStored<Kind extends OamKind>(kind: Kind, value: unknown): OamKinds[Kind] {
+  const object = value as Record<string, unknown>;
+  if (kind === 'profile') {
+    const metrics = (object.metrics as unknown[]).map(metricIdOf).filter((m) => m !== undefined);
+    return { ...object, metrics } as unknown as OamKinds[Kind];
+  }
+  // An alarm on a metric the catalogue no longer has watches nothing (no id is 0).
+  if (kind === 'alarm')
+    return { ...object, metric: metricIdOf(object.metric) ?? 0 } as unknown as OamKinds[Kind];
+  return object as unknown as OamKinds[Kind];
+}
+
 /** Every object of `kind`, by id. */
 export async function listOam<Kind extends OamKind>(kind: Kind): Promise<OamKinds[Kind][]> {
   const entries = await listConfig(kind as ConfigKind);
-  return entries.map((e) => e.value as OamKinds[Kind]).sort((a, b) => a.id - b.id);
+  return entries.map((e) => fromStored(kind, e.value)).sort((a, b) => a.id - b.id);
 }
 
 /** The object of `kind` numbered `id`, or `undefined`. */
@@ -110,7 +161,8 @@ export async function getOam<Kind extends OamKind>(
   kind: Kind,
   id: number,
 ): Promise<OamKinds[Kind] | undefined> {
-  return (await getConfig(kind as ConfigKind, String(id))) as OamKinds[Kind] | undefined;
+  const value = await getConfig(kind as ConfigKind, String(id));
+  return value === undefined ? undefined : fromStored(kind, value);
 }
 
 /** Checks what an object refers to exists: a profile's metrics and rules, a rule's profiles, an alarm's metric. */
@@ -139,7 +191,7 @@ export async function createOam<Kind extends OamKind>(
 ): Promise<OamKinds[Kind]> {
   await checkReferences(kind, fields);
   const object = { id: await nextConfigNumber(kind), ...fields } as OamKinds[Kind];
-  await putConfig(kind, String(object.id), object);
+  await putConfig(kind, String(object.id), toStored(kind, object as Record<string, unknown>));
   return object;
 }
 
@@ -159,13 +211,49 @@ export async function updateOam<Kind extends OamKind>(
   if (!parsed.success) throw new OamConfigError(problems(parsed.error.issues));
   await checkReferences(kind, parsed.data as Record<string, unknown>);
   const object = { ...parsed.data, id } as OamKinds[Kind];
-  if (!(await replaceConfig(kind, String(id), object))) throw new OamConfigError('Object not found', true);
+  if (!(await replaceConfig(kind, String(id), toStored(kind, object as Record<string, unknown>))))
+    throw new OamConfigError('Object not found', true);
   return object;
 }
 
-/** Deletes object `id` of `kind`; throws `OamConfigError` (not found) when there is none. */
+/** Nodes named in a refusal, at most; the count says how many more. */
+const NODES_NAMED = 10;
+
+/**
+ * Deletes object `id` of `kind`; throws `OamConfigError` (not found) when there is none.
+ *
+ * A profile assigned to a node is not deleted (`OamConfigError` naming the nodes): a node follows
+ * the profiles `node/update` gave it, or every profile when it was given none, so taking the id out
+ * of its list would silently change what it samples either way (nothing, when it named only this
+ * one; everything, were an emptied list read as "none given"). The operator says which: `node/update`
+ * first. Rules and profiles refer to each other (`rule.profiles`, `profile.rules`): a deleted one's
+ * id is taken out of the others' lists, which stay valid (an update of them checks every id).
+ */
 export async function deleteOam(kind: OamKind, id: number): Promise<void> {
+  if (kind === 'profile') {
+    const holders = (await listNodes()).filter((n) => n.profiles?.includes(id)).map((n) => n.nodeId);
+    if (holders.length > 0) {
+      const named = holders.slice(0, NODES_NAMED).join(', ');
+      const more = holders.length > NODES_NAMED ? ` and ${holders.length - NODES_NAMED} more` : '';
+      throw new OamConfigError(
+        `profile ${id} is assigned to node ${named}${more}: give the node other profiles (node/update) before deleting it`,
+      );
+    }
+  }
   if (!(await deleteConfig(kind, String(id)))) throw new OamConfigError('Object not found', true);
+  if (kind === 'alarm') return;
+  const [referrer, field] =
+    kind === 'profile' ? (['rule', 'profiles'] as const) : (['profile', 'rules'] as const);
+  for (const other of await listOam(referrer)) {
+    const ids = (other as unknown as Record<string, number[]>)[field] ?? [];
+    if (!ids.includes(id)) continue;
+    // One deleted meanwhile is not put back (replaceConfig writes only over an existing one).
+    const changed = {
+      ...(other as unknown as Record<string, unknown>),
+      [field]: ids.filter((i) => i !== id),
+    };
+    await replaceConfig(referrer, String(other.id), toStored(referrer, changed));
+  }
 }
 
 /** A validation's problems in one line: `field: what is wrong; ...`. */

@@ -343,8 +343,11 @@ describe('the REST realms', () => {
     });
     await putAppPolicy(withPolicy.appKey, { admission: 'open' });
     const plain = new FakeWcs({ appUrl: server.appUrl, appKey: 'defaultApp' });
+    // One name in the three apps: the list is asked by name (and not of every stream of every test
+    // file, which is paged, 100 a page).
+    const name = `every-app-${randomUUID().slice(0, 6)}`;
     const streams = [wcs, withPolicy, plain].map((node) => {
-      const stream = node.newStream(node.newSession(), `every-app-${randomUUID().slice(0, 6)}`, true);
+      const stream = node.newStream(node.newSession(), name, true);
       return { node, stream };
     });
     for (const { node, stream } of streams)
@@ -353,7 +356,7 @@ describe('the REST realms', () => {
     const response = await fetch(`${server.baseUrl}/api/stream/list`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-      body: '{}',
+      body: JSON.stringify({ name }),
     });
     const body = (await response.json()) as { payload: { mediaId: string; app: string }[] };
 

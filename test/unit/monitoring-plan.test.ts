@@ -36,7 +36,7 @@ describe('a monitoring plan', () => {
   });
 
   it('applies every profile to a node with none assigned, and only the assigned ones otherwise', () => {
-    const profiles = [profile(1, 30, [3]), profile(2, 5, [11])];
+    const profiles = [profile(1, 30, [3]), profile(2, 5, [10])];
     expect(planFor(profiles, []).forNode({}).rateSeconds).toBe(5);
     const assigned = planFor(profiles, []).forNode({ profiles: [1] });
     expect(assigned.rateSeconds).toBe(30);
@@ -44,7 +44,7 @@ describe('a monitoring plan', () => {
   });
 
   it('merges profiles per stream: the metrics of every profile whose rules select it', () => {
-    const profiles = [profile(1, 10, [3], [1]), profile(2, 2, [11, 6])];
+    const profiles = [profile(1, 10, [3], [1]), profile(2, 2, [10, 5])];
     const rules = [rule(1, 0, 'cam-*'), rule(2, 1, 'abc?', [2])];
     const plan = planFor(profiles, rules).forNode({});
     expect(plan.rateSeconds).toBe(2);
@@ -59,6 +59,13 @@ describe('a monitoring plan', () => {
     expect([...plan.metricsFor(stream('other', 'zzz'))]).toEqual([]);
   });
 
+  it('numbers metrics as OAM 1.0 does: its example profiles collect height and width, video and audio rate', () => {
+    const plan = planFor([profile(1, 30, [1, 2]), profile(2, 30, [3, 10])], []).forNode({ profiles: [1] });
+    expect([...plan.metricsFor(stream('cam'))]).toEqual(['VIDEO_HEIGHT', 'VIDEO_WIDTH']);
+    const rates = planFor([profile(2, 30, [3, 10])], []).forNode({});
+    expect([...rates.metricsFor(stream('cam'))]).toEqual(['VIDEO_RATE', 'AUDIO_RATE']);
+  });
+
   it('ignores a metric id the catalogue does not have', () => {
     const plan = planFor([profile(1, 5, [3, 999])], []).forNode({});
     expect([...plan.metricsFor(stream('x'))]).toEqual(['VIDEO_RATE']);
@@ -67,7 +74,7 @@ describe('a monitoring plan', () => {
 
 describe('a threshold alarm', () => {
   const below: Alarm = { id: 7, type: 0, name: 'low rate', value: 100_000, metric: 3, time: 1000 };
-  const above: Alarm = { id: 8, type: 1, name: 'lossy', value: 10, metric: 12, time: 0 };
+  const above: Alarm = { id: 8, type: 1, name: 'lossy', value: 10, metric: 11, time: 0 };
   const at = (rate: unknown) => stream('cam', 'm1', { VIDEO_RATE: rate, AUDIO_LOST: rate });
 
   it('begins a watch when past the threshold, raises it once past it for its time, and ends it back within', () => {
@@ -90,6 +97,7 @@ describe('a threshold alarm', () => {
     expect(evaluateAlarm(above, at('11'), undefined, 'n@10.0.0.1', 5)).toMatchObject({
       raised: true,
       above: true,
+      metric: 'AUDIO_LOST',
     });
     expect(evaluateAlarm(above, at(10), undefined, 'n@10.0.0.1', 5)).toBeUndefined();
   });
@@ -100,5 +108,16 @@ describe('a threshold alarm', () => {
     expect(
       evaluateAlarm(below, stream('cam', 'm1', { VIDEO_RATE: 'n/a' }), undefined, 'n@10.0.0.1', 5),
     ).toBeUndefined();
+  });
+});
+
+describe("a rule in OAM's regular expression form", () => {
+  it("selects what it matches: OAM's '.*' every stream, a class only its names", () => {
+    const plan = planFor(
+      [profile(1, 5, [3], [1]), profile(2, 5, [10], [2])],
+      [rule(1, 0, '.*'), rule(2, 1, 'id-[0-9]+')],
+    ).forNode({});
+    expect([...plan.metricsFor(stream('anything', 'zzz'))]).toEqual(['VIDEO_RATE']);
+    expect([...plan.metricsFor(stream('anything', 'id-42'))]).toEqual(['VIDEO_RATE', 'AUDIO_RATE']);
   });
 });

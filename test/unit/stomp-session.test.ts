@@ -209,6 +209,60 @@ describe('SEND to /app/api/<realm>', () => {
     });
   });
 
+  it('serves the realm its destination names; a body realm naming another one is a 400 saying so', async () => {
+    const state = await connected();
+    await handleFrame(state, frame('SUBSCRIBE', { id: 'sub-1', destination: '/user/service' }), echo, 's1');
+    const reply = async (body: string) => {
+      const [message] = await handleFrame(
+        state,
+        frame('SEND', { destination: '/app/api/stream/list' }, body),
+        echo,
+        's1',
+      );
+      return JSON.parse((message as { frame: { body: string } }).frame.body) as unknown;
+    };
+
+    expect(await reply('{"requestId":"a","realm":"/api/node/delete","payload":{}}')).toEqual({
+      requestId: 'a',
+      status: 400,
+      reason: 'the body names realm /api/node/delete, the destination /app/api/stream/list: they must agree',
+    });
+    // Without a realm, or with the destination's (with or without /app), the destination decides.
+    for (const realm of [undefined, '', '/api/stream/list', '/app/api/stream/list'])
+      expect(await reply(JSON.stringify({ requestId: 'b', realm, payload: {} }))).toEqual({
+        requestId: 'b',
+        status: 200,
+        reason: 'SUCCESS',
+        payload: { realm: '/api/stream/list' },
+      });
+  });
+
+  it('gives the realm the room one message has, and answers a 400 saying so for a reply that would not fit, never nothing', async () => {
+    const state = await connected();
+    await handleFrame(state, frame('SUBSCRIBE', { id: 'sub-1', destination: '/user/service' }), echo, 's1');
+    let room: number | undefined;
+    const huge = async (_request: RealmRequest, maxReplyBytes?: number) => {
+      room = maxReplyBytes;
+      return { status: 200, reason: 'SUCCESS', payload: 'x'.repeat(200 * 1024) };
+    };
+
+    const [message] = await handleFrame(
+      state,
+      frame('SEND', { destination: '/app/api/stream/list' }, '{"requestId":"big","payload":{}}'),
+      huge,
+      's1',
+    );
+
+    expect(room).toBeGreaterThan(120 * 1024);
+    expect(room).toBeLessThan(128 * 1024);
+    const sent = (message as { frame: { body: string } }).frame.body;
+    expect(JSON.parse(sent)).toEqual({
+      requestId: 'big',
+      status: 400,
+      reason: expect.stringMatching(/^the answer is \d+ bytes, more than the 131072 a message may carry/),
+    });
+  });
+
   it('refuses a request from a client not subscribed to /user/service', async () => {
     const actions = await handleFrame(
       await connected(),

@@ -9,7 +9,7 @@
  * close), so the local `ws` server and API Gateway's `$default` route run the same code. The state
  * it keeps is plain data (`StompSessionState`), storable between Lambda invocations.
  */
-import type { StompFrame } from './codec.ts';
+import { encodeFrame, MAX_FRAME_BYTES, type StompFrame } from './codec.ts';
 
 /**
  * Destinations a client may subscribe to (reference §5.1 and the realtime issue): OAM's `/alarm`
@@ -26,8 +26,11 @@ export const DESTINATIONS = [
 ] as const;
 /** `/topic/streams/{name}`: one stream name's changes. */
 const STREAM_TOPIC = /^\/topic\/streams\/[^/]+$/;
-/** `/stream/{nodeId}/{mediaId}`: OAM's realtime metric samples of one stream. */
-const METRICS_TOPIC = /^\/stream\/[^/]+\/[^/]+$/;
+/**
+ * `/stream/{node}/{mediaId}`: OAM's realtime metric samples of one stream, its node named by nodeId
+ * (`<id>@<ip>`) or by IP, as everywhere OAM takes a node id.
+ */
+export const METRICS_TOPIC = /^\/stream\/([^/]+)\/([^/]+)$/;
 /** The alarm destinations: a subscription to either first receives the alarms already raised. */
 export const ALARM_DESTINATIONS: readonly string[] = ['/alarm', '/alarms'];
 /** A destination is an index key (`byDestination`); a stream name is at most 512 bytes (`LIMITS.name`). */
@@ -84,11 +87,16 @@ export interface RealmRequest {
   readonly payload: unknown;
 }
 
-/** The answer to a request, as OAM answers: HTTP-like `status` and `reason`, and the payload. */
+/**
+ * The answer to a request, as OAM answers: HTTP-like `status` and `reason`, and the payload; a page
+ * of a list also says how many items match (`total`, where counted) and whether more follow it.
+ */
 export interface RealmReply {
   readonly status: number;
   readonly reason: string;
   readonly payload?: unknown;
+  readonly total?: number;
+  readonly more?: boolean;
 }
 
 /** What the transport must do. */
@@ -131,23 +139,33 @@ export function negotiateHeartbeat(header: string | undefined): StompSessionStat
   };
 }
 
-function parseRequest(frame: StompFrame): RealmRequest | string {
+/**
+ * The request a SEND carries. Its destination (`/app/api/<realm>`) names the realm, as OAM routes
+ * it; the body's `realm` (OAM clients repeat it there) may only agree: a body naming another realm
+ * is a 400, never served in the destination's place (a client, or a proxy trusting destinations,
+ * would see one realm asked and another one run). An answer with a `requestId` keeps it.
+ */
+function parseRequest(frame: StompFrame): RealmRequest | { requestId?: string; reason: string } {
   let body: unknown;
   try {
     body = JSON.parse(frame.body);
   } catch {
-    return 'the body is not JSON';
+    return { reason: 'the body is not JSON' };
   }
   const request = body as Partial<RealmRequest> | null;
   if (!request || typeof request !== 'object' || typeof request.requestId !== 'string') {
-    return 'the body must be {"requestId": "...", "realm": "/api/...", "payload": {...}}';
+    return { reason: 'the body must be {"requestId": "...", "realm": "/api/...", "payload": {...}}' };
   }
-  const realm = frame.headers.destination?.slice('/app'.length) ?? '';
-  return {
-    requestId: request.requestId,
-    realm: typeof request.realm === 'string' ? request.realm : realm,
-    payload: request.payload ?? {},
-  };
+  const destination = frame.headers.destination ?? '';
+  const realm = destination.slice('/app'.length);
+  const named = typeof request.realm === 'string' ? request.realm.replace(/^\/app(?=\/)/, '') : '';
+  if (named !== '' && named !== realm) {
+    return {
+      requestId: request.requestId,
+      reason: `the body names realm ${request.realm}, the destination ${destination}: they must agree`,
+    };
+  }
+  return { requestId: request.requestId, realm, payload: request.payload ?? {} };
 }
 
 /**
@@ -156,8 +174,11 @@ function parseRequest(frame: StompFrame): RealmRequest | string {
  * subscription, as OAM sends it.
  */
 export interface FrameContext {
-  /** Answers a request on `/app/api/<realm>`. */
-  readonly handleRequest: (request: RealmRequest) => Promise<RealmReply>;
+  /**
+   * Answers a request on `/app/api/<realm>`, in at most `maxReplyBytes` of JSON: what one MESSAGE
+   * frame may carry (`MAX_FRAME_BYTES`, API Gateway's limit on a WebSocket message) less its headers.
+   */
+  readonly handleRequest: (request: RealmRequest, maxReplyBytes?: number) => Promise<RealmReply>;
   /** What a new subscription to `destination` receives at once (the alarms already raised). Default: nothing. */
   readonly current?: (destination: string) => Promise<readonly unknown[]>;
   /** How long after the WebSocket opened CONNECT may come (ms); default no limit. */
@@ -235,11 +256,19 @@ export async function handleFrame(
       const reply = Object.entries(state.subscriptions).find(([, d]) => d === '/user/service');
       if (!reply) return error('subscribe to /user/service to receive replies', frame);
       const request = parseRequest(frame);
+      const headers = messageHeaders(state, sessionId, reply[0], '/user/service');
       const answer: RealmReply & { requestId?: string } =
-        typeof request === 'string'
-          ? { status: 400, reason: request }
-          : { requestId: request.requestId, ...(await handleRequest(request)) };
-      return [...receipt, messageFrame(state, sessionId, reply[0], '/user/service', answer)];
+        'reason' in request
+          ? {
+              ...(request.requestId !== undefined && { requestId: request.requestId }),
+              status: 400,
+              reason: request.reason,
+            }
+          : {
+              requestId: request.requestId,
+              ...(await handleRequest(request, MAX_FRAME_BYTES - replyOverhead(headers, request.requestId))),
+            };
+      return [...receipt, send('MESSAGE', headers, replyWithin(headers, answer))];
     }
     case 'DISCONNECT':
       return [...receipt, { kind: 'close' }];
@@ -255,6 +284,21 @@ export async function handleFrame(
   }
 }
 
+/** The headers of the next MESSAGE frame on `destination` to subscription `id`. */
+function messageHeaders(
+  state: StompSessionState,
+  sessionId: string,
+  id: string,
+  destination: string,
+): Record<string, string> {
+  return {
+    destination,
+    subscription: id,
+    'message-id': `${sessionId}-${++state.messages}`,
+    'content-type': 'application/json;charset=UTF-8',
+  };
+}
+
 /** The MESSAGE frame delivering `body` on `destination` to subscription `id`. */
 function messageFrame(
   state: StompSessionState,
@@ -263,14 +307,28 @@ function messageFrame(
   destination: string,
   body: unknown,
 ): StompAction {
-  return send(
-    'MESSAGE',
-    {
-      destination,
-      subscription: id,
-      'message-id': `${sessionId}-${++state.messages}`,
-      'content-type': 'application/json;charset=UTF-8',
-    },
-    JSON.stringify(body),
-  );
+  return send('MESSAGE', messageHeaders(state, sessionId, id, destination), JSON.stringify(body));
+}
+
+/** Bytes of a reply frame besides its answer: the headers, `content-length`, the requestId. */
+const replyOverhead = (headers: Record<string, string>, requestId: string) =>
+  Buffer.byteLength(encodeFrame('MESSAGE', headers, JSON.stringify({ requestId }))) +
+  // `content-length` grows by a few digits as the body does.
+  16;
+
+/**
+ * The body of a reply, as long as its frame fits one WebSocket message (`MAX_FRAME_BYTES`): API
+ * Gateway refuses a longer one, and the reply would be lost. The realms keep their answers within
+ * the room they are given (a list is cut at a whole item and says `more`); an answer that still
+ * does not fit is replaced by a 400 saying so, never dropped.
+ */
+function replyWithin(headers: Record<string, string>, answer: RealmReply & { requestId?: string }): string {
+  const body = JSON.stringify(answer);
+  const bytes = Buffer.byteLength(encodeFrame('MESSAGE', headers, body));
+  if (bytes <= MAX_FRAME_BYTES) return body;
+  return JSON.stringify({
+    ...(answer.requestId !== undefined && { requestId: answer.requestId }),
+    status: 400,
+    reason: `the answer is ${bytes} bytes, more than the ${MAX_FRAME_BYTES} a message may carry: ask for fewer (limit) or narrow the filters`,
+  });
 }
