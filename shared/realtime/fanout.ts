@@ -102,9 +102,27 @@ function monitoringDeliveries({ newImage, oldImage }: TableChange): Delivery[] {
   if (group === 'node') {
     if (!newImage) return [];
     const lost = newImage.lostAt !== undefined && newImage.lostAt !== oldImage?.lostAt;
-    const changed = newImage.connected !== undefined && newImage.connected !== oldImage?.connected;
+    // A node's state, or why it is in it, changed; or it was reconciled (once a run): operators see it.
+    const changed =
+      (newImage.connected !== undefined && newImage.connected !== oldImage?.connected) ||
+      newImage.state !== oldImage?.state ||
+      newImage.stateReason !== oldImage?.stateReason ||
+      newImage.lastReconciledAt !== oldImage?.lastReconciledAt;
+    // Alive but not reconcilable, or held back from a loss by the brake: worth an operator's look.
+    const troubled =
+      (newImage.state === 'unreachable' || newImage.state === 'silent') && newImage.state !== oldImage?.state;
     return [
       ...(changed || lost ? [{ destination: '/topic/nodes', body: nodeView(newImage) }] : []),
+      ...(troubled
+        ? alarmDeliveries({
+            type: 'alarm',
+            alarm: newImage.state === 'unreachable' ? 'NODE_UNREACHABLE' : 'NODE_LOSS_BRAKED',
+            node: newImage.nodeId,
+            host: newImage.host,
+            reason: newImage.stateReason,
+            timestamp: newImage.stateSince,
+          })
+        : []),
       ...(lost
         ? alarmDeliveries({
             type: 'alarm',

@@ -13,6 +13,7 @@ import * as z from 'zod/mini';
 import { logger } from '../kernel/logger.ts';
 import type { Realm } from '../kernel/registry.ts';
 import { STREAM_METRICS, streamMetricById } from '../kernel/stream-metrics.ts';
+import { nodeChangesOf } from '../state/counters.ts';
 import { lastSamples } from '../state/metrics.ts';
 import {
   deleteNode,
@@ -459,12 +460,21 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
   }),
   '/api/node_status/list': realm(nodeList, async (p) => {
     const nodes = await nodesNamed(p.id);
-    return nodes
-      ? paged(
-          nodes.map((n) => nodeStatusView({ ...n })),
-          p,
-        )
-      : badRequest(NOT_FOUND);
+    if (!nodes) return badRequest(NOT_FOUND);
+    // What reconciliations changed per node over the last 24 hours and 7 days: two Queries a node,
+    // for the page's nodes only.
+    const now = new Date();
+    const page = paged(nodes, p);
+    const shown = (page.payload as NodeStatus[]) ?? [];
+    return {
+      ...page,
+      payload: await Promise.all(
+        shown.map(async (n) => ({
+          ...nodeStatusView({ ...n }),
+          reconciled: await nodeChangesOf(n.nodeId, now),
+        })),
+      ),
+    };
   }),
   '/api/profile/create': profiles.create,
   '/api/profile/update': profiles.update,

@@ -239,6 +239,25 @@ describe('reconciliation', () => {
     expect(await believed(wcs.appKey)).toEqual({ sessions: [s.sessionId], streams: [] });
   }, 60_000);
 
+  it('pushes a node whose REST API stops answering while its hooks arrive: unreachable on /topic/nodes, NODE_UNREACHABLE on /alarm', async () => {
+    const { wcs, rest } = await node('127.0.10.7');
+    const [alarms, topic] = [await subscribe(client, '/alarm'), await subscribe(client, '/topic/nodes')];
+    const s = await session(wcs);
+    await reconciledAfter(wcs.nodeId, Date.now() - GRACE_S * 1000);
+    await rest.close();
+    const alarm = await eventually(async () => {
+      await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(s, 'ESTABLISHED')); // hooks keep coming
+      return alarms
+        .map((m) => JSON.parse(m.body) as Record<string, unknown>)
+        .find((b) => b.alarm === 'NODE_UNREACHABLE' && b.node === wcs.nodeId);
+    });
+    expect(alarm).toMatchObject({ type: 'alarm', reason: expect.stringMatching(/does not answer/) });
+    expect(
+      topic.map((m) => JSON.parse(m.body) as Record<string, unknown>).filter((b) => b.id === wcs.nodeId),
+    ).toContainEqual(expect.objectContaining({ type: 'node', state: 'unreachable' }));
+    expect(await believed(wcs.appKey)).toEqual({ sessions: [s.sessionId], streams: [] });
+  }, 60_000);
+
   it('ends everything of a node that stops answering, after NODE_LOST_AFTER_S, with a NODE_LOST alarm; reconciles it when it is back', async () => {
     const { wcs, rest } = await node('127.0.10.6');
     const alarms = await subscribe(client, '/alarm');
