@@ -8,6 +8,12 @@
  * live one. A hook that arrives after a higher status still adds its status to the history and
  * fills fields the item lacks; a repeated hook changes nothing. The final item is the same for any
  * arrival order: status and `info` from the highest-ranked hook, history the set of statuses seen.
+ *
+ * The same conditions keep an item to itself: it is on the node of its first hook, and a hook
+ * naming another node changes nothing (`foreign`); an item whose id was used again after it ended
+ * (a WCS session id behind NAT) is a new generation, which no hook received before it began
+ * changes (`earlier-generation`). What reconciliation found is written provisionally, for the real
+ * hook to replace. `docs/data-model.md` ("Ordering, repeats and terminal states") says it for users.
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
