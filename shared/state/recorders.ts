@@ -91,12 +91,19 @@ export function keepNotApplied(): KeepNotApplied {
   };
 }
 
-/** A recorder that keeps what its item did not take (`keepNotApplied`). */
+/**
+ * A recorder that keeps what its item did not take (`keepNotApplied`), and answers what the record
+ * did (`TransitionResult`: reconciliation counts what it really ended or found).
+ */
 function keeping<Body extends Record<string, unknown>>(
   apply: (body: Body, hook: RecordedHook) => Promise<TransitionResult>,
 ): Recorder<Body> {
   const keep = keepNotApplied();
-  return async (body, hook) => keep(await apply(body, hook), body, hook);
+  return async (body, hook) => {
+    const result = await apply(body, hook);
+    await keep(result, body, hook);
+    return result;
+  };
 }
 
 const RECORDERS: { readonly [Name in RecordingHandler]: () => Recorder<never> } = {
