@@ -6,5 +6,5 @@ import { admitKeepAlive } from '#shared/admission/keep-alive.ts';
 import { decisionHook } from '#shared/http/hook-handler.ts';
 
 export const handler = decisionHook('stream-keep-alive-event', {
-  decide: ({ body, receivedAt }) => admitKeepAlive(body, receivedAt),
+  decide: admitKeepAlive,
 });

@@ -9,8 +9,9 @@ import { valueAt } from '../kernel/dotted-path.ts';
 import type { ConnectBody } from '../kernel/schemas.ts';
 import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
 import { type ClientGrants, recordConnect } from '../state/sessions.ts';
+import { counted } from './acting-session.ts';
 import { restClientConfigFor } from './rest-client-config.ts';
-import { connectRule, type TokenCheck } from './rules.ts';
+import { connectRule, recordRule, type TokenCheck } from './rules.ts';
 import { TokenRejectedError, verifyClientToken } from './tokens.ts';
 
 const keepSdp = setting('STORE_SDP');
@@ -39,10 +40,20 @@ export async function decideConnect(body: ConnectBody): Promise<ConnectDecision>
   return { policy, ...connectRule(policy, body.appKey, check) };
 }
 
-/** `connect`: decides, records the admitted session with its user, answers with the `restClientConfig`. */
+/**
+ * `connect`: decides, records the admitted session with its user (a new generation of an ended
+ * session's id), answers with the `restClientConfig`. A session id open on another node is
+ * refused (`recordRule`): its hooks would not be applied, so the client could do nothing.
+ */
 export async function admitConnect(body: ConnectBody, receivedAt: Date): Promise<HookAnswer> {
   const { policy, grants } = await decideConnect(body);
-  await recordConnect(body, receivedAt, { ...(grants && { grants }), tokenPath: policy.tokenPath });
+  const result = await recordConnect(body, receivedAt, {
+    ...(grants && { grants }),
+    tokenPath: policy.tokenPath,
+  });
+  const rule = () => recordRule(result, `session ${body.sessionId}`, 'connect', body.nodeId);
+  if (result.outcome === 'foreign') counted(rule, result.itemNodeId);
+  else rule();
   return { fields: { restClientConfig: restClientConfigFor(policy, keepSdp) } };
 }
 

@@ -7,6 +7,7 @@
  */
 import { DecisionRefusedError } from '../kernel/errors.ts';
 import type { AppPolicy } from '../state/apps.ts';
+import type { TransitionResult } from '../state/lifecycle.ts';
 import { ANONYMOUS, type ClientGrants, type SessionState } from '../state/sessions.ts';
 import { matchesAny } from './grants.ts';
 import { MAX_USER_ID_BYTES } from './tokens.ts';
@@ -49,6 +50,33 @@ export function actingRule(policy: AppPolicy, session: SessionState | undefined)
   }
   if (session.ended) throw new DecisionRefusedError(`session ${session.status.toLowerCase()}`);
   if (session.revoked) throw new DecisionRefusedError('session revoked');
+}
+
+/**
+ * A session is on the node of its first hook: a publishStream, playStream or OnDataEvent from
+ * another node is not its own (a spoofed or misrouted hook), and is refused, naming both nodes.
+ */
+export function sameNodeRule(session: SessionState | undefined, method: string, nodeId: string): void {
+  if (session && session.nodeId !== nodeId)
+    throw new DecisionRefusedError(
+      `session ${session.sessionId} is on node ${session.nodeId}; this ${method} came from node ${nodeId}`,
+    );
+}
+
+/**
+ * A decision's own record of its session or stream (`connect`, publishStream, playStream) must be
+ * the item's: one the lifecycle did not apply (`foreign`: the item is on another node;
+ * `earlier-generation`: a later connection has the id since) is refused, saying why.
+ */
+export function recordRule(result: TransitionResult, subject: string, method: string, nodeId: string): void {
+  if (result.outcome === 'foreign')
+    throw new DecisionRefusedError(
+      `${subject} is on node ${result.itemNodeId}; this ${method} came from node ${nodeId}`,
+    );
+  if (result.outcome === 'earlier-generation')
+    throw new DecisionRefusedError(
+      `${subject} was used again by a later connection (${result.generationStartedAt})`,
+    );
 }
 
 /** In a `token` app that requires it, the session's token grants `action` on stream `name`. */
@@ -98,10 +126,11 @@ export function relayTarget(payload: unknown): string | undefined {
 }
 
 /**
- * A `StreamKeepAliveEvent` (reference §1.4): a 403 ends the stream, so only a revoked session is
- * refused. An unknown session is let be: keep-alives must not cut streams whose earlier hooks this
- * backend missed.
+ * A `StreamKeepAliveEvent` (reference §1.4) from node `nodeId`: a 403 ends the stream, so only a
+ * revoked session's own stream is refused. An unknown session is let be: keep-alives must not cut
+ * streams whose earlier hooks this backend missed; nor is a keep-alive from another node than the
+ * session's ever refused (it is not applied either): what it would end is not that session's stream.
  */
-export function keepAliveRule(session: SessionState | undefined): void {
-  if (session?.revoked) throw new DecisionRefusedError('session revoked');
+export function keepAliveRule(session: SessionState | undefined, nodeId: string): void {
+  if (session?.revoked && session.nodeId === nodeId) throw new DecisionRefusedError('session revoked');
 }

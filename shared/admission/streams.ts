@@ -9,8 +9,8 @@ import type { StreamBody } from '../kernel/schemas.ts';
 import type { AppPolicy } from '../state/apps.ts';
 import { admitPlayer, claimPublisher } from '../state/stream-names.ts';
 import { recordStreamStatus } from '../state/streams.ts';
-import { actingSession } from './acting-session.ts';
-import { playerLimitRefusal, streamGrantRule } from './rules.ts';
+import { actingSession, counted } from './acting-session.ts';
+import { playerLimitRefusal, recordRule, streamGrantRule } from './rules.ts';
 
 export interface StreamDecision {
   readonly policy: AppPolicy;
@@ -65,14 +65,22 @@ export async function decidePlay(body: StreamBody, now: Date): Promise<StreamDec
   return { policy, holdsName: false };
 }
 
-/** `publishStream` / `playStream`: decides, then records the stream PENDING with what it holds. */
+/**
+ * `publishStream` / `playStream`: decides, then records the stream PENDING with what it holds. A
+ * stream already recorded on another node (its `mediaSessionId` reported there first) is refused.
+ */
 export async function admitStream(body: StreamBody, receivedAt: Date): Promise<HookAnswer> {
   const decision = body.published
     ? await decidePublish(body, receivedAt)
     : await decidePlay(body, receivedAt);
-  await recordStreamStatus({ ...body, ...decision.fields }, body.status ?? 'PENDING', receivedAt, {
-    ...(decision.holdsName && { holdsName: true }),
-  });
+  const result = await recordStreamStatus(
+    { ...body, ...decision.fields },
+    body.status ?? 'PENDING',
+    receivedAt,
+    { ...(decision.holdsName && { holdsName: true }) },
+  );
+  const method = body.published ? 'publishStream' : 'playStream';
+  counted(() => recordRule(result, `stream ${body.mediaSessionId}`, method, body.nodeId), result.itemNodeId);
   return decision.fields ? { fields: decision.fields } : undefined;
 }
 

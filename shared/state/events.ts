@@ -20,6 +20,13 @@ export interface RecordedEvent {
   readonly receivedAt: Date;
   /** Why a hook that has a handler of its own is kept here instead: it could not be identified. */
   readonly unidentified?: string;
+  /**
+   * Why a hook that was identified is kept here instead of changing its item: it names another
+   * node than the item's, or came before the item's current generation (`recorders.ts`).
+   */
+  readonly notApplied?: string;
+  /** The node the hook's item is on, when that is not the hook's. */
+  readonly itemNodeId?: string;
 }
 
 /** `value` when it is a non-empty string of at most `maxBytes` (a key, or a short fact); otherwise left out. */
@@ -55,6 +62,8 @@ export function eventRecorder(): RecordEvent {
             // The body as text: any shape WCS sends is kept, nothing DynamoDB could refuse.
             body: JSON.stringify(kept),
             ...(event.unidentified && { unidentified: event.unidentified }),
+            ...(event.notApplied && { notApplied: event.notApplied }),
+            ...(event.itemNodeId && { itemNodeId: event.itemNodeId }),
             expiresAt: expiresAtFor(event.receivedAt),
           },
           ConditionExpression: 'attribute_not_exists(eventKey)',

@@ -5,6 +5,7 @@
  * So a replayed hook is applied exactly as it would have been when it arrived.
  */
 import { logger } from '../kernel/logger.ts';
+import { countForAlarm, METRIC } from '../kernel/metrics.ts';
 import { findHook, HANDLERS, type RecordingHandler } from '../kernel/registry.ts';
 import type {
   AnyHookBody,
@@ -14,7 +15,8 @@ import type {
   StreamStatusEventBody,
 } from '../kernel/schemas.ts';
 import { recordDataStatus } from './data-messages.ts';
-import { eventRecorder } from './events.ts';
+import { eventRecorder, type RecordEvent } from './events.ts';
+import type { TransitionResult } from './lifecycle.ts';
 import { connectionStatusChanged } from './session-status.ts';
 import { streamStatusChanged } from './stream-status.ts';
 import { recordStopRequest } from './streams.ts';
@@ -41,13 +43,81 @@ export interface RecordedHook {
 /** Applies a hook's validated body to the state. */
 export type Recorder<Body = never> = (body: Body, hook: RecordedHook) => Promise<unknown>;
 
+/** What a recorder's `Reported` is, from the hook. */
+const reportedOf = (hook: RecordedHook) => ({
+  ...(hook.happenedAt && { happenedAt: hook.happenedAt }),
+  ...(hook.provisional && { provisional: true }),
+});
+
+/** Keeps a hook its item did not take (`keepNotApplied`) once the recorder has said so. */
+type KeepNotApplied = (
+  result: TransitionResult | undefined,
+  body: Record<string, unknown>,
+  hook: RecordedHook,
+) => Promise<void>;
+
+/**
+ * What becomes of a hook the state did not apply to its item because it is not the item's (the
+ * lifecycle's `foreign` and `earlier-generation` outcomes): nothing is lost, it is kept as an event
+ * (`events.ts`, with why and the item's node), logged, and, when it names another node than its
+ * item's, counted for the `HookFromOtherNode` alarm. The events table is asked for only then: the
+ * hooks that never meet such a hook (a decision's refusal event) need none.
+ */
+export function keepNotApplied(): KeepNotApplied {
+  let recordEvent: RecordEvent | undefined;
+  return async (result, body, hook) => {
+    if (result?.outcome !== 'foreign' && result?.outcome !== 'earlier-generation') return;
+    const notApplied =
+      result.outcome === 'foreign'
+        ? `from node ${String(body.nodeId)}, while its item is on node ${result.itemNodeId ?? 'unknown'}`
+        : `received before the session's current generation began (${result.generationStartedAt})`;
+    if (result.outcome === 'foreign') {
+      countForAlarm(METRIC.hookFromOtherNode);
+      logger.warn('a hook from another node than its item was not applied', {
+        itemNodeId: result.itemNodeId,
+      });
+    } else {
+      logger.info('a hook of an earlier generation of its session was not applied', {
+        generationStartedAt: result.generationStartedAt,
+      });
+    }
+    recordEvent ??= eventRecorder();
+    await recordEvent({
+      ...hook,
+      body,
+      notApplied,
+      ...(result.itemNodeId && { itemNodeId: result.itemNodeId }),
+    });
+  };
+}
+
+/**
+ * A recorder that keeps what its item did not take (`keepNotApplied`), and answers what the record
+ * did (`TransitionResult`: reconciliation counts what it really ended or found).
+ */
+function keeping<Body extends Record<string, unknown>>(
+  apply: (body: Body, hook: RecordedHook) => Promise<TransitionResult>,
+): Recorder<Body> {
+  const keep = keepNotApplied();
+  return async (body, hook) => {
+    const result = await apply(body, hook);
+    await keep(result, body, hook);
+    return result;
+  };
+}
+
 const RECORDERS: { readonly [Name in RecordingHandler]: () => Recorder<never> } = {
-  'connection-status-event': () => (body: ConnectionStatusEventBody, hook) =>
-    connectionStatusChanged(body, hook.receivedAt),
-  'stream-status-event': () => (body: StreamStatusEventBody, hook) =>
-    streamStatusChanged(body, hook.receivedAt),
-  'unpublish-stream': () => (body: StreamEventBody, hook) => recordStopRequest(body, hook.receivedAt),
-  'stop-stream': () => (body: StreamEventBody, hook) => recordStopRequest(body, hook.receivedAt),
+  'connection-status-event': () =>
+    keeping((body: ConnectionStatusEventBody, hook) =>
+      connectionStatusChanged(body, hook.receivedAt, reportedOf(hook)),
+    ),
+  'stream-status-event': () =>
+    keeping((body: StreamStatusEventBody, hook) =>
+      streamStatusChanged(body, hook.receivedAt, reportedOf(hook)),
+    ),
+  'unpublish-stream': () =>
+    keeping((body: StreamEventBody, hook) => recordStopRequest(body, hook.receivedAt)),
+  'stop-stream': () => keeping((body: StreamEventBody, hook) => recordStopRequest(body, hook.receivedAt)),
   'data-status-event': () => (body: DataStatusEventBody, hook) => recordDataStatus(body, hook.receivedAt),
   'error-event': () => {
     const recordEvent = eventRecorder();

@@ -9,15 +9,17 @@ import type { ConnectBody, ConnectionStatusEventBody } from '../kernel/schemas.t
 import { batchGetAll, dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
 import { expiresAtFor } from '../store/retention.ts';
 import { storedCustom } from './client-json.ts';
-import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
+import {
+  applyTransition,
+  type LifecycleModel,
+  type Reported,
+  reportedFacts,
+  TERMINAL_RANK,
+  type TransitionResult,
+} from './lifecycle.ts';
 
 const tableName = () => tableNameOf('sessions');
 
-/**
- * Session statuses (reference §3.2): PENDING from `connect` until WCS reports ESTABLISHED, then
- * DISCONNECTED or FAILED. FAILED outranks DISCONNECTED because WCS sends FAILED then DISCONNECTED
- * for a refused connect (§1.2), and the failure is the fact worth keeping.
- */
 /** What a client may do, as its verified token says (`shared/admission/tokens.ts`); kept on its session. */
 export interface ClientGrants {
   readonly userId: string;
@@ -26,11 +28,40 @@ export interface ClientGrants {
   readonly data: boolean;
 }
 
+/**
+ * Summaries of earlier generations a session item keeps (`previousGenerations`): a bound on the
+ * item's size, which every later write of it pays for; the older ones are counted.
+ */
+export const PREVIOUS_GENERATIONS_KEPT = 10;
+
+/**
+ * Session statuses (reference §3.2): PENDING from `connect` until WCS reports ESTABLISHED, then
+ * DISCONNECTED or FAILED. FAILED outranks DISCONNECTED because WCS sends FAILED then DISCONNECTED
+ * for a refused connect (§1.2), and the failure is the fact worth keeping.
+ */
 export const SESSION_LIFECYCLE: LifecycleModel = {
   ranks: { PENDING: 0, ESTABLISHED: 1, DISCONNECTED: 2, FAILED: 3 },
   liveAttribute: 'openAppKey',
   liveFromRank: 0,
   nodeAttribute: 'openNodeId',
+  // WCS ids like `/clientIP:port/serverIP:port` come back behind NAT: a later connection under an
+  // ended session's id is a new generation of the item, the earlier ones kept in brief.
+  generations: {
+    summary: [
+      'generationStartedAt',
+      'appKey',
+      'nodeId',
+      'userId',
+      'connectedAt',
+      'firstStatusAt',
+      'endedAt',
+      'endDetectedAt',
+      'status',
+      'info',
+      'statusHistory',
+    ],
+    kept: PREVIOUS_GENERATIONS_KEPT,
+  },
 };
 
 /** The user a session belongs to when its token named none (open admission). */
@@ -79,7 +110,13 @@ export interface Admitted {
   readonly tokenPath?: string;
 }
 
-/** Records an admitted `connect` (reference §1.2): the session exists, PENDING until ESTABLISHED. */
+/**
+ * Records an admitted `connect` (reference §1.2): the session exists, PENDING until ESTABLISHED. A
+ * connect for a session that has ended, received strictly after its end was, is a later connection
+ * under the same id: it starts a new generation. One received no later than the end (the connect
+ * write of a decision abandoned to its fail mode, whose FAILED carries the connect's own arrival)
+ * never reopens it. `foreign` when the session is open on another node.
+ */
 export function recordConnect(
   body: ConnectBody,
   receivedAt: Date,
@@ -103,26 +140,43 @@ export function recordConnect(
     },
     latest: {},
     marks: { connectSeen: true },
+    newGenerationIfEndedBefore: receivedAt.toISOString(),
   });
+}
+
+/** How reconciliation records a session a node has (`recordUnseenSession`). */
+export interface UnseenSessionOptions {
+  /** Found on the node, not reported by WCS: the real ESTABLISHED, arriving later, replaces it. */
+  readonly provisional?: boolean;
+  /**
+   * When the session's item has ended, and its end was detected before this time (the node lists
+   * the id again past the grace: a later connection under it), a new generation of it is started.
+   * Default: an ended session stays ended.
+   */
+  readonly newGenerationIfEndedBefore?: Date;
 }
 
 /**
  * Records a session this backend first hears of from a later hook (`method`): its `connect` went to
- * another backend, or the app calls only some methods here. WCS sends that hook only for an
- * established session, so it is recorded ESTABLISHED, with `connectSeen: false` (until a late
- * `connect` says otherwise) and the method it was first seen by.
+ * another backend, or the app calls only some methods here, or reconciliation found it on its node.
+ * WCS sends that hook only for an established session, so it is recorded ESTABLISHED, with
+ * `connectSeen: false` (until a late `connect` says otherwise) and the method it was first seen by.
  */
 export function recordUnseenSession(
   body: { nodeId: string; appKey: string; sessionId: string },
   method: string,
   receivedAt: Date,
-  _options: { provisional?: boolean; newGenerationIfEndedBefore?: Date } = {},
+  options: UnseenSessionOptions = {},
 ): Promise<TransitionResult> {
   return applyTransition(tableName(), SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },
     status: 'ESTABLISHED',
     appKey: body.appKey,
     at: receivedAt.toISOString(),
+    ...(options.provisional && { provisional: true }),
+    ...(options.newGenerationIfEndedBefore && {
+      newGenerationIfEndedBefore: options.newGenerationIfEndedBefore.toISOString(),
+    }),
     expiresAt: expiresAtFor(receivedAt),
     constants: {
       nodeId: body.nodeId,
@@ -136,16 +190,21 @@ export function recordUnseenSession(
   });
 }
 
-/** Records a `ConnectionStatusEvent` (reference §1.4): ESTABLISHED, FAILED or DISCONNECTED, with `info`. */
+/**
+ * Records a `ConnectionStatusEvent` (reference §1.4): ESTABLISHED, FAILED or DISCONNECTED, with
+ * `info`; `reported` says when an end happened, or that reconciliation found the status.
+ */
 export function recordConnectionStatus(
   body: ConnectionStatusEventBody,
   receivedAt: Date,
+  reported: Reported = {},
 ): Promise<TransitionResult> {
   return applyTransition(tableName(), SESSION_LIFECYCLE, {
     key: { sessionId: body.sessionId },
     status: body.status,
     appKey: body.appKey,
     at: receivedAt.toISOString(),
+    ...reportedFacts(reported),
     expiresAt: expiresAtFor(receivedAt),
     constants: { ...clientFacts(body), openKey: openKeyOf(undefined, body.sessionId), connectSeen: false },
     latest: { info: body.info },

@@ -18,7 +18,14 @@ import {
 import { expiresAtFor } from '../store/retention.ts';
 import { UpdateExpression } from '../store/update-expression.ts';
 import { storedCustom, storedText } from './client-json.ts';
-import { applyTransition, type LifecycleModel, TERMINAL_RANK, type TransitionResult } from './lifecycle.ts';
+import {
+  applyTransition,
+  type LifecycleModel,
+  type Reported,
+  reportedFacts,
+  TERMINAL_RANK,
+  type TransitionResult,
+} from './lifecycle.ts';
 import { codecsOf } from './sdp.ts';
 
 const tableName = () => tableNameOf('streams');
@@ -35,6 +42,9 @@ export const STREAM_LIFECYCLE: LifecycleModel = {
   liveFromRank: 1,
   failedAttribute: 'failedAppKey',
   nodeAttribute: 'liveNodeId',
+  // An admitted stream whose PUBLISHING/PLAYING and FAILED hooks were lost still holds its name or
+  // its place: reconciliation must find it by node to end it.
+  nodeFromRank: 0,
 };
 
 /** The item key of the stream in `body`. */
@@ -180,12 +190,14 @@ async function nameAndRole(body: StreamFacts, status: string) {
  * Records a hook that reports the stream's status: publishStream/playStream (PENDING, §1.3) and
  * StreamStatusEvent (§1.4). The history entry keeps the codecs offered in the SDP, when WCS sent one.
  * A stream whose name or role no hook has told yet is recorded, and joins the live index once one does.
+ * `reported` says when an end happened, or that reconciliation found the stream on its node.
  */
 export async function recordStreamStatus(
   body: StreamFacts,
   status: string,
   receivedAt: Date,
   extra: Record<string, unknown> = {},
+  reported: Reported = {},
 ): Promise<TransitionResult> {
   const { name, published } = await nameAndRole(body, status);
   return applyTransition(tableName(), STREAM_LIFECYCLE, {
@@ -194,6 +206,7 @@ export async function recordStreamStatus(
     appKey: body.appKey,
     liveValue: name !== undefined && published !== undefined ? liveShardOf(body.appKey, name) : null,
     at: receivedAt.toISOString(),
+    ...reportedFacts(reported),
     expiresAt: expiresAtFor(receivedAt),
     constants: {
       ...identity(body, name, published),
@@ -206,19 +219,33 @@ export async function recordStreamStatus(
 
 /**
  * Records an unPublishStream/stopStream request (§1.3): the client asked to stop. The status does
- * not change here; WCS reports the end in a StreamStatusEvent. One idempotent write.
+ * not change here; WCS reports the end in a StreamStatusEvent. One idempotent write, made only to a
+ * stream of the hook's node (`foreign` otherwise, with the stream's node).
  */
-export async function recordStopRequest(body: StreamFacts, receivedAt: Date): Promise<void> {
+export async function recordStopRequest(body: StreamFacts, receivedAt: Date): Promise<TransitionResult> {
   const update = new UpdateExpression().setIfMissing('stopRequestedAt', receivedAt.toISOString());
   for (const [k, v] of Object.entries(identity(body, body.name ?? undefined, publishedOf(body))))
     if (v !== undefined) update.setIfMissing(k, v);
-  await dynamo.send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: streamKey(body),
-      ...update.toParams(),
-    }),
-  );
+  const node = update.name('nodeId');
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: streamKey(body),
+        ...update.toParams(`attribute_not_exists(${node}) OR ${node} = ${update.value(body.nodeId)}`),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { outcome: 'advanced' };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return { outcome: 'foreign', ...(nodeIdOf(error) !== undefined && { itemNodeId: nodeIdOf(error) }) };
+  }
+}
+
+/** The `nodeId` of the item a failed condition returned (in DynamoDB's wire format). */
+function nodeIdOf(error: unknown): string | undefined {
+  return (error as { Item?: { nodeId?: { S?: string } } }).Item?.nodeId?.S;
 }
 
 const keepAliveWriteMs = setting('KEEP_ALIVE_WRITE_INTERVAL_S') * 1000;
@@ -229,22 +256,28 @@ const KEEP_ALIVE_MEMO_SIZE = 20_000;
 /**
  * Records a StreamKeepAliveEvent (§1.4): one write that refreshes `lastKeepAliveAt` of a live stream.
  * A keep-alive for a stream we have not seen live (its PUBLISHING/PLAYING hook was lost or is late)
- * is that status report; a keep-alive for an ended stream revives nothing.
+ * is that status report; a keep-alive for an ended stream revives nothing, nor does one from another
+ * node than the stream's (`foreign`).
  *
  * WCS sends one per stream every few seconds (`streaming_sessions_keep_alive_interval`, 10 s in its
  * examples): a stream this instance found live and refreshed less than `KEEP_ALIVE_WRITE_INTERVAL_S`
- * ago is not written again (no write unit), since the write would change only that time. What the
- * keep-alive decides (a revoked session's stream refused) is decided on every one all the same.
+ * ago is not written again (no write unit, and `undefined`), since the write would change only that
+ * time. What the keep-alive decides (a revoked session's stream refused) is decided on every one all
+ * the same.
  */
-export async function recordKeepAlive(body: StreamFacts, status: string, receivedAt: Date): Promise<void> {
-  const memoKey = `${body.sessionId}#${body.mediaSessionId}`;
+export async function recordKeepAlive(
+  body: StreamFacts,
+  status: string,
+  receivedAt: Date,
+): Promise<TransitionResult | undefined> {
+  const memoKey = `${body.nodeId}#${body.sessionId}#${body.mediaSessionId}`;
   const writtenAt = keepAliveWritten.get(memoKey);
-  if (writtenAt !== undefined && receivedAt.getTime() - writtenAt < keepAliveWriteMs) return;
+  if (writtenAt !== undefined && receivedAt.getTime() - writtenAt < keepAliveWriteMs) return undefined;
   const update = new UpdateExpression()
     .set('lastKeepAliveAt', receivedAt.toISOString())
     .set('expiresAt', expiresAtFor(receivedAt));
-  // Rank 1 is PUBLISHING/PLAYING: the stream is live and this is the routine refresh.
-  const condition = `${update.name('statusRank')} = ${update.value(1)}`;
+  // Rank 1 is PUBLISHING/PLAYING: the stream is live and this is the routine refresh, from its node.
+  const condition = `${update.name('statusRank')} = ${update.value(1)} AND ${update.name('nodeId')} = ${update.value(body.nodeId)}`;
   try {
     await dynamo.send(
       new UpdateCommand({
@@ -253,17 +286,18 @@ export async function recordKeepAlive(body: StreamFacts, status: string, receive
         ...update.toParams(condition),
       }),
     );
-    // Found live, and refreshed: remembered (re-inserted, so the map stays oldest first).
-    keepAliveWritten.delete(memoKey);
-    keepAliveWritten.set(memoKey, receivedAt.getTime());
-    if (keepAliveWritten.size > KEEP_ALIVE_MEMO_SIZE) {
-      const oldest = keepAliveWritten.keys().next().value;
-      if (oldest !== undefined) keepAliveWritten.delete(oldest);
-    }
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
-    await recordStreamStatus(body, status, receivedAt, { lastKeepAliveAt: receivedAt.toISOString() });
+    return recordStreamStatus(body, status, receivedAt, { lastKeepAliveAt: receivedAt.toISOString() });
   }
+  // Found live, and refreshed: remembered (re-inserted, so the map stays oldest first).
+  keepAliveWritten.delete(memoKey);
+  keepAliveWritten.set(memoKey, receivedAt.getTime());
+  if (keepAliveWritten.size > KEEP_ALIVE_MEMO_SIZE) {
+    const oldest = keepAliveWritten.keys().next().value;
+    if (oldest !== undefined) keepAliveWritten.delete(oldest);
+  }
+  return { outcome: 'advanced' };
 }
 
 /** A live stream (PUBLISHING or PLAYING), as the `liveStreams` index projects it. */
@@ -332,7 +366,10 @@ export interface StreamRef {
   readonly mediaSessionId: string;
 }
 
-/** The streams live on WCS node `nodeId`, as this backend knows them (`liveByNode`). */
+/**
+ * The streams WCS node `nodeId` should still have, as this backend knows them (`liveByNode`): the
+ * live ones and the admitted ones not yet live (PENDING).
+ */
 export async function liveStreamsOn(nodeId: string): Promise<StreamRef[]> {
   const keys = await queryAll({
     TableName: tableName(),

@@ -107,14 +107,15 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
         projection: 'KEYS_ONLY',
         holds: 'every publish and play, by the day it started',
       },
-      // Sparse: `liveNodeId` exists only while PUBLISHING/PLAYING: what each WCS node should still
-      // have, for reconciliation.
+      // Sparse: `liveNodeId` exists only while PENDING, PUBLISHING or PLAYING: what each WCS node
+      // should still have, for reconciliation (an admitted stream that never went live included).
+      // Its name and key stay as they were: a deployment may change one index per table at a time.
       {
         indexName: 'liveByNode',
         partitionKey: S('liveNodeId', 'the `nodeId`, while live'),
         sortKey: S('mediaSessionId'),
         projection: 'KEYS_ONLY',
-        holds: 'live streams only, by node',
+        holds: 'streams not yet ended (PENDING, PUBLISHING, PLAYING), by node',
       },
       // Sparse: `failedAppKey` exists only on streams that ended FAILED.
       {

@@ -46,10 +46,11 @@ describe('identifiers at and past their byte limits', () => {
         fc.integer({ min: -3, max: 3 }),
         fc.constantFrom('publishStream', 'StreamStatusEvent', 'StreamKeepAliveEvent', 'unPublishStream'),
         async (field, delta, method) => {
-          const session = wcs.newSession();
+          const value = ofBytes(LIMITS[field] + delta);
+          // A session is on the node of its first hook: the node under test is the session's own.
+          const session = { ...wcs.newSession(), ...(field === 'nodeId' && { nodeId: value }) };
           await wcs.send('connect', wcs.connectBody(session));
           const stream = wcs.newStream(session, `limit-${randomUUID().slice(0, 6)}`, true);
-          const value = ofBytes(LIMITS[field] + delta);
           const body = {
             ...wcs.streamBody(stream, method === 'publishStream' ? 'PENDING' : 'PUBLISHING'),
             [field]: value,

@@ -25,6 +25,7 @@ const withoutTimes = (item: Record<string, unknown> | undefined) => {
     historyDay,
     lastStatusAt,
     endedAt,
+    endDetectedAt,
     expiresAt,
     statusHistory,
     seenStatuses,
@@ -142,19 +143,30 @@ describe('a stream', () => {
 });
 
 describe('a session', () => {
-  it('stays DISCONNECTED when a late connect or ESTABLISHED arrives', async () => {
+  it('stays DISCONNECTED when a late ESTABLISHED arrives, which still fills in what it lacked', async () => {
     const session = wcs.newSession();
     await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(session, 'DISCONNECTED'));
 
     await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(session, 'ESTABLISHED'));
-    await wcs.send('connect', wcs.connectBody(session));
 
     const item = await getItem('sessions', { sessionId: session.sessionId });
     expect(item?.status).toBe('DISCONNECTED');
     expect(item?.openAppKey).toBeUndefined();
-    // The late hooks still fill in what the session lacked.
-    expect(item).toMatchObject({ clientVersion: '2.0.248', connectedAt: expect.any(String) });
-    expect([...historyOf(item)].sort()).toEqual(['DISCONNECTED', 'ESTABLISHED', 'PENDING']);
+    expect(item).toMatchObject({ clientVersion: '2.0.248' });
+    expect([...historyOf(item)].sort()).toEqual(['DISCONNECTED', 'ESTABLISHED']);
+  });
+
+  it('takes a connect after its end for a later connection under its id (identity.test.ts): the ended one is kept, not reopened', async () => {
+    const session = wcs.newSession();
+    await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(session, 'DISCONNECTED'));
+
+    await wcs.send('connect', wcs.connectBody(session));
+
+    const item = await getItem('sessions', { sessionId: session.sessionId });
+    expect(item).toMatchObject({ status: 'PENDING', generation: 2 });
+    expect(item?.previousGenerations).toEqual([
+      expect.objectContaining({ generation: 1, status: 'DISCONNECTED' }),
+    ]);
   });
 
   it('is recorded once when connect is retried', async () => {

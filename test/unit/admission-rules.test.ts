@@ -5,6 +5,7 @@ import {
   dataRule,
   keepAliveRule,
   relayTarget,
+  sameNodeRule,
   streamGrantRule,
 } from '../../shared/admission/rules.ts';
 import { DecisionRefusedError } from '../../shared/kernel/errors.ts';
@@ -74,6 +75,19 @@ describe('actingRule', () => {
   });
 });
 
+describe('sameNodeRule', () => {
+  it('lets a session act from its own node, and one this backend never saw from any', () => {
+    expect(refused(() => sameNodeRule(session(), 'publishStream', 'n1'))).toBeUndefined();
+    expect(refused(() => sameNodeRule(undefined, 'publishStream', 'n2'))).toBeUndefined();
+  });
+
+  it('refuses a hook from another node than the session’s, naming both', () => {
+    expect(refused(() => sameNodeRule(session(), 'OnDataEvent', 'n2'))).toBe(
+      'session s1 is on node n1; this OnDataEvent came from node n2',
+    );
+  });
+});
+
 describe('streamGrantRule', () => {
   const granted = session({ grantsPublish: ['cam-*'], grantsPlay: ['live'] });
 
@@ -128,8 +142,12 @@ describe('relayTarget', () => {
 
 describe('keepAliveRule', () => {
   it('refuses only a revoked session: an unknown or ended one keeps its stream', () => {
-    expect(refused(() => keepAliveRule(session({ revoked: true })))).toBe('session revoked');
-    expect(refused(() => keepAliveRule(undefined))).toBeUndefined();
-    expect(refused(() => keepAliveRule(session({ ended: true })))).toBeUndefined();
+    expect(refused(() => keepAliveRule(session({ revoked: true }), 'n1'))).toBe('session revoked');
+    expect(refused(() => keepAliveRule(undefined, 'n1'))).toBeUndefined();
+    expect(refused(() => keepAliveRule(session({ ended: true }), 'n1'))).toBeUndefined();
+  });
+
+  it('never refuses a keep-alive from another node than the session’s: its 403 would end another stream', () => {
+    expect(refused(() => keepAliveRule(session({ revoked: true }), 'n2'))).toBeUndefined();
   });
 });
