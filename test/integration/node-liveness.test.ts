@@ -114,8 +114,16 @@ describe('a node', () => {
     expect(await getItem('sessions', { sessionId: owner.sessionId })).toMatchObject({
       status: 'DISCONNECTED',
     });
-    const again = wcs.newStream(await session(wcs), 'camera-1', true);
-    expect((await wcs.send('publishStream', wcs.streamBody(again, 'PENDING'))).status).toBe(200);
+    // The name is free again: a publisher on another node of the app takes it (a hook from the lost
+    // node itself would be a sign of its life).
+    const elsewhere = new FakeWcs({ appUrl: server.appUrl, appKey, ip: '127.0.95.2' });
+    const rest = await new FakeWcsRest({ node: elsewhere, host: '127.0.95.2' }).start();
+    rests.push(rest);
+    await putNodeUrl(elsewhere.nodeId, rest.url);
+    const owner2 = elsewhere.newSession();
+    expect((await elsewhere.send('connect', elsewhere.connectBody(owner2))).status).toBe(200);
+    const again = elsewhere.newStream(owner2, 'camera-1', true);
+    expect((await elsewhere.send('publishStream', elsewhere.streamBody(again, 'PENDING'))).status).toBe(200);
   }, 60_000);
 
   it('is not lost when most nodes go silent at once (the brake); lost once the others answer again', async () => {
@@ -132,7 +140,7 @@ describe('a node', () => {
     for (const wcs of silent)
       expect(await getNode(wcs.nodeId)).toMatchObject({
         state: 'silent',
-        stateReason: expect.stringMatching(/2 of 3 nodes went silent at once: loss held by the brake/),
+        stateReason: expect.stringMatching(/2 of \d nodes went silent at once: loss held by the brake/),
       });
     for (const s of sessions)
       expect(await getItem('sessions', { sessionId: s.sessionId })).toMatchObject({ status: 'ESTABLISHED' });
