@@ -106,13 +106,15 @@ const hookHandler = <const Definition extends Omit<HookHandlerDefinition, 'spill
 export const HANDLERS = {
   connect: hookHandler({
     // streams and streamNames: a refusal by the fail mode is recorded as a FAILED
-    // ConnectionStatusEvent, by its recorder, which releases what the session held (nothing, here).
+    // ConnectionStatusEvent, by its recorder, which releases what the session held (nothing, here);
+    // events: that recorder keeps a hook it may not apply (another node's item) as an event.
     tables: {
       config: 'read',
       sessions: 'write',
       streams: 'readWrite',
       streamNames: 'write',
       counters: 'write',
+      events: 'write',
     },
     // An unverified client must not get in.
     answers: { decides: 'closed' },
@@ -127,12 +129,15 @@ export const HANDLERS = {
       'Moves a session through ESTABLISHED, DISCONNECTED, FAILED; an ended session releases its streams.',
   }),
   'publish-stream': hookHandler({
+    // events: a refusal by the fail mode goes through the StreamStatusEvent recorder, which keeps a
+    // hook it may not apply (another node's item) as an event.
     tables: {
       config: 'read',
       sessions: 'readWrite',
       streams: 'readWrite',
       streamNames: 'write',
       counters: 'write',
+      events: 'write',
     },
     // One-publisher-per-name and grants cannot be checked.
     answers: { decides: 'closed' },
