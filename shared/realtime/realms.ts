@@ -322,6 +322,23 @@ const sessionHistory = z.object({ sessionId: text });
 async function sessionHistoryOf(sessionId: string) {
   const [Item, streams] = await Promise.all([sessionRecord(sessionId), streamsOfSession(sessionId)]);
   if (!Item) return undefined;
+  const views = streams.map((s) => streamView(s)).sort((a, b) => (a.createDate ?? 0) - (b.createDate ?? 0));
+  // A session id used again holds one generation after another; a stream belongs to the generation
+  // whose span holds its start (docs/data-model.md).
+  const startOf = (g: Record<string, unknown>) => ms(g.generationStartedAt ?? g.firstStatusAt) ?? 0;
+  const previous = ((Item.previousGenerations as Record<string, unknown>[] | undefined) ?? []).map(
+    (g, i) => ({
+      generation: g.generation ?? i + 1,
+      ...g,
+    }),
+  );
+  const starts = [...previous.map(startOf), startOf(Item)];
+  const streamsOf = (index: number) =>
+    views.filter(
+      (s) =>
+        (s.createDate ?? 0) >= (starts[index] ?? 0) &&
+        (index + 1 >= starts.length || (s.createDate ?? 0) < (starts[index + 1] ?? Number.POSITIVE_INFINITY)),
+    );
   return {
     sessionId,
     app: Item.appKey,
@@ -329,8 +346,17 @@ async function sessionHistoryOf(sessionId: string) {
     user: Item.userId,
     status: Item.status,
     info: Item.info,
+    generation: Item.generation ?? 1,
+    generationStartedAt: ms(Item.generationStartedAt ?? Item.firstStatusAt) ?? null,
+    endDate: ms(Item.endedAt) ?? null,
+    endDetectedAt: ms(Item.endDetectedAt) ?? null,
+    ...(Item.provisional === true && { provisional: true }),
     history: Item.statusHistory,
-    streams: streams.map((s) => streamView(s)).sort((a, b) => (a.createDate ?? 0) - (b.createDate ?? 0)),
+    streams: streamsOf(previous.length),
+    previousGenerations: previous.map((g, i) => ({ ...g, streams: streamsOf(i) })),
+    ...(Item.earlierGenerationsDropped !== undefined && {
+      earlierGenerationsDropped: Item.earlierGenerationsDropped,
+    }),
   };
 }
 

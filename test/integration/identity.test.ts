@@ -215,6 +215,25 @@ describe('a session id used again', () => {
     ]);
     const [previous] = (item?.previousGenerations ?? []) as { endedAt: string }[];
     expect(String(item?.generationStartedAt) > String(previous?.endedAt)).toBe(true);
+
+    // The analysts' realm tells the generations apart, each with its own streams.
+    const { handleRealm } = await import('../../shared/realtime/realms.ts');
+    const reply = await handleRealm({
+      requestId: 'h',
+      realm: '/api/session/history',
+      payload: { sessionId: session.sessionId },
+    });
+    expect(reply).toMatchObject({
+      status: 200,
+      payload: {
+        generation: 2,
+        status: 'ESTABLISHED',
+        streams: [expect.objectContaining({ mediaId: stream.mediaSessionId })],
+        previousGenerations: [
+          expect.objectContaining({ generation: 1, status: 'DISCONNECTED', streams: [] }),
+        ],
+      },
+    });
   });
 
   it('may start on another node than the generation before it', async () => {
