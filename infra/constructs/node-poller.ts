@@ -38,7 +38,8 @@ export class NodePoller extends Construct {
       environment: { ...props.environment, NODE_POLL_INTERVAL_S: String(intervalSeconds) },
       // The run, and the margin the handler keeps before the timeout.
       timeout: Duration.seconds(intervalSeconds + 30),
-      memorySize: 256,
+      // An answer of a node is read up to WCS_REST_MAX_ANSWER_BYTES (16 MiB) and parsed whole.
+      memorySize: 512,
     });
     this.function.bindSecret(props.wcsRestCredentials, 'WCS_REST_CREDENTIALS_ARN');
     this.deadLetterQueue = deadLetterQueue(

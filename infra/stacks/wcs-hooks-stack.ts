@@ -112,12 +112,14 @@ export class WcsHooksStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       RETENTION_DAYS: String(config.dataRetentionDays),
     };
+    // What every function that sends to WCS nodes reads: which nodes it may send to.
+    const nodeCallerEnvironment = { ...environment, NODE_DISCOVERY: config.nodeDiscovery };
     const sender = new SenderService(this, 'Sender', {
       api: this.hookApi.api,
       resources,
       wcsRestCredentials,
       logRetention: config.logRetentionDays,
-      environment,
+      environment: nodeCallerEnvironment,
       senderTimeout,
     });
     const realtimeToken = new Secret(this, 'RealtimeToken', {
@@ -148,10 +150,16 @@ export class WcsHooksStack extends Stack {
       wcsRestCredentials,
       logRetention: config.logRetentionDays,
       environment: {
-        ...environment,
+        ...nodeCallerEnvironment,
         METRICS_RETENTION_HOURS: String(config.metricsRetentionHours),
         RECONCILE_GRACE_S: String(config.reconcileGraceSeconds),
         NODE_LOST_AFTER_S: String(config.nodeLostAfterSeconds),
+        NODE_POLL_MAX_NODES: String(config.nodePollMaxNodes),
+        RECONCILE_MAX_CHANGES: String(config.reconcileMaxChanges),
+        RECONCILE_STALE_AFTER_S: String(config.reconcileStaleAfterSeconds),
+        RECONCILE_MASS_END_PERCENT: String(config.reconcileMassEndPercent),
+        NODE_LOSS_BRAKE_PERCENT: String(config.nodeLossBrakePercent),
+        STREAM_KEEP_ALIVE_TIMEOUT_S: String(config.streamKeepAliveTimeoutSeconds),
       },
       intervalMinutes: config.nodePollIntervalMinutes,
     });
@@ -170,7 +178,7 @@ export class WcsHooksStack extends Stack {
       resources,
       wcsRestCredentials,
       logRetention: config.logRetentionDays,
-      environment,
+      environment: nodeCallerEnvironment,
       logicFunctions: config.endpointLogicFunctions,
       accountLogsRole: realtime.accountLogsRole.resource,
     });
