@@ -8,6 +8,7 @@ import { MAX_SPILLABLE_BODY_BYTES, SETTINGS, type Setting, type SettingName } fr
 import { parseAllowedOrigins } from '#shared/kernel/origins.ts';
 import { parseDefaultPolicy } from '#shared/state/app-policy.ts';
 import { MAX_CLIENT_TEXT_BYTES } from '#shared/state/client-json.ts';
+import type { NodeNetworkProps } from './constructs/node-network.ts';
 
 function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'> {
   if (value === undefined) return {};
@@ -121,6 +122,12 @@ export interface StageConfig {
   /** Seconds without keep-alives after which a live stream that sent them is ended (`STREAM_KEEP_ALIVE_TIMEOUT_S`). Default 300; 0 never; otherwise at least `MIN_STREAM_KEEP_ALIVE_TIMEOUT_S`. */
   readonly streamKeepAliveTimeoutSeconds: number;
   /**
+   * The team's VPC, where the functions that call WCS nodes run (`vpcSubnetIds`,
+   * `vpcSecurityGroupIds`, `vpcEgress`, `vpcId`, `vpcRouteTableIds`). Default: none: every
+   * function runs outside any VPC, and WCS nodes at private addresses are unreachable.
+   */
+  readonly vpc?: NodeNetworkProps;
+  /**
    * Lambda functions (ARN templates, `*` any characters) a WebSocket endpoint may name as its logic;
    * the endpoint functions may invoke these. Default: `wcs-endpoint-*` in the stack's account and region.
    */
@@ -172,6 +179,64 @@ function origins(value: unknown): readonly string[] {
   } catch (error) {
     throw new Error(`context "allowedOrigins": ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * The ids of context `key` (a list, or comma-separated text), each of the AWS form `<prefix>-` and 8
+ * or 17 hexadecimal digits, none twice, at most `most`; unset, empty.
+ */
+function resourceIds(key: string, value: unknown, prefix: string, most: number): string[] {
+  const ids = list(value);
+  const form = new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`);
+  for (const id of ids)
+    if (!form.test(id))
+      throw new Error(
+        `context "${key}": ${JSON.stringify(id)} is not an id of the form ${prefix}-0123456789abcdef0`,
+      );
+  if (new Set(ids).size !== ids.length) throw new Error(`context "${key}" names an id twice`);
+  atMost(key, ids.length, most, 'as AWS allows');
+  return ids;
+}
+
+/**
+ * The VPC keys: the team's subnets and security groups (both, or neither), how they reach AWS
+ * (`vpcEgress`), and what only the `endpoints` egress reads. Nothing is looked up: synthesis needs
+ * no credentials.
+ */
+function vpcFrom(read: (key: string) => unknown): Pick<StageConfig, 'vpc'> {
+  const subnetIds = resourceIds('vpcSubnetIds', read('vpcSubnetIds'), 'subnet', 16);
+  const securityGroupIds = resourceIds('vpcSecurityGroupIds', read('vpcSecurityGroupIds'), 'sg', 5);
+  const endpointsOnly = { vpcId: read('vpcId'), vpcRouteTableIds: read('vpcRouteTableIds') };
+  const firstGiven = (keys: Record<string, unknown>) =>
+    Object.entries(keys).find(([, value]) => value !== undefined)?.[0];
+  if (subnetIds.length === 0 && securityGroupIds.length === 0) {
+    const orphan = firstGiven({ vpcEgress: read('vpcEgress'), ...endpointsOnly });
+    if (orphan)
+      throw new Error(`context "${orphan}" needs a VPC: give vpcSubnetIds and vpcSecurityGroupIds too`);
+    return {};
+  }
+  if (subnetIds.length === 0 || securityGroupIds.length === 0)
+    throw new Error(
+      'context "vpcSubnetIds" and "vpcSecurityGroupIds" go together: the functions that call WCS nodes run in those subnets with those security groups',
+    );
+  const egress = read('vpcEgress') ?? 'nat';
+  if (egress === 'nat') {
+    const orphan = firstGiven(endpointsOnly);
+    if (orphan)
+      throw new Error(
+        `context "${orphan}" is read only with vpcEgress=endpoints (the VPC endpoints are made there)`,
+      );
+    return { vpc: { subnetIds, securityGroupIds, egress } };
+  }
+  if (egress !== 'endpoints')
+    throw new Error(`context "vpcEgress" must be "nat" or "endpoints", got ${JSON.stringify(egress)}`);
+  const [vpcId] = resourceIds('vpcId', endpointsOnly.vpcId, 'vpc', 1);
+  if (!vpcId)
+    throw new Error(
+      'context "vpcId" is needed with vpcEgress=endpoints: the VPC of the subnets, where the endpoints are made',
+    );
+  const routeTableIds = resourceIds('vpcRouteTableIds', endpointsOnly.vpcRouteTableIds, 'rtb', 50);
+  return { vpc: { subnetIds, securityGroupIds, egress, vpcId, routeTableIds } };
 }
 
 /** The configuration from `node`'s context, defaults applied; a malformed value fails synthesis with its name. */
@@ -287,5 +352,6 @@ export function stageConfigFrom(node: Node): StageConfig {
     reconcileMassEndPercent: percent('reconcileMassEndPercent', 'RECONCILE_MASS_END_PERCENT'),
     nodeLossBrakePercent: percent('nodeLossBrakePercent', 'NODE_LOSS_BRAKE_PERCENT'),
     streamKeepAliveTimeoutSeconds: keepAliveTimeout,
+    ...vpcFrom(read),
   };
 }
