@@ -5,7 +5,7 @@
  * is reported skipped, not passed.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -40,6 +40,10 @@ describe('the synthesized template', () => {
         { account: '111111111111', region: 'eu-west-1' },
       );
       app.synth();
+      const template = readFileSync(join(outdir, stack.templateFile), 'utf8');
+      // The template linted is the topology's: functions in the VPC, and the endpoints, when asked.
+      expect(template.includes('"VpcConfig"')).toBe('vpcSubnetIds' in context);
+      expect(template.includes('AWS::EC2::VPCEndpoint')).toBe('vpcEgress' in context);
 
       const result = spawnSync('cfn-lint', ['--format', 'parseable', join(outdir, stack.templateFile)], {
         encoding: 'utf8',

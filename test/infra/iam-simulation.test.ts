@@ -160,7 +160,7 @@ describe.each(Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[])('the role of
 describe('the network-interface permissions of the functions in the VPC', () => {
   const ec2 = (account: string, resource: string) => `arn:aws:ec2:${REGION}:${account}:${resource}`;
 
-  it('let the node poller make its network interfaces in its own subnet and security group only, whichever account shares them', async () => {
+  it('let the node poller, not a hook function, make its network interfaces in its own subnet and security group only, whichever account shares them', async () => {
     for (const [resource, expected] of [
       [ec2(ACCOUNT, 'network-interface/eni-0123456789abcdef0'), 'Allowed'],
       [ec2(ACCOUNT, `subnet/${SUBNET}`), 'Allowed'],
@@ -181,9 +181,7 @@ describe('the network-interface permissions of the functions in the VPC', () => 
     expect(await decide('node-poller', 'ec2:CreateSecurityGroup', ec2(ACCOUNT, 'security-group/*'))).toBe(
       'ImplicitlyDenied',
     );
-  });
-
-  it('are not the hook functions’: they stay outside any VPC', async () => {
+    // The hook functions stay outside any VPC: none of this is theirs.
     expect(await decide('connect', 'ec2:CreateNetworkInterface', ec2(ACCOUNT, `subnet/${SUBNET}`))).toBe(
       'ImplicitlyDenied',
     );

@@ -327,12 +327,10 @@ describe('the node edge settings', () => {
     ['streamKeepAliveTimeoutSeconds', 'STREAM_KEEP_ALIVE_TIMEOUT_S', 0],
   ] as const;
 
-  it('are the context keys the configuration catalogue names (docs/configuration.md)', () => {
+  it('reach the node poller from context, 0 where the functions allow it (no brake, no keep-alive timeout); NODE_DISCOVERY reaches every function that sends to WCS nodes', () => {
+    // The keys are the ones the configuration catalogue (docs/configuration.md) names.
     for (const [key, variable] of [...POLLER_SETTINGS, ['nodeDiscovery', 'NODE_DISCOVERY']] as const)
       expect([variable, SETTINGS[variable].inAws]).toEqual([variable, `\`${key}\``]);
-  });
-
-  it('reach the node poller from context, 0 where the functions allow it (no brake, no keep-alive timeout); NODE_DISCOVERY reaches every function that sends to WCS nodes', () => {
     const context = Object.fromEntries(POLLER_SETTINGS.map(([key, , value]) => [key, value]));
     const env = environments({ ...context, nodeDiscovery: 'registered' });
     for (const [, variable, value] of POLLER_SETTINGS)
@@ -349,10 +347,11 @@ describe('the node edge settings', () => {
     for (const [, variables] of senders) expect(variables?.NODE_DISCOVERY).toBe('registered');
   });
 
-  it('take 0 or three keep-alive write intervals (180 s) as the shortest keep-alive timeout', () => {
-    for (const seconds of [0, 180])
-      expect(() =>
-        buildApp({ context: { ...NO_BUNDLING, streamKeepAliveTimeoutSeconds: seconds } }),
-      ).not.toThrow();
+  it('refuse a keep-alive timeout shorter than three keep-alive write intervals (180 s), other than 0 (never)', () => {
+    const keepAlive = (seconds: number) => () =>
+      buildApp({ context: { ...NO_BUNDLING, streamKeepAliveTimeoutSeconds: seconds } });
+    expect(keepAlive(179)).toThrow(/"streamKeepAliveTimeoutSeconds" is 179; 0 \(never\) or at least 180/);
+    expect(keepAlive(180)).not.toThrow();
+    expect(keepAlive(0)).not.toThrow();
   });
 });

@@ -97,7 +97,7 @@ beforeAll(() => {
 }, 300_000);
 
 describe('without a VPC', () => {
-  it('runs every function outside any VPC, with no network-interface permission and no network resource', () => {
+  it('runs every function outside any VPC, with no network permission or resource, and says at synthesis that nodes at private addresses are unreachable, not lost, and how to reach them', () => {
     expect(inVpc(none)).toEqual([]);
     for (const fn of none.functions)
       expect(
@@ -107,9 +107,6 @@ describe('without a VPC', () => {
           .filter((a) => a.startsWith('ec2:')),
       ).toEqual([]);
     expect(Object.values(none.resources).filter((r) => r.Type.startsWith('AWS::EC2::'))).toEqual([]);
-  });
-
-  it('says at synthesis that nodes at private addresses are unreachable, not lost, and how to reach them', () => {
     const [topology, ...more] = topologyOf(none.stack);
     expect(more).toEqual([]);
     expect(topology).toMatch(/outside any VPC/);
@@ -119,17 +116,13 @@ describe('without a VPC', () => {
 });
 
 describe('in the team’s VPC, reaching AWS through NAT', () => {
-  it('runs exactly the functions that call WCS nodes (those holding the WCS REST credentials) in the given subnets, with the given security groups', () => {
+  it('runs exactly the functions that call WCS nodes (those holding the WCS REST credentials) in the given subnets, with the given security groups, and every other function outside', () => {
     expect(credentialHolders(nat).sort()).toEqual(NODE_CALLERS);
     expect(inVpc(nat).sort()).toEqual(NODE_CALLERS);
     for (const fn of nat.functions.filter((f) => NODE_CALLERS.includes(f.name)))
       expect(fn.r.Properties.VpcConfig).toEqual({ SubnetIds: SUBNETS, SecurityGroupIds: SECURITY_GROUPS });
-  });
-
-  it('keeps the hook functions and every other function outside any VPC', () => {
-    const outside = nat.functions.filter((f) => !NODE_CALLERS.includes(f.name));
     // The hook functions, the realtime and realm functions, the spill replayer, the custom resource's two.
-    expect(outside.length).toBe(nat.functions.length - NODE_CALLERS.length);
+    const outside = nat.functions.filter((f) => !NODE_CALLERS.includes(f.name));
     expect(outside.map((f) => f.name)).toEqual(
       expect.arrayContaining(['connect', 'stream-status-event', 'echo']),
     );
@@ -181,11 +174,8 @@ describe('in the team’s VPC, reaching AWS through NAT', () => {
     }
   });
 
-  it('makes no VPC endpoint and no security group: the subnets reach AWS through their NAT gateway', () => {
+  it('makes no VPC endpoint and no security group, and says at synthesis which functions run in which subnets, and that the subnets need a NAT route', () => {
     expect(Object.values(nat.resources).filter((r) => r.Type.startsWith('AWS::EC2::'))).toEqual([]);
-  });
-
-  it('says at synthesis which functions run in which subnets, and that the subnets need a NAT route', () => {
     const [topology] = topologyOf(nat.stack);
     expect(topology).toContain(SUBNETS.join(', '));
     expect(topology).toContain(SECURITY_GROUPS.join(', '));
@@ -267,6 +257,7 @@ describe('the checks at synthesis', () => {
   it('pass (cdk-nag, Control Tower) for a production stage in each topology, with a concrete account and region', () => {
     // Synthesized above with every check: a finding would have thrown there.
     for (const { app } of [none, nat, endpoints]) expect(() => app.synth()).not.toThrow();
+    expect([inVpc(nat).length, inVpc(endpoints).length]).toEqual([NODE_CALLERS.length, 3]);
   });
 
   it.each([
@@ -275,8 +266,12 @@ describe('the checks at synthesis', () => {
   ])(
     'pass for a production stage in the VPC %s without an account (cdk synth without credentials)',
     (_case, context) => {
-      const { app } = buildApp({ context: { ...NO_BUNDLING, stage: 'prod', ...context } });
+      const { app, stack } = buildApp({ context: { ...NO_BUNDLING, stage: 'prod', ...context } });
       expect(() => app.synth()).not.toThrow();
+      const inTheVpc = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).filter(
+        (fn) => fn.Properties.VpcConfig,
+      );
+      expect(inTheVpc.length).toBeGreaterThan(0);
     },
     120_000,
   );
