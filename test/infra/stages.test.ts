@@ -295,10 +295,6 @@ describe('configuration the functions could not honour', () => {
     ],
     [{ reconcileMassEndPercent: 120 }, /context "reconcileMassEndPercent" is 120; at most 100/],
     [{ nodeLossBrakePercent: -5 }, /context "nodeLossBrakePercent" must be a whole number \(0 or more\)/],
-    [
-      { streamKeepAliveTimeoutSeconds: 179 },
-      /"streamKeepAliveTimeoutSeconds" is 179; 0 \(never\) or at least 180/,
-    ],
   ])('%j fails synthesis with the reason', (context, message) => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, ...context } })).toThrow(message);
   });
