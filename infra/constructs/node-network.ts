@@ -39,7 +39,7 @@ export interface NodeNetworkProps {
   readonly routeTableIds?: readonly string[];
 }
 
-/** The AWS services the functions in the VPC call, besides the WCS nodes; `endpoints` makes one endpoint each. */
+/** The AWS services the functions in the VPC call, besides DynamoDB (a gateway endpoint) and the WCS nodes: `endpoints` makes an interface endpoint for each. */
 const INTERFACE_ENDPOINTS = {
   SecretsManager: InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
   Sqs: InterfaceVpcEndpointAwsService.SQS,
