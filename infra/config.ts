@@ -4,10 +4,11 @@
  */
 import type { Node } from 'constructs';
 import { parseFailModes } from '#shared/http/fail-modes.ts';
-import { MAX_SPILLABLE_BODY_BYTES, SETTINGS } from '#shared/kernel/config.ts';
+import { MAX_SPILLABLE_BODY_BYTES, SETTINGS, type Setting, type SettingName } from '#shared/kernel/config.ts';
 import { parseAllowedOrigins } from '#shared/kernel/origins.ts';
 import { parseDefaultPolicy } from '#shared/state/app-policy.ts';
 import { MAX_CLIENT_TEXT_BYTES } from '#shared/state/client-json.ts';
+import type { NodeNetworkProps } from './constructs/node-network.ts';
 
 function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'> {
   if (value === undefined) return {};
@@ -32,6 +33,17 @@ function atMost(key: string, value: number, most: number, why = ''): number {
   if (value > most) throw new Error(`context "${key}" is ${value}; at most ${most}${why && `, ${why}`}`);
   return value;
 }
+
+/** The values of `NODE_DISCOVERY` (`shared/kernel/config.ts`): which nodes may be sent requests. */
+export const NODE_DISCOVERY_MODES = ['registered', 'signed', 'any'] as const;
+
+/**
+ * The shortest `streamKeepAliveTimeoutSeconds` other than 0: three keep-alive write intervals. A live
+ * stream's `lastKeepAliveAt` is written at most once an interval (`KEEP_ALIVE_WRITE_INTERVAL_S`,
+ * which the stack leaves at its default), so a shorter timeout would end streams whose keep-alives
+ * arrive.
+ */
+export const MIN_STREAM_KEEP_ALIVE_TIMEOUT_S = 3 * SETTINGS.KEEP_ALIVE_WRITE_INTERVAL_S.fallback;
 
 export interface StageConfig {
   /** Name of the stage, part of the stack name. Default `dev`. */
@@ -93,8 +105,28 @@ export interface StageConfig {
   readonly stompMaxTimeoutMs: number;
   /** Seconds reconciliation leaves a session or stream alone after its last hook. Default 60. */
   readonly reconcileGraceSeconds: number;
-  /** Seconds without any answer after which a WCS node is lost and what it held is ended. Default 180. */
+  /** Seconds without any answer or hook after which a WCS node is lost and what it held is ended. Default 180. */
   readonly nodeLostAfterSeconds: number;
+  /** Which WCS nodes the poller and the senders may send requests (and the credentials) to (`NODE_DISCOVERY`). Default `signed`. */
+  readonly nodeDiscovery: (typeof NODE_DISCOVERY_MODES)[number];
+  /** WCS nodes the poller asks in one run at most (`NODE_POLL_MAX_NODES`). Default 500. */
+  readonly nodePollMaxNodes: number;
+  /** Sessions and streams one reconciliation of one node ends or records at most (`RECONCILE_MAX_CHANGES`). Default 500. */
+  readonly reconcileMaxChanges: number;
+  /** Seconds without a reconciliation after which a node raises `WcsNodeNotReconciled` (`RECONCILE_STALE_AFTER_S`). Default 300. */
+  readonly reconcileStaleAfterSeconds: number;
+  /** Share of what a node held, in percent, whose end in one run raises `ReconcileMassEnd` (`RECONCILE_MASS_END_PERCENT`). Default 50; at most 100. */
+  readonly reconcileMassEndPercent: number;
+  /** Share of the nodes asked, in percent, that would be lost at once and so are not (`NODE_LOSS_BRAKE_PERCENT`). Default 50; 0 turns the brake off; at most 100. */
+  readonly nodeLossBrakePercent: number;
+  /** Seconds without keep-alives after which a live stream that sent them is ended (`STREAM_KEEP_ALIVE_TIMEOUT_S`). Default 300; 0 never; otherwise at least `MIN_STREAM_KEEP_ALIVE_TIMEOUT_S`. */
+  readonly streamKeepAliveTimeoutSeconds: number;
+  /**
+   * The team's VPC, where the functions that call WCS nodes run (`vpcSubnetIds`,
+   * `vpcSecurityGroupIds`, `vpcEgress`, `vpcId`, `vpcRouteTableIds`). Default: none: every
+   * function runs outside any VPC, and WCS nodes at private addresses are unreachable.
+   */
+  readonly vpc?: NodeNetworkProps;
   /**
    * Lambda functions (ARN templates, `*` any characters) a WebSocket endpoint may name as its logic;
    * the endpoint functions may invoke these. Default: `wcs-endpoint-*` in the stack's account and region.
@@ -102,17 +134,22 @@ export interface StageConfig {
   readonly endpointLogicFunctions: readonly string[];
 }
 
-/** `endpointLogicFunctions`: a list, or comma-separated text, of Lambda function ARN templates. */
-function logicFunctions(value: unknown): readonly string[] {
+/** `value` as a list: a list, or comma-separated text; unset, empty. */
+function list(value: unknown): string[] {
   if (value === undefined) return [];
-  const list = (Array.isArray(value) ? value : String(value).split(','))
+  return (Array.isArray(value) ? value : String(value).split(','))
     .map((v) => String(v).trim())
     .filter(Boolean);
-  for (const arn of list) {
+}
+
+/** `endpointLogicFunctions`: a list, or comma-separated text, of Lambda function ARN templates. */
+function logicFunctions(value: unknown): readonly string[] {
+  const arns = list(value);
+  for (const arn of arns) {
     if (!/^arn:[a-z*-]+:lambda:[a-z0-9*-]+:[0-9*]+:function:[A-Za-z0-9_*:$-]+$/.test(arn))
       throw new Error(`context "endpointLogicFunctions": ${arn} is not a Lambda function ARN (template)`);
   }
-  return list;
+  return arns;
 }
 
 function parse(value: unknown): unknown {
@@ -144,6 +181,64 @@ function origins(value: unknown): readonly string[] {
   }
 }
 
+/**
+ * The ids of context `key` (a list, or comma-separated text), each of the AWS form `<prefix>-` and 8
+ * or 17 hexadecimal digits, none twice, at most `most`; unset, empty.
+ */
+function resourceIds(key: string, value: unknown, prefix: string, most: number): string[] {
+  const ids = list(value);
+  const form = new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`);
+  for (const id of ids)
+    if (!form.test(id))
+      throw new Error(
+        `context "${key}": ${JSON.stringify(id)} is not an id of the form ${prefix}-0123456789abcdef0`,
+      );
+  if (new Set(ids).size !== ids.length) throw new Error(`context "${key}" names an id twice`);
+  atMost(key, ids.length, most, 'as AWS allows');
+  return ids;
+}
+
+/**
+ * The VPC keys: the team's subnets and security groups (both, or neither), how they reach AWS
+ * (`vpcEgress`), and what only the `endpoints` egress reads. Nothing is looked up: synthesis needs
+ * no credentials.
+ */
+function vpcFrom(read: (key: string) => unknown): Pick<StageConfig, 'vpc'> {
+  const subnetIds = resourceIds('vpcSubnetIds', read('vpcSubnetIds'), 'subnet', 16);
+  const securityGroupIds = resourceIds('vpcSecurityGroupIds', read('vpcSecurityGroupIds'), 'sg', 5);
+  const endpointsOnly = { vpcId: read('vpcId'), vpcRouteTableIds: read('vpcRouteTableIds') };
+  const firstGiven = (keys: Record<string, unknown>) =>
+    Object.entries(keys).find(([, value]) => value !== undefined)?.[0];
+  if (subnetIds.length === 0 && securityGroupIds.length === 0) {
+    const orphan = firstGiven({ vpcEgress: read('vpcEgress'), ...endpointsOnly });
+    if (orphan)
+      throw new Error(`context "${orphan}" needs a VPC: give vpcSubnetIds and vpcSecurityGroupIds too`);
+    return {};
+  }
+  if (subnetIds.length === 0 || securityGroupIds.length === 0)
+    throw new Error(
+      'context "vpcSubnetIds" and "vpcSecurityGroupIds" go together: the functions that call WCS nodes run in those subnets with those security groups',
+    );
+  const egress = read('vpcEgress') ?? 'nat';
+  if (egress === 'nat') {
+    const orphan = firstGiven(endpointsOnly);
+    if (orphan)
+      throw new Error(
+        `context "${orphan}" is read only with vpcEgress=endpoints (the VPC endpoints are made there)`,
+      );
+    return { vpc: { subnetIds, securityGroupIds, egress } };
+  }
+  if (egress !== 'endpoints')
+    throw new Error(`context "vpcEgress" must be "nat" or "endpoints", got ${JSON.stringify(egress)}`);
+  const [vpcId] = resourceIds('vpcId', endpointsOnly.vpcId, 'vpc', 1);
+  if (!vpcId)
+    throw new Error(
+      'context "vpcId" is needed with vpcEgress=endpoints: the VPC of the subnets, where the endpoints are made',
+    );
+  const routeTableIds = resourceIds('vpcRouteTableIds', endpointsOnly.vpcRouteTableIds, 'rtb', 50);
+  return { vpc: { subnetIds, securityGroupIds, egress, vpcId, routeTableIds } };
+}
+
 /** The configuration from `node`'s context, defaults applied; a malformed value fails synthesis with its name. */
 export function stageConfigFrom(node: Node): StageConfig {
   const read = (key: string) => parse(node.tryGetContext(key));
@@ -156,6 +251,21 @@ export function stageConfigFrom(node: Node): StageConfig {
     }
     return value;
   };
+  // A setting the functions read as an integer (`SETTINGS[name]`): its default, and whether 0 is
+  // allowed, come from the catalogue, so synthesis refuses what the functions would refuse at start.
+  const integer = (key: string, name: SettingName) => {
+    const definition: Setting = SETTINGS[name];
+    if (definition.kind !== 'integer') throw new Error(`${name} is not an integer setting`);
+    const value = read(key) ?? definition.fallback;
+    const zeroAllowed = definition.zeroAllowed === true;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (value === 0 && !zeroAllowed))
+      throw new Error(
+        `context "${key}" must be a ${zeroAllowed ? 'whole number (0 or more)' : 'positive integer'}, got ${JSON.stringify(value)}`,
+      );
+    return value;
+  };
+  const percent = (key: string, name: SettingName) =>
+    atMost(key, integer(key, name), 100, 'a share of what is counted');
   const boolean = (key: string, fallback: boolean) => {
     const value = read(key) ?? fallback;
     if (typeof value !== 'boolean')
@@ -186,6 +296,16 @@ export function stageConfigFrom(node: Node): StageConfig {
   } catch (error) {
     throw contextError('decisionFailModes')(error as Error);
   }
+  const nodeDiscovery = read('nodeDiscovery') ?? SETTINGS.NODE_DISCOVERY.fallback;
+  if (!NODE_DISCOVERY_MODES.includes(nodeDiscovery as StageConfig['nodeDiscovery']))
+    throw new Error(
+      `context "nodeDiscovery" must be ${NODE_DISCOVERY_MODES.map((m) => `"${m}"`).join(', ')}, got ${JSON.stringify(nodeDiscovery)}`,
+    );
+  const keepAliveTimeout = integer('streamKeepAliveTimeoutSeconds', 'STREAM_KEEP_ALIVE_TIMEOUT_S');
+  if (keepAliveTimeout !== 0 && keepAliveTimeout < MIN_STREAM_KEEP_ALIVE_TIMEOUT_S)
+    throw new Error(
+      `context "streamKeepAliveTimeoutSeconds" is ${keepAliveTimeout}; 0 (never) or at least ${MIN_STREAM_KEEP_ALIVE_TIMEOUT_S}: three keep-alive write intervals (a live stream's lastKeepAliveAt is written once in ${SETTINGS.KEEP_ALIVE_WRITE_INTERVAL_S.fallback} s at most), or streams whose keep-alives arrive would be ended`,
+    );
   return {
     stage,
     retainData: boolean('retainData', isProd),
@@ -225,5 +345,13 @@ export function stageConfigFrom(node: Node): StageConfig {
     reconcileGraceSeconds: number('reconcileGraceSeconds', SETTINGS.RECONCILE_GRACE_S.fallback),
     nodeLostAfterSeconds: number('nodeLostAfterSeconds', SETTINGS.NODE_LOST_AFTER_S.fallback),
     endpointLogicFunctions: logicFunctions(read('endpointLogicFunctions')),
+    nodeDiscovery: nodeDiscovery as StageConfig['nodeDiscovery'],
+    nodePollMaxNodes: integer('nodePollMaxNodes', 'NODE_POLL_MAX_NODES'),
+    reconcileMaxChanges: integer('reconcileMaxChanges', 'RECONCILE_MAX_CHANGES'),
+    reconcileStaleAfterSeconds: integer('reconcileStaleAfterSeconds', 'RECONCILE_STALE_AFTER_S'),
+    reconcileMassEndPercent: percent('reconcileMassEndPercent', 'RECONCILE_MASS_END_PERCENT'),
+    nodeLossBrakePercent: percent('nodeLossBrakePercent', 'NODE_LOSS_BRAKE_PERCENT'),
+    streamKeepAliveTimeoutSeconds: keepAliveTimeout,
+    ...vpcFrom(read),
   };
 }

@@ -27,6 +27,7 @@ import { controlTower } from '../control-tower.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 import { lambdaWebSocketApi } from './lambda-websocket-api.ts';
 import { nagPseudo } from './nag.ts';
+import { type NodeNetwork, placeNodeCaller } from './node-network.ts';
 
 export interface EndpointsApiProps {
   /** The hook API, which also carries the operator API (`/api/endpoints`, IAM-authorized). */
@@ -43,6 +44,11 @@ export interface EndpointsApiProps {
   readonly logicFunctions?: readonly string[];
   /** What the stage's access logs need first: the account's API Gateway CloudWatch Logs role. */
   readonly accountLogsRole: IDependable;
+  /**
+   * The team's VPC, to reach nodes at private addresses; the functions run in it only when it
+   * reaches the WebSocket management API (egress `nat`). Default: outside any VPC.
+   */
+  readonly network?: NodeNetwork;
 }
 
 const SOCKET_FUNCTIONS = ['endpoint-connect', 'endpoint-message', 'endpoint-disconnect'] as const;
@@ -98,6 +104,8 @@ export class EndpointsApi extends Construct {
           timeout: Duration.seconds(20),
         });
         fn.bindSecret(props.wcsRestCredentials, 'WCS_REST_CREDENTIALS_ARN');
+        // Every one posts to the API's connections (`posting` below): the management API is public.
+        placeNodeCaller(fn, props.network, { publicApis: true });
         fn.addToRolePolicy(
           new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...logicFunctions] }),
         );

@@ -7,6 +7,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
+import { type NodeNetwork, placeNodeCaller } from './node-network.ts';
 import { deadLetterQueue } from './queues.ts';
 
 export interface NodePollerProps {
@@ -17,6 +18,8 @@ export interface NodePollerProps {
   readonly environment: Readonly<Record<string, string>>;
   /** Minutes between runs (EventBridge Scheduler's finest rate is a minute). */
   readonly intervalMinutes: number;
+  /** The team's VPC, to reach nodes at private addresses. Default: outside any VPC (public addresses and registered URLs only). */
+  readonly network?: NodeNetwork;
 }
 
 /**
@@ -38,9 +41,11 @@ export class NodePoller extends Construct {
       environment: { ...props.environment, NODE_POLL_INTERVAL_S: String(intervalSeconds) },
       // The run, and the margin the handler keeps before the timeout.
       timeout: Duration.seconds(intervalSeconds + 30),
-      memorySize: 256,
+      // An answer of a node is read up to WCS_REST_MAX_ANSWER_BYTES (16 MiB) and parsed whole.
+      memorySize: 512,
     });
     this.function.bindSecret(props.wcsRestCredentials, 'WCS_REST_CREDENTIALS_ARN');
+    placeNodeCaller(this.function, props.network);
     this.deadLetterQueue = deadLetterQueue(
       this,
       'ScheduleDeadLetters',

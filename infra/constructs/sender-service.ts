@@ -8,6 +8,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
+import { type NodeNetwork, placeNodeCaller } from './node-network.ts';
 
 export interface SenderServiceProps {
   readonly api: HttpApi;
@@ -18,6 +19,8 @@ export interface SenderServiceProps {
   readonly environment: Readonly<Record<string, string>>;
   /** Time the sender may take per batch; the queue's visibility timeout is six times this. */
   readonly senderTimeout: Duration;
+  /** The team's VPC, to reach nodes at private addresses. Default: outside any VPC (public addresses and registered URLs only). */
+  readonly network?: NodeNetwork;
 }
 
 /** The path of the operator API that pushes data to clients. */
@@ -46,6 +49,7 @@ export class SenderService extends Construct {
           ...(name === 'sender' && { timeout: props.senderTimeout }),
         });
         fn.bindSecret(props.wcsRestCredentials, 'WCS_REST_CREDENTIALS_ARN');
+        placeNodeCaller(fn, props.network);
         return [name, fn];
       }),
     ) as Record<(typeof SENDER_FUNCTIONS)[number], HookFunction>;

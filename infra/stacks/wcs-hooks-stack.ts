@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.ts';
@@ -6,6 +6,7 @@ import { EndpointsApi } from '../constructs/endpoints-api.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
 import { MonitoringApi } from '../constructs/monitoring-api.ts';
+import { describeTopology, NodeNetwork, runsOutsideVpc } from '../constructs/node-network.ts';
 import { NodePoller } from '../constructs/node-poller.ts';
 import { queueWithDeadLetters } from '../constructs/queues.ts';
 import { RealtimeApi } from '../constructs/realtime-api.ts';
@@ -20,6 +21,16 @@ export interface WcsHooksStackProps extends StackProps {
 
 const METRICS_NAMESPACE = 'WcsHooks';
 
+/** Why each function that never calls a WCS node runs outside any VPC (Control Tower's LAMBDA_INSIDE_VPC). */
+const OUTSIDE_VPC = {
+  hooks:
+    'A hook function: the hook path stays outside any VPC, so that no hook waits on a network interface at a cold start or depends on a NAT gateway; it calls only AWS public endpoints (DynamoDB, SQS, Secrets Manager), never a WCS node.',
+  awsOnly:
+    'It calls only AWS public endpoints (DynamoDB, SQS, Secrets Manager, the WebSocket management API), never a WCS node: a VPC would add network interfaces and NAT or endpoints, and protect nothing its IAM grants do not.',
+  deployment:
+    'A custom resource run at deployment, calling the API Gateway and IAM APIs: no WCS node, nothing private.',
+};
+
 /**
  * The whole backend: state tables, secrets, the hook API with one function per handler, alarms and
  * a dashboard. The same handlers `npm start` runs locally.
@@ -31,6 +42,9 @@ export class WcsHooksStack extends Stack {
   constructor(scope: Construct, id: string, props: WcsHooksStackProps) {
     super(scope, id, props);
     const { config } = props;
+    // Which WCS nodes the stack can reach, said at every synthesis (`cdk deploy` prints it).
+    Annotations.of(this).addInfo(describeTopology(config.vpc));
+    const network = config.vpc && new NodeNetwork(this, 'NodeNetwork', config.vpc);
 
     this.state = new StateTables(this, 'State', {
       retainData: config.retainData,
@@ -112,13 +126,16 @@ export class WcsHooksStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       RETENTION_DAYS: String(config.dataRetentionDays),
     };
+    // What every function that sends to WCS nodes reads: which nodes it may send to.
+    const nodeCallerEnvironment = { ...environment, NODE_DISCOVERY: config.nodeDiscovery };
     const sender = new SenderService(this, 'Sender', {
       api: this.hookApi.api,
       resources,
       wcsRestCredentials,
       logRetention: config.logRetentionDays,
-      environment,
+      environment: nodeCallerEnvironment,
       senderTimeout,
+      ...(network && { network }),
     });
     const realtimeToken = new Secret(this, 'RealtimeToken', {
       description:
@@ -148,12 +165,19 @@ export class WcsHooksStack extends Stack {
       wcsRestCredentials,
       logRetention: config.logRetentionDays,
       environment: {
-        ...environment,
+        ...nodeCallerEnvironment,
         METRICS_RETENTION_HOURS: String(config.metricsRetentionHours),
         RECONCILE_GRACE_S: String(config.reconcileGraceSeconds),
         NODE_LOST_AFTER_S: String(config.nodeLostAfterSeconds),
+        NODE_POLL_MAX_NODES: String(config.nodePollMaxNodes),
+        RECONCILE_MAX_CHANGES: String(config.reconcileMaxChanges),
+        RECONCILE_STALE_AFTER_S: String(config.reconcileStaleAfterSeconds),
+        RECONCILE_MASS_END_PERCENT: String(config.reconcileMassEndPercent),
+        NODE_LOSS_BRAKE_PERCENT: String(config.nodeLossBrakePercent),
+        STREAM_KEEP_ALIVE_TIMEOUT_S: String(config.streamKeepAliveTimeoutSeconds),
       },
       intervalMinutes: config.nodePollIntervalMinutes,
+      ...(network && { network }),
     });
     Validations.of(realtime.api).acknowledge({
       id: 'AwsSolutions-APIG4',
@@ -170,9 +194,10 @@ export class WcsHooksStack extends Stack {
       resources,
       wcsRestCredentials,
       logRetention: config.logRetentionDays,
-      environment,
+      environment: nodeCallerEnvironment,
       logicFunctions: config.endpointLogicFunctions,
       accountLogsRole: realtime.accountLogsRole.resource,
+      ...(network && { network }),
     });
     new CfnOutput(this, 'EndpointsUrl', {
       value: endpoints.url,
@@ -196,6 +221,11 @@ export class WcsHooksStack extends Stack {
       logRetention: config.logRetentionDays,
       environment,
     });
+    // The functions that call WCS nodes placed themselves (NodeNetwork); these never call one.
+    for (const fn of Object.values(this.hookApi.functions)) runsOutsideVpc(fn, OUTSIDE_VPC.hooks);
+    for (const fn of [...Object.values(realtime.functions), monitoring.function, spillReplayer.function])
+      runsOutsideVpc(fn, OUTSIDE_VPC.awsOnly);
+    runsOutsideVpc(realtime.accountLogsRole, OUTSIDE_VPC.deployment);
     // Nothing fails silently: every function, and every place where what failed is parked.
     observability.watchFunctions('Service functions', {
       ...sender.functions,
@@ -283,16 +313,12 @@ export class WcsHooksStack extends Stack {
 /**
  * The Control Tower proactive controls the stack does not meet by design, each with its reason.
  * (Those it can meet, it meets: the dead-letter queues declare themselves, the alarm key limits
- * grants to AWS services.)
+ * grants to AWS services, the functions that call WCS nodes run in the team's VPC when one is
+ * given; the others are acknowledged function by function, where they are made.)
  */
 function acknowledgeControlTowerByDesign(stack: Stack, config: StageConfig) {
   const validations = Validations.of(stack);
   validations.acknowledge(
-    {
-      id: controlTower('lambda_inside_vpc_check'),
-      reason:
-        'The functions call only AWS public endpoints (DynamoDB, SQS, Secrets Manager, API Gateway) and WCS nodes, wherever they are; a VPC would add NAT gateways or endpoints per AZ, cold-start latency on the hook path, and routes to every WCS network, and protect nothing the IAM grants do not.',
-    },
     {
       id: controlTower('lambda_function_public_access_prohibited_check'),
       reason:

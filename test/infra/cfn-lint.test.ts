@@ -5,7 +5,7 @@
  * is reported skipped, not passed.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -13,16 +13,37 @@ import { buildApp } from '../../infra/build-app.ts';
 
 const installed = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
 
+const VPC = {
+  vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
+  vpcSecurityGroupIds: 'sg-0123456789abcdef0',
+};
+
 describe('the synthesized template', () => {
-  (installed ? it : it.skip)(
-    'has no cfn-lint error, for a production stage in a concrete account',
-    () => {
+  (installed ? it.each : it.skip.each)([
+    ['outside any VPC', {}],
+    ['with the functions that call WCS nodes in the team’s VPC, through NAT', VPC],
+    [
+      'in the team’s VPC, through the VPC endpoints it makes',
+      {
+        ...VPC,
+        vpcEgress: 'endpoints',
+        vpcId: 'vpc-0123456789abcdef0',
+        vpcRouteTableIds: 'rtb-0123456789abcdef0',
+      },
+    ],
+  ])(
+    'has no cfn-lint error, for a production stage in a concrete account, %s',
+    (_case, context) => {
       const outdir = mkdtempSync(join(tmpdir(), 'cfn-lint-'));
       const { app, stack } = buildApp(
-        { outdir, context: { 'aws:cdk:bundling-stacks': [], stage: 'prod' } },
+        { outdir, context: { 'aws:cdk:bundling-stacks': [], stage: 'prod', ...context } },
         { account: '111111111111', region: 'eu-west-1' },
       );
       app.synth();
+      const template = readFileSync(join(outdir, stack.templateFile), 'utf8');
+      // The template linted is the topology's: functions in the VPC, and the endpoints, when asked.
+      expect(template.includes('"VpcConfig"')).toBe('vpcSubnetIds' in context);
+      expect(template.includes('AWS::EC2::VPCEndpoint')).toBe('vpcEgress' in context);
 
       const result = spawnSync('cfn-lint', ['--format', 'parseable', join(outdir, stack.templateFile)], {
         encoding: 'utf8',

@@ -3,7 +3,9 @@
  * (@cloud-copilot/iam-simulate): every DynamoDB action the registry declares for it is allowed, on
  * the table and, for reads, on each of the table's indexes; an action it does not declare, and any
  * action on a table it does not declare, is denied. The template test compares the template with
- * the registry; this asks what IAM would decide.
+ * the registry; this asks what IAM would decide. The stack is synthesized with the functions that
+ * call WCS nodes in a VPC (their table grants are the same either way), so that their
+ * network-interface permissions are decided too.
  */
 
 import { runSimulation } from '@cloud-copilot/iam-simulate';
@@ -16,12 +18,21 @@ import { TABLES } from '../../shared/store/tables.ts';
 
 const ACCOUNT = '111111111111';
 const REGION = 'eu-west-1';
+const SUBNET = 'subnet-0123456789abcdef0';
+const SECURITY_GROUP = 'sg-0123456789abcdef0';
 type Resource = { Type: string; Properties: Record<string, any> };
 let resources: Record<string, Resource>;
 
 beforeAll(() => {
   const { stack } = buildApp(
-    { context: { 'aws:cdk:bundling-stacks': [], stage: 'test' } },
+    {
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        stage: 'test',
+        vpcSubnetIds: SUBNET,
+        vpcSecurityGroupIds: SECURITY_GROUP,
+      },
+    },
     { account: ACCOUNT, region: REGION },
   );
   resources = Template.fromStack(stack).toJSON().Resources;
@@ -143,5 +154,36 @@ describe.each(Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[])('the role of
         'ImplicitlyDenied',
       ]);
     }
+  });
+});
+
+describe('the network-interface permissions of the functions in the VPC', () => {
+  const ec2 = (account: string, resource: string) => `arn:aws:ec2:${REGION}:${account}:${resource}`;
+
+  it('let the node poller, not a hook function, make its network interfaces in its own subnet and security group only, whichever account shares them', async () => {
+    for (const [resource, expected] of [
+      [ec2(ACCOUNT, 'network-interface/eni-0123456789abcdef0'), 'Allowed'],
+      [ec2(ACCOUNT, `subnet/${SUBNET}`), 'Allowed'],
+      [ec2('222222222222', `subnet/${SUBNET}`), 'Allowed'],
+      [ec2(ACCOUNT, `security-group/${SECURITY_GROUP}`), 'Allowed'],
+      [ec2(ACCOUNT, 'subnet/subnet-0aaaaaaaaaaaaaaaa'), 'ImplicitlyDenied'],
+      [ec2(ACCOUNT, 'security-group/sg-0aaaaaaaaaaaaaaaa'), 'ImplicitlyDenied'],
+      [`arn:aws:ec2:us-east-1:${ACCOUNT}:network-interface/eni-0123456789abcdef0`, 'ImplicitlyDenied'],
+    ] as const)
+      expect([resource, await decide('node-poller', 'ec2:CreateNetworkInterface', resource)]).toEqual([
+        resource,
+        expected,
+      ]);
+    expect(
+      await decide('node-poller', 'ec2:DeleteNetworkInterface', ec2(ACCOUNT, 'network-interface/eni-1')),
+    ).toBe('Allowed');
+    expect(await decide('node-poller', 'ec2:DescribeNetworkInterfaces', '*')).toBe('Allowed');
+    expect(await decide('node-poller', 'ec2:CreateSecurityGroup', ec2(ACCOUNT, 'security-group/*'))).toBe(
+      'ImplicitlyDenied',
+    );
+    // The hook functions stay outside any VPC: none of this is theirs.
+    expect(await decide('connect', 'ec2:CreateNetworkInterface', ec2(ACCOUNT, `subnet/${SUBNET}`))).toBe(
+      'ImplicitlyDenied',
+    );
   });
 });

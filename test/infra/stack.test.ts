@@ -11,6 +11,7 @@ import { buildApp } from '../../infra/build-app.ts';
 import { eagerFiles } from '../../infra/constructs/bundle.ts';
 import { ENDPOINTS_STAGE } from '../../infra/constructs/endpoints-api.ts';
 import { TABLE_ACTIONS } from '../../infra/constructs/hook-function.ts';
+import { SETTINGS } from '../../shared/kernel/config.ts';
 import {
   dedicatedHooks,
   FUNCTIONS,
@@ -654,10 +655,20 @@ describe('the node poller', () => {
     const poller = resources[functionIdOf('node-poller')]?.Properties;
     // The run (90 % of the interval) and the margin the handler keeps fit in the timeout.
     expect(poller?.Timeout).toBe(90);
+    // A node's answer is read up to 16 MiB (WCS_REST_MAX_ANSWER_BYTES) and parsed whole.
+    expect(poller?.MemorySize).toBe(512);
     expect(poller?.Environment.Variables).toMatchObject({
       NODE_POLL_INTERVAL_S: '60',
       METRICS_RETENTION_HOURS: '24',
       WCS_REST_CREDENTIALS_ARN: { Ref: expect.stringMatching(/^WcsRestCredentials/) },
+      // The node edge's settings, at the configuration catalogue's defaults.
+      NODE_DISCOVERY: SETTINGS.NODE_DISCOVERY.fallback,
+      NODE_POLL_MAX_NODES: String(SETTINGS.NODE_POLL_MAX_NODES.fallback),
+      RECONCILE_MAX_CHANGES: String(SETTINGS.RECONCILE_MAX_CHANGES.fallback),
+      RECONCILE_STALE_AFTER_S: String(SETTINGS.RECONCILE_STALE_AFTER_S.fallback),
+      RECONCILE_MASS_END_PERCENT: String(SETTINGS.RECONCILE_MASS_END_PERCENT.fallback),
+      NODE_LOSS_BRAKE_PERCENT: String(SETTINGS.NODE_LOSS_BRAKE_PERCENT.fallback),
+      STREAM_KEEP_ALIVE_TIMEOUT_S: String(SETTINGS.STREAM_KEEP_ALIVE_TIMEOUT_S.fallback),
     });
   });
 

@@ -8,6 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { buildApp } from '../../infra/build-app.ts';
+import { SETTINGS } from '../../shared/kernel/config.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -285,7 +286,68 @@ describe('configuration the functions could not honour', () => {
     [{ hookBodyLimitBytes: 300_000 }, /hookBodyLimitBytes.*at most 256000/],
     [{ maxStoredCustomBytes: 200_000 }, /maxStoredCustomBytes.*at most 102400/],
     [{ wcsRestUrls: { '10.0.0.1': 'http://10.0.0.1:8081/rest-api' } }, /nodes put/],
+    [{ nodeDiscovery: 'everyone' }, /context "nodeDiscovery" must be "registered", "signed", "any"/],
+    [{ nodePollMaxNodes: 2.5 }, /context "nodePollMaxNodes" must be a positive integer/],
+    [{ reconcileMaxChanges: 0 }, /context "reconcileMaxChanges" must be a positive integer/],
+    [
+      { reconcileStaleAfterSeconds: 'soon' },
+      /context "reconcileStaleAfterSeconds" must be a positive integer/,
+    ],
+    [{ reconcileMassEndPercent: 120 }, /context "reconcileMassEndPercent" is 120; at most 100/],
+    [{ nodeLossBrakePercent: -5 }, /context "nodeLossBrakePercent" must be a whole number \(0 or more\)/],
   ])('%j fails synthesis with the reason', (context, message) => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, ...context } })).toThrow(message);
+  });
+});
+
+describe('the node edge settings', () => {
+  /** The environment of each function, by registry name. */
+  const environments = (context: Record<string, unknown>): Record<string, Record<string, string>> =>
+    Object.fromEntries(
+      Object.values(
+        Template.fromStack(buildApp({ context: { ...NO_BUNDLING, ...context } }).stack).findResources(
+          'AWS::Lambda::Function',
+        ),
+      ).map((fn) => [
+        fn.Properties.Environment?.Variables?.WCS_HOOKS_FUNCTION,
+        fn.Properties.Environment?.Variables,
+      ]),
+    );
+  /** Context key, and the variable the functions read, as the configuration catalogue names them. */
+  const POLLER_SETTINGS = [
+    ['nodePollMaxNodes', 'NODE_POLL_MAX_NODES', 40],
+    ['reconcileMaxChanges', 'RECONCILE_MAX_CHANGES', 200],
+    ['reconcileStaleAfterSeconds', 'RECONCILE_STALE_AFTER_S', 900],
+    ['reconcileMassEndPercent', 'RECONCILE_MASS_END_PERCENT', 80],
+    ['nodeLossBrakePercent', 'NODE_LOSS_BRAKE_PERCENT', 0],
+    ['streamKeepAliveTimeoutSeconds', 'STREAM_KEEP_ALIVE_TIMEOUT_S', 0],
+  ] as const;
+
+  it('reach the node poller from context, 0 where the functions allow it (no brake, no keep-alive timeout); NODE_DISCOVERY reaches every function that sends to WCS nodes', () => {
+    // The keys are the ones the configuration catalogue (docs/configuration.md) names.
+    for (const [key, variable] of [...POLLER_SETTINGS, ['nodeDiscovery', 'NODE_DISCOVERY']] as const)
+      expect([variable, SETTINGS[variable].inAws]).toEqual([variable, `\`${key}\``]);
+    const context = Object.fromEntries(POLLER_SETTINGS.map(([key, , value]) => [key, value]));
+    const env = environments({ ...context, nodeDiscovery: 'registered' });
+    for (const [, variable, value] of POLLER_SETTINGS)
+      expect([variable, env['node-poller']?.[variable]]).toEqual([variable, String(value)]);
+    const senders = Object.entries(env).filter(([, variables]) => variables?.NODE_DISCOVERY);
+    // The functions that send to WCS nodes are those holding the WCS REST credentials.
+    const credentialHolders = Object.entries(env).filter(
+      ([, variables]) => variables?.WCS_REST_CREDENTIALS_ARN,
+    );
+    expect(senders.map(([name]) => name).sort()).toEqual(credentialHolders.map(([name]) => name).sort());
+    expect(senders.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['node-poller', 'sender', 'data-send-api']),
+    );
+    for (const [, variables] of senders) expect(variables?.NODE_DISCOVERY).toBe('registered');
+  });
+
+  it('refuse a keep-alive timeout shorter than three keep-alive write intervals (180 s), other than 0 (never)', () => {
+    const keepAlive = (seconds: number) => () =>
+      buildApp({ context: { ...NO_BUNDLING, streamKeepAliveTimeoutSeconds: seconds } });
+    expect(keepAlive(179)).toThrow(/"streamKeepAliveTimeoutSeconds" is 179; 0 \(never\) or at least 180/);
+    expect(keepAlive(180)).not.toThrow();
+    expect(keepAlive(0)).not.toThrow();
   });
 });
