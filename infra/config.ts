@@ -34,8 +34,8 @@ function atMost(key: string, value: number, most: number, why = ''): number {
   return value;
 }
 
-/** The values of `NODE_DISCOVERY` (`shared/kernel/config.ts`): which nodes may be sent requests. */
-export const NODE_DISCOVERY_MODES = ['registered', 'signed', 'any'] as const;
+/** The values of `NODE_DISCOVERY`, as its setting in `shared/kernel/config.ts` allows them: which nodes may be sent requests. */
+export const NODE_DISCOVERY_MODES = SETTINGS.NODE_DISCOVERY.choices;
 
 /**
  * The shortest `streamKeepAliveTimeoutSeconds` other than 0: three keep-alive write intervals. A live

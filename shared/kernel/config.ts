@@ -177,7 +177,10 @@ export const SETTINGS = {
   NODE_POLL_INTERVAL_S: integer(
     60,
     "how often the node poller runs: every node's status each run, stream metrics at its profiles' rate within it",
-    { inAws: '`nodePollIntervalSeconds` (at least 60: EventBridge Scheduler runs it each minute at most)' },
+    {
+      inAws:
+        '`nodePollIntervalMinutes` (whole minutes, default 1: EventBridge Scheduler runs it each minute at most)',
+    },
   ),
   NODE_POLL_CONCURRENCY: integer(
     8,
