@@ -399,14 +399,15 @@ async function endpoints(sub: string | undefined, code: string | undefined): Pro
  */
 async function listNodes(urls: { node: string; url: string; updatedAt: string }[]) {
   const { listNodes: knownNodes } = await import('#shared/state/monitoring.ts');
-  const { nodeChangesOf } = await import('#shared/state/counters.ts');
+  const { nodeChanges } = await import('#shared/state/counters.ts');
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const known = await knownNodes();
   const now = new Date();
+  const changesOf = await nodeChanges(now);
   const shown = await Promise.all(
     known.map(async (n) => {
       const registered = urls.find((u) => u.node === n.nodeId) ?? urls.find((u) => u.node === n.host);
-      const changes = await nodeChangesOf(n.nodeId, now);
+      const changes = changesOf(n.nodeId);
       return {
         node: n.nodeId,
         host: n.host,

@@ -147,6 +147,8 @@ function monitoringDeliveries({ newImage, oldImage }: TableChange): Delivery[] {
 /** An alarm when a refusal counter (`shared/state/counters.ts`) crosses the threshold with this change. */
 function refusalAlarms(change: TableChange): Delivery[] {
   const item = change.newImage;
+  // The table also counts reconciliations per node (`reconciled-hour`, `reconciled-day`): no alarm.
+  if (!String(item?.counter ?? '').startsWith('refused#')) return [];
   const count = Number(item?.count ?? 0);
   const before = Number(change.oldImage?.count ?? 0);
   if (!item || before >= refusalAlarmPerMinute || count < refusalAlarmPerMinute) return [];

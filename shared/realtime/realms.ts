@@ -13,7 +13,7 @@ import * as z from 'zod/mini';
 import { logger } from '../kernel/logger.ts';
 import type { Realm } from '../kernel/registry.ts';
 import { STREAM_METRICS, streamMetricById } from '../kernel/stream-metrics.ts';
-import { nodeChangesOf } from '../state/counters.ts';
+import { nodeChanges } from '../state/counters.ts';
 import { lastSamples } from '../state/metrics.ts';
 import {
   deleteNode,
@@ -487,19 +487,14 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
   '/api/node_status/list': realm(nodeList, async (p) => {
     const nodes = await nodesNamed(p.id);
     if (!nodes) return badRequest(NOT_FOUND);
-    // What reconciliations changed per node over the last 24 hours and 7 days: two Queries a node,
-    // for the page's nodes only.
-    const now = new Date();
+    // What reconciliations changed per node over the last 24 hours and 7 days: two Queries for
+    // every node.
     const page = paged(nodes, p);
     const shown = (page.payload as NodeStatus[]) ?? [];
+    const changesOf = await nodeChanges(new Date());
     return {
       ...page,
-      payload: await Promise.all(
-        shown.map(async (n) => ({
-          ...nodeStatusView({ ...n }),
-          reconciled: await nodeChangesOf(n.nodeId, now),
-        })),
-      ),
+      payload: shown.map((n) => ({ ...nodeStatusView({ ...n }), reconciled: changesOf(n.nodeId) })),
     };
   }),
   '/api/profile/create': profiles.create,

@@ -68,8 +68,15 @@ export interface NodeChangeCounts {
   readonly streamsFound: number;
 }
 
-/** The counters of node `nodeId`'s reconciliations, by UTC hour (`2026-12-07T03Z`) and by UTC day (`2026-12-07`). */
-export const nodeChangesCounter = (nodeId: string, per: 'hour' | 'day') => `reconciled-${per}#${nodeId}`;
+/**
+ * The counters of reconciliations, one per period: an item per node and UTC hour
+ * (`2026-12-07T03Z#<nodeId>`) or UTC day (`2026-12-07#<nodeId>`), so that the last 24 hours and 7
+ * days of every node are two Queries, however many nodes there are.
+ */
+export const nodeChangesCounter = (per: 'hour' | 'day') => `reconciled-${per}`;
+
+const periodOf = (at: Date, per: 'hour' | 'day') =>
+  per === 'hour' ? `${at.toISOString().slice(0, 13)}Z` : at.toISOString().slice(0, 10);
 
 /**
  * Adds what a reconciliation (or a loss) of `nodeId` ended and found at `at` to the node's counters
@@ -78,13 +85,12 @@ export const nodeChangesCounter = (nodeId: string, per: 'hour' | 'day') => `reco
  */
 export async function countNodeChanges(nodeId: string, at: Date, counts: NodeChangeCounts): Promise<void> {
   if (Object.values(counts).every((n) => n === 0)) return;
-  const windows = { hour: `${at.toISOString().slice(0, 13)}Z`, day: at.toISOString().slice(0, 10) };
   await Promise.all(
     (['hour', 'day'] as const).map((per) =>
       dynamo.send(
         new UpdateCommand({
           TableName: countersTable(),
-          Key: { counter: nodeChangesCounter(nodeId, per), window: windows[per] },
+          Key: { counter: nodeChangesCounter(per), window: `${periodOf(at, per)}#${nodeId}` },
           UpdateExpression:
             'ADD sessionsEnded :se, streamsEnded :te, sessionsFound :sf, streamsFound :tf SET nodeId = :node, expiresAt = :exp',
           ExpressionAttributeValues: {
@@ -101,32 +107,46 @@ export async function countNodeChanges(nodeId: string, at: Date, counts: NodeCha
   );
 }
 
+/** What reconciliations changed on one node over the last 24 hours and the last 7 days. */
+export interface NodeChanges {
+  readonly last24Hours: NodeChangeCounts;
+  readonly last7Days: NodeChangeCounts;
+}
+
+const NO_CHANGES: NodeChangeCounts = { sessionsEnded: 0, streamsEnded: 0, sessionsFound: 0, streamsFound: 0 };
+
 /**
- * The counts of node `nodeId`'s reconciliations over the last 24 hours and the last 7 days (UTC), as
- * of `now`: two Queries.
+ * The counts of every node's reconciliations over the last 24 hours and the last 7 days (UTC), as
+ * of `now`, by nodeId: two Queries, whatever the number of nodes. A node with nothing counted reads
+ * as zeros (`changesOf`).
  */
-export async function nodeChangesOf(
-  nodeId: string,
-  now: Date,
-): Promise<{ last24Hours: NodeChangeCounts; last7Days: NodeChangeCounts }> {
-  const sum = (items: Record<string, unknown>[]): NodeChangeCounts => ({
-    sessionsEnded: items.reduce((n, i) => n + Number(i.sessionsEnded ?? 0), 0),
-    streamsEnded: items.reduce((n, i) => n + Number(i.streamsEnded ?? 0), 0),
-    sessionsFound: items.reduce((n, i) => n + Number(i.sessionsFound ?? 0), 0),
-    streamsFound: items.reduce((n, i) => n + Number(i.streamsFound ?? 0), 0),
-  });
-  const since = (per: 'hour' | 'day', ms: number) => {
-    const from = new Date(now.getTime() - ms).toISOString();
-    return queryAll({
+export async function nodeChanges(now: Date): Promise<(nodeId: string) => NodeChanges> {
+  const since = async (per: 'hour' | 'day', ms: number) => {
+    const items = await queryAll({
       TableName: countersTable(),
       KeyConditionExpression: '#c = :c AND #w >= :from',
       ExpressionAttributeNames: { '#c': 'counter', '#w': 'window' },
       ExpressionAttributeValues: {
-        ':c': nodeChangesCounter(nodeId, per),
-        ':from': per === 'hour' ? `${from.slice(0, 13)}Z` : from.slice(0, 10),
+        ':c': nodeChangesCounter(per),
+        ':from': periodOf(new Date(now.getTime() - ms), per),
       },
     });
+    const byNode = new Map<string, NodeChangeCounts>();
+    for (const item of items) {
+      const nodeId = String(item.nodeId ?? '');
+      const sum = byNode.get(nodeId) ?? NO_CHANGES;
+      byNode.set(nodeId, {
+        sessionsEnded: sum.sessionsEnded + Number(item.sessionsEnded ?? 0),
+        streamsEnded: sum.streamsEnded + Number(item.streamsEnded ?? 0),
+        sessionsFound: sum.sessionsFound + Number(item.sessionsFound ?? 0),
+        streamsFound: sum.streamsFound + Number(item.streamsFound ?? 0),
+      });
+    }
+    return byNode;
   };
   const [hours, days] = await Promise.all([since('hour', 23 * 3_600_000), since('day', 6 * 86_400_000)]);
-  return { last24Hours: sum(hours), last7Days: sum(days) };
+  return (nodeId) => ({
+    last24Hours: hours.get(nodeId) ?? NO_CHANGES,
+    last7Days: days.get(nodeId) ?? NO_CHANGES,
+  });
 }

@@ -240,12 +240,17 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
    * Counts per app and minute (`shared/state/counters.ts`): `counter` = `refused#<appKey>`, `window` =
    * the minute (`2026-11-22T15:37Z`), `count` added to atomically. One app's refusals over a time
    * range are one Query; the realtime API raises an alarm when a minute's count crosses a threshold.
+   * And what reconciliations changed per node and hour or day: `counter` = `reconciled-hour` or
+   * `reconciled-day`, `window` = `<hour or day>#<nodeId>`, so every node's last 24 hours is one Query.
    */
   counters: {
     name: 'counters',
     envVar: 'COUNTERS_TABLE',
-    partitionKey: S('counter', '`refused#<appKey>`'),
-    sortKey: S('window', 'the minute, `2026-11-22T15:37Z` (UTC)'),
+    partitionKey: S('counter', '`refused#<appKey>`; or `reconciled-hour`, `reconciled-day`'),
+    sortKey: S(
+      'window',
+      'the minute, `2026-11-22T15:37Z` (UTC); or the hour or day and the node, `2026-11-22T15Z#<nodeId>`, `2026-11-22#<nodeId>`',
+    ),
     globalIndexes: [],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,

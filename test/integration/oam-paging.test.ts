@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MAX_FRAME_BYTES } from '../../shared/realtime/stomp/codec.ts';
+import { countNodeChanges } from '../../shared/state/counters.ts';
 import { openKeyOf } from '../../shared/state/sessions.ts';
 import { historyDayOf, liveKeyOf, liveShardOf } from '../../shared/state/streams.ts';
 import { batchPutAll, tableNameOf } from '../../shared/store/dynamo.ts';
@@ -167,5 +168,36 @@ describe('the other lists that grow with the cluster', () => {
       expect(first.payload).toHaveLength(100);
       expect(await restRealm(realm, { limit: 50, offset: 100 })).toMatchObject({ total: 120, more: false });
     }
+  });
+
+  it('node_status/list adds what reconciliations changed on each node over the last 24 hours and 7 days', async () => {
+    const now = Date.now();
+    const changes = (n: number) => ({
+      sessionsEnded: n,
+      streamsEnded: 2 * n,
+      sessionsFound: 0,
+      streamsFound: 1,
+    });
+    const [n0, n1] = ['n0@127.0.1.0', 'n1@127.0.1.1'];
+    await countNodeChanges(n0, new Date(now), changes(1));
+    await countNodeChanges(n0, new Date(now - 60_000), changes(2));
+    await countNodeChanges(n0, new Date(now - 3 * 86_400_000), changes(10));
+    await countNodeChanges(n0, new Date(now - 9 * 86_400_000), changes(100));
+    await countNodeChanges(n1, new Date(now - 2 * 3_600_000), changes(5));
+    const shown = (await restRealm('node_status/list', { limit: 120 })).payload as {
+      id: string;
+      reconciled: unknown;
+    }[];
+    const of = (id: string) => shown.find((n) => n.id === id)?.reconciled;
+    expect(of(n0)).toEqual({
+      last24Hours: { sessionsEnded: 3, streamsEnded: 6, sessionsFound: 0, streamsFound: 2 },
+      last7Days: { sessionsEnded: 13, streamsEnded: 26, sessionsFound: 0, streamsFound: 3 },
+    });
+    expect(of(n1)).toEqual({
+      last24Hours: { sessionsEnded: 5, streamsEnded: 10, sessionsFound: 0, streamsFound: 1 },
+      last7Days: { sessionsEnded: 5, streamsEnded: 10, sessionsFound: 0, streamsFound: 1 },
+    });
+    const nothing = { sessionsEnded: 0, streamsEnded: 0, sessionsFound: 0, streamsFound: 0 };
+    expect(of('n10@127.0.1.10')).toEqual({ last24Hours: nothing, last7Days: nothing });
   });
 });
