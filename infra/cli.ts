@@ -49,56 +49,67 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   endpoints send CODE [--user U] --text T [--wcs]   sendMessage (no --user: to everyone on it)
   endpoints messages CODE --user U                  the last messages sent to U (* for broadcasts)`;
 
+/** An argument the CLI cannot take: one line on stderr, exit code 2. */
 class UsageError extends Error {}
+/** A command that could not be done (nothing found, something not answering): one line, exit code 1. */
+class CliError extends Error {}
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  allowNegative: true,
-  options: {
-    stack: { type: 'string' },
-    app: { type: 'string' },
-    sub: { type: 'string' },
-    publish: { type: 'string' },
-    play: { type: 'string' },
-    data: { type: 'boolean' },
-    ttl: { type: 'string' },
-    secret: { type: 'string' },
-    admission: { type: 'string' },
-    'hs256-secret': { type: 'string' },
-    'generate-secret': { type: 'boolean' },
-    'jwks-url': { type: 'string' },
-    audience: { type: 'string' },
-    issuer: { type: 'string' },
-    'token-path': { type: 'string' },
-    'single-publisher': { type: 'boolean' },
-    'max-players': { type: 'string' },
-    'no-max-players': { type: 'boolean' },
-    'force-record': { type: 'boolean' },
-    'publish-requires-grant': { type: 'boolean' },
-    'play-requires-grant': { type: 'boolean' },
-    'data-max-bytes': { type: 'string' },
-    'allow-relay': { type: 'boolean' },
-    user: { type: 'string' },
-    session: { type: 'string' },
-    stream: { type: 'string' },
-    payload: { type: 'string' },
-    async: { type: 'boolean' },
-    logic: { type: 'string' },
-    description: { type: 'string' },
-    secured: { type: 'boolean' },
-    roles: { type: 'string' },
-    'webhook-secret': { type: 'string' },
-    'timeout-ms': { type: 'string' },
-    'max-message-bytes': { type: 'string' },
-    'messages-per-second': { type: 'string' },
-    burst: { type: 'string' },
-    'max-connections-per-user': { type: 'string' },
-    'allowed-origins': { type: 'string' },
-    text: { type: 'string' },
-    wcs: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+/** The arguments, as `util.parseArgs` reads them; an unknown flag or a flag without its value is a `UsageError`. */
+function parseArguments() {
+  try {
+    return parseArgs({ allowPositionals: true, allowNegative: true, options: OPTIONS });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\s*\n\s*/g, ' '));
+  }
+}
+
+const OPTIONS = {
+  stack: { type: 'string' },
+  app: { type: 'string' },
+  sub: { type: 'string' },
+  publish: { type: 'string' },
+  play: { type: 'string' },
+  data: { type: 'boolean' },
+  ttl: { type: 'string' },
+  secret: { type: 'string' },
+  admission: { type: 'string' },
+  'hs256-secret': { type: 'string' },
+  'generate-secret': { type: 'boolean' },
+  'jwks-url': { type: 'string' },
+  audience: { type: 'string' },
+  issuer: { type: 'string' },
+  'token-path': { type: 'string' },
+  'single-publisher': { type: 'boolean' },
+  'max-players': { type: 'string' },
+  'no-max-players': { type: 'boolean' },
+  'force-record': { type: 'boolean' },
+  'publish-requires-grant': { type: 'boolean' },
+  'play-requires-grant': { type: 'boolean' },
+  'data-max-bytes': { type: 'string' },
+  'allow-relay': { type: 'boolean' },
+  user: { type: 'string' },
+  session: { type: 'string' },
+  stream: { type: 'string' },
+  payload: { type: 'string' },
+  async: { type: 'boolean' },
+  logic: { type: 'string' },
+  description: { type: 'string' },
+  secured: { type: 'boolean' },
+  roles: { type: 'string' },
+  'webhook-secret': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'max-message-bytes': { type: 'string' },
+  'messages-per-second': { type: 'string' },
+  burst: { type: 'string' },
+  'max-connections-per-user': { type: 'string' },
+  'allowed-origins': { type: 'string' },
+  text: { type: 'string' },
+  wcs: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+let values: ReturnType<typeof parseArguments>['values'] = {};
+let positionals: string[] = [];
 
 /** Points the store modules at the tables: a deployed stack's (from its outputs) or the local runtime's. */
 async function connect(): Promise<void> {
@@ -122,11 +133,13 @@ async function connect(): Promise<void> {
   env.AWS_REGION ??= 'local';
   env.AWS_ACCESS_KEY_ID ??= 'local';
   env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  env.DYNAMODB_ENDPOINT ??= `http://127.0.0.1:${env.DYNAMODB_LOCAL_PORT ?? 8000}`;
+  // The settings `npm start` reads, with its defaults (docs/configuration.md).
+  const { setting } = await import('#shared/kernel/config.ts');
+  if (!env.DYNAMODB_ENDPOINT) env.DYNAMODB_ENDPOINT = `http://127.0.0.1:${setting('DYNAMODB_LOCAL_PORT')}`;
   // The local runtime loads module logic from its working directory (`npm start` sets the same).
   env.ENDPOINT_MODULE_DIR ??= process.cwd();
   const { exportTableNames } = await import('./local/tables.ts');
-  exportTableNames(env.TABLE_PREFIX ?? 'wcs-hooks-local');
+  exportTableNames(setting('TABLE_PREFIX'));
 }
 
 const list = (value: string | undefined) =>
@@ -165,22 +178,27 @@ function policyFlags(): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
 
+/** What `--help` prints. */
+const HELP = Symbol('help');
+
 async function run(): Promise<unknown> {
+  ({ values, positionals } = parseArguments());
   const [command, sub, name, extra] = positionals;
-  if (values.help || !command) throw new UsageError('');
+  if (values.help) return HELP;
+  if (!command) throw new UsageError('a command is needed: token, apps, revoke, send, nodes or endpoints');
   await connect();
   const now = new Date();
   if (command === 'token') {
     const { findAppPolicy } = await import('#shared/state/apps.ts');
     const { issueClientToken } = await import('#shared/admission/tokens.ts');
     if (!values.app || !values.sub) throw new UsageError('token needs --app and --sub');
+    const ttl = positiveInteger('ttl', values.ttl) ?? 3600;
     const policy = await findAppPolicy(values.app);
     const secret = values.secret ?? policy?.hs256Secret;
     if (!secret)
       throw new UsageError(
         `app ${values.app} has no HS256 secret: pass --secret, or set one with apps put --generate-secret`,
       );
-    const ttl = positiveInteger('ttl', values.ttl) ?? 3600;
     const token = await issueClientToken(
       secret,
       {
@@ -202,7 +220,7 @@ async function run(): Promise<unknown> {
     if (!name) throw new UsageError(`apps ${sub ?? ''} needs an app key`);
     if (sub === 'get') {
       const policy = await findAppPolicy(name);
-      if (!policy) throw new UsageError(`app ${name} has no policy; it follows DEFAULT_APP_POLICY`);
+      if (!policy) throw new CliError(`app ${name} has no policy; it follows DEFAULT_APP_POLICY`);
       return redacted(policy);
     }
     if (sub === 'put') {
@@ -261,11 +279,13 @@ async function run(): Promise<unknown> {
         return await putNodeUrl(name, extra);
       }
       if (sub === 'remove') {
-        await removeNodeUrl(name);
+        await removeNodeUrl(name).catch((error: Error) => {
+          throw new CliError(error.message);
+        });
         return { removed: name };
       }
     } catch (error) {
-      if (error instanceof UsageError) throw error;
+      if (error instanceof UsageError || error instanceof CliError || isUnreachable(error)) throw error;
       throw new UsageError((error as Error).message);
     }
     throw new UsageError(`unknown nodes command "${sub ?? ''}"`);
@@ -298,17 +318,20 @@ function logicFlag(spec: string, existing: Record<string, unknown> | undefined):
 async function localApi(method: string, path: string, body?: unknown): Promise<unknown> {
   const token = process.env.API_TOKEN;
   if (!token)
-    throw new UsageError("set API_TOKEN (the local runtime's operator token) to send through npm start");
-  const base = `http://127.0.0.1:${process.env.PORT ?? 3000}`;
+    throw new CliError("set API_TOKEN (the local runtime's operator token) to send through npm start");
+  const { setting } = await import('#shared/kernel/config.ts');
+  const base = `http://127.0.0.1:${setting('PORT')}`;
   const response = await fetch(`${base}/api/endpoints${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   }).catch((error: Error) => {
-    throw new UsageError(`the local runtime is not answering at ${base} (npm start): ${error.message}`);
+    throw new CliError(
+      `the local runtime is not answering at ${base} (npm start): ${error.message}; set PORT as npm start was started with`,
+    );
   });
   const answer = (await response.json()) as { message?: string };
-  if (!response.ok) throw new UsageError(`${response.status}: ${answer.message ?? JSON.stringify(answer)}`);
+  if (!response.ok) throw new CliError(`${response.status}: ${answer.message ?? JSON.stringify(answer)}`);
   return answer;
 }
 
@@ -320,7 +343,7 @@ async function endpoints(sub: string | undefined, code: string | undefined): Pro
   if (sub === 'get' || sub === 'put') {
     const found = await store.findEndpoint(code);
     if (sub === 'get') {
-      if (!found) throw new UsageError(`no endpoint ${code}`);
+      if (!found) throw new CliError(`no endpoint ${code}`);
       return store.redactedEndpoint(found);
     }
     const { code: _, updatedAt: __, ...existing } = found ?? ({} as Record<string, unknown>);
@@ -356,7 +379,7 @@ async function endpoints(sub: string | undefined, code: string | undefined): Pro
     }
   }
   if (sub === 'delete') {
-    if (!(await store.deleteEndpoint(code))) throw new UsageError(`no endpoint ${code}`);
+    if (!(await store.deleteEndpoint(code))) throw new CliError(`no endpoint ${code}`);
     return { deleted: code };
   }
   if (sub === 'who') {
@@ -383,7 +406,7 @@ async function endpoints(sub: string | undefined, code: string | undefined): Pro
       );
     const { broadcastMessage, sendMessage } = await import('#shared/endpoints/lifecycle.ts');
     const via = process.env.ENDPOINTS_ENDPOINT;
-    if (!via) throw new UsageError(`stack ${values.stack} has no output EndpointsManagementUrl`);
+    if (!via) throw new CliError(`stack ${values.stack} has no output EndpointsManagementUrl`);
     return values.user
       ? sendMessage(code, values.user, values.text, { via, origin: 'operator' })
       : broadcastMessage(code, values.text, { via, origin: 'operator' });
@@ -445,18 +468,33 @@ async function listNodes(urls: { node: string; url: string; updatedAt: string }[
   return [...shown, ...unmatched];
 }
 
+/** True for an error that says DynamoDB (or whatever the CLI reached) is not listening. */
+function isUnreachable(error: unknown): boolean {
+  const codes = [(error as { code?: string }).code, (error as { cause?: { code?: string } }).cause?.code];
+  return codes.some((c) => c === 'ECONNREFUSED' || c === 'ECONNRESET' || c === 'EHOSTUNREACH');
+}
+
+/** Why the command failed, in one line. */
+function explain(error: Error): string {
+  if (Array.isArray((error as unknown as { issues?: unknown }).issues)) {
+    const issues = (error as unknown as { issues: { path: unknown[]; message: string }[] }).issues;
+    return `invalid policy: ${issues.map((i) => `${i.path.join('.') || '(policy)'}: ${i.message}`).join('; ')}`;
+  }
+  if (isUnreachable(error) && !values.stack)
+    return `cannot reach DynamoDB at ${process.env.DYNAMODB_ENDPOINT} (${error.message}): is npm start running? The CLI reads the settings npm start reads: set DYNAMODB_LOCAL_PORT (or DYNAMODB_ENDPOINT) and TABLE_PREFIX as it was started with`;
+  return `${error.name}: ${error.message}`;
+}
+
 run()
-  .then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`))
+  .then((result) => {
+    process.stdout.write(result === HELP ? `${USAGE}\n` : `${JSON.stringify(result, null, 2)}\n`);
+  })
   .catch((error: Error) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message ? `${error.message}\n` : ''}${USAGE}\n`);
-    } else if (Array.isArray((error as unknown as { issues?: unknown }).issues)) {
-      const issues = (error as unknown as { issues: { path: unknown[]; message: string }[] }).issues;
-      process.stderr.write(
-        `invalid policy: ${issues.map((i) => `${i.path.join('.') || '(policy)'}: ${i.message}`).join('; ')}\n`,
-      );
-    } else {
-      process.stderr.write(`${error.name}: ${error.message}\n`);
-    }
-    process.exitCode = 1;
+    const argument = error instanceof UsageError || Array.isArray((error as { issues?: unknown }).issues);
+    const line = error instanceof UsageError || error instanceof CliError ? error.message : explain(error);
+    process.stderr.write(
+      `npm run cli: ${line}${argument ? ' (npm run cli -- --help lists the commands)' : ''}\n`,
+    );
+    // As Unix tools do: 2 for arguments it cannot take, 1 for a command that failed.
+    process.exitCode = argument ? 2 : 1;
   });

@@ -18,6 +18,40 @@ function answersText(hook: HookDefinition): string {
   return answers === 'records' ? `records (spills)${sdp}` : `decides, fails ${answers.decides}${sdp}`;
 }
 
+/**
+ * A first contact: the four hooks a newcomer tries first, with the smallest bodies wcs-hooks takes,
+ * as curl sends them to `npm start` (run, as written, by test/integration/docs-commands.test.ts).
+ */
+const TRY_IT = [
+  '## Try it',
+  '',
+  'With `npm start` running (the `open` default policy admits any app without a token), these are the',
+  "smallest bodies each hook takes; WCS sends many more fields (the reference's examples), and a body",
+  'without `nodeId`, `appKey` or `sessionId` is answered 400 naming what is missing. Every hook is a',
+  '`POST` with `content-type: application/json` (anything else is answered 415):',
+  '',
+  '```sh',
+  'curl -s localhost:3000/hooks/connect -H "content-type: application/json" \\',
+  '  -d \'{"nodeId":"node1@127.0.0.1","appKey":"defaultApp","sessionId":"s-1","login":"alice"}\'',
+  'curl -s localhost:3000/hooks/publishStream -H "content-type: application/json" \\',
+  '  -d \'{"nodeId":"node1@127.0.0.1","appKey":"defaultApp","sessionId":"s-1","mediaSessionId":"m-1","name":"cam1","published":true}\'',
+  'curl -s localhost:3000/hooks/StreamStatusEvent -H "content-type: application/json" \\',
+  '  -d \'{"nodeId":"node1@127.0.0.1","appKey":"defaultApp","sessionId":"s-1","mediaSessionId":"m-1","name":"cam1","published":true,"status":"PUBLISHING"}\'',
+  'curl -s localhost:3000/hooks/OnDataEvent -H "content-type: application/json" \\',
+  '  -d \'{"nodeId":"node1@127.0.0.1","appKey":"defaultApp","sessionId":"s-1","operationId":"op-1","payload":{"text":"hi"}}\'',
+  '```',
+  '',
+  '`connect` is answered with the body and the `restClientConfig` that WCS applies to the session (which',
+  'hooks it calls, and `restOnError: FAIL` where a 403 must refuse); the others with the body (a refusal',
+  'is a 403 with the reason). Started with `API_TOKEN` set, the operator API then lists `cam1` as live:',
+  '',
+  '```sh',
+  'curl -s localhost:3000/api/stream/list -H "authorization: Bearer $API_TOKEN" \\',
+  '  -H "content-type: application/json" -d \'{"name":"cam1"}\'',
+  '```',
+  '',
+];
+
 /** The Markdown of `docs/hooks.md`. */
 export function renderHooksDoc(): string {
   const lines = [
@@ -35,6 +69,7 @@ export function renderHooksDoc(): string {
     'be written in time it is spilled and replayed later. "SDP excluded": the `connect` answer asks WCS to leave',
     'the SDP out of its body (unless `STORE_SDP=true`).',
     '',
+    ...TRY_IT,
   ];
   for (const type of Object.keys(TYPE_TITLES) as HookType[]) {
     lines.push(

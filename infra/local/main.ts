@@ -4,6 +4,7 @@
  * code that runs in Lambda, and prints the URL to give WCS. SIGINT or SIGTERM stops everything,
  * DynamoDB Local's Java process included.
  */
+import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setting } from '#shared/kernel/config.ts';
@@ -70,6 +71,8 @@ async function main() {
   const secure = localTls() !== undefined;
   const http = secure ? 'https' : 'http';
   const ws = secure ? 'wss' : 'ws';
+  // A port something else holds is said now, before DynamoDB Local and the tables are started for nothing.
+  await portFree(port, host);
 
   if (!setting('DYNAMODB_ENDPOINT')) {
     const inMemory = setting('DYNAMODB_IN_MEMORY');
@@ -141,6 +144,23 @@ async function main() {
     server.closeAllConnections();
     await runtime.stop();
   };
+}
+
+/** Resolves when `port` of `host` can be listened on; otherwise fails naming `PORT`. */
+function portFree(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} of ${host} is already in use (another npm start?): set PORT to a free port`
+            : `cannot listen on ${host}:${port} (${error.code ?? error.message}): set PORT and HOST`,
+        ),
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 // Whatever ends this process, the Java child does not outlive it.

@@ -26,6 +26,15 @@ interface CliResult {
   readonly json: ReturnType<typeof JSON.parse>;
 }
 
+/** `stdout` as JSON, when it is JSON (`--help` prints text). */
+function parsed(stdout: string): unknown {
+  try {
+    return stdout ? JSON.parse(stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
@@ -37,7 +46,7 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
           status: error ? Number(error.code ?? 1) : 0,
           stdout,
           stderr,
-          json: stdout ? JSON.parse(stdout) : undefined,
+          json: parsed(stdout),
         }),
     );
   });
@@ -106,11 +115,32 @@ describe('npm run cli', () => {
     [['apps', 'put', 'x', '--max-players', 'many'], /--max-players must be a positive integer/],
     [['token', '--app', 'x'], /token needs --app and --sub/],
     [['frobnicate'], /unknown command "frobnicate"/],
-    [[], /usage: npm run cli/],
-  ])('refuses %j with a clear message and exit code 1', async (args, message) => {
+    [[], /a command is needed: token, apps, revoke, send, nodes or endpoints/],
+    [['token', '--app', 'x', '--sub', 'u', '--ttl', '-5'], /Option '--ttl' argument is ambiguous/],
+    [['token', '--app', 'x', '--sub', 'u', '--ttl', '0'], /--ttl must be a positive integer, got "0"/],
+    [['apps', 'list', '--frobnicate'], /Unknown option '--frobnicate'/],
+  ])('refuses the arguments %j in one line, with exit code 2', async (args, message) => {
     const result = await cli(args as string[]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr).not.toMatch(/ at .*\.ts:\d+/);
+  });
+
+  it('prints its usage on --help, with exit code 0', async () => {
+    const result = await cli(['--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^usage: npm run cli -- \[--stack NAME\] <command>/);
+  });
+
+  it('says which setting to give when DynamoDB Local is not where it looks, with exit code 1', async () => {
+    const { freePort } = await import('../../infra/local/dynamodb-local.ts');
+    const port = await freePort();
+    const result = await cli(['apps', 'list'], { DYNAMODB_ENDPOINT: '', DYNAMODB_LOCAL_PORT: String(port) });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`cannot reach DynamoDB at http://127.0.0.1:${port}`);
+    expect(result.stderr).toContain('set DYNAMODB_LOCAL_PORT (or DYNAMODB_ENDPOINT) and TABLE_PREFIX');
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });
 
@@ -162,11 +192,16 @@ describe('npm run cli -- send', () => {
     [['nodes', 'put', '10.0.0.1', 'ftp://10.0.0.1/rest-api'], /is not an http\(s\) URL/],
     [['nodes', 'put', '10.0.0.1', 'http://user:pw@10.0.0.1/rest-api'], /must not carry credentials/],
     [['nodes', 'put', '10.0.0.1'], /needs the node and its REST URL/],
-    [['nodes', 'remove', 'ghost@10.9.9.9'], /no REST URL is configured for node "ghost@10.9.9.9"/],
-  ])('refuses %j with a clear message and exit code 1', async (args, message) => {
+  ])('refuses %j with a clear message and exit code 2', async (args, message) => {
     const result = await cli(args as string[]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('says it cannot remove a node it has no URL for, with exit code 1', async () => {
+    const result = await cli(['nodes', 'remove', 'ghost@10.9.9.9']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/no REST URL is configured for node "ghost@10.9.9.9"/);
   });
 
   it('removes a node URL it was given', async () => {
@@ -180,7 +215,7 @@ describe('npm run cli -- send', () => {
 
   it('refuses a payload that is not JSON', async () => {
     const result = await cli(['send', '--session', 's', '--payload', '{nope']);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--payload is not JSON/);
   });
 
@@ -253,18 +288,19 @@ describe('npm run cli -- send', () => {
   });
 
   it.each([
-    [['endpoints', 'put', 'e1'], /needs --logic for a new endpoint/],
-    [['endpoints', 'put', 'e1', '--logic', 'carrier-pigeon'], /--logic must be relay, broadcast, echo/],
-    [['endpoints', 'put', 'e1', '--logic', 'echo'], /appKey: a secured endpoint needs the app/],
+    [['endpoints', 'put', 'e1'], /needs --logic for a new endpoint/, 2],
+    [['endpoints', 'put', 'e1', '--logic', 'carrier-pigeon'], /--logic must be relay, broadcast, echo/, 2],
+    [['endpoints', 'put', 'e1', '--logic', 'echo'], /appKey: a secured endpoint needs the app/, 2],
     [
       ['endpoints', 'put', 'e1', '--logic', 'webhook:https://x.example.com', '--app', 'a'],
       /--webhook-secret S or --generate-secret/,
+      2,
     ],
-    [['endpoints', 'get', 'no-such-endpoint'], /no endpoint no-such-endpoint/],
-    [['endpoints', 'send', 'e1', '--text', 'x'], /set API_TOKEN/],
-  ])('refuses endpoints %j with a clear message and exit code 1', async (args, message) => {
+    [['endpoints', 'get', 'no-such-endpoint'], /no endpoint no-such-endpoint/, 1],
+    [['endpoints', 'send', 'e1', '--text', 'x'], /set API_TOKEN/, 1],
+  ])('refuses endpoints %j with a clear message and its exit code', async (args, message, code) => {
     const result = await cli(args as string[], { API_TOKEN: '' });
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(code);
     expect(result.stderr).toMatch(message);
   });
 });

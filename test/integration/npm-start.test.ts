@@ -129,6 +129,29 @@ describe('npm start', () => {
     }
   }, 30_000);
 
+  it('refuses a busy HTTP port before it starts anything, naming PORT', async () => {
+    const [port, dynamoPort] = [await freePort(), await freePort()];
+    const holder = createServer(() => undefined);
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    try {
+      const { exited, output } = spawnNpmStart({
+        PORT: String(port),
+        DYNAMODB_IN_MEMORY: 'true',
+        DYNAMODB_LOCAL_PORT: String(dynamoPort),
+      });
+
+      expect(await exited).toBe(1);
+      expect(output()).toContain(
+        `port ${port} of 127.0.0.1 is already in use (another npm start?): set PORT to a free port`,
+      );
+      expect(output()).not.toContain('starting DynamoDB Local');
+      expect(output()).not.toContain('EADDRINUSE');
+      expect(await listening(dynamoPort)).toBe(false);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  }, 30_000);
+
   it('leaves no DynamoDB Local behind when it is killed with SIGKILL', async () => {
     const dynamoPort = await freePort();
     const { child, exited } = await npmStart({

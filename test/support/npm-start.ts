@@ -21,14 +21,17 @@ export interface StartedProcess {
   output(): string;
 }
 
-/** Spawns the entry with `env` (nothing else of the test's environment but PATH and HOME). */
-export function spawnNpmStart(env: Record<string, string | undefined>): StartedProcess {
+/**
+ * Spawns the entry with `env` (nothing else of the test's environment but PATH and HOME). With
+ * `forFile`, it serves the whole test file (the caller stops it in `afterAll`), not just this test.
+ */
+export function spawnNpmStart(env: Record<string, string | undefined>, forFile = false): StartedProcess {
   const child = spawn(process.execPath, ['infra/local/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  started.push(child);
+  if (!forFile) started.push(child);
   let output = '';
   const append = (chunk: Buffer) => {
     output += chunk.toString();
@@ -40,8 +43,11 @@ export function spawnNpmStart(env: Record<string, string | undefined>): StartedP
 }
 
 /** Runs `npm start` with `env`; resolves once it has printed its whole start (its `ready` line). */
-export async function npmStart(env: Record<string, string | undefined>): Promise<StartedProcess> {
-  const started = spawnNpmStart(env);
+export async function npmStart(
+  env: Record<string, string | undefined>,
+  forFile = false,
+): Promise<StartedProcess> {
+  const started = spawnNpmStart(env, forFile);
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
       if (started.output().includes('[wcs-hooks] ready')) {
