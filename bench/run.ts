@@ -6,13 +6,16 @@
  * Knobs: BENCH_SECONDS (autocannon run per hook, default 10), SOAK_SECONDS (default 60),
  * FANOUT_SESSIONS (default 10000). No benchmark is a test, and no test asserts a time.
  */
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { coldStart } from './cold-start.ts';
 import { cpuPerHook } from './cpu.ts';
 import { fanOut } from './fan-out.ts';
 import { idle } from './idle.ts';
+import { realtimeFanOut } from './realtime-fan-out.ts';
 import { reconcileBench } from './reconcile.ts';
 import { soakRun } from './soak.ts';
 import {
@@ -22,13 +25,14 @@ import {
   startDynamoDbForProcess,
   stopDynamoDbForProcess,
   targets,
+  work,
 } from './support.ts';
 import { throughput } from './throughput.ts';
 import { writeCost } from './write-cost.ts';
 
 /**
- * Each benchmark, in the order they run. Those that call the domain in this process (write cost,
- * fan-out, reconciliation) share one DynamoDB Local: the process's client is made once.
+ * Each benchmark, in the order they run, each in a process of its own (with its own DynamoDB Local
+ * for those that call the domain in-process: write cost, fan-outs, reconciliation).
  */
 const inProcess = (task: (endpoint: string) => Promise<unknown>) => async () =>
   task(await startDynamoDbForProcess());
@@ -40,6 +44,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   idle,
   'write-cost': inProcess(writeCost),
   'fan-out': inProcess(fanOut),
+  'realtime-fan-out': inProcess(realtimeFanOut),
   reconcile: inProcess(reconcileBench),
 };
 
@@ -52,11 +57,31 @@ async function main() {
     );
     process.exit(2);
   }
+  const one = process.env.BENCH_ONE;
+  if (one !== undefined) {
+    // A child: one benchmark, in a process of its own; its tables and targets go to the parent.
+    await (BENCHMARKS[one] as () => Promise<unknown>)();
+    await stopDynamoDbForProcess();
+    writeFileSync(process.env.BENCH_REPORT as string, JSON.stringify({ report, targets }));
+    process.exit(0);
+  }
   const started = new Date();
-  for (const [name, run] of Object.entries(BENCHMARKS)) {
+  for (const name of Object.keys(BENCHMARKS)) {
     if (wanted.length > 0 && !wanted.includes(name)) continue;
     progress(`${name}...`);
-    await run();
+    // Each benchmark in a fresh process: no module, setting or DynamoDB Local state of one reaches the
+    // next, so \`npm run bench\` and \`npm run bench -- <name>\` measure the same thing.
+    const file = join(work, `${name}.json`);
+    const code = await new Promise<number | null>((resolve) =>
+      spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+        env: { ...process.env, BENCH_ONE: name, BENCH_REPORT: file },
+        stdio: 'inherit',
+      }).once('exit', resolve),
+    );
+    if (code !== 0) throw new Error(`benchmark ${name} exited ${code}`);
+    const child = JSON.parse(readFileSync(file, 'utf8')) as { report: string[]; targets: typeof targets };
+    report.push(...child.report);
+    targets.push(...child.targets);
   }
   const header = [
     '# Benchmark results',

@@ -249,6 +249,10 @@ export const SETTINGS = {
     'browser origins (comma-separated, e.g. `https://ops.example.com`) allowed to call the REST realms and open the realtime WebSocket; `*` allows any; unset, only the same origin',
     { inAws: '`allowedOrigins` (CORS of the HTTP API, and the WebSocket `$connect` check)' },
   ),
+  FANOUT_CONCURRENCY: integer(
+    32,
+    'realtime subscribers a table change is pushed to at once (each subscriber gets the changes in order)',
+  ),
   STOMP_MAX_TIMEOUT_MS: integer(
     10_000,
     'time a realtime WebSocket has to send its STOMP CONNECT frame (OAM: `stomp_max_timeout`)',

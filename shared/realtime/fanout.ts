@@ -5,11 +5,12 @@
  * a connection the transport reports gone is removed, that connection and no other.
  */
 import { randomUUID } from 'node:crypto';
+import { mapWithConcurrency } from '../kernel/concurrency.ts';
 import { setting } from '../kernel/config.ts';
 import { sampleView } from '../state/metrics.ts';
 import type { STREAMED_TABLES } from '../store/tables.ts';
 import { removeConnection, subscribersOf, subscriptionKeyOf } from './connections.ts';
-import { encodeFrame } from './stomp/codec.ts';
+import { encodeFrame, MAX_FRAME_BYTES } from './stomp/codec.ts';
 import { nodeView, streamFields, thresholdAlarmView } from './views.ts';
 
 /**
@@ -177,34 +178,73 @@ export interface FanOutResult {
 }
 
 /**
- * Delivers the messages of `changes`, in order, to every subscriber; removes connections the
- * transport says are gone. A change that cannot be delivered (the subscribers cannot be read, a
- * push fails other than Gone) stops the fan-out there: `failedAt` says which, so that the caller
- * reports it and the ones after it for a retry (a DynamoDB stream's partial batch failure), and
- * nothing is dropped. A retried change may reach a subscriber twice; it is never lost.
+ * Subscribers pushed to at once (`FANOUT_CONCURRENCY`): each gets the batch's messages one after
+ * another, in order; different subscribers in parallel, so that a slow or gone one holds up only
+ * itself, and a batch reaches 100 subscribers in the time of the messages of one, not of 100.
+ * Each subscriber's frames of a batch go in as few posts as they fit in (`coalesced`).
  */
-export async function fanOut(changes: readonly TableChange[], push: Push): Promise<FanOutResult> {
-  let delivered = 0;
-  const gone = new Set<string>();
-  // One Query per destination per batch, however many changes of the batch go there.
-  const subscribers = new Map<string, ReturnType<typeof subscribersOf>>();
-  const subscribersOnce = (destination: string) => {
-    let found = subscribers.get(destination);
-    if (!found) {
-      found = subscribersOf(destination);
-      subscribers.set(destination, found);
-    }
-    return found;
+const fanOutConcurrency = setting('FANOUT_CONCURRENCY');
+
+/** One message for one subscriber, and the change (its index in the batch) it comes from. */
+interface Pending {
+  readonly change: number;
+  readonly frame: string;
+}
+
+/**
+ * A subscriber's frames, in order, joined into as few WebSocket messages as fit in one (128 KiB, what
+ * API Gateway carries): a STOMP client reads the frames of a message one after another (each ends
+ * with its NUL), so a batch of changes costs a subscriber one post, not one per change. `change` is
+ * the first change a message carries.
+ */
+function coalesced(pending: readonly Pending[]): { change: number; text: string; frames: number }[] {
+  const messages: { change: number; text: string; frames: number; bytes: number }[] = [];
+  for (const { change, frame } of pending) {
+    const bytes = Buffer.byteLength(frame);
+    const last = messages.at(-1);
+    if (last && last.bytes + bytes <= MAX_FRAME_BYTES) {
+      last.text += frame;
+      last.bytes += bytes;
+      last.frames++;
+    } else messages.push({ change, text: frame, frames: 1, bytes });
+  }
+  return messages;
+}
+
+/**
+ * Delivers the messages of `changes` to every subscriber, each subscriber's in the order of the
+ * changes; removes connections the transport says are gone. The subscribers of a destination are
+ * read once per batch, however many of its changes go there. A change that cannot be delivered (its
+ * subscribers cannot be read, a push fails other than Gone) is reported: `failedAt` is the first
+ * such change, so that the caller reports it and the ones after it for a retry (a DynamoDB stream's
+ * partial batch failure), and nothing is dropped. A subscriber whose push failed gets nothing more of
+ * the batch; the others go on, so a retried change may reach a subscriber twice. It is never lost.
+ */
+export async function fanOut(
+  changes: readonly TableChange[],
+  push: Push,
+  concurrency = fanOutConcurrency,
+): Promise<FanOutResult> {
+  let failure: { at: number; error: unknown } | undefined;
+  const fail = (at: number, error: unknown) => {
+    if (!failure || at < failure.at) failure = { at, error };
   };
+  // Each subscriber's messages, in the order of the changes.
+  const lanes = new Map<string, Pending[]>();
+  const subscribers = new Map<string, Awaited<ReturnType<typeof subscribersOf>>>();
   for (const [index, change] of changes.entries()) {
     try {
       for (const { destination, body } of deliveriesFor(change)) {
         // A subscription by a node's IP gets its samples too: both are found under one key. The
         // message names the destination it was sent to, as a broker does for a wildcard subscription.
-        for (const { connectionId, subscriptionId } of await subscribersOnce(
-          subscriptionKeyOf(destination),
-        )) {
-          if (gone.has(connectionId)) continue;
+        const key = subscriptionKeyOf(destination);
+        let found = subscribers.get(key);
+        if (!found) {
+          found = await subscribersOf(key);
+          subscribers.set(key, found);
+        }
+        const json = JSON.stringify(body);
+        for (const { connectionId, subscriptionId } of found) {
           const frame = encodeFrame(
             'MESSAGE',
             {
@@ -213,17 +253,36 @@ export async function fanOut(changes: readonly TableChange[], push: Push): Promi
               'message-id': randomUUID(),
               'content-type': 'application/json;charset=UTF-8',
             },
-            JSON.stringify(body),
+            json,
           );
-          if ((await push(connectionId, frame)) === 'gone') {
-            gone.add(connectionId);
-            await removeConnection(connectionId);
-          } else delivered++;
+          const lane = lanes.get(connectionId) ?? [];
+          lane.push({ change: index, frame });
+          lanes.set(connectionId, lane);
         }
       }
     } catch (error) {
-      return { delivered, gone: gone.size, failedAt: index, error };
+      // What this change and the ones after it would have sent is left for the retry.
+      fail(index, error);
+      break;
     }
   }
-  return { delivered, gone: gone.size };
+  let delivered = 0;
+  let gone = 0;
+  await mapWithConcurrency([...lanes], concurrency, async ([connectionId, pending]) => {
+    for (const message of coalesced(pending)) {
+      if (failure && message.change >= failure.at) return;
+      try {
+        if ((await push(connectionId, message.text)) === 'gone') {
+          gone++;
+          await removeConnection(connectionId);
+          return;
+        }
+        delivered += message.frames;
+      } catch (error) {
+        fail(message.change, error);
+        return;
+      }
+    }
+  });
+  return failure ? { delivered, gone, failedAt: failure.at, error: failure.error } : { delivered, gone };
 }

@@ -5,6 +5,7 @@
  * retried from there with the same `operationId`, and ends in the dead-letter queue if it never does.
  */
 import { randomUUID } from 'node:crypto';
+import { mapWithConcurrency } from '../kernel/concurrency.ts';
 import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC } from '../kernel/metrics.ts';
@@ -31,26 +32,8 @@ export interface SendSummary {
   readonly results: readonly { sessionId: string; operationId: string; outcome: string; reason?: string }[];
 }
 
-/**
- * Runs `task` over `items`, at most `limit` at a time, in order of start. Hand-written (ten lines)
- * rather than a dependency: it is all the fan-out needs.
- */
-export async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+/** Re-exported for the modules and benches that fan out through the sender. */
+export { mapWithConcurrency } from '../kernel/concurrency.ts';
 
 /**
  * WCS no longer has the session (404 on `/data/send`): it is ended exactly as WCS's DISCONNECTED
