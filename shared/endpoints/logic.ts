@@ -13,6 +13,7 @@ import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
 import { setting } from '../kernel/config.ts';
 import { onFirstUse } from '../kernel/lazy.ts';
+import { logger } from '../kernel/logger.ts';
 import type { Endpoint } from '../state/endpoints.ts';
 import { builtInLogic } from './built-in.ts';
 
@@ -179,6 +180,27 @@ async function callWebhook(
   return parseJsonAnswer(answer);
 }
 
+/**
+ * `api` as a module gets it: each call's promise is handled even when the module does not await it
+ * (a failure is logged here instead of being left to end the process); a module that awaits it
+ * still sees the failure.
+ */
+function guardedApi(api: LogicApi, endpoint: string): LogicApi {
+  return {
+    sendMessage: (endpointCode, username, text) => {
+      const sent = Promise.resolve().then(() => api.sendMessage(endpointCode, username, text));
+      sent.catch((error: unknown) =>
+        logger.warn("an endpoint's logic called api.sendMessage, which failed", {
+          endpoint,
+          to: { endpoint: endpointCode, user: username },
+          reason: error instanceof Error ? error.message : String(error),
+        }),
+      );
+      return sent;
+    },
+  };
+}
+
 const modules = new Map<string, Promise<RawLogic>>();
 
 /** The module's `handler` (or default export), loaded once from `ENDPOINT_MODULE_DIR`. */
@@ -242,7 +264,7 @@ export async function runLogic(
       case 'module': {
         const fn = await moduleLogic(logic.path);
         try {
-          return await fn(event, api);
+          return await fn(event, guardedApi(api, endpoint.code));
         } catch (error) {
           if (error instanceof LogicFailedError) throw error;
           throw new LogicFailedError('threw', error instanceof Error ? error.message : String(error));
