@@ -8,7 +8,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -330,6 +330,55 @@ describe('opening an endpoint', () => {
     sockets.push(allowed);
     allowed.send('ok');
     expect(await allowed.next()).toBe('ok');
+  });
+});
+
+/** What the server answers a raw HTTP upgrade request with these `headers`, up to its close. */
+function rawUpgrade(path: string, headers: Record<string, string>): Promise<string> {
+  const { port } = new URL(server.baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('utf8');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${Object.entries(
+        headers,
+      )
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('')}\r\n`,
+    );
+  });
+}
+
+describe('a malformed WebSocket upgrade', () => {
+  it('is refused 400 before $connect: no connection is recorded and the logic gets no open', async () => {
+    const code = await putEndpoint(`raw-${randomUUID().slice(0, 6)}`, {
+      secured: false,
+      logic: { kind: 'module', path: 'logic.mjs' },
+      maxConnectionsPerUser: 1,
+    });
+
+    const badKey = await rawUpgrade(`/ws/${code}`, {
+      'Sec-WebSocket-Key': 'not-a-key',
+      'Sec-WebSocket-Version': '13',
+    });
+    const badVersion = await rawUpgrade(`/ws/${code}`, {
+      'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version': '99',
+    });
+
+    expect(badKey).toMatch(/^HTTP\/1\.1 400 /);
+    expect(badVersion).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await api('GET', `/${code}/presence`)).body).toMatchObject({ connections: 0 });
+    expect(events().filter((e) => e.endpoint === code)).toEqual([]);
+    const real = await openSocket(`${server.baseUrl.replace('http', 'ws')}/ws/${code}`);
+    sockets.push(real);
+    real.send('hello');
+    expect(await real.next()).toBe('count 1 in lobby');
   });
 });
 
