@@ -356,8 +356,14 @@ async function endpoints(sub: string | undefined, code: string | undefined): Pro
     }
   }
   if (sub === 'delete') {
-    if (!(await store.deleteEndpoint(code))) throw new UsageError(`no endpoint ${code}`);
-    return { deleted: code };
+    // Its open sockets are closed (4404) by whoever holds them: npm start, or the stack's management API.
+    if (!values.stack && process.env.API_TOKEN) return localApi('DELETE', `/${encodeURIComponent(code)}`);
+    const found = await store.findEndpoint(code);
+    if (!found || !(await store.deleteEndpoint(code))) throw new UsageError(`no endpoint ${code}`);
+    const via = process.env.ENDPOINTS_ENDPOINT;
+    if (!via) return { deleted: code, closed: 'not asked: set API_TOKEN to delete through npm start' };
+    const { closeEndpointSessions, SESSION_CLOSE } = await import('#shared/endpoints/lifecycle.ts');
+    return { deleted: code, closed: await closeEndpointSessions(found, SESSION_CLOSE.endpointDeleted, via) };
   }
   if (sub === 'who') {
     const { presenceOn } = await import('#shared/endpoints/lifecycle.ts');

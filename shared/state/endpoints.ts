@@ -51,6 +51,8 @@ const whole = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max)
 
 export const endpointFields = z.strictObject({
   description: z._default(z.string().check(z.maxLength(1024)), ''),
+  /** Open to connections; `false` refuses them (403) and closes those open (4403). */
+  enabled: z._default(z.boolean(), true),
   /** A token (the app's JWT, `?token=`) is required to connect. */
   secured: z._default(z.boolean(), true),
   /** Roles (the token's `roles` claim) of which a user needs one; none: any user with a valid token. */
@@ -189,7 +191,7 @@ export async function listEndpoints(): Promise<Endpoint[]> {
   return entries.map((e) => ({ ...z.parse(endpointFields, e.value), code: e.id, updatedAt: e.updatedAt }));
 }
 
-/** Removes endpoint `code`; false when there was none. Connections already open stay until they close. */
+/** Removes endpoint `code`; false when there was none. Its open connections are the caller's to close (`closeEndpointSessions`). */
 export async function deleteEndpoint(code: string): Promise<boolean> {
   cache.delete(code);
   return deleteConfig('endpoint', code);

@@ -221,7 +221,7 @@ describe('endpoint definitions', () => {
       description: 'chat beside the stream',
     });
     expect(((await api('GET', '')).body as unknown as { code: string }[]).map((e) => e.code)).toContain(code);
-    expect(await api('DELETE', `/${code}`)).toEqual({ status: 200, body: { deleted: code } });
+    expect(await api('DELETE', `/${code}`)).toEqual({ status: 200, body: { deleted: code, closed: 0 } });
     expect((await api('GET', `/${code}`)).status).toBe(404);
   });
 
@@ -379,6 +379,76 @@ describe('a malformed WebSocket upgrade', () => {
     sockets.push(real);
     real.send('hello');
     expect(await real.next()).toBe('count 1 in lobby');
+  });
+});
+
+describe('deleting or disabling an endpoint', () => {
+  const eventsOf = (code: string) => events().filter((e) => e.endpoint === code);
+
+  it('closes its open sockets, telling the page why (4404), and gives the logic its close', async () => {
+    const code = await putEndpoint(`del-${randomUUID().slice(0, 6)}`, {
+      logic: { kind: 'module', path: 'logic.mjs' },
+    });
+    const quinn = await join(code, 'quinn');
+    quinn.send('one');
+    expect(await quinn.next()).toBe('count 1 in lobby');
+
+    const deleted = await api('DELETE', `/${code}`);
+
+    expect(deleted).toEqual({ status: 200, body: { deleted: code, closed: 1 } });
+    expect(JSON.parse(await quinn.next())).toEqual({ type: 'close', code: 4404, reason: 'endpoint deleted' });
+    await quinn.closed;
+    await until(() => eventsOf(code).some((e) => e.event === 'close'));
+    expect(eventsOf(code).map((e) => e.event)).toEqual(['open', 'message', 'close']);
+    expect(eventsOf(code).at(-1)).toMatchObject({
+      reasonCode: 4404,
+      reasonPhrase: 'endpoint deleted',
+      context: { count: 1 },
+    });
+    const { connectionsOnEndpoint } = await import('../../shared/state/endpoint-connections.ts');
+    expect(await connectionsOnEndpoint(code)).toEqual([]);
+  });
+
+  it('refuses connections while disabled (403), closes the open ones with 4403, and admits again once enabled', async () => {
+    const definition = { logic: { kind: 'module', path: 'logic.mjs' } };
+    const code = await putEndpoint(`dis-${randomUUID().slice(0, 6)}`, definition);
+    const rita = await join(code, 'rita');
+
+    const disabled = await api('PUT', `/${code}`, { appKey: app, ...definition, enabled: false });
+
+    expect(disabled).toMatchObject({ status: 200, body: { enabled: false, closed: 1 } });
+    expect(JSON.parse(await rita.next())).toEqual({ type: 'close', code: 4403, reason: 'endpoint disabled' });
+    await rita.closed;
+    await until(() => eventsOf(code).some((e) => e.event === 'close'));
+    expect(eventsOf(code).at(-1)).toMatchObject({ event: 'close', reasonCode: 4403 });
+    const refused = await refusal(
+      `${server.baseUrl.replace('http', 'ws')}/ws/${code}?token=${await tokenFor('rita')}`,
+    );
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'Disabled',
+      message: `endpoint ${code} is disabled`,
+    });
+    await putEndpoint(code, { ...definition, enabled: true });
+    const again = await join(code, 'rita');
+    again.send('back');
+    expect(await again.next()).toBe('count 1 in lobby');
+  });
+});
+
+describe('a user agent closing with its own code', () => {
+  it('reaches the logic as close with that code, and no error', async () => {
+    const code = await putEndpoint(`own-${randomUUID().slice(0, 6)}`, {
+      logic: { kind: 'module', path: 'logic.mjs' },
+    });
+    const sam = await join(code, 'sam');
+
+    sam.ws.close(4001, 'leaving the room');
+
+    await until(() => events().some((e) => e.endpoint === code && e.event === 'close'));
+    const seen = events().filter((e) => e.endpoint === code);
+    expect(seen.map((e) => e.event)).toEqual(['open', 'close']);
+    expect(seen[1]).toMatchObject({ reasonCode: 4001, reasonPhrase: 'leaving the room' });
   });
 });
 
