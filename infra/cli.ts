@@ -294,21 +294,24 @@ function logicFlag(spec: string, existing: Record<string, unknown> | undefined):
   );
 }
 
-/** The operator API of the local runtime (`npm start`): what the CLI asks for what only it can do locally. */
+/** The operator API of the local runtime (`npm start`, over https with `TLS_CERT_FILE`): what the CLI asks for what only it can do locally. */
 async function localApi(method: string, path: string, body?: unknown): Promise<unknown> {
   const token = process.env.API_TOKEN;
   if (!token)
     throw new UsageError("set API_TOKEN (the local runtime's operator token) to send through npm start");
-  const base = `http://127.0.0.1:${process.env.PORT ?? 3000}`;
-  const response = await fetch(`${base}/api/endpoints${path}`, {
+  const { requestLocalServer } = await import('./local/tls.ts');
+  const response = await requestLocalServer(
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }).catch((error: Error) => {
-    throw new UsageError(`the local runtime is not answering at ${base} (npm start): ${error.message}`);
+    `/api/endpoints${path}`,
+    { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    JSON.stringify(body),
+  ).catch((error: Error) => {
+    throw new UsageError(
+      `the local runtime is not answering on port ${process.env.PORT ?? 3000} (npm start): ${error.message}`,
+    );
   });
-  const answer = (await response.json()) as { message?: string };
-  if (!response.ok) throw new UsageError(`${response.status}: ${answer.message ?? JSON.stringify(answer)}`);
+  const answer = JSON.parse(response.body) as { message?: string };
+  if (response.status >= 400) throw new UsageError(`${response.status}: ${answer.message ?? response.body}`);
   return answer;
 }
 
