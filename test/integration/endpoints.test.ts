@@ -529,6 +529,19 @@ describe("the operator's sendMessage", () => {
     ).toBe(404);
   });
 
+  it('keeps the first 4 KiB of a long text in its record, in UTF-8 bytes, without splitting a character', async () => {
+    const code = await putEndpoint(`long-${randomUUID().slice(0, 6)}`, {
+      logic: { kind: 'builtin', name: 'echo' },
+    });
+    // 1 + 4 × 1,100 bytes: 4 KiB ends inside the 1,024th emoji.
+    const text = `a${'😀'.repeat(1100)}`;
+
+    await api('POST', `/${code}/messages`, { user: 'tess', text });
+
+    const [record] = (await api('GET', `/${code}/messages?user=tess`)).body as { text: string }[];
+    expect(record).toMatchObject({ textBytes: 4401, text: `a${'😀'.repeat(1023)}` });
+  });
+
   it("reaches the user's WCS sessions too, through the sender, when asked", async () => {
     const code = await putEndpoint(`wcs-${randomUUID().slice(0, 6)}`, {
       logic: { kind: 'builtin', name: 'echo' },
