@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { ENDPOINT_CODE_CHARS } from '#shared/state/endpoints.ts';
 import { headersOf, localContext, readBody, writeJson } from './lambda-adapter.ts';
 import { localLogger as logger } from './local-logger.ts';
 
@@ -129,6 +130,9 @@ export function refuse(socket: Duplex, status: number, body: string): void {
   );
 }
 
+/** `/ws/<endpoint code>`. */
+const endpointPath = new RegExp(`^/ws/(${ENDPOINT_CODE_CHARS})/?$`);
+
 /**
  * Routes `server`'s upgrades: `/ws` to the realtime API, `/ws/<code>` to the endpoints API (the
  * code passed as `?endpoint=`, as the CloudFront function does in AWS); anything else, or an API
@@ -144,7 +148,7 @@ export function routeUpgrades(
     socket.on('error', () => socket.destroy());
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
     if (pathname === '/ws' && apis.realtime) return apis.realtime.handleUpgrade(request, socket, head);
-    const code = /^\/ws\/([A-Za-z0-9_-]{1,64})\/?$/.exec(pathname)?.[1];
+    const code = endpointPath.exec(pathname)?.[1];
     if (code !== undefined && apis.endpoints)
       return apis.endpoints.handleUpgrade(request, socket, head, { endpoint: code });
     refuse(socket, 404, '{"message":"Not Found"}');

@@ -11,8 +11,15 @@ import { setting } from '../kernel/config.ts';
 import { globMatches } from '../kernel/glob.ts';
 import { deleteConfig, getConfig, listConfig, putConfig } from './config-store.ts';
 
-/** An endpoint code: what a user agent puts in `/ws/<code>`, so nothing that needs escaping. */
-export const ENDPOINT_CODE = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * An endpoint code's characters, as meveo allows them and a user agent puts them in `/ws/<code>`
+ * unescaped: letters, digits, `_`, `-` and `.`, 1 to 64, not starting with `.` (`/ws/..` is none).
+ * The local server and the CloudFront function route by it too.
+ */
+export const ENDPOINT_CODE_CHARS = '[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}';
+
+/** An endpoint code, whole. */
+export const ENDPOINT_CODE = new RegExp(`^${ENDPOINT_CODE_CHARS}$`);
 
 /** API Gateway's largest WebSocket message (and `PostToConnection` payload). */
 export const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
@@ -165,7 +172,10 @@ function crossFieldProblems(
 export function parseEndpoint(code: string, input: unknown): Endpoint {
   const problems: { field: string; problem: string }[] = [];
   if (!ENDPOINT_CODE.test(code))
-    problems.push({ field: 'code', problem: 'letters, digits, `-` and `_`, 1 to 64 of them' });
+    problems.push({
+      field: 'code',
+      problem: 'letters, digits, `-`, `_` and `.` (not first), 1 to 64 of them',
+    });
   const parsed = z.safeParse(endpointFields, input);
   if (!parsed.success)
     for (const issue of parsed.error.issues)

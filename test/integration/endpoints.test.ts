@@ -252,6 +252,18 @@ describe('endpoint definitions', () => {
     expect((await api('GET', `/${code}`)).status).toBe(404);
   });
 
+  it('may have a `.` in their code, as meveo allows, and be opened at /ws/<that code>', async () => {
+    const code = await putEndpoint(`shop.lobby-${randomUUID().slice(0, 6)}`, {
+      logic: { kind: 'builtin', name: 'echo' },
+    });
+    const uma = await join(code, 'uma');
+    uma.send('dotted');
+    expect(await uma.next()).toBe('dotted');
+    expect(
+      (await api('PUT', '/.hidden', { logic: { kind: 'builtin', name: 'echo' }, appKey: app })).status,
+    ).toBe(400);
+  });
+
   it('refuses the operator API without the operator token', async () => {
     const response = await fetch(`${server.baseUrl}/api/endpoints`);
     expect(response.status).toBe(401);
