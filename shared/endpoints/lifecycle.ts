@@ -172,7 +172,9 @@ async function perform(
     await sendToUser(endpoint, message.user, message.text, { ...delivery, wcs: message.wcs === true });
   }
   if (answer.broadcast !== undefined) await sendToEveryone(endpoint, answer.broadcast, delivery);
-  if (answer.close && stage === 'message' && !gone) await closeConnection(connectionId, via);
+  if (!answer.close || stage !== 'message' || gone) return;
+  if (answer.close === true) await closeConnection(connectionId, via);
+  else await closeSession(endpoint, connectionId, { reason: '', ...answer.close }, via);
 }
 
 /**
@@ -392,6 +394,33 @@ async function sessionEnded(
   if (answer) await perform(endpoint, connectionId, answer, 'ended', via);
 }
 
+/**
+ * Ends session `connectionId` with `close` (its code and reason): the connection is forgotten,
+ * told why in a last message `{"type":"close","code","reason"}`, closed, and its logic gets its
+ * `close` with that code. False when it was no longer open (its `$disconnect` had it).
+ */
+async function closeSession(
+  endpoint: Endpoint,
+  connectionId: string,
+  close: { readonly code: number; readonly reason: string },
+  via: string,
+): Promise<boolean> {
+  const connection = await removeEndpointConnection(connectionId);
+  if (!connection) return false;
+  try {
+    const told = await postToConnection(connectionId, JSON.stringify({ type: 'close', ...close }), via);
+    if (told === 'sent') await closeConnection(connectionId, via);
+  } catch (error) {
+    logger.warn('closing an endpoint connection failed', {
+      endpoint: endpoint.code,
+      connectionId,
+      error: (error as Error).message,
+    });
+  }
+  await sessionEnded(endpoint, connection, close.code, close.reason, via);
+  return true;
+}
+
 /** How many sessions are ended at once when an endpoint is deleted or disabled. */
 const CLOSE_CONCURRENCY = 20;
 
@@ -407,22 +436,9 @@ export async function closeEndpointSessions(
   via: string,
 ): Promise<number> {
   const open = await connectionsOnEndpoint(endpoint.code);
-  const ended = await mapWithConcurrency(open, CLOSE_CONCURRENCY, async ({ connectionId }) => {
-    const connection = await removeEndpointConnection(connectionId);
-    if (!connection) return false;
-    try {
-      const told = await postToConnection(connectionId, JSON.stringify({ type: 'close', ...close }), via);
-      if (told === 'sent') await closeConnection(connectionId, via);
-    } catch (error) {
-      logger.warn('closing an endpoint connection failed', {
-        endpoint: endpoint.code,
-        connectionId,
-        error: (error as Error).message,
-      });
-    }
-    await sessionEnded(endpoint, connection, close.code, close.reason, via);
-    return true;
-  });
+  const ended = await mapWithConcurrency(open, CLOSE_CONCURRENCY, ({ connectionId }) =>
+    closeSession(endpoint, connectionId, close, via),
+  );
   return ended.filter(Boolean).length;
 }
 

@@ -56,10 +56,24 @@ export const logicAnswer = z.nullable(
     /** Sent to everyone on this endpoint. */
     broadcast: z.optional(text),
     /**
-     * `true` closes this connection after the replies (not on `open`: throw to refuse it). API
-     * Gateway's DeleteConnection sets no close code, so none is taken.
+     * Closes this connection after the replies (not on `open`: throw to refuse it): `true`, or with
+     * the logic's own close code (1000, or 3000 to 4999) and reason, which the page gets in a last
+     * message `{"type":"close","code","reason"}` (API Gateway's DeleteConnection sets no close
+     * code) and the logic in its `close`.
      */
-    close: z.optional(z.boolean()),
+    close: z.optional(
+      z.union([
+        z.boolean(),
+        z.strictObject({
+          code: z
+            .int()
+            .check(
+              z.refine((code) => code === 1000 || (code >= 3000 && code <= 4999), '1000, or 3000 to 4999'),
+            ),
+          reason: z.optional(z.string().check(z.maxLength(123))),
+        }),
+      ]),
+    ),
   }),
 );
 

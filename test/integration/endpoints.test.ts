@@ -56,6 +56,7 @@ export async function handler(event, api) {
     case 'throw': throw new Error('boom');
     case 'api': await api.sendMessage(event.endpoint, 'bob', 'from the logic'); return {};
     case 'close me': return { reply: 'bye', close: true };
+    case 'kick me': return { reply: 'bye', close: { code: 4100, reason: 'kicked' } };
     default: {
       const count = event.context.count + 1;
       return { context: { count }, reply: 'count ' + count + ' in ' + event.context.room };
@@ -709,6 +710,23 @@ describe('the logic itself', () => {
     await until(async () => (await api('GET', `/${code}/messages?user=bob`)).body.length > 0);
     const records = await api('GET', `/${code}/messages?user=bob`);
     expect(records.body[0]).toMatchObject({ origin: 'logic', outcome: 'SENT' });
+  });
+
+  it('can close the connection with its own code, which the page reads and the logic gets in its close', async () => {
+    const code = await putEndpoint(`kick-${randomUUID().slice(0, 6)}`, {
+      logic: { kind: 'module', path: 'logic.mjs' },
+    });
+    const vic = await join(code, 'vic');
+
+    vic.send('kick me');
+
+    expect(await vic.next()).toBe('bye');
+    expect(JSON.parse(await vic.next())).toEqual({ type: 'close', code: 4100, reason: 'kicked' });
+    await vic.closed;
+    await until(() => events().some((e) => e.endpoint === code && e.event === 'close'));
+    const seen = events().filter((e) => e.endpoint === code);
+    expect(seen.map((e) => e.event)).toEqual(['open', 'message', 'close']);
+    expect(seen[2]).toMatchObject({ reasonCode: 4100, reasonPhrase: 'kicked' });
   });
 
   it('refuses the connection with 504 when open takes longer than its budget, and 502 for a webhook answering HTML', async () => {
