@@ -116,6 +116,11 @@ const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 10
 };
 
 const events = () => (globalThis as { endpointEvents?: Record<string, unknown>[] }).endpointEvents ?? [];
+const eventsOf = (code: string) => events().filter((e) => e.endpoint === code);
+
+/** A new endpoint `<prefix>-<random>` whose logic is the module. */
+const moduleEndpoint = (prefix: string) =>
+  putEndpoint(`${prefix}-${randomUUID().slice(0, 6)}`, { logic: { kind: 'module', path: 'logic.mjs' } });
 
 beforeAll(async () => {
   const moduleDir = mkdtempSync(joinPath(tmpdir(), 'endpoint-logic-'));
@@ -396,12 +401,8 @@ describe('a malformed WebSocket upgrade', () => {
 });
 
 describe('deleting or disabling an endpoint', () => {
-  const eventsOf = (code: string) => events().filter((e) => e.endpoint === code);
-
   it('closes its open sockets, telling the page why (4404), and gives the logic its close', async () => {
-    const code = await putEndpoint(`del-${randomUUID().slice(0, 6)}`, {
-      logic: { kind: 'module', path: 'logic.mjs' },
-    });
+    const code = await moduleEndpoint('del');
     const quinn = await join(code, 'quinn');
     quinn.send('one');
     expect(await quinn.next()).toBe('count 1 in lobby');
@@ -451,15 +452,13 @@ describe('deleting or disabling an endpoint', () => {
 
 describe('a user agent closing with its own code', () => {
   it('reaches the logic as close with that code, and no error', async () => {
-    const code = await putEndpoint(`own-${randomUUID().slice(0, 6)}`, {
-      logic: { kind: 'module', path: 'logic.mjs' },
-    });
+    const code = await moduleEndpoint('own');
     const sam = await join(code, 'sam');
 
     sam.ws.close(4001, 'leaving the room');
 
-    await until(() => events().some((e) => e.endpoint === code && e.event === 'close'));
-    const seen = events().filter((e) => e.endpoint === code);
+    await until(() => eventsOf(code).some((e) => e.event === 'close'));
+    const seen = eventsOf(code);
     expect(seen.map((e) => e.event)).toEqual(['open', 'close']);
     expect(seen[1]).toMatchObject({ reasonCode: 4001, reasonPhrase: 'leaving the room' });
   });
@@ -713,9 +712,7 @@ describe('the logic itself', () => {
   });
 
   it('can close the connection with its own code, which the page reads and the logic gets in its close', async () => {
-    const code = await putEndpoint(`kick-${randomUUID().slice(0, 6)}`, {
-      logic: { kind: 'module', path: 'logic.mjs' },
-    });
+    const code = await moduleEndpoint('kick');
     const vic = await join(code, 'vic');
 
     vic.send('kick me');
@@ -723,8 +720,8 @@ describe('the logic itself', () => {
     expect(await vic.next()).toBe('bye');
     expect(JSON.parse(await vic.next())).toEqual({ type: 'close', code: 4100, reason: 'kicked' });
     await vic.closed;
-    await until(() => events().some((e) => e.endpoint === code && e.event === 'close'));
-    const seen = events().filter((e) => e.endpoint === code);
+    await until(() => eventsOf(code).some((e) => e.event === 'close'));
+    const seen = eventsOf(code);
     expect(seen.map((e) => e.event)).toEqual(['open', 'message', 'close']);
     expect(seen[2]).toMatchObject({ reasonCode: 4100, reasonPhrase: 'kicked' });
   });
