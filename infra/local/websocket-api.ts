@@ -1,8 +1,9 @@
 /**
  * API Gateway's WebSocket APIs, locally: the local server plays them, so the functions deployed
  * behind them run here unchanged: the realtime API (`/ws`) and the endpoints API (`/ws/<code>`).
- * An upgrade is the `$connect` route (the connection is refused with the function's status unless
- * it answers 200), each WebSocket message is `$default`, a close is `$disconnect` (with API
+ * An upgrade is the `$connect` route once `ws` has found its handshake valid (a malformed one is
+ * answered 400 and never reaches `$connect`; a connection is refused with the function's status
+ * unless it answers 200), each WebSocket message is `$default`, a close is `$disconnect` (with API
  * Gateway's `disconnectStatusCode` and `disconnectReason`); and the management API the functions
  * answer through (`POST`, `GET`, `DELETE /@connections/{id}`, reached with the AWS SDK) is served
  * on a loopback-only port of each API's own, its URL in the variable CDK sets to the stage's. API
