@@ -2,9 +2,9 @@
  * `/api/endpoints`: the WebSocket endpoints for user agents (`docs/endpoints.md`).
  *
  *   GET    /api/endpoints                      every endpoint
- *   PUT    /api/endpoints/{code}               create or replace one (the body: its definition)
+ *   PUT    /api/endpoints/{code}               create or replace one (the body: its definition); disabled, its sockets are closed (4403)
  *   GET    /api/endpoints/{code}               one
- *   DELETE /api/endpoints/{code}               remove one (open connections stay until they close)
+ *   DELETE /api/endpoints/{code}               remove one, closing its sockets (4404)
  *   POST   /api/endpoints/{code}/messages      sendMessage: {"user", "text", "wcs"?}; without user, to everyone
  *   GET    /api/endpoints/{code}/messages?user=U   the last messages sent to U (`*`: broadcasts)
  *   GET    /api/endpoints/{code}/presence      who is on it
@@ -12,8 +12,10 @@
 import * as z from 'zod/mini';
 import {
   broadcastMessage,
+  closeEndpointSessions,
   EndpointNotFoundError,
   presenceOn,
+  SESSION_CLOSE,
   sendMessage,
 } from '#shared/endpoints/lifecycle.ts';
 import { managementUrlOf } from '#shared/endpoints/management.ts';
@@ -52,7 +54,14 @@ export const handler = apiHandler({
       }
       if (method === 'PUT') {
         try {
-          return { body: redactedEndpoint(await putEndpoint(code, body ?? {})) };
+          const endpoint = await putEndpoint(code, body ?? {});
+          if (endpoint.enabled) return { body: redactedEndpoint(endpoint) };
+          const closed = await closeEndpointSessions(
+            endpoint,
+            SESSION_CLOSE.endpointDisabled,
+            managementUrlOf(),
+          );
+          return { body: { ...redactedEndpoint(endpoint), closed } };
         } catch (error) {
           if (error instanceof InvalidEndpointError)
             throw new HookError(400, 'ValidationError', error.message, { details: error.problems });
@@ -60,8 +69,14 @@ export const handler = apiHandler({
         }
       }
       if (method === 'DELETE') {
-        if (!(await deleteEndpoint(code))) throw notFound(code);
-        return { body: { deleted: code } };
+        const endpoint = await findEndpoint(code);
+        if (!endpoint || !(await deleteEndpoint(code))) throw notFound(code);
+        const closed = await closeEndpointSessions(
+          endpoint,
+          SESSION_CLOSE.endpointDeleted,
+          managementUrlOf(),
+        );
+        return { body: { deleted: code, closed } };
       }
     } else if (sub === 'presence' && rest.length === 0 && method === 'GET') {
       if (!(await findEndpoint(code))) throw notFound(code);

@@ -314,24 +314,25 @@ function logicFlag(spec: string, existing: Record<string, unknown> | undefined):
   );
 }
 
-/** The operator API of the local runtime (`npm start`): what the CLI asks for what only it can do locally. */
+/** The operator API of the local runtime (`npm start`, over https with `TLS_CERT_FILE`): what the CLI asks for what only it can do locally. */
 async function localApi(method: string, path: string, body?: unknown): Promise<unknown> {
   const token = process.env.API_TOKEN;
   if (!token)
     throw new CliError("set API_TOKEN (the local runtime's operator token) to send through npm start");
+  const { requestLocalServer } = await import('./local/tls.ts');
   const { setting } = await import('#shared/kernel/config.ts');
-  const base = `http://127.0.0.1:${setting('PORT')}`;
-  const response = await fetch(`${base}/api/endpoints${path}`, {
+  const response = await requestLocalServer(
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }).catch((error: Error) => {
+    `/api/endpoints${path}`,
+    { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    JSON.stringify(body),
+  ).catch((error: Error) => {
     throw new CliError(
-      `the local runtime is not answering at ${base} (npm start): ${error.message}; set PORT as npm start was started with`,
+      `the local runtime is not answering on port ${setting('PORT')} (npm start): ${error.message}; set PORT as npm start was started with`,
     );
   });
-  const answer = (await response.json()) as { message?: string };
-  if (!response.ok) throw new CliError(`${response.status}: ${answer.message ?? JSON.stringify(answer)}`);
+  const answer = JSON.parse(response.body) as { message?: string };
+  if (response.status >= 400) throw new CliError(`${response.status}: ${answer.message ?? response.body}`);
   return answer;
 }
 
@@ -379,8 +380,14 @@ async function endpoints(sub: string | undefined, code: string | undefined): Pro
     }
   }
   if (sub === 'delete') {
-    if (!(await store.deleteEndpoint(code))) throw new CliError(`no endpoint ${code}`);
-    return { deleted: code };
+    // Its open sockets are closed (4404) by whoever holds them: npm start, or the stack's management API.
+    if (!values.stack && process.env.API_TOKEN) return localApi('DELETE', `/${encodeURIComponent(code)}`);
+    const found = await store.findEndpoint(code);
+    if (!found || !(await store.deleteEndpoint(code))) throw new CliError(`no endpoint ${code}`);
+    const via = process.env.ENDPOINTS_ENDPOINT;
+    if (!via) return { deleted: code, closed: 'not asked: set API_TOKEN to delete through npm start' };
+    const { closeEndpointSessions, SESSION_CLOSE } = await import('#shared/endpoints/lifecycle.ts');
+    return { deleted: code, closed: await closeEndpointSessions(found, SESSION_CLOSE.endpointDeleted, via) };
   }
   if (sub === 'who') {
     const { presenceOn } = await import('#shared/endpoints/lifecycle.ts');

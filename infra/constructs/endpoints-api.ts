@@ -23,6 +23,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IDependable } from 'constructs';
+import { ENDPOINT_CODE_CHARS } from '#shared/state/endpoints.ts';
 import { controlTower } from '../control-tower.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 import { lambdaWebSocketApi } from './lambda-websocket-api.ts';
@@ -64,7 +65,7 @@ export const ENDPOINTS_STAGE = 'ws';
 export function pathRewriteCode(stage: string): string {
   return `function handler(event) {
   var request = event.request;
-  var match = request.uri.match(/^\\/ws\\/([A-Za-z0-9_-]{1,64})\\/?$/);
+  var match = request.uri.match(/^\\/ws\\/(${ENDPOINT_CODE_CHARS})\\/?$/);
   if (!match) return { statusCode: 404, statusDescription: 'Not Found' };
   request.querystring.endpoint = { value: match[1] };
   request.uri = '/${stage}';

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setting } from '#shared/kernel/config.ts';
 import { HOOKS_PATH } from '#shared/kernel/registry.ts';
 import { killAllDynamoDbLocal, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { localLogger } from './local-logger.ts';
 import { ensureTables, exportTableNames } from './tables.ts';
 
 const env = process.env;
@@ -46,6 +47,23 @@ const shutdown = async (signal: string) => {
 };
 process.once('SIGINT', () => void shutdown('SIGINT'));
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+/** Promise rejections nothing handled since the start (each logged). */
+let unhandledRejections = 0;
+// One process serves every hook, the operator API and every endpoint: a rejection nobody handled
+// (most often an endpoint's module logic that did not await a call that failed) must not take them
+// all down, as Node's default (exit) would. It is logged with its stack and counted, loudly: in
+// the server's own code it is a bug to fix.
+process.on('unhandledRejection', (reason) => {
+  unhandledRejections++;
+  localLogger.error(
+    "a promise rejection was not handled; the server keeps running (a bug to fix: in an endpoint's module logic, await what it calls)",
+    {
+      unhandledRejections,
+      reason: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    },
+  );
+});
 
 async function main() {
   // Credentials and Region are required by the SDK even though DynamoDB Local ignores them.

@@ -1,8 +1,9 @@
 /**
  * API Gateway's WebSocket APIs, locally: the local server plays them, so the functions deployed
  * behind them run here unchanged: the realtime API (`/ws`) and the endpoints API (`/ws/<code>`).
- * An upgrade is the `$connect` route (the connection is refused with the function's status unless
- * it answers 200), each WebSocket message is `$default`, a close is `$disconnect` (with API
+ * An upgrade is the `$connect` route once `ws` has found its handshake valid (a malformed one is
+ * answered 400 and never reaches `$connect`; a connection is refused with the function's status
+ * unless it answers 200), each WebSocket message is `$default`, a close is `$disconnect` (with API
  * Gateway's `disconnectStatusCode` and `disconnectReason`); and the management API the functions
  * answer through (`POST`, `GET`, `DELETE /@connections/{id}`, reached with the AWS SDK) is served
  * on a loopback-only port of each API's own, its URL in the variable CDK sets to the stage's. API
@@ -18,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { ENDPOINT_CODE_CHARS } from '#shared/state/endpoints.ts';
 import { headersOf, localContext, readBody, writeJson } from './lambda-adapter.ts';
 import { localLogger as logger } from './local-logger.ts';
 
@@ -129,6 +131,9 @@ export function refuse(socket: Duplex, status: number, body: string): void {
   );
 }
 
+/** `/ws/<endpoint code>`. */
+const endpointPath = new RegExp(`^/ws/(${ENDPOINT_CODE_CHARS})/?$`);
+
 /**
  * Routes `server`'s upgrades: `/ws` to the realtime API, `/ws/<code>` to the endpoints API (the
  * code passed as `?endpoint=`, as the CloudFront function does in AWS); anything else, or an API
@@ -144,7 +149,7 @@ export function routeUpgrades(
     socket.on('error', () => socket.destroy());
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
     if (pathname === '/ws' && apis.realtime) return apis.realtime.handleUpgrade(request, socket, head);
-    const code = /^\/ws\/([A-Za-z0-9_-]{1,64})\/?$/.exec(pathname)?.[1];
+    const code = endpointPath.exec(pathname)?.[1];
     if (code !== undefined && apis.endpoints)
       return apis.endpoints.handleUpgrade(request, socket, head, { endpoint: code });
     refuse(socket, 404, '{"message":"Not Found"}');
@@ -163,16 +168,43 @@ export async function createWebSocketApi(
   const connections = new Map<string, Connection>();
   /** `$disconnect` calls not yet done: closing waits for them, so none outlives the runtime. */
   const disconnecting = new Set<Promise<unknown>>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-
-  const handleUpgrade = async (
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    query: Record<string, string> = {},
+  /** What `$connect` needs of an upgrade `ws` has found well-formed (`verifyClient` is given only the request). */
+  const upgrades = new WeakMap<
+    IncomingMessage,
+    {
+      connectionId: string;
+      about: { connectedAt: number; host: string };
+      query: Record<string, string>;
+      socket: Duplex;
+    }
+  >();
+  /**
+   * `$connect`, run by `ws` once the handshake is valid (method, `Upgrade`, `Sec-WebSocket-Key`,
+   * version, subprotocols, extensions: `ws`'s own checks) and before it accepts: a malformed upgrade
+   * is answered 400 by `ws` and never reaches `$connect`, so it leaves no connection behind.
+   */
+  const verifyClient = (
+    info: { req: IncomingMessage },
+    accept: (verified: boolean, code?: number, message?: string, headers?: Record<string, string>) => void,
   ) => {
-    const connectionId = newConnectionId();
-    const about = { connectedAt: Date.now(), host: request.headers.host ?? 'localhost' };
+    const upgrade = upgrades.get(info.req);
+    if (!upgrade) return accept(false, 500, '{"message":"Internal server error"}', json);
+    connect(info.req, upgrade).then(
+      (refusal) => (refusal ? accept(false, refusal.status, refusal.body, json) : accept(true)),
+      (error) => {
+        logger.error(`${name} upgrade failed`, error as Error);
+        accept(false, 500, '{"message":"Internal server error"}', json);
+      },
+    );
+  };
+  const json = { 'Content-Type': 'application/json' };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, verifyClient });
+
+  /** Runs `$connect`; a refusal's status and body, or `undefined` to accept. */
+  const connect = async (
+    request: IncomingMessage,
+    { connectionId, about, query, socket }: NonNullable<ReturnType<typeof upgrades.get>>,
+  ): Promise<{ status: number; body: string } | undefined> => {
     try {
       const result = await functions.connect(
         eventOf('$connect', connectionId, about, requestPartsOf(request, query)),
@@ -181,11 +213,11 @@ export async function createWebSocketApi(
       const status = typeof result === 'object' ? (result.statusCode ?? 200) : 200;
       if (status !== 200) {
         const body = typeof result === 'object' ? (result.body ?? '') : '';
-        return refuse(socket, status, body || '{"message":"Forbidden"}');
+        return { status, body: body || '{"message":"Forbidden"}' };
       }
     } catch (error) {
       logger.error('realtime $connect failed', error as Error);
-      return refuse(socket, 500, '{"message":"Internal server error"}');
+      return { status: 500, body: '{"message":"Internal server error"}' };
     }
     // `ws` drops an upgrade whose socket can no longer be read or written, without a word.
     if (socket.destroyed || !socket.readable || !socket.writable) {
@@ -203,8 +235,19 @@ export async function createWebSocketApi(
           localContext(`wcs-hooks-${name}-disconnect`),
         )
         .catch((error) => logger.error(`${name} $disconnect failed`, error as Error));
-      return;
     }
+    return undefined;
+  };
+
+  const handleUpgrade = (
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    query: Record<string, string> = {},
+  ) => {
+    const connectionId = newConnectionId();
+    const about = { connectedAt: Date.now(), host: request.headers.host ?? 'localhost' };
+    upgrades.set(request, { connectionId, about, query, socket });
     wss.handleUpgrade(request, socket, head, (ws) => {
       // A protocol error (an oversized or unmasked frame, invalid UTF-8, a reserved bit or opcode):
       // `ws` has already answered it with the close code the RFC asks for and closes the
@@ -316,12 +359,7 @@ export async function createWebSocketApi(
 
   return {
     endpoint,
-    handleUpgrade: (request, socket, head, query) => {
-      handleUpgrade(request, socket, head, query).catch((error) => {
-        logger.error(`${name} upgrade failed`, error as Error);
-        socket.destroy();
-      });
-    },
+    handleUpgrade,
     close: async () => {
       // Each close runs its `$disconnect` (registered first), then resolves here.
       await Promise.all(

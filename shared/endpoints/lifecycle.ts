@@ -12,6 +12,7 @@ import { globMatches } from '../kernel/glob.ts';
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC } from '../kernel/metrics.ts';
 import { closeConnection, postToConnection } from '../realtime/management-api.ts';
+import { mapWithConcurrency } from '../sender/sender.ts';
 import { getAppPolicy } from '../state/apps.ts';
 import {
   connectionsOfUser,
@@ -59,8 +60,22 @@ const refuse = (statusCode: number, error: string, message: string): OpenAnswer 
   message,
 });
 
-/** Close codes that end a session normally; any other (1006 dropped, 1009 too big, ...) is an `error` first. */
-const NORMAL_CLOSE_CODES = new Set([1000, 1001, 1005]);
+/**
+ * Whether close `code` says the connection failed (1006 dropped, 1009 too big, 1002 a protocol
+ * error, ...: RFC 6455's 1002 to 1015 but 1005, no code): the logic gets an `error` first. 1000,
+ * 1001, 1005 and the codes of an application (3000 to 4999, a page's `close(4001)`) end it normally.
+ */
+const closedByFailure = (code: number) => code >= 1002 && code <= 1015 && code !== 1005;
+
+/**
+ * The close codes wcs-hooks ends a session with, told to the page in a last message
+ * `{"type":"close","code","reason"}` (API Gateway's DeleteConnection sets no close code) and to the
+ * logic as its `close`'s `reasonCode` and `reasonPhrase`.
+ */
+export const SESSION_CLOSE = {
+  endpointDeleted: { code: 4404, reason: 'endpoint deleted' },
+  endpointDisabled: { code: 4403, reason: 'endpoint disabled' },
+} as const;
 
 function sessionOf(
   connection: Pick<EndpointConnection, 'connectionId' | 'user' | 'roles' | 'appKey' | 'openedAt'>,
@@ -157,7 +172,9 @@ async function perform(
     await sendToUser(endpoint, message.user, message.text, { ...delivery, wcs: message.wcs === true });
   }
   if (answer.broadcast !== undefined) await sendToEveryone(endpoint, answer.broadcast, delivery);
-  if (answer.close && stage === 'message' && !gone) await closeConnection(connectionId, via);
+  if (!answer.close || stage !== 'message' || gone) return;
+  if (answer.close === true) await closeConnection(connectionId, via);
+  else await closeSession(endpoint, connectionId, { reason: '', ...answer.close }, via);
 }
 
 /**
@@ -177,6 +194,7 @@ export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
       'NotFound',
       `no endpoint ${JSON.stringify(endpointCode ?? '')}: connect to /ws/<endpoint code>`,
     );
+  if (!endpoint.enabled) return refuse(403, 'Disabled', `endpoint ${endpoint.code} is disabled`);
   if (
     endpoint.allowedOrigins.length > 0 &&
     request.origin !== undefined &&
@@ -259,8 +277,8 @@ export async function handleSessionMessage(
   };
   let connection = await loadEndpointConnection(connectionId);
   const endpoint = connection && (await endpointForEvents(connection.endpoint));
-  if (!connection || !endpoint) {
-    await say('NotOpen', 'this connection is not open on an endpoint (it was removed)');
+  if (!connection || !endpoint?.enabled) {
+    await say('NotOpen', 'this connection is not open on an endpoint (it was removed or disabled)');
     return closeConnection(connectionId, via);
   }
   // Charge the message to the connection's budget first: concurrent messages cannot both spend the last token.
@@ -316,9 +334,9 @@ export async function handleSessionMessage(
 
 /**
  * `$disconnect` (or a connection found gone): forgets the connection, then gives the logic an
- * `error` first when the close was not a normal one (`code` other than 1000, 1001, 1005, or
- * `error` given) and `close` with the code and phrase, each with the context so far. Once per
- * connection: a second call finds nothing.
+ * `error` first when the connection failed (`code` 1006, 1009, ...: `closedByFailure`, or `error`
+ * given) and `close` with the code and phrase, each with the context so far. Once per connection:
+ * a second call finds nothing.
  */
 export async function endSession(
   connectionId: string,
@@ -330,11 +348,24 @@ export async function endSession(
   const connection = await removeEndpointConnection(connectionId);
   const endpoint = connection && (await endpointForEvents(connection.endpoint));
   if (!connection || !endpoint) return;
+  await sessionEnded(endpoint, connection, code, phrase, via, error);
+}
+
+/** The logic's `error` (when the connection failed) and `close` for `connection`, already forgotten. */
+async function sessionEnded(
+  endpoint: Endpoint,
+  connection: EndpointConnection,
+  code: number | undefined,
+  phrase: string | undefined,
+  via: string,
+  error?: string,
+): Promise<void> {
+  const { connectionId } = connection;
   let context = connection.context;
   const base = { endpoint: endpoint.code, session: sessionOf(connection) };
   const abnormal =
     error ??
-    (code !== undefined && !NORMAL_CLOSE_CODES.has(code)
+    (code !== undefined && closedByFailure(code)
       ? `closed abnormally (${code}${phrase ? `: ${phrase}` : ''})`
       : undefined);
   if (abnormal !== undefined) {
@@ -361,6 +392,54 @@ export async function endSession(
     via,
   );
   if (answer) await perform(endpoint, connectionId, answer, 'ended', via);
+}
+
+/**
+ * Ends session `connectionId` with `close` (its code and reason): the connection is forgotten,
+ * told why in a last message `{"type":"close","code","reason"}`, closed, and its logic gets its
+ * `close` with that code. False when it was no longer open (its `$disconnect` had it).
+ */
+async function closeSession(
+  endpoint: Endpoint,
+  connectionId: string,
+  close: { readonly code: number; readonly reason: string },
+  via: string,
+): Promise<boolean> {
+  const connection = await removeEndpointConnection(connectionId);
+  if (!connection) return false;
+  try {
+    const told = await postToConnection(connectionId, JSON.stringify({ type: 'close', ...close }), via);
+    if (told === 'sent') await closeConnection(connectionId, via);
+  } catch (error) {
+    logger.warn('closing an endpoint connection failed', {
+      endpoint: endpoint.code,
+      connectionId,
+      error: (error as Error).message,
+    });
+  }
+  await sessionEnded(endpoint, connection, close.code, close.reason, via);
+  return true;
+}
+
+/** How many sessions are ended at once when an endpoint is deleted or disabled. */
+const CLOSE_CONCURRENCY = 20;
+
+/**
+ * Ends every session open on `endpoint` (as it was before it was deleted or disabled) with `close`
+ * (`SESSION_CLOSE`): each connection is forgotten, told why in a last message
+ * `{"type":"close","code","reason"}`, closed, and its logic gets its `close` with that code. A
+ * connection that closes meanwhile is ended once, by whichever comes first. Answers how many it ended.
+ */
+export async function closeEndpointSessions(
+  endpoint: Endpoint,
+  close: { readonly code: number; readonly reason: string },
+  via: string,
+): Promise<number> {
+  const open = await connectionsOnEndpoint(endpoint.code);
+  const ended = await mapWithConcurrency(open, CLOSE_CONCURRENCY, ({ connectionId }) =>
+    closeSession(endpoint, connectionId, close, via),
+  );
+  return ended.filter(Boolean).length;
 }
 
 /** No endpoint of that code (the operator API answers 404). */

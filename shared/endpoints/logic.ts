@@ -13,6 +13,7 @@ import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
 import { setting } from '../kernel/config.ts';
 import { onFirstUse } from '../kernel/lazy.ts';
+import { logger } from '../kernel/logger.ts';
 import type { Endpoint } from '../state/endpoints.ts';
 import { builtInLogic } from './built-in.ts';
 
@@ -55,10 +56,24 @@ export const logicAnswer = z.nullable(
     /** Sent to everyone on this endpoint. */
     broadcast: z.optional(text),
     /**
-     * `true` closes this connection after the replies (not on `open`: throw to refuse it). API
-     * Gateway's DeleteConnection sets no close code, so none is taken.
+     * Closes this connection after the replies (not on `open`: throw to refuse it): `true`, or with
+     * the logic's own close code (1000, or 3000 to 4999) and reason, which the page gets in a last
+     * message `{"type":"close","code","reason"}` (API Gateway's DeleteConnection sets no close
+     * code) and the logic in its `close`.
      */
-    close: z.optional(z.boolean()),
+    close: z.optional(
+      z.union([
+        z.boolean(),
+        z.strictObject({
+          code: z
+            .int()
+            .check(
+              z.refine((code) => code === 1000 || (code >= 3000 && code <= 4999), '1000, or 3000 to 4999'),
+            ),
+          reason: z.optional(z.string().check(z.maxLength(123))),
+        }),
+      ]),
+    ),
   }),
 );
 
@@ -179,6 +194,27 @@ async function callWebhook(
   return parseJsonAnswer(answer);
 }
 
+/**
+ * `api` as a module gets it: each call's promise is handled even when the module does not await it
+ * (a failure is logged here instead of being left to end the process); a module that awaits it
+ * still sees the failure.
+ */
+function guardedApi(api: LogicApi, endpoint: string): LogicApi {
+  return {
+    sendMessage: (endpointCode, username, text) => {
+      const sent = Promise.resolve().then(() => api.sendMessage(endpointCode, username, text));
+      sent.catch((error: unknown) =>
+        logger.warn("an endpoint's logic called api.sendMessage, which failed", {
+          endpoint,
+          to: { endpoint: endpointCode, user: username },
+          reason: error instanceof Error ? error.message : String(error),
+        }),
+      );
+      return sent;
+    },
+  };
+}
+
 const modules = new Map<string, Promise<RawLogic>>();
 
 /** The module's `handler` (or default export), loaded once from `ENDPOINT_MODULE_DIR`. */
@@ -242,7 +278,7 @@ export async function runLogic(
       case 'module': {
         const fn = await moduleLogic(logic.path);
         try {
-          return await fn(event, api);
+          return await fn(event, guardedApi(api, endpoint.code));
         } catch (error) {
           if (error instanceof LogicFailedError) throw error;
           throw new LogicFailedError('threw', error instanceof Error ? error.message : String(error));

@@ -9,8 +9,18 @@ import { expiresAtFor } from '../store/retention.ts';
 
 const tableName = () => tableNameOf('endpointMessages');
 
-/** The text kept of a message: its first 4 KiB (its full size is kept beside it). */
-const KEPT_TEXT_CHARS = 4096;
+/** The text kept of a message: its first 4 KiB in UTF-8 (its full size is kept beside it). */
+const KEPT_TEXT_BYTES = 4096;
+
+/** The longest start of `text` that is at most `maxBytes` in UTF-8, whole characters only. */
+function utf8Start(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  // The first byte left out continues a character (10xxxxxx): that character is left out whole.
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
 
 /** Who asked for the message. */
 export type MessageOrigin = 'operator' | 'logic';
@@ -48,7 +58,7 @@ export async function recordEndpointMessage(record: EndpointMessageRecord, at: D
         recipient: `${record.endpoint}#${record.user}`,
         messageKey: `${at.toISOString()}#${record.messageId}`,
         ...rest,
-        text: text.slice(0, KEPT_TEXT_CHARS),
+        text: utf8Start(text, KEPT_TEXT_BYTES),
         textBytes: Buffer.byteLength(text),
         sentAt: at.toISOString(),
         expiresAt: expiresAtFor(at),

@@ -11,8 +11,15 @@ import { setting } from '../kernel/config.ts';
 import { globMatches } from '../kernel/glob.ts';
 import { deleteConfig, getConfig, listConfig, putConfig } from './config-store.ts';
 
-/** An endpoint code: what a user agent puts in `/ws/<code>`, so nothing that needs escaping. */
-export const ENDPOINT_CODE = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * An endpoint code's characters, as meveo allows them and a user agent puts them in `/ws/<code>`
+ * unescaped: letters, digits, `_`, `-` and `.`, 1 to 64, not starting with `.` (`/ws/..` is none).
+ * The local server and the CloudFront function route by it too.
+ */
+export const ENDPOINT_CODE_CHARS = '[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}';
+
+/** An endpoint code, whole. */
+export const ENDPOINT_CODE = new RegExp(`^${ENDPOINT_CODE_CHARS}$`);
 
 /** API Gateway's largest WebSocket message (and `PostToConnection` payload). */
 export const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
@@ -51,6 +58,8 @@ const whole = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max)
 
 export const endpointFields = z.strictObject({
   description: z._default(z.string().check(z.maxLength(1024)), ''),
+  /** Open to connections; `false` refuses them (403) and closes those open (4403). */
+  enabled: z._default(z.boolean(), true),
   /** A token (the app's JWT, `?token=`) is required to connect. */
   secured: z._default(z.boolean(), true),
   /** Roles (the token's `roles` claim) of which a user needs one; none: any user with a valid token. */
@@ -97,43 +106,54 @@ export function logicFunctionAllowed(functionArn: string): boolean {
 }
 
 /**
- * `input` as an endpoint named `code`, or `InvalidEndpointError`: the schema, and what the schema
- * alone cannot say (roles need a token; a secured endpoint needs its app; a Lambda function the
- * functions may invoke; module logic only where modules can be loaded).
+ * Each field of `input` that is valid on its own (a missing one: its default), and the names of
+ * those that are not, so that what the schema alone cannot say is checked even when another field
+ * is wrong.
  */
-export function parseEndpoint(code: string, input: unknown): Endpoint {
-  const problems: { field: string; problem: string }[] = [];
-  if (!ENDPOINT_CODE.test(code))
-    problems.push({ field: 'code', problem: 'letters, digits, `-` and `_`, 1 to 64 of them' });
-  const parsed = z.safeParse(endpointFields, input);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      problems.push({ field: issue.path.join('.'), problem: issue.message });
-    throw new InvalidEndpointError(problems);
+function validFields(input: unknown): { fields: Partial<EndpointFields>; invalid: Set<string> } {
+  const fields: Record<string, unknown> = {};
+  const invalid = new Set<string>();
+  const object = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
+  for (const [key, schema] of Object.entries(endpointFields.shape)) {
+    const parsed = z.safeParse(schema, (object as Record<string, unknown>)[key]);
+    if (parsed.success) fields[key] = parsed.data;
+    else invalid.add(key);
   }
-  const endpoint = parsed.data;
-  if (endpoint.secured && !endpoint.appKey)
+  return { fields: fields as Partial<EndpointFields>, invalid };
+}
+
+/**
+ * What the schema alone cannot say of `endpoint`'s valid fields: roles need a token; a secured
+ * endpoint needs its app; a Lambda function the functions may invoke; module logic only where
+ * modules can be loaded, from a path inside their directory; a webhook over https.
+ */
+function crossFieldProblems(
+  endpoint: Partial<EndpointFields>,
+  invalid: ReadonlySet<string>,
+): { field: string; problem: string }[] {
+  const problems: { field: string; problem: string }[] = [];
+  if (endpoint.secured && !invalid.has('appKey') && !endpoint.appKey)
     problems.push({ field: 'appKey', problem: 'a secured endpoint needs the app whose tokens it accepts' });
-  if (!endpoint.secured && endpoint.roles.length > 0)
+  if (endpoint.secured === false && endpoint.roles && endpoint.roles.length > 0)
     problems.push({ field: 'roles', problem: 'roles need a secured endpoint (a token says the roles)' });
   const { logic } = endpoint;
-  if (logic.kind === 'lambda' && !logicFunctionAllowed(logic.functionArn))
+  if (logic?.kind === 'lambda' && !logicFunctionAllowed(logic.functionArn))
     problems.push({
       field: 'logic.functionArn',
       problem: `not one the endpoint functions may invoke (ENDPOINT_LOGIC_FUNCTIONS: ${logicFunctions.join(', ') || 'none'})`,
     });
-  if (logic.kind === 'module' && !setting('ENDPOINT_MODULE_DIR'))
+  if (logic?.kind === 'module' && !setting('ENDPOINT_MODULE_DIR'))
     problems.push({
       field: 'logic',
       problem:
         'module logic runs only under `npm start` (ENDPOINT_MODULE_DIR); in AWS name a Lambda function',
     });
-  if (logic.kind === 'module' && (logic.path.startsWith('/') || logic.path.split(/[\\/]/).includes('..')))
+  if (logic?.kind === 'module' && (logic.path.startsWith('/') || logic.path.split(/[\\/]/).includes('..')))
     problems.push({
       field: 'logic.path',
       problem: 'a path inside ENDPOINT_MODULE_DIR (no `/` start, no `..`)',
     });
-  if (logic.kind === 'webhook') {
+  if (logic?.kind === 'webhook') {
     const url = new URL(logic.url);
     const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
     if (url.protocol !== 'https:' && !loopback)
@@ -142,8 +162,30 @@ export function parseEndpoint(code: string, input: unknown): Endpoint {
         problem: 'https (http only to a loopback address, for development)',
       });
   }
-  if (problems.length > 0) throw new InvalidEndpointError(problems);
-  return { ...endpoint, code };
+  return problems;
+}
+
+/**
+ * `input` as an endpoint named `code`, or `InvalidEndpointError` with every reason at once: the
+ * schema's, and what the schema alone cannot say (`crossFieldProblems`) of the fields that are valid.
+ */
+export function parseEndpoint(code: string, input: unknown): Endpoint {
+  const problems: { field: string; problem: string }[] = [];
+  if (!ENDPOINT_CODE.test(code))
+    problems.push({
+      field: 'code',
+      problem: 'letters, digits, `-`, `_` and `.` (not first), 1 to 64 of them',
+    });
+  const parsed = z.safeParse(endpointFields, input);
+  if (!parsed.success)
+    for (const issue of parsed.error.issues)
+      problems.push({ field: issue.path.join('.'), problem: issue.message });
+  const { fields, invalid } = parsed.success
+    ? { fields: parsed.data, invalid: new Set<string>() }
+    : validFields(input);
+  problems.push(...crossFieldProblems(fields, invalid));
+  if (problems.length > 0 || !parsed.success) throw new InvalidEndpointError(problems);
+  return { ...parsed.data, code };
 }
 
 /** What may be shown of `endpoint`: everything but a webhook's secret. */
@@ -189,7 +231,7 @@ export async function listEndpoints(): Promise<Endpoint[]> {
   return entries.map((e) => ({ ...z.parse(endpointFields, e.value), code: e.id, updatedAt: e.updatedAt }));
 }
 
-/** Removes endpoint `code`; false when there was none. Connections already open stay until they close. */
+/** Removes endpoint `code`; false when there was none. Its open connections are the caller's to close (`closeEndpointSessions`). */
 export async function deleteEndpoint(code: string): Promise<boolean> {
   cache.delete(code);
   return deleteConfig('endpoint', code);

@@ -483,7 +483,10 @@ describe('the endpoints API', () => {
       querystring: { token: { value: 't' }, endpoint: { value: 'lobby-1' } },
       headers: {},
     });
-    for (const uri of ['/', '/ws', '/ws/', '/ws/a/b', '/ws/bad%20code', `/ws/${'x'.repeat(65)}`])
+    expect(handler(request('/ws/shop.lobby'))).toMatchObject({
+      querystring: { endpoint: { value: 'shop.lobby' } },
+    });
+    for (const uri of ['/', '/ws', '/ws/', '/ws/a/b', '/ws/bad%20code', `/ws/${'x'.repeat(65)}`, '/ws/..'])
       expect([uri, handler(request(uri))]).toEqual([
         uri,
         { statusCode: 404, statusDescription: 'Not Found' },

@@ -281,11 +281,18 @@ describe('npm run cli -- send', () => {
         text: 'hello from the CLI',
         origin: 'operator',
       });
+      expect(
+        (await cli(['endpoints', 'delete', code], { API_TOKEN: CLI_API_TOKEN, PORT: port })).json,
+      ).toEqual({ deleted: code, closed: 1 });
+      expect(JSON.parse(await socket.next())).toEqual({
+        type: 'close',
+        code: 4404,
+        reason: 'endpoint deleted',
+      });
     } finally {
       await socket.close();
     }
-    expect((await cli(['endpoints', 'delete', code])).json).toEqual({ deleted: code });
-  });
+  }, 90_000);
 
   it.each([
     [['endpoints', 'put', 'e1'], /needs --logic for a new endpoint/, 2],

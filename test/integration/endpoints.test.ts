@@ -8,7 +8,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -56,6 +56,7 @@ export async function handler(event, api) {
     case 'throw': throw new Error('boom');
     case 'api': await api.sendMessage(event.endpoint, 'bob', 'from the logic'); return {};
     case 'close me': return { reply: 'bye', close: true };
+    case 'kick me': return { reply: 'bye', close: { code: 4100, reason: 'kicked' } };
     default: {
       const count = event.context.count + 1;
       return { context: { count }, reply: 'count ' + count + ' in ' + event.context.room };
@@ -115,6 +116,11 @@ const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 10
 };
 
 const events = () => (globalThis as { endpointEvents?: Record<string, unknown>[] }).endpointEvents ?? [];
+const eventsOf = (code: string) => events().filter((e) => e.endpoint === code);
+
+/** A new endpoint `<prefix>-<random>` whose logic is the module. */
+const moduleEndpoint = (prefix: string) =>
+  putEndpoint(`${prefix}-${randomUUID().slice(0, 6)}`, { logic: { kind: 'module', path: 'logic.mjs' } });
 
 beforeAll(async () => {
   const moduleDir = mkdtempSync(joinPath(tmpdir(), 'endpoint-logic-'));
@@ -221,7 +227,7 @@ describe('endpoint definitions', () => {
       description: 'chat beside the stream',
     });
     expect(((await api('GET', '')).body as unknown as { code: string }[]).map((e) => e.code)).toContain(code);
-    expect(await api('DELETE', `/${code}`)).toEqual({ status: 200, body: { deleted: code } });
+    expect(await api('DELETE', `/${code}`)).toEqual({ status: 200, body: { deleted: code, closed: 0 } });
     expect((await api('GET', `/${code}`)).status).toBe(404);
   });
 
@@ -236,7 +242,7 @@ describe('endpoint definitions', () => {
 
     expect(answer.status).toBe(400);
     const fields = (answer.body.details as { field: string }[]).map((d) => d.field);
-    expect(fields).toEqual(expect.arrayContaining(['maxMessageBytes']));
+    expect(fields.sort()).toEqual(['logic.functionArn', 'maxMessageBytes', 'roles']);
     const second = await api('PUT', `/${code}`, {
       secured: false,
       roles: ['admin'],
@@ -250,6 +256,18 @@ describe('endpoint definitions', () => {
       (await api('PUT', '/bad%20code', { logic: { kind: 'builtin', name: 'echo' }, appKey: app })).status,
     ).toBe(400);
     expect((await api('GET', `/${code}`)).status).toBe(404);
+  });
+
+  it('may have a `.` in their code, as meveo allows, and be opened at /ws/<that code>', async () => {
+    const code = await putEndpoint(`shop.lobby-${randomUUID().slice(0, 6)}`, {
+      logic: { kind: 'builtin', name: 'echo' },
+    });
+    const uma = await join(code, 'uma');
+    uma.send('dotted');
+    expect(await uma.next()).toBe('dotted');
+    expect(
+      (await api('PUT', '/.hidden', { logic: { kind: 'builtin', name: 'echo' }, appKey: app })).status,
+    ).toBe(400);
   });
 
   it('refuses the operator API without the operator token', async () => {
@@ -333,6 +351,119 @@ describe('opening an endpoint', () => {
   });
 });
 
+/** What the server answers a raw HTTP upgrade request with these `headers`, up to its close. */
+function rawUpgrade(path: string, headers: Record<string, string>): Promise<string> {
+  const { port } = new URL(server.baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('utf8');
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${Object.entries(
+        headers,
+      )
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('')}\r\n`,
+    );
+  });
+}
+
+describe('a malformed WebSocket upgrade', () => {
+  it('is refused 400 before $connect: no connection is recorded and the logic gets no open', async () => {
+    const code = await putEndpoint(`raw-${randomUUID().slice(0, 6)}`, {
+      secured: false,
+      logic: { kind: 'module', path: 'logic.mjs' },
+      maxConnectionsPerUser: 1,
+    });
+
+    const badKey = await rawUpgrade(`/ws/${code}`, {
+      'Sec-WebSocket-Key': 'not-a-key',
+      'Sec-WebSocket-Version': '13',
+    });
+    const badVersion = await rawUpgrade(`/ws/${code}`, {
+      'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version': '99',
+    });
+
+    expect(badKey).toMatch(/^HTTP\/1\.1 400 /);
+    expect(badVersion).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await api('GET', `/${code}/presence`)).body).toMatchObject({ connections: 0 });
+    expect(events().filter((e) => e.endpoint === code)).toEqual([]);
+    const real = await openSocket(`${server.baseUrl.replace('http', 'ws')}/ws/${code}`);
+    sockets.push(real);
+    real.send('hello');
+    expect(await real.next()).toBe('count 1 in lobby');
+  });
+});
+
+describe('deleting or disabling an endpoint', () => {
+  it('closes its open sockets, telling the page why (4404), and gives the logic its close', async () => {
+    const code = await moduleEndpoint('del');
+    const quinn = await join(code, 'quinn');
+    quinn.send('one');
+    expect(await quinn.next()).toBe('count 1 in lobby');
+
+    const deleted = await api('DELETE', `/${code}`);
+
+    expect(deleted).toEqual({ status: 200, body: { deleted: code, closed: 1 } });
+    expect(JSON.parse(await quinn.next())).toEqual({ type: 'close', code: 4404, reason: 'endpoint deleted' });
+    await quinn.closed;
+    await until(() => eventsOf(code).some((e) => e.event === 'close'));
+    expect(eventsOf(code).map((e) => e.event)).toEqual(['open', 'message', 'close']);
+    expect(eventsOf(code).at(-1)).toMatchObject({
+      reasonCode: 4404,
+      reasonPhrase: 'endpoint deleted',
+      context: { count: 1 },
+    });
+    const { connectionsOnEndpoint } = await import('../../shared/state/endpoint-connections.ts');
+    expect(await connectionsOnEndpoint(code)).toEqual([]);
+  });
+
+  it('refuses connections while disabled (403), closes the open ones with 4403, and admits again once enabled', async () => {
+    const definition = { logic: { kind: 'module', path: 'logic.mjs' } };
+    const code = await putEndpoint(`dis-${randomUUID().slice(0, 6)}`, definition);
+    const rita = await join(code, 'rita');
+
+    const disabled = await api('PUT', `/${code}`, { appKey: app, ...definition, enabled: false });
+
+    expect(disabled).toMatchObject({ status: 200, body: { enabled: false, closed: 1 } });
+    expect(JSON.parse(await rita.next())).toEqual({ type: 'close', code: 4403, reason: 'endpoint disabled' });
+    await rita.closed;
+    await until(() => eventsOf(code).some((e) => e.event === 'close'));
+    expect(eventsOf(code).at(-1)).toMatchObject({ event: 'close', reasonCode: 4403 });
+    const refused = await refusal(
+      `${server.baseUrl.replace('http', 'ws')}/ws/${code}?token=${await tokenFor('rita')}`,
+    );
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'Disabled',
+      message: `endpoint ${code} is disabled`,
+    });
+    await putEndpoint(code, { ...definition, enabled: true });
+    const again = await join(code, 'rita');
+    again.send('back');
+    expect(await again.next()).toBe('count 1 in lobby');
+  });
+});
+
+describe('a user agent closing with its own code', () => {
+  it('reaches the logic as close with that code, and no error', async () => {
+    const code = await moduleEndpoint('own');
+    const sam = await join(code, 'sam');
+
+    sam.ws.close(4001, 'leaving the room');
+
+    await until(() => eventsOf(code).some((e) => e.event === 'close'));
+    const seen = eventsOf(code);
+    expect(seen.map((e) => e.event)).toEqual(['open', 'close']);
+    expect(seen[1]).toMatchObject({ reasonCode: 4001, reasonPhrase: 'leaving the room' });
+  });
+});
+
 describe('the built-in logic between three users', () => {
   it('relays {to, text} to that user only, and broadcasts to everyone', async () => {
     const relay = await putEndpoint(`relay-${randomUUID().slice(0, 6)}`, {
@@ -408,6 +539,19 @@ describe("the operator's sendMessage", () => {
     expect(
       (await api('POST', `/nope-${randomUUID().slice(0, 4)}/messages`, { user: 'a', text: 'x' })).status,
     ).toBe(404);
+  });
+
+  it('keeps the first 4 KiB of a long text in its record, in UTF-8 bytes, without splitting a character', async () => {
+    const code = await putEndpoint(`long-${randomUUID().slice(0, 6)}`, {
+      logic: { kind: 'builtin', name: 'echo' },
+    });
+    // 1 + 4 × 1,100 bytes: 4 KiB ends inside the 1,024th emoji.
+    const text = `a${'😀'.repeat(1100)}`;
+
+    await api('POST', `/${code}/messages`, { user: 'tess', text });
+
+    const [record] = (await api('GET', `/${code}/messages?user=tess`)).body as { text: string }[];
+    expect(record).toMatchObject({ textBytes: 4401, text: `a${'😀'.repeat(1023)}` });
   });
 
   it("reaches the user's WCS sessions too, through the sender, when asked", async () => {
@@ -565,6 +709,21 @@ describe('the logic itself', () => {
     await until(async () => (await api('GET', `/${code}/messages?user=bob`)).body.length > 0);
     const records = await api('GET', `/${code}/messages?user=bob`);
     expect(records.body[0]).toMatchObject({ origin: 'logic', outcome: 'SENT' });
+  });
+
+  it('can close the connection with its own code, which the page reads and the logic gets in its close', async () => {
+    const code = await moduleEndpoint('kick');
+    const vic = await join(code, 'vic');
+
+    vic.send('kick me');
+
+    expect(await vic.next()).toBe('bye');
+    expect(JSON.parse(await vic.next())).toEqual({ type: 'close', code: 4100, reason: 'kicked' });
+    await vic.closed;
+    await until(() => eventsOf(code).some((e) => e.event === 'close'));
+    const seen = eventsOf(code);
+    expect(seen.map((e) => e.event)).toEqual(['open', 'message', 'close']);
+    expect(seen[2]).toMatchObject({ reasonCode: 4100, reasonPhrase: 'kicked' });
   });
 
   it('refuses the connection with 504 when open takes longer than its budget, and 502 for a webhook answering HTML', async () => {

@@ -3,19 +3,23 @@
  * hooks and the REST realms answer over `https://` and the realtime API over `wss://`; plain HTTP is
  * not spoken. The certificate is made here with openssl (self-signed, for 127.0.0.1).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 
 const TOKEN = 'tls-token';
+const root = fileURLToPath(new URL('../../', import.meta.url));
 let server: RunningHookServer;
 let ca: Buffer;
+let tlsEnv: Record<string, string>;
 let base: string;
 
 beforeAll(async () => {
@@ -43,10 +47,8 @@ beforeAll(async () => {
     { stdio: 'ignore' },
   );
   ca = readFileSync(cert);
-  server = await startHookServer(
-    { API_TOKEN: TOKEN, TLS_CERT_FILE: cert, TLS_KEY_FILE: key },
-    { realtime: true },
-  );
+  tlsEnv = { API_TOKEN: TOKEN, TLS_CERT_FILE: cert, TLS_KEY_FILE: key };
+  server = await startHookServer(tlsEnv, { realtime: true, endpoints: true });
   base = server.baseUrl.replace('http://', 'https://');
 }, 60_000);
 afterAll(() => server.close());
@@ -94,6 +96,30 @@ describe('with a certificate', () => {
     expect(client.connected).toBe(true);
     await client.deactivate({ force: true });
   });
+
+  it('is reached by `npm run cli -- endpoints send`, over https, trusting the certificate the server serves', async () => {
+    const { putEndpoint } = await import('../../shared/state/endpoints.ts');
+    const code = `tls-${randomUUID().slice(0, 8)}`;
+    await putEndpoint(code, { secured: false, logic: { kind: 'builtin', name: 'echo' } });
+    const socket = new WebSocket(`${base.replace('https', 'wss')}/ws/${code}`, { ca });
+    const received = new Promise<string>((resolve) =>
+      socket.once('message', (data) => resolve(String(data))),
+    );
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+
+    const sent = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['infra/cli.ts', 'endpoints', 'send', code, '--text', 'over tls'],
+        { cwd: root, env: { ...process.env, ...tlsEnv, PORT: new URL(base).port } },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
+      ),
+    );
+
+    expect(JSON.parse(sent)).toMatchObject({ outcome: 'SENT', sent: 1 });
+    expect(await received).toBe('over tls');
+    socket.close();
+  }, 60_000);
 
   it('does not speak plain HTTP', async () => {
     await expect(fetch(`${server.baseUrl}/health`)).rejects.toThrow();
