@@ -27,6 +27,8 @@ const REALTIME_FUNCTIONS = [
   'realtime-streams',
 ] as const;
 
+/** Batches of one stream shard the realtime consumer handles at once (Lambda's maximum is 10). */
+export const REALTIME_PARALLELIZATION = 10;
 /**
  * The realtime monitoring API in AWS: an API Gateway WebSocket API (`$connect` checks the token,
  * `$disconnect` forgets the connection, `$default` speaks STOMP), and the function that pushes each
@@ -86,6 +88,9 @@ export class RealtimeApi extends Construct {
         eventSourceArn: table.tableStreamArn as string,
         startingPosition: StartingPosition.LATEST,
         batchSize: 100,
+        // Up to 10 batches of a shard at once (the changes of one item stay in order): a busy cluster's
+        // changes reach 100 subscribers within a second (docs/deploy.md, sizing).
+        parallelizationFactor: REALTIME_PARALLELIZATION,
         retryAttempts: 3,
         bisectBatchOnError: true,
         // The consumer names the first change it could not push: only it and those after are retried.

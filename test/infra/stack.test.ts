@@ -580,6 +580,8 @@ describe('the realtime API', () => {
     for (const [, m] of mappings) {
       expect(m.Properties).toMatchObject({
         StartingPosition: 'LATEST',
+        BatchSize: 100,
+        ParallelizationFactor: 10,
         BisectBatchOnFunctionError: true,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         DestinationConfig: {
