@@ -135,7 +135,7 @@ export const SETTINGS = {
   POLICY_CACHE_SECONDS: integer(10, 'how long a function keeps an app policy before reading it again'),
   DENIAL_CACHE_SECONDS: integer(
     10,
-    'how long a function keeps the denials (`deny`) before reading them again: a new denial applies to new decisions within this time ([policy](policy.md#deny))',
+    'how long a function keeps the denials (`deny`) before reading them again: a new denial applies to new decisions within this time ([policy](policy.md#revoke-and-deny))',
     { zeroAllowed: true },
   ),
   REFUSAL_COUNT_BUDGET_MS: integer(
