@@ -3,7 +3,7 @@
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC } from '../kernel/metrics.ts';
 import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
-import { denialOf } from '../state/denials.ts';
+import { currentDenials, denialOf } from '../state/denials.ts';
 import { getSession, newSessionState, recordUnseenSession, type SessionState } from '../state/sessions.ts';
 import { actingRule, denialRule, sameNodeRule } from './rules.ts';
 
@@ -25,13 +25,14 @@ export interface ActingHook {
  * (`docs/policy.md`).
  */
 export async function actingSession(hook: ActingHook): Promise<{ policy: AppPolicy; session: SessionState }> {
+  const denials = currentDenials();
   const [policy, known] = await Promise.all([
     getAppPolicy(hook.body.appKey),
     getSession(hook.body.sessionId),
   ]);
   counted(() => sameNodeRule(known, hook.method, hook.body.nodeId), known?.nodeId);
   actingRule(policy, known);
-  if (known) denialRule(await denialOf(known, hook.receivedAt));
+  if (known) denialRule(await denialOf(known, hook.receivedAt, denials));
   if (!known) {
     await recordUnseenSession(hook.body, hook.method, hook.receivedAt);
     return { policy, session: newSessionState(hook.body) };

@@ -8,7 +8,7 @@ import { setting } from '../kernel/config.ts';
 import { valueAt } from '../kernel/dotted-path.ts';
 import type { ConnectBody } from '../kernel/schemas.ts';
 import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
-import { denialOf } from '../state/denials.ts';
+import { currentDenials, denialOf } from '../state/denials.ts';
 import { type ClientGrants, recordConnect } from '../state/sessions.ts';
 import { counted } from './acting-session.ts';
 import { restClientConfigFor } from './rest-client-config.ts';
@@ -28,6 +28,7 @@ export interface ConnectDecision {
  * (`denialRule`).
  */
 export async function decideConnect(body: ConnectBody): Promise<ConnectDecision> {
+  const denials = currentDenials();
   const policy = await getAppPolicy(body.appKey);
   const token = valueAt(body, policy.tokenPath);
   let check: TokenCheck = { kind: 'absent' };
@@ -40,7 +41,7 @@ export async function decideConnect(body: ConnectBody): Promise<ConnectDecision>
     }
   }
   const { grants } = connectRule(policy, body.appKey, check);
-  if (grants) denialRule(await denialOf({ appKey: body.appKey, ...grants }, new Date()));
+  if (grants) denialRule(await denialOf({ appKey: body.appKey, ...grants }, new Date(), denials));
   return { policy, ...(grants && { grants }) };
 }
 

@@ -3,7 +3,7 @@
 import type { HookAnswer, HookInvocation } from '../http/hook-handler.ts';
 import { digestOf } from '../kernel/digest.ts';
 import type { StreamStatusEventBody } from '../kernel/schemas.ts';
-import { denialOf } from '../state/denials.ts';
+import { currentDenials, denialOf } from '../state/denials.ts';
 import type { TransitionResult } from '../state/lifecycle.ts';
 import { keepNotApplied } from '../state/recorders.ts';
 import { getSession } from '../state/sessions.ts';
@@ -17,9 +17,10 @@ import { denialRule, keepAliveRule } from './rules.ts';
  * Answers the node the session is on, when that is another node than the keep-alive's.
  */
 export async function decideKeepAlive(body: StreamStatusEventBody): Promise<{ otherNode?: string }> {
+  const denials = currentDenials();
   const session = await getSession(body.sessionId);
   keepAliveRule(session, body.nodeId);
-  if (session?.nodeId === body.nodeId) denialRule(await denialOf(session, new Date()));
+  if (session?.nodeId === body.nodeId) denialRule(await denialOf(session, new Date(), denials));
   return session && session.nodeId !== body.nodeId ? { otherNode: session.nodeId } : {};
 }
 

@@ -210,21 +210,33 @@ export interface Denied {
 }
 
 /**
- * The denial in force at `now` that applies to `who` (its user or its token, in its app or in
- * every app), from the function's cache (`DENIAL_CACHE_SECONDS`); `undefined` when none does. A
- * client with neither a user nor a token id is never read for.
+ * Every stored denial, from the function's cache (`DENIAL_CACHE_SECONDS`). A decision starts this
+ * read with its others, so that it adds no wait of its own; a failed read is not kept.
  */
-export async function denialOf(who: Denied, now: Date): Promise<Denial | undefined> {
-  if (who.userId === undefined && who.tokenId === undefined) return undefined;
+export function currentDenials(): Promise<readonly Denial[]> {
   if (!cache || cache.until <= Date.now()) {
     const denials = storedDenials();
     cache = { denials, until: Date.now() + cacheMs };
-    // A failed read is not kept: the next decision reads again.
+    // Handled here, so a decision that never needs the denials leaves no unhandled rejection.
     denials.catch(() => {
       if (cache?.denials === denials) cache = undefined;
     });
   }
-  return (await cache.denials).find(
+  return cache.denials;
+}
+
+/**
+ * The denial in force at `now` that applies to `who` (its user or its token, in its app or in
+ * every app), read from `denials` (`currentDenials`) only when `who` has a user or a token id;
+ * `undefined` when none applies.
+ */
+export async function denialOf(
+  who: Denied,
+  now: Date,
+  denials: Promise<readonly Denial[]> | undefined = undefined,
+): Promise<Denial | undefined> {
+  if (who.userId === undefined && who.tokenId === undefined) return undefined;
+  return (await (denials ?? currentDenials())).find(
     (d) =>
       inForce(d, now) &&
       (d.appKey === undefined || d.appKey === who.appKey) &&
