@@ -301,7 +301,7 @@ class RefusedError extends Error {
   override name = 'Refused';
 }
 
-/** `deny`, `undeny`, `denials list`: denied users and tokens (docs/policy.md#deny). */
+/** `deny`, `undeny`, `denials list`: denied users and tokens (docs/policy.md#revoke-and-deny). */
 async function denials(command: string, sub: string | undefined, now: Date): Promise<unknown> {
   const store = await import('#shared/state/denials.ts');
   if (command === 'denials') {
