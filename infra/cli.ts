@@ -10,6 +10,10 @@
  *   apps get A
  *   apps list
  *   revoke --user U [--app A] | --session S
+ *   deny --user U | --token JTI [--app A] [--until ISO | --for 2h] [--reason R]
+ *   undeny --user U | --token JTI [--app A]
+ *   denials list [--app A]
+ *   apps delete A [--force]
  *   send   --session S | --user U [--app A] | --stream N [--app A] | --app A  --payload '{...}' [--async]
  *   nodes put NODE URL | nodes list | nodes remove NODE    (NODE: a nodeId <id>@<ip>, or an IP)
  *   endpoints put CODE --logic relay|broadcast|echo|lambda:ARN|module:PATH|webhook:URL [--app A]
@@ -36,6 +40,11 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   apps get A
   apps list
   revoke --user U [--app A] | --session S
+  deny --user U | --token JTI [--app A] [--until ISO | --for 30m|2h|7d] [--reason R]
+                              refuse a user or a token until a time or for good (no --app: every app)
+  undeny --user U | --token JTI [--app A]
+  denials list [--app A]      the denials in force
+  apps delete A [--force]     delete the app's policy and denials (--force: even with open sessions)
   send --session S | --user U [--app A] | --stream N [--app A] | --app A --payload JSON [--async]
   nodes put NODE URL          the WCS REST API of a node (NODE: its nodeId <id>@<ip>, or its IP)
   nodes list                  every node known from its hooks, its state (up, down and why), its URL
@@ -105,6 +114,11 @@ const OPTIONS = {
   'allowed-origins': { type: 'string' },
   text: { type: 'string' },
   wcs: { type: 'boolean' },
+  token: { type: 'string' },
+  until: { type: 'string' },
+  for: { type: 'string' },
+  reason: { type: 'string' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -214,6 +228,8 @@ async function run(): Promise<unknown> {
     );
     return { token, expiresAt: new Date(now.getTime() + ttl * 1000).toISOString() };
   }
+  if (command === 'apps' && sub === 'delete') return deleteApp(name);
+  if (command === 'deny' || command === 'undeny' || command === 'denials') return denials(command, sub, now);
   if (command === 'apps') {
     const { findAppPolicy, listAppPolicies, putAppPolicy, redacted } = await import('#shared/state/apps.ts');
     if (sub === 'list') return (await listAppPolicies()).map(redacted);
@@ -292,6 +308,68 @@ async function run(): Promise<unknown> {
   }
   if (command === 'endpoints') return endpoints(sub, name);
   throw new UsageError(`unknown command "${command}"`);
+}
+
+/** `deny`, `undeny`, `denials list`: denied users and tokens (docs/policy.md#revoke-and-deny). */
+async function denials(command: string, sub: string | undefined, now: Date): Promise<unknown> {
+  const store = await import('#shared/state/denials.ts');
+  if (command === 'denials') {
+    if (sub !== 'list')
+      throw new UsageError(`unknown denials command "${sub ?? ''}" (denials list [--app A])`);
+    return store.listDenials(now, values.app);
+  }
+  if ((values.user === undefined) === (values.token === undefined))
+    throw new UsageError(`${command} needs --user U or --token JTI, one of them`);
+  const [subject, name] = values.user !== undefined ? ['user', values.user] : ['token', String(values.token)];
+  if (command === 'undeny') {
+    if (values.until !== undefined || values.for !== undefined || values.reason !== undefined)
+      throw new UsageError('undeny takes --user or --token, and --app; not --until, --for or --reason');
+    const removed = await store.undeny(subject as 'user' | 'token', name, values.app);
+    if (!removed)
+      throw new CliError(
+        `no denial of ${subject} ${name} ${values.app ? `in app ${values.app}` : 'in every app'}`,
+      );
+    return { undenied: { [subject]: name, ...(values.app && { appKey: values.app }) } };
+  }
+  try {
+    const until = store.denialEnd(values.until, values.for, now);
+    return await store.deny(
+      {
+        subject: subject as 'user' | 'token',
+        name,
+        ...(values.app !== undefined && { appKey: values.app }),
+        ...(until && { until }),
+        ...(values.reason !== undefined && { reason: values.reason }),
+      },
+      now,
+    );
+  } catch (error) {
+    if (error instanceof store.InvalidDenialError) throw new UsageError(`deny: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * `apps delete A [--force]`: deletes the app's policy and its own denials, saying what it deleted.
+ * Refused while the app has open sessions, unless forced: they then go on under the default policy.
+ */
+async function deleteApp(appKey: string | undefined): Promise<unknown> {
+  if (!appKey) throw new UsageError('apps delete needs an app key');
+  const { deleteAppPolicy } = await import('#shared/state/apps.ts');
+  const { listOpenSessions } = await import('#shared/state/sessions.ts');
+  const { removeDenialsOf } = await import('#shared/state/denials.ts');
+  const open = await listOpenSessions(appKey);
+  if (open.length > 0 && !values.force)
+    throw new CliError(
+      `app ${appKey} has ${open.length} open session(s): revoke or deny them first, or delete with --force`,
+    );
+  const policy = await deleteAppPolicy(appKey);
+  const denialIds = await removeDenialsOf(appKey);
+  if (!policy && denialIds.length === 0) throw new CliError(`app ${appKey} has no policy and no denials`);
+  return {
+    deleted: { appKey, policy, denials: denialIds },
+    ...(open.length > 0 && { openSessionsLeft: open.map((s) => s.sessionId) }),
+  };
 }
 
 /** `--logic` as an endpoint's logic; a webhook keeps the secret it has unless one is given. */

@@ -3,8 +3,9 @@
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC } from '../kernel/metrics.ts';
 import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
+import { currentDenials, denialOf } from '../state/denials.ts';
 import { getSession, newSessionState, recordUnseenSession, type SessionState } from '../state/sessions.ts';
-import { actingRule, sameNodeRule } from './rules.ts';
+import { actingRule, denialRule, sameNodeRule } from './rules.ts';
 
 /** The hook a session acts through, as far as finding its session goes. */
 export interface ActingHook {
@@ -15,7 +16,8 @@ export interface ActingHook {
 
 /**
  * The app's policy, and the session a stream or data hook belongs to if it may act: on the hook's
- * node (`sameNodeRule`: refused, counted and logged otherwise), not ended, not revoked, and known
+ * node (`sameNodeRule`: refused, counted and logged otherwise), not ended, not revoked, its user
+ * and token not denied (`denialRule`), and known
  * (both read at once). A session this backend never saw is admitted under an
  * `open` policy, as WCS's EchoApp (and WCS itself, whose default `restOnError` is LOG for a session
  * this backend gave no `restClientConfig`) would let it act: it is recorded, marked
@@ -23,12 +25,14 @@ export interface ActingHook {
  * (`docs/policy.md`).
  */
 export async function actingSession(hook: ActingHook): Promise<{ policy: AppPolicy; session: SessionState }> {
+  const denials = currentDenials();
   const [policy, known] = await Promise.all([
     getAppPolicy(hook.body.appKey),
     getSession(hook.body.sessionId),
   ]);
   counted(() => sameNodeRule(known, hook.method, hook.body.nodeId), known?.nodeId);
   actingRule(policy, known);
+  if (known) denialRule(await denialOf(known, hook.receivedAt, denials));
   if (!known) {
     await recordUnseenSession(hook.body, hook.method, hook.receivedAt);
     return { policy, session: newSessionState(hook.body) };

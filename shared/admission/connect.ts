@@ -8,10 +8,11 @@ import { setting } from '../kernel/config.ts';
 import { valueAt } from '../kernel/dotted-path.ts';
 import type { ConnectBody } from '../kernel/schemas.ts';
 import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
+import { currentDenials, denialOf } from '../state/denials.ts';
 import { type ClientGrants, recordConnect } from '../state/sessions.ts';
 import { counted } from './acting-session.ts';
 import { restClientConfigFor } from './rest-client-config.ts';
-import { connectRule, recordRule, type TokenCheck } from './rules.ts';
+import { connectRule, denialRule, recordRule, type TokenCheck } from './rules.ts';
 import { TokenRejectedError, verifyClientToken } from './tokens.ts';
 
 const keepSdp = setting('STORE_SDP');
@@ -23,9 +24,11 @@ export interface ConnectDecision {
 
 /**
  * Decides a `connect` (`connectRule`): the app's policy, and the token at the policy's token path,
- * verified (`tokens.ts`) unless the app admits nobody anyway.
+ * verified (`tokens.ts`) unless the app admits nobody anyway; its user and token not denied
+ * (`denialRule`).
  */
 export async function decideConnect(body: ConnectBody): Promise<ConnectDecision> {
+  const denials = currentDenials();
   const policy = await getAppPolicy(body.appKey);
   const token = valueAt(body, policy.tokenPath);
   let check: TokenCheck = { kind: 'absent' };
@@ -37,7 +40,9 @@ export async function decideConnect(body: ConnectBody): Promise<ConnectDecision>
       check = { kind: 'rejected', reason: error.reason };
     }
   }
-  return { policy, ...connectRule(policy, body.appKey, check) };
+  const { grants } = connectRule(policy, body.appKey, check);
+  if (grants) denialRule(await denialOf({ appKey: body.appKey, ...grants }, new Date(), denials));
+  return { policy, ...(grants && { grants }) };
 }
 
 /**

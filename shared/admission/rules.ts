@@ -7,6 +7,7 @@
  */
 import { DecisionRefusedError } from '../kernel/errors.ts';
 import type { AppPolicy } from '../state/apps.ts';
+import type { Denial } from '../state/denials.ts';
 import type { TransitionResult } from '../state/lifecycle.ts';
 import { ANONYMOUS, type ClientGrants, type SessionState } from '../state/sessions.ts';
 import { matchesAny } from './grants.ts';
@@ -133,4 +134,15 @@ export function relayTarget(payload: unknown): string | undefined {
  */
 export function keepAliveRule(session: SessionState | undefined, nodeId: string): void {
   if (session?.revoked && session.nodeId === nodeId) throw new DecisionRefusedError('session revoked');
+}
+
+/**
+ * A denied user or token (`deny`) is refused at `connect`, at every decision and at its keep-alive
+ * (a 403 ends the stream, reference §1.4). The refusal names what is denied and until when; the
+ * operator's reason is not sent to WCS.
+ */
+export function denialRule(denial: Denial | undefined): void {
+  if (!denial) return;
+  const what = denial.subject === 'user' ? `user ${denial.name}` : `token ${denial.name}`;
+  throw new DecisionRefusedError(`${what} is denied${denial.until ? ` until ${denial.until}` : ''}`);
 }

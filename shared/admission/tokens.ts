@@ -4,8 +4,9 @@
  *
  * Claims: `sub` the user; `aud` the app (default: the app key); `exp`; `publish` and `play`, the
  * stream-name patterns the user may publish and play (see `grants.ts`); `data`, whether the user
- * may send data.
+ * may send data; `jti`, the token's id, kept on the session so that one token can be denied.
  */
+import { randomUUID } from 'node:crypto';
 import type { createRemoteJWKSet, JWTPayload } from 'jose';
 import { onFirstUse } from '../kernel/lazy.ts';
 import type { AppPolicy } from '../state/apps.ts';
@@ -104,6 +105,9 @@ async function verifiedClaims(token: string, policy: AppPolicy): Promise<JWTPayl
   if (Buffer.byteLength(payload.sub) > MAX_USER_ID_BYTES)
     throw new TokenRejectedError(`token subject (sub) is longer than ${MAX_USER_ID_BYTES} bytes`);
   if (payload.exp === undefined) throw new TokenRejectedError('token has no expiry (exp)');
+  // A `jti` is kept on the session and named by a denial's key: bounded as the subject is.
+  if (typeof payload.jti === 'string' && Buffer.byteLength(payload.jti) > MAX_USER_ID_BYTES)
+    throw new TokenRejectedError(`token id (jti) is longer than ${MAX_USER_ID_BYTES} bytes`);
   return payload as JWTPayload & { sub: string };
 }
 
@@ -138,7 +142,13 @@ export async function verifyClientToken(token: string, policy: AppPolicy): Promi
         `token claim ${claim}: at most ${MAX_GRANT_PATTERNS} patterns of at most ${MAX_GRANT_PATTERN_CHARS} characters`,
       );
   }
-  return { userId: payload.sub, publish, play, data: payload.data === true };
+  return {
+    userId: payload.sub,
+    ...(typeof payload.jti === 'string' && payload.jti !== '' && { tokenId: payload.jti }),
+    publish,
+    play,
+    data: payload.data === true,
+  };
 }
 
 export interface TokenClaims {
@@ -152,7 +162,10 @@ export interface TokenClaims {
   readonly iss?: string;
 }
 
-/** Issues an HS256 token, for tests and for backends that hand tokens to their clients. */
+/**
+ * Issues an HS256 token, for tests and for backends that hand tokens to their clients. Each has its
+ * own `jti` (a random UUID), which `deny --token` names.
+ */
 export async function issueClientToken(
   secret: string,
   claims: TokenClaims,
@@ -165,6 +178,7 @@ export async function issueClientToken(
     .setSubject(sub)
     .setAudience(aud)
     .setIssuedAt()
+    .setJti(randomUUID())
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
   if (iss) jwt.setIssuer(iss);
   return jwt.sign(new TextEncoder().encode(secret));

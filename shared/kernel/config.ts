@@ -133,6 +133,11 @@ export const SETTINGS = {
     },
   ),
   POLICY_CACHE_SECONDS: integer(10, 'how long a function keeps an app policy before reading it again'),
+  DENIAL_CACHE_SECONDS: integer(
+    10,
+    'how long a function keeps the denials (`deny`) before reading them again: a new denial applies to new decisions within this time ([policy](policy.md#revoke-and-deny))',
+    { zeroAllowed: true },
+  ),
   REFUSAL_COUNT_BUDGET_MS: integer(
     250,
     'time a refusal waits for its count (`counters` table) before it is answered without it',

@@ -177,14 +177,15 @@ export const HANDLERS = {
       'Moves a stream through PUBLISHING/PLAYING to UNPUBLISHED, STOPPED or FAILED; an ended stream releases its name or place.',
   }),
   'stream-keep-alive-event': hookHandler({
-    tables: { sessions: 'read', streams: 'readWrite', counters: 'write', events: 'write' },
+    // `config`: the denials (`state/denials.ts`), which cut a denied user's streams.
+    tables: { config: 'read', sessions: 'read', streams: 'readWrite', counters: 'write', events: 'write' },
     // A live stream is never cut because the database is slow.
     answers: { decides: 'open' },
     schema: streamStatusEventBody,
     // A 403, or any answer but 200, ends the stream (restOnError FAIL): a keep-alive WCS sent in a
     // shape we cannot identify is kept as a raw event and answered 200, never refused for its shape.
     invalidBody: 'record',
-    description: "Refuses a revoked session's stream (WCS ends it); refreshes a live one.",
+    description: "Refuses a revoked or denied session's stream (WCS ends it); refreshes a live one.",
   }),
   'on-data-event': hookHandler({
     tables: { config: 'read', sessions: 'readWrite', dataMessages: 'write', counters: 'write' },
@@ -242,7 +243,8 @@ const SENDING_TABLES = {
  * metric samples.
  */
 const OAM_TABLES = {
-  sessions: 'read',
+  // `denial/create` revokes the open sessions it names.
+  sessions: 'readWrite',
   streams: 'read',
   config: 'manage',
   monitoring: 'manage',
@@ -521,6 +523,9 @@ export const REALMS = [
   '/api/alarm/update',
   '/api/alarm/delete',
   '/api/alarm/list',
+  '/api/denial/create',
+  '/api/denial/delete',
+  '/api/denial/list',
 ] as const;
 
 export type Realm = (typeof REALMS)[number];

@@ -14,6 +14,14 @@ import { logger } from '../kernel/logger.ts';
 import type { Realm } from '../kernel/registry.ts';
 import { STREAM_METRICS, streamMetricById } from '../kernel/stream-metrics.ts';
 import { nodeChanges } from '../state/counters.ts';
+import {
+  type DenialSubject,
+  denialEnd,
+  deny,
+  InvalidDenialError,
+  listDenials,
+  undeny,
+} from '../state/denials.ts';
 import { lastSamples } from '../state/metrics.ts';
 import {
   deleteNode,
@@ -440,6 +448,56 @@ const rules = crud('rule', (rule, payload) => {
 });
 const alarms = crud('alarm');
 
+/** Whom a `denial/*` realm names: a `user` or a `token` (its `jti`), in an `app` or (none) every app. */
+const denialTarget = {
+  user: z.optional(text),
+  token: z.optional(text),
+  app: z.optional(text),
+};
+const denialCreate = z.object({
+  ...denialTarget,
+  /** An ISO date; or `for`, a duration (`2h`, `7d`); neither: for good. */
+  until: z.optional(text),
+  for: z.optional(text),
+  reason: z.optional(text),
+});
+
+/** The one subject `payload` names, or a 400 reply when it names none or both. */
+function subjectOf(payload: { user?: string; token?: string }): [DenialSubject, string] | RealmReply {
+  if ((payload.user === undefined) === (payload.token === undefined))
+    return badRequest('give user or token (its jti), one of them');
+  return payload.user !== undefined ? ['user', payload.user] : ['token', String(payload.token)];
+}
+
+/**
+ * The `denial/*` realms, as `deny`, `undeny` and `denials list` in the CLI (`state/denials.ts`):
+ * create answers the denial and the sessions it revoked; delete answers `Object not found` when
+ * there was none.
+ */
+const denials = {
+  create: realm(denialCreate, async (p) => {
+    const subject = subjectOf(p);
+    if (!Array.isArray(subject)) return subject;
+    try {
+      const now = new Date();
+      const until = denialEnd(p.until, p.for, now);
+      const request = { subject: subject[0], name: subject[1], appKey: p.app, until, reason: p.reason };
+      return ok(await deny(request, now));
+    } catch (error) {
+      if (error instanceof InvalidDenialError) return badRequest(error.message);
+      throw error;
+    }
+  }),
+  delete: realm(z.object(denialTarget), async (p) => {
+    const subject = subjectOf(p);
+    if (!Array.isArray(subject)) return subject;
+    return (await undeny(subject[0], subject[1], p.app)) ? ok() : badRequest(NOT_FOUND);
+  }),
+  list: realm(z.object({ app: z.optional(text), ...page() }), async (p) =>
+    paged(await listDenials(new Date(), p.app), p),
+  ),
+};
+
 /** Every realm, by name: the registry lists them (`REALMS`), and each has its handler here. */
 const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
   '/api/stream/list': realm(streamList, listStreams),
@@ -509,6 +567,9 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
   '/api/alarm/update': alarms.update,
   '/api/alarm/delete': alarms.delete,
   '/api/alarm/list': alarms.list,
+  '/api/denial/create': denials.create,
+  '/api/denial/delete': denials.delete,
+  '/api/denial/list': denials.list,
 };
 
 /**

@@ -1,14 +1,14 @@
 /**
  * Per-app admission policy: who may connect, publish, play and send data in one WCS app
  * (`appKey`). Kept in the configuration store (`config-store.ts`, kind `app`), managed with
- * `npm run cli -- apps put|get|list`, cached
+ * `npm run cli -- apps put|get|list|delete`, cached
  * in each function for `POLICY_CACHE_SECONDS` (default 10) so a decision rarely waits on a read.
  * An app with no policy follows `DEFAULT_APP_POLICY`. `docs/policy.md` explains the model.
  */
 
 import { setting } from '../kernel/config.ts';
 import { type AppPolicy, appPolicySchema, parseDefaultPolicy } from './app-policy.ts';
-import { getConfig, listConfig, putConfig } from './config-store.ts';
+import { deleteConfig, getConfig, listConfig, putConfig } from './config-store.ts';
 
 export { type AppPolicy, appPolicyFields, appPolicySchema } from './app-policy.ts';
 
@@ -44,6 +44,16 @@ export async function putAppPolicy(appKey: string, fields: unknown): Promise<App
   await putConfig('app', appKey, policy);
   cache.delete(appKey);
   return { ...policy, appKey };
+}
+
+/**
+ * Deletes the stored policy of `appKey` (the app then follows `DEFAULT_APP_POLICY`); false when it
+ * had none.
+ */
+export async function deleteAppPolicy(appKey: string): Promise<boolean> {
+  const deleted = await deleteConfig('app', appKey);
+  cache.delete(appKey);
+  return deleted;
 }
 
 /** Every stored policy. */

@@ -7,13 +7,14 @@
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, isConditionFailure, queryAll, tableNameOf } from '../store/dynamo.ts';
+import { EXPIRY_ATTRIBUTE } from '../store/tables.ts';
 
 /**
  * What the store holds: `app` policies (`apps.ts`), `node` REST URLs (`wcs-nodes.ts`), and WCS OAM's
  * monitoring `profile`s, `rule`s and threshold `alarm`s (`oam-config.ts`), numbered by a `sequence`;
- * WebSocket `endpoint`s (`endpoints.ts`).
+ * WebSocket `endpoint`s (`endpoints.ts`); `denial`s of users and tokens (`denials.ts`).
  */
-export type ConfigKind = 'app' | 'node' | 'profile' | 'rule' | 'alarm' | 'endpoint';
+export type ConfigKind = 'app' | 'node' | 'profile' | 'rule' | 'alarm' | 'endpoint' | 'denial';
 
 export interface ConfigEntry {
   readonly id: string;
@@ -31,12 +32,26 @@ export async function getConfig(kind: ConfigKind, id: string): Promise<unknown> 
   return Item?.value;
 }
 
-/** Stores `value` for `kind`/`id`, replacing what was there. */
-export async function putConfig(kind: ConfigKind, id: string, value: unknown): Promise<void> {
+/**
+ * Stores `value` for `kind`/`id`, replacing what was there. With `expiresAt`, DynamoDB TTL removes
+ * the entry some time after it (TTL deletes late, within days: a reader checks the time itself).
+ */
+export async function putConfig(
+  kind: ConfigKind,
+  id: string,
+  value: unknown,
+  expiresAt?: Date,
+): Promise<void> {
   await dynamo.send(
     new PutCommand({
       TableName: tableName(),
-      Item: { kind, id, value, updatedAt: new Date().toISOString() },
+      Item: {
+        kind,
+        id,
+        value,
+        updatedAt: new Date().toISOString(),
+        ...(expiresAt && { [EXPIRY_ATTRIBUTE]: Math.ceil(expiresAt.getTime() / 1000) }),
+      },
     }),
   );
 }

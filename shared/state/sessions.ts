@@ -23,6 +23,8 @@ const tableName = () => tableNameOf('sessions');
 /** What a client may do, as its verified token says (`shared/admission/tokens.ts`); kept on its session. */
 export interface ClientGrants {
   readonly userId: string;
+  /** The token's `jti`, when it has one: what `deny --token` names (`denials.ts`). */
+  readonly tokenId?: string;
   readonly publish: string[];
   readonly play: string[];
   readonly data: boolean;
@@ -134,6 +136,7 @@ export function recordConnect(
       connectedAt: receivedAt.toISOString(),
       openKey: openKeyOf(grants?.userId, body.sessionId),
       userId: grants?.userId,
+      tokenId: grants?.tokenId,
       grantsPublish: grants?.publish,
       grantsPlay: grants?.play,
       grantsData: grants?.data,
@@ -220,6 +223,8 @@ export interface SessionState {
   readonly ended: boolean;
   readonly revoked: boolean;
   readonly userId?: string;
+  /** The `jti` of the token it connected with, if any. */
+  readonly tokenId?: string;
   readonly grantsPublish: string[];
   readonly grantsPlay: string[];
   readonly grantsData: boolean;
@@ -283,6 +288,7 @@ export async function getSession(sessionId: string): Promise<SessionState | unde
     ended: Number(Item.statusRank ?? -1) >= TERMINAL_RANK,
     revoked: Item.revoked === true,
     ...(typeof Item.userId === 'string' && { userId: Item.userId }),
+    ...(typeof Item.tokenId === 'string' && { tokenId: Item.tokenId }),
     grantsPublish: (Item.grantsPublish as string[] | undefined) ?? [],
     grantsPlay: (Item.grantsPlay as string[] | undefined) ?? [],
     grantsData: Item.grantsData === true,

@@ -156,11 +156,11 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     envVar: 'CONFIG_TABLE',
     partitionKey: S(
       'kind',
-      '`app` (a policy), `node` (a WCS node REST URL), `profile`, `rule`, `alarm` (WCS OAM), `endpoint` (a WebSocket endpoint), `sequence`',
+      '`app` (a policy), `node` (a WCS node REST URL), `profile`, `rule`, `alarm` (WCS OAM), `endpoint` (a WebSocket endpoint), `denial` (a denied user or token), `sequence`',
     ),
     sortKey: S(
       'id',
-      'the `appKey`, the `nodeId` or node IP, the OAM id, the endpoint code, or the kind a sequence numbers',
+      'the `appKey`, the `nodeId` or node IP, the OAM id, the endpoint code, `<user|token>#<appKey or *>#<user or jti>` for a denial, or the kind a sequence numbers',
     ),
     globalIndexes: [],
     localIndexes: [],

@@ -3,6 +3,7 @@ import {
   actingRule,
   connectRule,
   dataRule,
+  denialRule,
   keepAliveRule,
   relayTarget,
   sameNodeRule,
@@ -149,5 +150,20 @@ describe('keepAliveRule', () => {
 
   it('never refuses a keep-alive from another node than the session’s: its 403 would end another stream', () => {
     expect(refused(() => keepAliveRule(session({ revoked: true }), 'n2'))).toBeUndefined();
+  });
+});
+
+describe('denialRule', () => {
+  const at = '2026-12-07T12:00:00.000Z';
+  it('refuses a denied user or token, saying until when, and never the operator’s reason', () => {
+    const user = { subject: 'user', name: 'alice', reason: 'abuse', deniedAt: at } as const;
+    expect(refused(() => denialRule(user))).toBe('user alice is denied');
+    expect(refused(() => denialRule({ ...user, subject: 'token', name: 'j1', until: at }))).toBe(
+      `token j1 is denied until ${at}`,
+    );
+  });
+
+  it('admits when no denial applies', () => {
+    expect(refused(() => denialRule(undefined))).toBeUndefined();
   });
 });
