@@ -241,7 +241,7 @@ describe('apps delete', () => {
     const refused = await cli(['apps', 'delete', appKey]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toBe(
-      `app ${appKey} has 1 open session(s): revoke or deny them first, or delete with --force\n`,
+      `npm run cli: app ${appKey} has 1 open session(s): revoke or deny them first, or delete with --force\n`,
     );
     expect((await cli(['apps', 'get', appKey])).status).toBe(0);
 
@@ -284,6 +284,6 @@ describe('argument errors of deny, undeny, denials and apps delete', () => {
   ])('refuses %j in one line, with exit code 2', async (args, line) => {
     const result = await cli(args);
     expect(result.status).toBe(2);
-    expect(result.stderr).toBe(`${line}\n`);
+    expect(result.stderr).toBe(`npm run cli: ${line} (npm run cli -- --help lists the commands)\n`);
   });
 });
