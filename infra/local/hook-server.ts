@@ -331,8 +331,8 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
 
 /**
  * Logs the drain's progress every `SPILL_DRAIN_LOG_INTERVAL_S` while there is a backlog: lines
- * left (those of the files being drained, and those spilled since, estimated from the live file's
- * size), the rate since the last report, and the time left at that rate.
+ * left (those of the file being drained, and those of the files after it and spilled since,
+ * estimated from their size), the rate since the last report, and the time left at that rate.
  */
 function reportDrainProgress(
   dir: string,
@@ -349,7 +349,8 @@ function reportDrainProgress(
     } catch {
       // No hook spilled since the last pass.
     }
-    const spilledSince = progress.meanLineBytes > 0 ? Math.round(liveBytes / progress.meanLineBytes) : 0;
+    const waitingBytes = progress.unreadBytes + liveBytes;
+    const spilledSince = progress.meanLineBytes > 0 ? Math.round(waitingBytes / progress.meanLineBytes) : 0;
     const left = progress.pending + spilledSince;
     if (left === 0 && finished === 0) return;
     const perSecond = finished / intervalS;

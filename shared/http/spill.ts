@@ -19,6 +19,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -118,11 +119,13 @@ export interface DrainResult {
  * logs lines left, rate and estimated time from it).
  */
 export class DrainProgress {
-  /** Lines of the files being drained that have not left the spill yet. */
+  /** Lines of the file being drained that have not left the spill yet. */
   pending = 0;
+  /** Bytes of the files waiting to be drained after it (their lines are estimated from `meanLineBytes`). */
+  unreadBytes = 0;
   /** Lines that left the spill (written or dead-lettered) since this object was made. */
   finished = 0;
-  /** Mean size of a spilled line, in bytes, as last read: to estimate the lines of the live file. */
+  /** Mean size of a spilled line, in bytes, as last read: to estimate the lines of the files not read yet. */
   meanLineBytes = 0;
 }
 
@@ -239,23 +242,27 @@ export async function drainLocalSpill(
   for (const name of readdirSync(dir).filter((n) => n.startsWith('draining-') && n.endsWith('.done')))
     if (!existsSync(join(dir, name.slice(0, -'.done'.length)))) unlinkSync(join(dir, name));
   const progress = options.progress ?? new DrainProgress();
-  const files = drainingFiles(dir).map((path) => {
+  // Each file is read only when its turn comes: while DynamoDB is down, a pass reads just the first.
+  const paths = drainingFiles(dir);
+  progress.pending = 0;
+  progress.unreadBytes = paths.reduce((sum, path) => sum + statSync(path).size, 0);
+  const totals = { replayed: 0, deadLettered: 0 };
+  for (const path of paths) {
     const text = readFileSync(path, 'utf8');
     const lines = text.split('\n').filter(Boolean);
-    return { path, lines, done: doneIndexes(path), bytes: Buffer.byteLength(text) };
-  });
-  const lineCount = files.reduce((sum, f) => sum + f.lines.length, 0);
-  if (lineCount > 0) progress.meanLineBytes = files.reduce((sum, f) => sum + f.bytes, 0) / lineCount;
-  progress.pending = files.reduce((sum, f) => sum + f.lines.length - f.done.size, 0);
-  const totals = { replayed: 0, deadLettered: 0 };
-  for (const file of files) {
-    const complete = await drainFile(file, replay, isTransient, options, progress, totals);
+    const done = doneIndexes(path);
+    const bytes = Buffer.byteLength(text);
+    if (lines.length > 0) progress.meanLineBytes = bytes / lines.length;
+    progress.unreadBytes = Math.max(0, progress.unreadBytes - bytes);
+    progress.pending = lines.length - done.size;
+    const complete = await drainFile({ path, lines, done }, replay, isTransient, options, progress, totals);
     if (!complete) break;
     // The file first: a crash between the two leaves a done log alone, removed above, not a file to redo.
-    unlinkSync(file.path);
-    if (existsSync(doneLogOf(file.path))) unlinkSync(doneLogOf(file.path));
+    unlinkSync(path);
+    if (existsSync(doneLogOf(path))) unlinkSync(doneLogOf(path));
   }
   progress.pending = 0;
+  progress.unreadBytes = 0;
   return totals;
 }
 
