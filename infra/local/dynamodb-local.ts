@@ -3,10 +3,11 @@
  * program (Java 17 or later): when Java is missing the error says so and how to proceed.
  */
 import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
 /**
@@ -117,8 +118,70 @@ function reapWithThisProcess(child: ChildProcess): void {
   }).unref();
 }
 
-/** Spawns DynamoDB Local and resolves once it answers requests. */
+/**
+ * Where the DynamoDB Local on `port` is recorded, with the process that started it: a start that
+ * finds the port taken by one whose owner is gone (`kill -9`, before its reaper got to it) stops it.
+ */
+const recordOf = (port: number) => join(tmpdir(), `wcs-hooks-dynamodb-local-${port}.json`);
+
+/** True while process `pid` exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when process `pid` is a DynamoDB Local on `port` (by its command line: a process id may be reused). */
+function isDynamoDbLocalOn(pid: number, port: number): boolean {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.some((a) => a.includes('DynamoDBLocal')) && args[args.indexOf('-port') + 1] === String(port);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the DynamoDB Local on `port` that an earlier start recorded and whose owner is gone, and
+ * waits until it has exited. Returns its process id, or `undefined` when there is none such (the
+ * port is someone else's: it is not touched).
+ */
+async function stopLeftOver(port: number): Promise<number | undefined> {
+  const record = recordOf(port);
+  if (!existsSync(record)) return undefined;
+  let left: { owner?: unknown; pid?: unknown };
+  try {
+    left = JSON.parse(readFileSync(record, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const { owner, pid } = left;
+  if (typeof owner !== 'number' || typeof pid !== 'number') return undefined;
+  if (alive(owner) || !alive(pid) || !isDynamoDbLocalOn(pid, port)) return undefined;
+  process.kill(pid, 'SIGKILL');
+  for (let waited = 0; alive(pid) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  for (let waited = 0; (await portTaken(port)) && waited < 5000; waited += 50)
+    await new Promise((r) => setTimeout(r, 50));
+  rmSync(record, { force: true });
+  return pid;
+}
+
+/**
+ * Spawns DynamoDB Local and resolves once it answers requests. A DynamoDB Local that an earlier
+ * start left on the port (its process killed with `kill -9`, and its reaper not yet run) is stopped
+ * first, never reused: it may hold another configuration, and the data files are this one's.
+ */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<RunningDynamoDbLocal> {
+  if (await portTaken(options.port)) {
+    const stopped = await stopLeftOver(options.port);
+    if (stopped !== undefined)
+      process.stdout.write(
+        `[wcs-hooks] stopped the DynamoDB Local (pid ${stopped}) a killed npm start left on port ${options.port}\n`,
+      );
+  }
   if (await portTaken(options.port)) {
     throw new Error(
       `port ${options.port} is already in use by another process (another npm start, or a DynamoDB Local ` +
@@ -131,7 +194,12 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   // `-sharedDb`: one database whatever the credentials and Region of the caller, as a single local install expects.
   const child = spawnDynamoDbLocal({ port: options.port, path, sharedDb: true, stdio: 'pipe' });
   children.add(child);
-  child.once('exit', () => children.delete(child));
+  const record = recordOf(options.port);
+  if (child.pid !== undefined) writeFileSync(record, JSON.stringify({ owner: process.pid, pid: child.pid }));
+  child.once('exit', () => {
+    children.delete(child);
+    rmSync(record, { force: true });
+  });
   reapWithThisProcess(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

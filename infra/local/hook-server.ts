@@ -3,9 +3,11 @@
  * registry names for it, exactly as API Gateway routes it in AWS (a dedicated route per handler, the
  * catch-all `POST /hooks/{method}` for the rest).
  */
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { join } from 'node:path';
 import type {
   Context,
   DynamoDBBatchResponse,
@@ -275,38 +277,91 @@ async function startLocalSender(
 }
 
 /**
- * Replays the local spill (`SPILL_DIR`) every `intervalMs`: event hooks that could not be written
- * while DynamoDB was down reach the tables once it is back. Returns a stop function.
+ * Replays the local spill (`SPILL_DIR`): event hooks that could not be written while DynamoDB was
+ * down reach the tables once it is back. A pass that found work is followed at once by the next
+ * (hooks spilled meanwhile); otherwise the next waits `intervalMs`. While a backlog drains, its
+ * progress is logged every `SPILL_DRAIN_LOG_INTERVAL_S`: lines left, rate, estimated time. Returns a
+ * stop function: it lets the hooks under way finish (their progress is kept) and starts no other.
  */
 function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> {
-  let running = true;
+  const stopping = new AbortController();
   const loop = (async () => {
-    const { drainLocalSpill } = await import('#shared/http/spill.ts');
+    const { DrainProgress, drainLocalSpill } = await import('#shared/http/spill.ts');
     const { replaySpilled } = await import('#shared/http/replay.ts');
     const { isDependencyFailure } = await import('#shared/kernel/budget.ts');
     const replayerGrants = grantsOf(FUNCTIONS['spill-replayer']);
-    while (running) {
-      try {
-        // The drain is the spill replayer function's work in AWS: with its grants.
-        const { replayed, deadLettered } = await runAsFunction('spill-replayer', replayerGrants, () =>
-          drainLocalSpill(dir, replaySpilled, isDependencyFailure),
-        );
-        if (replayed > 0) logger.info('replayed spilled hooks', { replayed });
-        if (deadLettered > 0)
-          logger.error('spilled hooks that can never be written were moved to the dead-letter file', {
-            deadLettered,
-            file: `${dir}/dead-letter.jsonl`,
+    const progress = new DrainProgress();
+    const reporter = reportDrainProgress(dir, progress);
+    try {
+      while (!stopping.signal.aborted) {
+        let found = false;
+        try {
+          // The drain is the spill replayer function's work in AWS: with its grants.
+          const { replayed, deadLettered } = await runAsFunction('spill-replayer', replayerGrants, () =>
+            drainLocalSpill(dir, replaySpilled, isDependencyFailure, { signal: stopping.signal, progress }),
+          );
+          found = replayed + deadLettered > 0;
+          if (replayed > 0) logger.info('replayed spilled hooks', { replayed });
+          if (deadLettered > 0)
+            logger.error('spilled hooks that can never be written were moved to the dead-letter file', {
+              deadLettered,
+              file: `${dir}/dead-letter.jsonl`,
+            });
+        } catch (error) {
+          logger.warn('spilled hooks wait for the database', { error: (error as Error).message });
+        }
+        if (!found && !stopping.signal.aborted)
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, intervalMs);
+            stopping.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve();
+            });
           });
-      } catch (error) {
-        logger.warn('spilled hooks wait for the database', { error: (error as Error).message });
       }
-      if (running) await new Promise((r) => setTimeout(r, intervalMs));
+    } finally {
+      clearInterval(reporter);
     }
   })();
   return async () => {
-    running = false;
+    stopping.abort();
     await loop;
   };
+}
+
+/**
+ * Logs the drain's progress every `SPILL_DRAIN_LOG_INTERVAL_S` while there is a backlog: lines
+ * left (those of the file being drained, and those of the files after it and spilled since,
+ * estimated from their size), the rate since the last report, and the time left at that rate.
+ */
+function reportDrainProgress(
+  dir: string,
+  progress: import('#shared/http/spill.ts').DrainProgress,
+): ReturnType<typeof setInterval> {
+  const intervalS = setting('SPILL_DRAIN_LOG_INTERVAL_S');
+  let finishedBefore = progress.finished;
+  const timer = setInterval(() => {
+    const finished = progress.finished - finishedBefore;
+    finishedBefore = progress.finished;
+    let liveBytes = 0;
+    try {
+      liveBytes = statSync(join(dir, 'spill.jsonl')).size;
+    } catch {
+      // No hook spilled since the last pass.
+    }
+    const waitingBytes = progress.unreadBytes + liveBytes;
+    const spilledSince = progress.meanLineBytes > 0 ? Math.round(waitingBytes / progress.meanLineBytes) : 0;
+    const left = progress.pending + spilledSince;
+    if (left === 0 && finished === 0) return;
+    const perSecond = finished / intervalS;
+    logger.info('draining the spill', {
+      linesLeft: left,
+      linesPerSecond: Math.round(perSecond),
+      secondsLeft: perSecond > 0 ? Math.ceil(left / perSecond) : null,
+    });
+  }, intervalS * 1000);
+  timer.unref();
+  return timer;
 }
 
 /**

@@ -11,7 +11,7 @@ import { NodePoller } from '../constructs/node-poller.ts';
 import { queueWithDeadLetters } from '../constructs/queues.ts';
 import { RealtimeApi } from '../constructs/realtime-api.ts';
 import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
-import { SpillReplayer } from '../constructs/spill-replayer.ts';
+import { SPILL_REPLAY, SpillReplayer } from '../constructs/spill-replayer.ts';
 import { StateTables } from '../constructs/state-tables.ts';
 import { controlTower } from '../control-tower.ts';
 
@@ -79,8 +79,8 @@ export class WcsHooksStack extends Stack {
 
     // The spill queue: event hooks that DynamoDB could not take in time wait here to be replayed.
     const [spillQueue, spillDeadLetterQueue] = queueWithDeadLetters(this, 'Spill', {
-      visibilityTimeout: Duration.seconds(60 * 6),
-      maxReceiveCount: 20,
+      visibilityTimeout: Duration.seconds(SPILL_REPLAY.visibilityTimeoutS),
+      maxReceiveCount: SPILL_REPLAY.maxReceiveCount,
       purpose: 'of the spill queue: spilled events that could never be written',
     });
     const resources = {

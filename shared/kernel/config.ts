@@ -78,6 +78,18 @@ export const SETTINGS = {
   SPILL_DIR: text(undefined, 'where event hooks wait, on disk, while DynamoDB is down (local runtime)', {
     shown: '`.data/spill` under `npm start`',
   }),
+  SPILL_DRAIN_CONCURRENCY: integer(
+    16,
+    "spilled hooks replayed at once when DynamoDB is back, each of another session (a session's hooks in order)",
+    { localOnly: true },
+  ),
+  SPILL_DRAIN_LOG_INTERVAL_S: integer(
+    5,
+    'while the spill drains, how often its progress is logged (lines left, rate, time left)',
+    {
+      localOnly: true,
+    },
+  ),
   DYNAMODB_ENDPOINT: text(undefined, 'use this DynamoDB instead of starting DynamoDB Local'),
 
   // Hooks.

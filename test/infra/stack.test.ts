@@ -417,6 +417,41 @@ describe('the spill', () => {
   });
 });
 
+describe('the spill replayer, sized for recovery', () => {
+  it("drains a 5-minute outage at 5,000 hooks/s within 10 minutes of DynamoDB's return, by the arithmetic of docs/deploy.md", () => {
+    // Arrange: the settings as deployed.
+    const [, mapping] = ofType('AWS::Lambda::EventSourceMapping').find(
+      ([, r]) => r.Properties.FunctionName?.Ref === functionIdOf('spill-replayer'),
+    ) as [string, Resource];
+    const spill = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('SpillQueue'))?.[1].Properties;
+    const replayer = resources[functionIdOf('spill-replayer')]?.Properties;
+    const batchSize = mapping.Properties.BatchSize as number;
+    const concurrency = mapping.Properties.ScalingConfig.MaximumConcurrency as number;
+    const visibilityS = spill?.VisibilityTimeout as number;
+
+    // Assert: the settings, and what they add up to.
+    expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBe(1);
+    expect(batchSize).toBe(100);
+    expect(concurrency).toBe(10);
+    expect(replayer?.Timeout).toBe(20);
+    expect(visibilityS).toBe(6 * 20);
+    expect(spill?.RedrivePolicy.maxReceiveCount).toBe(60);
+    // docs/deploy.md: a batch of 100 replayed concurrently takes about 0.2 s (one to three DynamoDB
+    // requests of ~10 ms each per record, the slowest of 100, and the poller's receive and delete).
+    const backlog = 5_000 * 5 * 60;
+    const recordsPerSecond = (concurrency * batchSize) / 0.2;
+    // The last records tried during the outage come back after the visibility timeout at most.
+    const drainedWithinS = visibilityS + backlog / recordsPerSecond;
+    expect(drainedWithinS).toBeLessThanOrEqual(10 * 60);
+    // The write units the drain adds stay within what the recommended warm throughput (20,000/s)
+    // leaves beside the live hooks' (10,000/s), at ~2 per record.
+    expect(recordsPerSecond * 2).toBeLessThanOrEqual(20_000 - 10_000);
+    // An outage longer than the drain's whole retry budget would dead-letter: it is two hours.
+    expect(spill?.RedrivePolicy.maxReceiveCount * visibilityS).toBeGreaterThanOrEqual(2 * 60 * 60);
+  });
+});
+
 describe('the monitoring realms', () => {
   it('are routed POST /api/<realm> to the realm-api function, which admits the monitoring API token (no AWS signature: OAM clients send none)', () => {
     for (const realm of REALMS) {

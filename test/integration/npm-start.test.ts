@@ -2,15 +2,28 @@
  * `npm start` as an operator runs it (`node infra/local/main.ts`, what the script execs): it starts
  * its own DynamoDB Local, creates the tables, answers WCS's hooks, serves the realtime API when
  * `API_TOKEN` is set, and stops on SIGTERM or SIGINT, DynamoDB Local's Java process included.
+ * Killed with `kill -9`, it loses no spilled hook (the restart drains what was left), and its
+ * DynamoDB Local is stopped, by its reaper or by the restart, whichever comes first: never reused.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
 import { freePort } from '../../infra/local/dynamodb-local.ts';
+import type { SpilledHook } from '../../shared/http/spill.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { listening, npmStart, spawnNpmStart } from '../support/npm-start.ts';
 
@@ -152,7 +165,7 @@ describe('npm start', () => {
     }
   }, 30_000);
 
-  it('leaves no DynamoDB Local behind when it is killed with SIGKILL', async () => {
+  it('leaves no DynamoDB Local behind when it is killed with SIGKILL: its reaper stops it about a second later', async () => {
     const dynamoPort = await freePort();
     const { child, exited } = await npmStart({
       PORT: String(await freePort()),
@@ -172,6 +185,108 @@ describe('npm start', () => {
     }
     expect(free).toBe(true);
   }, 60_000);
+
+  it('drains every one of 20,000 spilled lines after kill -9 mid-drain and a restart, replaying again only what was under way', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'npm-start-kill-'));
+    const spillDir = join(work, 'spill');
+    mkdirSync(spillDir);
+    const prefix = `kill-${randomUUID().slice(0, 8)}`;
+    const wcs = new FakeWcs({ appUrl: 'http://unused', appKey: 'defaultApp' });
+    // The spill as the server writes it: 2,000 sessions of 10 data messages each, one line a
+    // DataStatusEvent (one write each: the test is about the spill, not the cost of a hook).
+    const spilled = Array.from({ length: 2_000 }, () => wcs.newSession()).flatMap((session) =>
+      Array.from({ length: 10 }, () => {
+        const hook: SpilledHook = {
+          method: 'DataStatusEvent',
+          body: { ...session, operationId: randomUUID(), status: 'ACCEPTED' },
+          receivedAt: new Date().toISOString(),
+          digest: randomUUID().replace(/-/g, ''),
+        };
+        return JSON.stringify(hook);
+      }),
+    );
+    writeFileSync(join(spillDir, 'spill.jsonl'), `${spilled.join('\n')}\n`);
+    // The test run's DynamoDB Local, which outlives the kill, as a database on disk would.
+    const env = {
+      PORT: String(await freePort()),
+      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+      SPILL_DIR: spillDir,
+      TABLE_PREFIX: prefix,
+      SPILL_DRAIN_LOG_INTERVAL_S: '1',
+    };
+    const doneLines = () =>
+      readdirSync(spillDir)
+        .filter((n) => n.endsWith('.done'))
+        .reduce(
+          (sum, n) => sum + readFileSync(join(spillDir, n), 'utf8').split('\n').filter(Boolean).length,
+          0,
+        );
+    const first = await npmStart(env);
+    while (doneLines() < 200) await new Promise((r) => setTimeout(r, 100));
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const doneBeforeTheKill = doneLines();
+    const second = await npmStart(env);
+
+    while (readdirSync(spillDir).some((n) => n.startsWith('draining-') || n === 'spill.jsonl'))
+      await new Promise((r) => setTimeout(r, 500));
+    const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
+    let written = 0;
+    let from: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await client.send(
+        new ScanCommand({ TableName: `${prefix}-dataMessages`, Select: 'COUNT', ExclusiveStartKey: from }),
+      );
+      written += page.Count ?? 0;
+      from = page.LastEvaluatedKey;
+    } while (from);
+    client.destroy();
+    expect(written).toBe(20_000);
+    expect(readdirSync(spillDir)).toEqual([]);
+    // The restart resumed: its first report of lines left counts none that was done before the kill.
+    const reports = second
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"draining the spill"'))
+      .map((l) => JSON.parse(l) as { linesLeft: number });
+    expect(reports[0]?.linesLeft).toBeLessThanOrEqual(20_000 - doneBeforeTheKill);
+
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    rmSync(work, { recursive: true, force: true });
+  }, 900_000);
+
+  it('stops the DynamoDB Local a killed npm start left, when restarted before its reaper did: stopped, never reused', async () => {
+    const dynamoPort = await freePort();
+    const env = {
+      PORT: String(await freePort()),
+      DYNAMODB_IN_MEMORY: 'true',
+      DYNAMODB_LOCAL_PORT: String(dynamoPort),
+    };
+    const first = await npmStart(env);
+    // Its DynamoDB Local, and the reaper that would stop it a second after the server is gone: the
+    // reaper is stopped too, as if the restart came first, so that the restart must deal with it.
+    const children = execFileSync('pgrep', ['-P', String(first.child.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    const commandOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const java = children.find((pid) => commandOf(pid).includes('DynamoDBLocal')) as number;
+    const reaper = children.find((pid) => commandOf(pid).startsWith('sh')) as number;
+    process.kill(reaper, 'SIGKILL');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(await listening(dynamoPort)).toBe(true);
+
+    const second = await npmStart(env);
+
+    expect(second.output()).toContain(`stopped the DynamoDB Local (pid ${java}) a killed npm start left`);
+    expect(existsSync(`/proc/${java}`)).toBe(false);
+    expect(await listening(dynamoPort)).toBe(true);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
 
   it.each([
     [
