@@ -8,7 +8,7 @@
 
 import { setting } from '../kernel/config.ts';
 import { type AppPolicy, appPolicySchema, parseDefaultPolicy } from './app-policy.ts';
-import { getConfig, listConfig, putConfig } from './config-store.ts';
+import { createConfig, getConfig, listConfig, putConfig } from './config-store.ts';
 
 export { type AppPolicy, appPolicyFields, appPolicySchema } from './app-policy.ts';
 
@@ -44,6 +44,16 @@ export async function putAppPolicy(appKey: string, fields: unknown): Promise<App
   await putConfig('app', appKey, policy);
   cache.delete(appKey);
   return { ...policy, appKey };
+}
+
+/**
+ * Stores the policy of `appKey` (validated; throws naming the bad field) only if the app has none;
+ * false when it has one, which is kept.
+ */
+export async function createAppPolicy(appKey: string, fields: unknown): Promise<boolean> {
+  const created = await createConfig('app', appKey, appPolicySchema.parse(fields));
+  if (created) cache.delete(appKey);
+  return created;
 }
 
 /** Every stored policy. */

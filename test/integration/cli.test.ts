@@ -3,45 +3,12 @@
  * Local: an app policy set with it governs the hooks, a token it issues admits a client, and its
  * revoke cuts the client off at the next keep-alive.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TEST_TABLE_PREFIX } from '../support/constants.ts';
+import { cli } from '../support/cli.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { openSocket } from '../support/ws-client.ts';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * Runs the CLI as a user does, without blocking this process: the hook server under test runs in
- * it, and a blocked event loop would let its idle keep-alive connections time out under the client.
- */
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** What the CLI printed, parsed: any JSON. */
-  readonly json: ReturnType<typeof JSON.parse>;
-}
-
-function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['infra/cli.ts', ...args],
-      { cwd: root, env: { ...process.env, TABLE_PREFIX: TEST_TABLE_PREFIX, ...env } },
-      (error, stdout, stderr) =>
-        resolve({
-          status: error ? Number(error.code ?? 1) : 0,
-          stdout,
-          stderr,
-          json: stdout ? JSON.parse(stdout) : undefined,
-        }),
-    );
-  });
-}
 
 let server: RunningHookServer;
 const CLI_API_TOKEN = 'cli-test-operator-token';
