@@ -81,6 +81,7 @@ export const CONTEXT_KEYS = [
   'allowedOrigins',
   'stompMaxTimeoutMs',
   'endpointLogicFunctions',
+  'endpointsEdge',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -205,6 +206,11 @@ export interface StageConfig {
    * the endpoint functions may invoke these. Default: `wcs-endpoint-*` in the stack's account and region.
    */
   readonly endpointLogicFunctions: readonly string[];
+  /**
+   * A CloudFront distribution in front of the WebSocket endpoints (`/ws/<code>` URLs). Default true;
+   * false for an account where CloudFront is not yet allowed: user agents use the direct URLs.
+   */
+  readonly endpointsEdge: boolean;
 }
 
 /** `value` as a list: a list, or comma-separated text; unset, empty. */
@@ -413,6 +419,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     reconcileGraceSeconds: number('reconcileGraceSeconds', SETTINGS.RECONCILE_GRACE_S.fallback),
     nodeLostAfterSeconds: number('nodeLostAfterSeconds', SETTINGS.NODE_LOST_AFTER_S.fallback),
     endpointLogicFunctions: logicFunctions(read('endpointLogicFunctions')),
+    endpointsEdge: boolean('endpointsEdge', true),
     nodeDiscovery: nodeDiscovery as StageConfig['nodeDiscovery'],
     nodePollMaxNodes: integer('nodePollMaxNodes', 'NODE_POLL_MAX_NODES'),
     reconcileMaxChanges: integer('reconcileMaxChanges', 'RECONCILE_MAX_CHANGES'),

@@ -11,6 +11,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { buildApp } from '../../infra/build-app.ts';
 import { CONTEXT_KEYS } from '../../infra/config.ts';
+import { ENDPOINTS_STAGE } from '../../infra/constructs/endpoints-api.ts';
 import { SETTINGS } from '../../shared/kernel/config.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 
@@ -300,6 +301,34 @@ describe('configuration the functions could not honour', () => {
     [{ nodeLossBrakePercent: -5 }, /context "nodeLossBrakePercent" must be a whole number \(0 or more\)/],
   ])('%j fails synthesis with the reason', (context, message) => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, ...context } })).toThrow(message);
+  });
+});
+
+describe('the endpoints edge', () => {
+  const synthesized = (context: Record<string, unknown>) =>
+    Template.fromStack(buildApp({ context: { ...NO_BUNDLING, ...context } }).stack);
+
+  it('is a CloudFront distribution with its path function by default, giving EndpointsUrl', () => {
+    const template = synthesized({});
+    template.resourceCountIs('AWS::CloudFront::Distribution', 1);
+    template.resourceCountIs('AWS::CloudFront::Function', 1);
+    expect(Object.keys(template.findOutputs('EndpointsUrl'))).toHaveLength(1);
+    expect(Object.keys(template.findOutputs('EndpointsDirectUrl'))).toHaveLength(1);
+  });
+
+  it('is left out with endpointsEdge=false (CloudFront not yet allowed): the direct URL remains', () => {
+    const template = synthesized({ endpointsEdge: false });
+    template.resourceCountIs('AWS::CloudFront::Distribution', 0);
+    template.resourceCountIs('AWS::CloudFront::Function', 0);
+    expect(template.findOutputs('EndpointsUrl')).toEqual({});
+    expect(Object.keys(template.findOutputs('EndpointsDirectUrl'))).toHaveLength(1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: ENDPOINTS_STAGE });
+  });
+
+  it('refuses a value that is not true or false', () => {
+    expect(() => buildApp({ context: { ...NO_BUNDLING, endpointsEdge: 'maybe' } })).toThrow(
+      /context "endpointsEdge" must be true or false/,
+    );
   });
 });
 
