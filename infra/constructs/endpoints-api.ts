@@ -81,9 +81,9 @@ export function pathRewriteCode(stage: string): string {
 /**
  * WebSocket endpoints for user agents (`docs/endpoints.md`) in AWS: an API Gateway WebSocket API
  * (`$connect` admits by the app's token and roles and runs the logic's `open`, `$default` a message,
- * `$disconnect` `error` and `close`), a CloudFront distribution giving it the `/ws/<code>` URLs, the
- * operator routes `/api/endpoints...` on the hook API (IAM), and the grants: posting to this API's
- * connections, invoking the logic functions allowed.
+ * `$disconnect` `error` and `close`), a CloudFront distribution giving it the `/ws/<code>` URLs
+ * (unless `edge: false`), the operator routes `/api/endpoints...` on the hook API (IAM), and the
+ * grants: posting to this API's connections, invoking the logic functions allowed.
  */
 export class EndpointsApi extends Construct {
   readonly api: WebSocketApi;
