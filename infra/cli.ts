@@ -23,6 +23,7 @@
  *   endpoints get CODE | endpoints list | endpoints delete CODE | endpoints who CODE
  *   endpoints send CODE [--user U] --text T [--wcs]     (no --user: to everyone on it)
  *   endpoints messages CODE --user U                    (the last messages sent to U; `*`: broadcasts)
+ *   migrate apps-to-config [--from TABLE] [--dry-run]   (docs/deploy.md, "Upgrading")
  *
  * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON. With `--stack`,
  * `send` always queues a job: the sender in AWS delivers it.
@@ -56,7 +57,9 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   endpoints get CODE | endpoints list | endpoints delete CODE
   endpoints who CODE          who is on it, and how many connections each has
   endpoints send CODE [--user U] --text T [--wcs]   sendMessage (no --user: to everyone on it)
-  endpoints messages CODE --user U                  the last messages sent to U (* for broadcasts)`;
+  endpoints messages CODE --user U                  the last messages sent to U (* for broadcasts)
+  migrate apps-to-config [--from TABLE] [--dry-run] copy the app policies of an older stack's apps
+                              table (TABLE, or APPS_TABLE; locally <prefix>-apps) into config`;
 
 /** An argument the CLI cannot take: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -119,6 +122,8 @@ const OPTIONS = {
   for: { type: 'string' },
   reason: { type: 'string' },
   force: { type: 'boolean' },
+  from: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -307,6 +312,7 @@ async function run(): Promise<unknown> {
     throw new UsageError(`unknown nodes command "${sub ?? ''}"`);
   }
   if (command === 'endpoints') return endpoints(sub, name);
+  if (command === 'migrate') return migrate(sub);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -370,6 +376,16 @@ async function deleteApp(appKey: string | undefined): Promise<unknown> {
     deleted: { appKey, policy, denials: denialIds },
     ...(open.length > 0 && { openSessionsLeft: open.map((s) => s.sessionId) }),
   };
+}
+
+/** `migrate ...`: moves data a newer version keeps elsewhere (docs/deploy.md, "Upgrading"). */
+async function migrate(name: string | undefined): Promise<unknown> {
+  if (name !== 'apps-to-config') throw new UsageError(`unknown migration "${name ?? ''}"`);
+  const local = values.stack ? undefined : `${process.env.TABLE_PREFIX || 'wcs-hooks-local'}-apps`;
+  const from = values.from ?? process.env.APPS_TABLE ?? local;
+  if (!from) throw new UsageError("migrate apps-to-config needs --from (the older stack's apps table)");
+  const { migrateAppsToConfig } = await import('#shared/state/apps-migration.ts');
+  return migrateAppsToConfig(from, { dryRun: values['dry-run'] ?? false });
 }
 
 /** `--logic` as an endpoint's logic; a webhook keeps the secret it has unless one is given. */

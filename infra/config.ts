@@ -34,6 +34,80 @@ function atMost(key: string, value: number, most: number, why = ''): number {
   return value;
 }
 
+/**
+ * Every context key the stack reads, as docs/deploy.md ("Settings") lists them. A key of this app's
+ * form (camelCase, no namespace: CDK's own have `@`, `:` or `-`) that is none of them fails
+ * synthesis, naming them all: a misspelt or retired setting would otherwise be ignored, and the
+ * stack deployed with its default.
+ */
+export const CONTEXT_KEYS = [
+  'stage',
+  'retainData',
+  'logRetentionDays',
+  'dataRetentionDays',
+  'logLevel',
+  'logEachHook',
+  'throttleRateLimit',
+  'throttleBurstLimit',
+  'hookBodyLimitBytes',
+  'requireSignedHooks',
+  'alarmEmail',
+  'clientErrorRatePercent',
+  'defaultAppPolicy',
+  'decisionBudgetMs',
+  'decisionFailModes',
+  'eventBudgetMs',
+  'spillBreakerMs',
+  'maxStoredCustomBytes',
+  'tableWarmThroughput',
+  'sendMaxReceiveCount',
+  'refusalAlarmPerMinute',
+  'nodePollIntervalMinutes',
+  'metricsRetentionHours',
+  'reconcileGraceSeconds',
+  'nodeLostAfterSeconds',
+  'nodeDiscovery',
+  'nodePollMaxNodes',
+  'reconcileMaxChanges',
+  'reconcileStaleAfterSeconds',
+  'reconcileMassEndPercent',
+  'nodeLossBrakePercent',
+  'streamKeepAliveTimeoutSeconds',
+  'vpcSubnetIds',
+  'vpcSecurityGroupIds',
+  'vpcEgress',
+  'vpcId',
+  'vpcRouteTableIds',
+  'allowedOrigins',
+  'stompMaxTimeoutMs',
+  'endpointLogicFunctions',
+  'endpointsEdge',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** Keys no longer read, each with what took its place. */
+const RETIRED_CONTEXT_KEYS: Readonly<Record<string, string>> = {
+  // An environment variable holds 4 KB at most: a 50-node map did not deploy. The map is data now.
+  wcsRestUrls:
+    'node REST URLs live in the configuration store; set each with `npm run cli -- --stack <stack> nodes put <nodeId|ip> <url>`',
+};
+
+/** A key of this app's form: camelCase, no namespace. */
+const OWN_KEY_FORM = /^[a-z][A-Za-z0-9]*$/;
+
+/** Fails on a retired key, or on a key of this app's form that the stack does not read. */
+function refuseUnknownContext(node: Node): void {
+  const known: readonly string[] = CONTEXT_KEYS;
+  for (const key of Object.keys(node.getAllContext())) {
+    const retired = RETIRED_CONTEXT_KEYS[key];
+    if (retired !== undefined) throw new Error(`context "${key}" is no longer read: ${retired}`);
+    if (OWN_KEY_FORM.test(key) && !known.includes(key))
+      throw new Error(
+        `context "${key}" is not a setting of wcs-hooks (docs/deploy.md, "Settings"); the settings are: ${CONTEXT_KEYS.join(', ')}`,
+      );
+  }
+}
+
 /** The values of `NODE_DISCOVERY`, as its setting in `shared/kernel/config.ts` allows them: which nodes may be sent requests. */
 export const NODE_DISCOVERY_MODES = SETTINGS.NODE_DISCOVERY.choices;
 
@@ -132,6 +206,11 @@ export interface StageConfig {
    * the endpoint functions may invoke these. Default: `wcs-endpoint-*` in the stack's account and region.
    */
   readonly endpointLogicFunctions: readonly string[];
+  /**
+   * A CloudFront distribution in front of the WebSocket endpoints (`/ws/<code>` URLs). Default true;
+   * false for an account where CloudFront is not yet allowed: user agents use the direct URLs.
+   */
+  readonly endpointsEdge: boolean;
 }
 
 /** `value` as a list: a list, or comma-separated text; unset, empty. */
@@ -203,7 +282,7 @@ function resourceIds(key: string, value: unknown, prefix: string, most: number):
  * (`vpcEgress`), and what only the `endpoints` egress reads. Nothing is looked up: synthesis needs
  * no credentials.
  */
-function vpcFrom(read: (key: string) => unknown): Pick<StageConfig, 'vpc'> {
+function vpcFrom(read: (key: ContextKey) => unknown): Pick<StageConfig, 'vpc'> {
   const subnetIds = resourceIds('vpcSubnetIds', read('vpcSubnetIds'), 'subnet', 16);
   const securityGroupIds = resourceIds('vpcSecurityGroupIds', read('vpcSecurityGroupIds'), 'sg', 5);
   const endpointsOnly = { vpcId: read('vpcId'), vpcRouteTableIds: read('vpcRouteTableIds') };
@@ -241,10 +320,11 @@ function vpcFrom(read: (key: string) => unknown): Pick<StageConfig, 'vpc'> {
 
 /** The configuration from `node`'s context, defaults applied; a malformed value fails synthesis with its name. */
 export function stageConfigFrom(node: Node): StageConfig {
-  const read = (key: string) => parse(node.tryGetContext(key));
+  refuseUnknownContext(node);
+  const read = (key: ContextKey) => parse(node.tryGetContext(key));
   const stage = String(read('stage') ?? 'dev');
   const isProd = stage === 'prod';
-  const number = (key: string, fallback: number) => {
+  const number = (key: ContextKey, fallback: number) => {
     const value = read(key) ?? fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new Error(`context "${key}" must be a positive number, got ${JSON.stringify(value)}`);
@@ -253,7 +333,7 @@ export function stageConfigFrom(node: Node): StageConfig {
   };
   // A setting the functions read as an integer (`SETTINGS[name]`): its default, and whether 0 is
   // allowed, come from the catalogue, so synthesis refuses what the functions would refuse at start.
-  const integer = (key: string, name: SettingName) => {
+  const integer = (key: ContextKey, name: SettingName) => {
     const definition: Setting = SETTINGS[name];
     if (definition.kind !== 'integer') throw new Error(`${name} is not an integer setting`);
     const value = read(key) ?? definition.fallback;
@@ -264,20 +344,14 @@ export function stageConfigFrom(node: Node): StageConfig {
       );
     return value;
   };
-  const percent = (key: string, name: SettingName) =>
+  const percent = (key: ContextKey, name: SettingName) =>
     atMost(key, integer(key, name), 100, 'a share of what is counted');
-  const boolean = (key: string, fallback: boolean) => {
+  const boolean = (key: ContextKey, fallback: boolean) => {
     const value = read(key) ?? fallback;
     if (typeof value !== 'boolean')
       throw new Error(`context "${key}" must be true or false, got ${JSON.stringify(value)}`);
     return value;
   };
-  if (read('wcsRestUrls') !== undefined) {
-    // An environment variable holds 4 KB at most: a 50-node map did not deploy. The map is data now.
-    throw new Error(
-      'context "wcsRestUrls" is no longer read: node REST URLs live in the configuration store; set each with `npm run cli -- --stack <stack> nodes put <nodeId|ip> <url>`',
-    );
-  }
   const alarmEmail = read('alarmEmail');
   const defaultAppPolicy = read('defaultAppPolicy') ?? 'open';
   const decisionFailModes = read('decisionFailModes') ?? {};
@@ -345,6 +419,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     reconcileGraceSeconds: number('reconcileGraceSeconds', SETTINGS.RECONCILE_GRACE_S.fallback),
     nodeLostAfterSeconds: number('nodeLostAfterSeconds', SETTINGS.NODE_LOST_AFTER_S.fallback),
     endpointLogicFunctions: logicFunctions(read('endpointLogicFunctions')),
+    endpointsEdge: boolean('endpointsEdge', true),
     nodeDiscovery: nodeDiscovery as StageConfig['nodeDiscovery'],
     nodePollMaxNodes: integer('nodePollMaxNodes', 'NODE_POLL_MAX_NODES'),
     reconcileMaxChanges: integer('reconcileMaxChanges', 'RECONCILE_MAX_CHANGES'),

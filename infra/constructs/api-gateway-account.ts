@@ -38,7 +38,8 @@ export class ApiGatewayCloudWatchRole extends Construct {
       entryPath: 'infra/custom-resources/api-gateway-account.ts',
       description: "wcs-hooks: sets the account's API Gateway CloudWatch Logs role where it has none",
       logRetention: props.logRetention,
-      timeout: Duration.seconds(30),
+      // Up to about 4 minutes waiting for IAM to propagate a new role (`setAccountRole`).
+      timeout: Duration.minutes(5),
     });
     handler.addToRolePolicy(
       new PolicyStatement({

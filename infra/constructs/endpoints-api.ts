@@ -50,6 +50,11 @@ export interface EndpointsApiProps {
    * reaches the WebSocket management API (egress `nat`). Default: outside any VPC.
    */
   readonly network?: NodeNetwork;
+  /**
+   * A CloudFront distribution giving the `/ws/<code>` URLs. Default true; false (an account where
+   * CloudFront is not yet allowed) leaves user agents the direct `/ws?endpoint=<code>` URLs.
+   */
+  readonly edge?: boolean;
 }
 
 const SOCKET_FUNCTIONS = ['endpoint-connect', 'endpoint-message', 'endpoint-disconnect'] as const;
@@ -77,17 +82,18 @@ export function pathRewriteCode(stage: string): string {
 /**
  * WebSocket endpoints for user agents (`docs/endpoints.md`) in AWS: an API Gateway WebSocket API
  * (`$connect` admits by the app's token and roles and runs the logic's `open`, `$default` a message,
- * `$disconnect` `error` and `close`), a CloudFront distribution giving it the `/ws/<code>` URLs, the
- * operator routes `/api/endpoints...` on the hook API (IAM), and the grants: posting to this API's
- * connections, invoking the logic functions allowed.
+ * `$disconnect` `error` and `close`), a CloudFront distribution giving it the `/ws/<code>` URLs
+ * (unless `edge: false`), the operator routes `/api/endpoints...` on the hook API (IAM), and the
+ * grants: posting to this API's connections, invoking the logic functions allowed.
  */
 export class EndpointsApi extends Construct {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
-  readonly distribution: Distribution;
+  /** The CloudFront edge; undefined with `edge: false`. */
+  readonly distribution?: Distribution;
   readonly functions: Readonly<Record<(typeof SOCKET_FUNCTIONS)[number] | 'endpoints-api', HookFunction>>;
-  /** `wss://<distribution>/ws/`: a user agent appends the endpoint code. */
-  readonly url: string;
+  /** `wss://<distribution>/ws/`: a user agent appends the endpoint code. Undefined with `edge: false`. */
+  readonly url?: string;
 
   constructor(scope: Construct, id: string, props: EndpointsApiProps) {
     super(scope, id);
@@ -127,25 +133,28 @@ export class EndpointsApi extends Construct {
       extraLogFields: { disconnectStatusCode: '$context.disconnectStatusCode' },
     }));
 
-    const rewrite = new EdgeFunction(this, 'PathRewrite', {
-      code: FunctionCode.fromInline(pathRewriteCode(ENDPOINTS_STAGE)),
-      runtime: FunctionRuntime.JS_2_0,
-      comment: 'wcs-hooks endpoints: /ws/<code> to the WebSocket API stage with ?endpoint=<code>',
-    });
-    this.distribution = new Distribution(this, 'Edge', {
-      comment: 'wcs-hooks WebSocket endpoints: wss://<this>/ws/<endpoint code>',
-      defaultBehavior: {
-        origin: new HttpOrigin(`${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`),
-        viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
-        allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
-        cachePolicy: CachePolicy.CACHING_DISABLED,
-        // Every viewer header (the WebSocket handshake's, Origin) and the query string (?token=), but
-        // not the Host: API Gateway answers only to its own.
-        originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-        functionAssociations: [{ function: rewrite, eventType: FunctionEventType.VIEWER_REQUEST }],
-      },
-    });
-    this.url = `wss://${this.distribution.distributionDomainName}/ws/`;
+    if (props.edge ?? true) {
+      const rewrite = new EdgeFunction(this, 'PathRewrite', {
+        code: FunctionCode.fromInline(pathRewriteCode(ENDPOINTS_STAGE)),
+        runtime: FunctionRuntime.JS_2_0,
+        comment: 'wcs-hooks endpoints: /ws/<code> to the WebSocket API stage with ?endpoint=<code>',
+      });
+      this.distribution = new Distribution(this, 'Edge', {
+        comment: 'wcs-hooks WebSocket endpoints: wss://<this>/ws/<endpoint code>',
+        defaultBehavior: {
+          origin: new HttpOrigin(`${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`),
+          viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+          allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+          cachePolicy: CachePolicy.CACHING_DISABLED,
+          // Every viewer header (the WebSocket handshake's, Origin) and the query string (?token=), but
+          // not the Host: API Gateway answers only to its own.
+          originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+          functionAssociations: [{ function: rewrite, eventType: FunctionEventType.VIEWER_REQUEST }],
+        },
+      });
+      this.url = `wss://${this.distribution.distributionDomainName}/ws/`;
+      this.acknowledgeEdge(this.distribution);
+    }
 
     const integration = new HttpLambdaIntegration('EndpointsIntegration', this.functions['endpoints-api']);
     const authorizer = new HttpIamAuthorizer();
@@ -182,9 +191,13 @@ export class EndpointsApi extends Construct {
       { id: 'AwsSolutions-APIG4', reason: socketAuthorization },
       { id: controlTower('api_gw_v2_authorization_type_configured_check'), reason: socketAuthorization },
     );
+  }
+
+  /** The edge's findings that do not apply, and why. */
+  private acknowledgeEdge(distribution: Distribution): void {
     const edge = 'The distribution only rewrites /ws/<code> for the WebSocket API and caches nothing';
     const ownCertificate = `${edge}; it uses the default CloudFront certificate: put a custom domain with its certificate and TLSv1.2_2021 in front for production (docs/endpoints.md).`;
-    Validations.of(this.distribution).acknowledge(
+    Validations.of(distribution).acknowledge(
       { id: 'AwsSolutions-CFR1', reason: `${edge}; who may connect is decided by tokens, not by country.` },
       {
         id: 'AwsSolutions-CFR2',

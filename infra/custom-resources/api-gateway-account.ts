@@ -32,6 +32,52 @@ async function roleExists(arn: string): Promise<boolean> {
   }
 }
 
+/**
+ * API Gateway's refusal of a role IAM has not yet propagated (a role made in the same deployment):
+ * "The role ARN does not have required permissions set to API Gateway", a BadRequest (or, at times,
+ * an AccessDenied). It passes within minutes; any other error is final.
+ */
+function notYetPropagated(error: unknown): boolean {
+  const { name, message } = error as Error;
+  return (
+    (name === 'BadRequestException' || name === 'AccessDeniedException') &&
+    /role ARN does not have required permissions/i.test(message ?? '')
+  );
+}
+
+/** Waits between tries: 2 s doubling to 30 s, about 4 minutes in all (CDK's own provider waits as long). */
+const PROPAGATION_WAITS_MS = [2, 4, 8, 16, 30, 30, 30, 30, 30, 30, 30].map((s) => s * 1000);
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sets the account's CloudWatch Logs role to `roleArn`, trying again while IAM propagates it, for
+ * at most the sum of `PROPAGATION_WAITS_MS`; then fails with API Gateway's last answer.
+ */
+export async function setAccountRole(
+  client: Pick<APIGatewayClient, 'send'>,
+  roleArn: string,
+  options: { sleep?: (ms: number) => Promise<void> } = {},
+): Promise<void> {
+  const sleep = options.sleep ?? sleepMs;
+  const update = () =>
+    client.send(
+      new UpdateAccountCommand({
+        patchOperations: [{ op: 'replace', path: '/cloudwatchRoleArn', value: roleArn }],
+      }),
+    );
+  for (const waitMs of PROPAGATION_WAITS_MS) {
+    try {
+      await update();
+      return;
+    } catch (error) {
+      if (!notYetPropagated(error)) throw error;
+      await sleep(waitMs);
+    }
+  }
+  await update();
+}
+
 const PHYSICAL_ID = 'api-gateway-account-cloudwatch-role';
 
 export async function handler(event: CloudFormationCustomResourceEvent) {
@@ -43,13 +89,7 @@ export async function handler(event: CloudFormationCustomResourceEvent) {
     exists: cloudwatchRoleArn ? await roleExists(cloudwatchRoleArn) : false,
   };
   const toSet = roleToSet(current, ours);
-  if (toSet) {
-    await apiGateway.send(
-      new UpdateAccountCommand({
-        patchOperations: [{ op: 'replace', path: '/cloudwatchRoleArn', value: toSet }],
-      }),
-    );
-  }
+  if (toSet) await setAccountRole(apiGateway, toSet);
   return {
     PhysicalResourceId: PHYSICAL_ID,
     Data: { CloudWatchRoleArn: toSet ?? cloudwatchRoleArn, SetByThisStack: String(Boolean(toSet)) },

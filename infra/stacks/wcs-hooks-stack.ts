@@ -196,14 +196,17 @@ export class WcsHooksStack extends Stack {
       logRetention: config.logRetentionDays,
       environment: nodeCallerEnvironment,
       logicFunctions: config.endpointLogicFunctions,
+      edge: config.endpointsEdge,
       accountLogsRole: realtime.accountLogsRole.resource,
       ...(network && { network }),
     });
-    new CfnOutput(this, 'EndpointsUrl', {
-      value: endpoints.url,
-      description:
-        "wss:// URL of the WebSocket endpoints for user agents: append the endpoint code (add ?token=<the app's token>)",
-    });
+    // Without the CloudFront edge (`endpointsEdge=false`), user agents use EndpointsDirectUrl.
+    if (endpoints.url)
+      new CfnOutput(this, 'EndpointsUrl', {
+        value: endpoints.url,
+        description:
+          "wss:// URL of the WebSocket endpoints for user agents: append the endpoint code (add ?token=<the app's token>)",
+      });
     new CfnOutput(this, 'EndpointsDirectUrl', {
       value: `${endpoints.stage.url}?endpoint=`,
       description: 'The same endpoints without CloudFront: append the endpoint code',

@@ -4,12 +4,15 @@
  *
  * - In AWS, `WCS_HOOK_SECRET_ARN` names a Secrets Manager secret whose value is the comma-separated
  *   list. It is read on the first hook and cached for five minutes, so a rotation reaches every warm
- *   function within that time; the value never appears in an environment variable or a log.
+ *   function within that time; the value never appears in an environment variable or a log. While
+ *   Secrets Manager cannot be reached, the secrets last read serve for `LAST_GOOD_MS` (an hour)
+ *   more, logged: every hook would otherwise be answered 500 through a Secrets Manager outage.
  * - Locally, `WCS_HOOK_SECRET` holds the comma-separated list itself.
  * - Neither set: signatures are not checked (WCS's default `rest_hook_send_hash=false`).
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { setting } from '../kernel/config.ts';
+import { logger } from '../kernel/logger.ts';
 
 const CACHE_SECONDS = 300;
 const secretArn = setting('WCS_HOOK_SECRET_ARN');
@@ -36,12 +39,28 @@ export function secretsFromEnvironment(raw: string | undefined): string[] {
 
 const fromEnvironment = secretsFromEnvironment(setting('WCS_HOOK_SECRET'));
 
+/** How long after they were read the secrets serve while Secrets Manager cannot be reached. */
+export const LAST_GOOD_MS = 60 * 60_000;
+
+let lastGood: { secrets: string[]; readAt: number } | undefined;
+
 /** The secrets a hook's `Authorization` may be signed with. */
 export async function hookSecrets(): Promise<readonly string[]> {
   if (!secretArn) return fromEnvironment;
-  const value = await getSecret(secretArn, { maxAge: CACHE_SECONDS });
+  let value: unknown;
+  try {
+    value = await getSecret(secretArn, { maxAge: CACHE_SECONDS });
+  } catch (error) {
+    if (lastGood === undefined || Date.now() - lastGood.readAt > LAST_GOOD_MS) throw error;
+    logger.warn('Secrets Manager cannot be reached: the hook secrets last read serve', {
+      readAt: new Date(lastGood.readAt).toISOString(),
+      error: (error as Error).message,
+    });
+    return lastGood.secrets;
+  }
   const secrets = parseSecretList(typeof value === 'string' ? value : undefined);
   // A configured but empty secret must not silently turn verification off.
   if (secrets.length === 0) throw new Error(`secret ${secretArn} holds no hook secret`);
+  lastGood = { secrets, readAt: Date.now() };
   return secrets;
 }

@@ -14,7 +14,8 @@ import {
   connectionStatusEventBody,
   dataStatusEventBody,
   onDataEventBody,
-  streamBody,
+  playStreamBody,
+  publishStreamBody,
   streamEventBody,
   streamStatusEventBody,
 } from './schemas.ts';
@@ -141,7 +142,7 @@ export const HANDLERS = {
     },
     // One-publisher-per-name and grants cannot be checked.
     answers: { decides: 'closed' },
-    schema: streamBody,
+    schema: publishStreamBody,
     description: 'Decides a publish (grants, one publisher per name) and records it PENDING.',
   }),
   'play-stream': hookHandler({
@@ -154,7 +155,7 @@ export const HANDLERS = {
     },
     // Viewers keep watching through a database blip; limits are soft for that time.
     answers: { decides: 'open' },
-    schema: streamBody,
+    schema: playStreamBody,
     description: 'Decides a play (grants, players per stream) and records it PENDING.',
   }),
   'unpublish-stream': hookHandler({

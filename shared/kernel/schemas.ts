@@ -116,15 +116,23 @@ function mediaFields(
 }
 
 /** The stream object of a decision, `publishStream` and `playStream` (§1.3, §3.4): every identifying field required. */
-export const streamBody = z.looseObject({
+const streamDecisionFields = {
   ...context,
   mediaSessionId: identifier('mediaSessionId'),
   name: boundedText(LIMITS.name),
-  published: z.boolean(),
   status: optional(identifier('status')),
   ...mediaFields(optional),
-});
+};
+export const streamBody = z.looseObject({ ...streamDecisionFields, published: z.boolean() });
 export type StreamBody = z.infer<typeof streamBody>;
+
+/**
+ * `published` as its method says (§1.3): a `publishStream` is a publisher's (`true`), a
+ * `playStream` the same shape with `false`. A body that says otherwise is refused naming the field,
+ * not decided as the other method, whose grants its function does not hold.
+ */
+export const publishStreamBody = z.looseObject({ ...streamDecisionFields, published: z.literal(true) });
+export const playStreamBody = z.looseObject({ ...streamDecisionFields, published: z.literal(false) });
 
 /**
  * The stream object of an event: `unPublishStream`, `stopStream`, `StreamStatusEvent`,

@@ -8,7 +8,7 @@
 
 import { setting } from '../kernel/config.ts';
 import { type AppPolicy, appPolicySchema, parseDefaultPolicy } from './app-policy.ts';
-import { deleteConfig, getConfig, listConfig, putConfig } from './config-store.ts';
+import { createConfig, deleteConfig, getConfig, listConfig, putConfig } from './config-store.ts';
 
 export { type AppPolicy, appPolicyFields, appPolicySchema } from './app-policy.ts';
 
@@ -54,6 +54,16 @@ export async function deleteAppPolicy(appKey: string): Promise<boolean> {
   const deleted = await deleteConfig('app', appKey);
   cache.delete(appKey);
   return deleted;
+}
+
+/**
+ * Stores the policy of `appKey` (validated; throws naming the bad field) only if the app has none;
+ * false when it has one, which is kept.
+ */
+export async function createAppPolicy(appKey: string, fields: unknown): Promise<boolean> {
+  const created = await createConfig('app', appKey, appPolicySchema.parse(fields));
+  if (created) cache.delete(appKey);
+  return created;
 }
 
 /** Every stored policy. */

@@ -56,14 +56,23 @@ export async function putConfig(
   );
 }
 
+/** Stores `value` for `kind`/`id` only if no entry is there; false when there was one (it is kept). */
+export function createConfig(kind: ConfigKind, id: string, value: unknown): Promise<boolean> {
+  return putIf('attribute_not_exists(id)', kind, id, value);
+}
+
 /** Stores `value` for `kind`/`id` only if an entry is there; false when there was none. */
-export async function replaceConfig(kind: ConfigKind, id: string, value: unknown): Promise<boolean> {
+export function replaceConfig(kind: ConfigKind, id: string, value: unknown): Promise<boolean> {
+  return putIf('attribute_exists(id)', kind, id, value);
+}
+
+async function putIf(condition: string, kind: ConfigKind, id: string, value: unknown): Promise<boolean> {
   try {
     await dynamo.send(
       new PutCommand({
         TableName: tableName(),
         Item: { kind, id, value, updatedAt: new Date().toISOString() },
-        ConditionExpression: 'attribute_exists(id)',
+        ConditionExpression: condition,
       }),
     );
     return true;

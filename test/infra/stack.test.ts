@@ -359,6 +359,53 @@ describe('observability', () => {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: ofType('AWS::SNS::Topic')[0]?.[0] }]);
   });
 
+  it("lets CloudWatch publish to the alarm topic from this account's alarms only, over TLS only", () => {
+    // A topic policy replaces SNS's default one: without an Allow, no alarm can publish.
+    const [topicId] = ofType('AWS::SNS::Topic')[0] ?? [];
+    const policies = ofType('AWS::SNS::TopicPolicy').filter(([, p]) =>
+      p.Properties.Topics.some((t: { Ref?: string }) => t.Ref === topicId),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = policies[0]?.[1].Properties.PolicyDocument.Statement as Record<string, any>[];
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    expect(allows).toEqual([
+      {
+        Sid: expect.any(String),
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topicId },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':cloudwatch:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':alarm:*',
+                ],
+              ],
+            },
+          },
+        },
+      },
+    ]);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sns:Publish',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+  });
+
   it('has a dashboard of the API and of the hooks by method', () => {
     const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0] ?? [];
     expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('MetricName=\\\\\\"Hooks\\\\\\"');

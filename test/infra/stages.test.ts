@@ -2,12 +2,16 @@
  * Configuration from context, and the checks at synthesis. These apps skip bundling
  * (`aws:cdk:bundling-stacks: []`): they are about the template, not the code.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { buildApp } from '../../infra/build-app.ts';
+import { CONTEXT_KEYS } from '../../infra/config.ts';
+import { ENDPOINTS_STAGE } from '../../infra/constructs/endpoints-api.ts';
 import { SETTINGS } from '../../shared/kernel/config.ts';
 import { TABLES } from '../../shared/store/tables.ts';
 
@@ -297,6 +301,74 @@ describe('configuration the functions could not honour', () => {
     [{ nodeLossBrakePercent: -5 }, /context "nodeLossBrakePercent" must be a whole number \(0 or more\)/],
   ])('%j fails synthesis with the reason', (context, message) => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, ...context } })).toThrow(message);
+  });
+});
+
+describe('the endpoints edge', () => {
+  const synthesized = (context: Record<string, unknown>) =>
+    Template.fromStack(buildApp({ context: { ...NO_BUNDLING, ...context } }).stack);
+
+  it('is a CloudFront distribution with its path function by default, giving EndpointsUrl', () => {
+    const template = synthesized({});
+    template.resourceCountIs('AWS::CloudFront::Distribution', 1);
+    template.resourceCountIs('AWS::CloudFront::Function', 1);
+    expect(Object.keys(template.findOutputs('EndpointsUrl'))).toHaveLength(1);
+    expect(Object.keys(template.findOutputs('EndpointsDirectUrl'))).toHaveLength(1);
+  });
+
+  it('is left out with endpointsEdge=false (CloudFront not yet allowed): the direct URL remains', () => {
+    const template = synthesized({ endpointsEdge: false });
+    template.resourceCountIs('AWS::CloudFront::Distribution', 0);
+    template.resourceCountIs('AWS::CloudFront::Function', 0);
+    expect(template.findOutputs('EndpointsUrl')).toEqual({});
+    expect(Object.keys(template.findOutputs('EndpointsDirectUrl'))).toHaveLength(1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: ENDPOINTS_STAGE });
+  });
+
+  it('refuses a value that is not true or false', () => {
+    expect(() => buildApp({ context: { ...NO_BUNDLING, endpointsEdge: 'maybe' } })).toThrow(
+      /context "endpointsEdge" must be true or false/,
+    );
+  });
+});
+
+describe('context keys', () => {
+  const docs = (file: string) => readFileSync(join(import.meta.dirname, '..', '..', 'docs', file), 'utf8');
+
+  it.each([
+    ['nodePollIntervalSeconds', 30],
+    ['retaindata', true],
+    ['throttleRate', 100],
+  ])('refuses %s, which the stack does not read, naming the settings it reads', (key, value) => {
+    expect(() => buildApp({ context: { ...NO_BUNDLING, [key]: value } })).toThrow(
+      new RegExp(
+        `context "${key}" is not a setting of wcs-hooks .*: stage, retainData, .*nodePollIntervalMinutes`,
+      ),
+    );
+  });
+
+  it("takes CDK's own keys: feature flags, its CLI's, its lookups", () => {
+    const context = {
+      ...NO_BUNDLING,
+      '@aws-cdk/aws-lambda:recognizeLayerVersion': true,
+      'acknowledged-issue-numbers': [34892],
+      'availability-zones:account=111111111111:region=eu-west-1': ['eu-west-1a', 'eu-west-1b'],
+    };
+    expect(() => buildApp({ context })).not.toThrow();
+  });
+
+  it('are the keys docs/deploy.md lists in "Settings", and the only ones docs/configuration.md names', () => {
+    const settings = docs('deploy.md').split('## Settings')[1]?.split('\n## ')[0] ?? '';
+    const listed = [...settings.matchAll(/^\| `(\w+)` +\|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual([...CONTEXT_KEYS].sort());
+    // The last column of each row says how AWS sets the variable, naming the context key first.
+    const named = docs('configuration.md')
+      .split('\n')
+      .map((row) => row.split('|').slice(1, -1))
+      .filter((cells) => cells.length === 4)
+      .flatMap((cells) => cells[3]?.match(/^ `([a-z]\w*)`/)?.[1] ?? []);
+    expect(named.length).toBeGreaterThan(10);
+    for (const key of named) expect(CONTEXT_KEYS).toContain(key);
   });
 });
 

@@ -5,6 +5,7 @@
  * and kept whole as a raw event when not even its key can be told (never a 400 that loses it).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { putAppPolicy } from '../../shared/state/apps.ts';
 import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
@@ -111,6 +112,38 @@ describe('a decision with missing or mistyped fields', () => {
     expect(fields).toEqual(['published', 'width']);
     expect(await getItem('streams', streamKey(stream))).toBeUndefined();
   });
+
+  it.each([
+    ['publishStream', false],
+    ['playStream', true],
+  ] as const)(
+    'answers 400 naming published for a %s with published %s, and records and holds nothing',
+    async (method, published) => {
+      // One place per stream, taken: a player's admission then reads what a publisher's function may not.
+      const appKey = `contradiction-${published}-${Date.now()}`;
+      await putAppPolicy(appKey, { admission: 'open', maxPlayersPerStream: 1, singlePublisher: true });
+      const app = new FakeWcs({ appUrl: server.appUrl, appKey });
+      const viewer = app.newSession();
+      await app.send('connect', app.connectBody(viewer));
+      const player = app.newStream(viewer, 'contradiction', false);
+      expect((await app.send('playStream', app.streamBody(player, 'PENDING'))).status).toBe(200);
+      const session = app.newSession();
+      await app.send('connect', app.connectBody(session));
+      const stream = app.newStream(session, 'contradiction', published);
+
+      const reply = await app.send(method, app.streamBody(stream, 'PENDING'));
+
+      expect(reply.status).toBe(400);
+      expect(reply.json).toMatchObject({
+        error: 'ValidationError',
+        details: [expect.objectContaining({ field: 'published' })],
+      });
+      expect(await getItem('streams', streamKey(stream))).toBeUndefined();
+      const holds = await getItem('streamNames', { appKey, name: 'contradiction' });
+      expect(holds).toMatchObject({ playerCount: 1 });
+      expect(holds?.publisherMediaSessionId).toBeUndefined();
+    },
+  );
 
   it('answers 400 when a context field is missing', async () => {
     const session = wcs.newSession();
