@@ -132,10 +132,10 @@ describe('npm run cli -- migrate apps-to-config', () => {
     );
   });
 
-  it('refuses an unknown migration, naming it', async () => {
+  it('refuses an unknown migration, naming it, as an argument error (exit 2)', async () => {
     const unknown = await cli(['migrate', 'apps-to-everything', '--from', oldTable]);
 
-    expect(unknown.status).toBe(1);
+    expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown migration "apps-to-everything"');
   });
 });
