@@ -92,6 +92,23 @@ function eventOf(
   } as unknown as APIGatewayProxyWebsocketEventV2 & Record<string, unknown>;
 }
 
+/**
+ * `call`, tried again after 1, 2, 4 and 8 s when it throws (DynamoDB Local overloaded, say): a
+ * `$disconnect` that failed once would leave its connection in presence for hours. Each failure is
+ * logged; the last is thrown.
+ */
+async function withRetries<T>(what: string, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt === 4) throw error;
+      logger.warn(`${what} failed; trying again`, { attempt: attempt + 1, error: (error as Error).message });
+      await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** attempt));
+    }
+  }
+}
+
 /** What API Gateway's `$disconnect` event says of the close: its code and reason, in the request context. */
 function disconnectContext(code: number, reason: string): Record<string, unknown> {
   return { disconnect: { disconnectStatusCode: code, disconnectReason: reason } };
@@ -303,9 +320,11 @@ export async function createWebSocketApi(
         const status = protocolError?.code ?? code;
         const done = queue
           .then(() =>
-            functions.disconnect(
-              eventOf('$disconnect', connectionId, about, disconnectContext(status, phrase)),
-              localContext(`wcs-hooks-${name}-disconnect`),
+            withRetries(`${name} $disconnect`, () =>
+              functions.disconnect(
+                eventOf('$disconnect', connectionId, about, disconnectContext(status, phrase)),
+                localContext(`wcs-hooks-${name}-disconnect`),
+              ),
             ),
           )
           .catch((error) => logger.error(`${name} $disconnect failed`, error as Error))
