@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { mapWithConcurrency } from '../kernel/concurrency.ts';
 import { setting } from '../kernel/config.ts';
+import { isRefusalCounter } from '../state/counters.ts';
 import { sampleView } from '../state/metrics.ts';
 import type { STREAMED_TABLES } from '../store/tables.ts';
 import { removeConnection, subscribersOf, subscriptionKeyOf } from './connections.ts';
@@ -148,8 +149,7 @@ function monitoringDeliveries({ newImage, oldImage }: TableChange): Delivery[] {
 /** An alarm when a refusal counter (`shared/state/counters.ts`) crosses the threshold with this change. */
 function refusalAlarms(change: TableChange): Delivery[] {
   const item = change.newImage;
-  // The table also counts reconciliations per node (`reconciled-hour`, `reconciled-day`): no alarm.
-  if (!String(item?.counter ?? '').startsWith('refused#')) return [];
+  if (!isRefusalCounter(item)) return [];
   const count = Number(item?.count ?? 0);
   const before = Number(change.oldImage?.count ?? 0);
   if (!item || before >= refusalAlarmPerMinute || count < refusalAlarmPerMinute) return [];

@@ -19,6 +19,10 @@ const countersTable = () => tableNameOf('counters');
 /** The counter of `appKey`'s refusals. */
 export const refusedCounter = (appKey: string) => `refused#${appKey}`;
 
+/** True for a counter item of refusals (the table also counts reconciliations per node). */
+export const isRefusalCounter = (item: Record<string, unknown> | undefined) =>
+  String(item?.counter ?? '').startsWith(refusedCounter(''));
+
 /** The minute `at` falls in, as the counters' sort key: `2026-11-22T15:37Z`. */
 const minuteOf = (at: Date) => `${at.toISOString().slice(0, 16)}Z`;
 
