@@ -17,6 +17,7 @@ import { fanOut } from './fan-out.ts';
 import { idle } from './idle.ts';
 import { realtimeFanOut } from './realtime-fan-out.ts';
 import { reconcileBench } from './reconcile.ts';
+import { recovery } from './recovery.ts';
 import { soakRun } from './soak.ts';
 import {
   progress,
@@ -46,6 +47,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   'fan-out': inProcess(fanOut),
   'realtime-fan-out': inProcess(realtimeFanOut),
   reconcile: inProcess(reconcileBench),
+  recovery,
 };
 
 async function main() {
