@@ -4,7 +4,7 @@ import {
   connectBody,
   ctx,
   fmt,
-  post,
+  postWithAnswer,
   progress,
   SOAK_SECONDS,
   streamBody,
@@ -29,10 +29,23 @@ async function soak(base: string, pid: number) {
   );
   let hooksSent = 0;
   let errors = 0;
+  /** Each kind of error: the hook, its status (0: no answer) and the error the body names. */
+  const kinds = new Map<string, number>();
   const send = async (method: string, body: unknown) => {
     hooksSent++;
-    const status = await post(base, method, body).catch(() => 0);
-    if (status !== 200) errors++;
+    const answer = await postWithAnswer(base, method, body).catch((error: Error) => ({
+      status: 0,
+      text: error.message,
+    }));
+    if (answer.status === 200) return;
+    errors++;
+    const named =
+      [/"error":"([^"]{0,40})/, /"message":"([^"]{0,120})/]
+        .map((pattern) => pattern.exec(answer.text)?.[1])
+        .filter(Boolean)
+        .join(': ') || answer.text.slice(0, 120);
+    const kind = `${method} ${answer.status} ${named}`;
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   };
   const client = async () => {
     while (Date.now() < deadline) {
@@ -54,6 +67,10 @@ async function soak(base: string, pid: number) {
     }
   };
   await Promise.all(Array.from({ length: 40 }, client));
+  const failModeRefusals = () =>
+    [...kinds]
+      .filter(([kind]) => / 403 Forbidden: (admission unavailable|session failed)/.test(kind))
+      .reduce((sum, [, n]) => sum + n, 0);
   clearInterval(sampler);
   const third = Math.max(1, Math.floor(samples.length / 3));
   const mean = (xs: { rss: number }[]) => xs.reduce((a, s) => a + s.rss, 0) / Math.max(1, xs.length);
@@ -85,7 +102,12 @@ async function soak(base: string, pid: number) {
       ],
     ],
     [
-      `Memory is flat when the last third's mean RSS is within 10 % of the middle third's (the first third is warm-up): ${Math.abs(growth) <= 10 ? 'flat' : 'NOT flat'}. Errors: ${errors === 0 ? 'none' : errors}.`,
+      `Memory is flat when the last third's mean RSS is within 10 % of the middle third's (the first third is warm-up): ${Math.abs(growth) <= 10 ? 'flat' : 'NOT flat'}. Errors: ${errors === 0 ? 'none' : `${errors}: ${[...kinds].map(([kind, n]) => `${kind} (${n})`).join('; ')}`}.`,
+      ...(failModeRefusals() > 0
+        ? [
+            `Of them, ${failModeRefusals()} are refusals by a hook's fail mode, as designed: "admission unavailable (deadline)" is a decision that missed its budget (\`DECISION_BUDGET_MS\`) because the machine had no CPU left for it, "(breaker)" the decisions refused at once for \`SPILL_BREAKER_MS\` after such a miss, "session failed" the later hooks of a session so refused. Any other error is a defect.`,
+          ]
+        : []),
     ],
   );
 }

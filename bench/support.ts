@@ -116,13 +116,17 @@ export const streamBody = (sessionId: string, status: string, published = true) 
 });
 
 export async function post(base: string, method: string, body: unknown) {
+  return (await postWithAnswer(base, method, body)).status;
+}
+
+/** A hook sent as WCS sends it: its status and its answer's text. */
+export async function postWithAnswer(base: string, method: string, body: unknown) {
   const response = await fetch(`${base}/hooks/${method}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  await response.arrayBuffer();
-  return response.status;
+  return { status: response.status, text: await response.text() };
 }
 
 /**
