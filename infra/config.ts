@@ -153,9 +153,10 @@ export interface StageConfig {
   /** Largest client `custom` kept on a session or stream item, in bytes. Default 102 400 (100 KiB), the most. */
   readonly maxStoredCustomBytes: number;
   /**
-   * Throughput each table can take at once from its creation (DynamoDB warm throughput), for a
-   * launch-day surge: `{"writeUnitsPerSecond": N, "readUnitsPerSecond": N}`. Default: none (on-demand
-   * tables start warm for 4,000 writes/s and scale from there).
+   * Throughput each table and each of its global secondary indexes can take at once from its
+   * creation (DynamoDB warm throughput), for a launch-day surge: `{"writeUnitsPerSecond": N,
+   * "readUnitsPerSecond": N}`. Default: none (on-demand tables and indexes start warm for 4,000
+   * writes/s and scale from there).
    */
   readonly tableWarmThroughput?: {
     readonly writeUnitsPerSecond?: number;
