@@ -132,7 +132,10 @@ export interface StageConfig {
   readonly logLevel: string;
   /** Steady-state hook requests per second the API accepts. Default 6000: a 50-node cluster at 5,000 hooks/s, with room (docs/deploy.md, "Sizing"). */
   readonly throttleRateLimit: number;
-  /** Burst of hook requests the API accepts. Default 10000 (the account's API Gateway quota per Region, by default). */
+  /**
+   * Burst of hook requests the API accepts. Default 5000: the account's API Gateway burst in most
+   * Regions (1,250 in the newer ones; docs/deploy.md, "Sizing"), which every API of the account shares.
+   */
   readonly throttleBurstLimit: number;
   /** Largest hook body accepted, in bytes. Default 245 760 (240 KiB); at most 256 000, so any event fits the spill queue. */
   readonly hookBodyLimitBytes: number;
@@ -389,7 +392,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     logLevel: String(read('logLevel') ?? 'INFO'),
     logEachHook: boolean('logEachHook', false),
     throttleRateLimit: number('throttleRateLimit', 6000),
-    throttleBurstLimit: number('throttleBurstLimit', 10_000),
+    throttleBurstLimit: number('throttleBurstLimit', 5_000),
     hookBodyLimitBytes: atMost(
       'hookBodyLimitBytes',
       number('hookBodyLimitBytes', SETTINGS.HOOK_BODY_LIMIT_BYTES.fallback),
