@@ -42,7 +42,7 @@ interface Arguments {
  * The arguments `cdk deploy` was given that matter here (`-c`/`--context key=value`, `--profile`),
  * and `--json`; the rest (stack names, `--require-approval`, ...) are `cdk deploy`'s and ignored.
  */
-export function parseArguments(argv: readonly string[]): Arguments {
+function parseArguments(argv: readonly string[]): Arguments {
   const context: Record<string, string> = {};
   let json = false;
   let profile: string | undefined;
@@ -170,14 +170,12 @@ async function main(): Promise<number> {
   return exitCodeOf(findings);
 }
 
-if (import.meta.main) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`preflight: ${(error as Error).message}\n`);
-      process.exitCode = error instanceof UsageError ? 2 : 1;
-    },
-  );
-}
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`preflight: ${(error as Error).message}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);

@@ -18,7 +18,7 @@ import {
   stackNeeds,
 } from '../../infra/preflight/findings.ts';
 import { readAccount } from '../../infra/preflight/read-account.ts';
-import { recording, serveRecording } from '../support/recorded-aws.ts';
+import { type Recording, recording, serveRecording } from '../support/recorded-aws.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PARAMETER = '/cdk-bootstrap/hnb659fds/version';
@@ -32,9 +32,9 @@ const DEFAULTS = {
 };
 const NEEDS = stackNeeds(DEFAULTS, { required: 6, lookupRole: 8, parameter: PARAMETER });
 
-/** The readings of `region` that the recording `name` answers, and the requests it got. */
-async function readRecorded(name: string, region = 'eu-west-1') {
-  const server = await serveRecording(recording(name));
+/** The readings of `region` that the recording `name` (or `answers`) answers, and the requests it got. */
+async function readRecorded(name: string | Recording, region = 'eu-west-1') {
+  const server = await serveRecording(typeof name === 'string' ? recording(name) : name);
   const endpoint = process.env.AWS_ENDPOINT_URL;
   process.env.AWS_ENDPOINT_URL = server.url;
   try {
@@ -115,6 +115,24 @@ describe('preflight, on a fresh account (concurrency 10, no distribution, no log
       outcome: 'may fail',
       what: expect.stringMatching(/no CloudFront distribution.*looks new \(Lambda concurrency 10\)/),
       why: expect.stringMatching(/must be verified before you can add new CloudFront resources/),
+      fix: expect.stringMatching(/-c endpointsEdge=false/),
+    });
+  });
+
+  it('says the deploy fails when CloudFront refuses the account outright, with the refusal', async () => {
+    const refusal =
+      'Your account must be verified before you can add new CloudFront resources. To verify your account, please contact AWS Support and include this error message.';
+    const { readings: refused } = await readRecorded({
+      ...recording('fresh-account'),
+      'cloudfront:ListDistributions': {
+        status: 403,
+        body: `<?xml version="1.0"?>\n<ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${refusal}</Message></Error><RequestId>recorded</RequestId></ErrorResponse>`,
+      },
+    });
+
+    expect(byCheck(assess(refused, NEEDS), 'CloudFront')[0]).toMatchObject({
+      outcome: 'fails',
+      what: expect.stringContaining(`AccessDenied: ${refusal}`),
       fix: expect.stringMatching(/-c endpointsEdge=false/),
     });
   });
