@@ -132,7 +132,10 @@ export interface StageConfig {
   readonly logLevel: string;
   /** Steady-state hook requests per second the API accepts. Default 6000: a 50-node cluster at 5,000 hooks/s, with room (docs/deploy.md, "Sizing"). */
   readonly throttleRateLimit: number;
-  /** Burst of hook requests the API accepts. Default 10000 (the account's API Gateway quota per Region, by default). */
+  /**
+   * Burst of hook requests the API accepts. Default 5000: the account's API Gateway burst in most
+   * Regions (1,250 in the newer ones; docs/deploy.md, "Sizing"), which every API of the account shares.
+   */
   readonly throttleBurstLimit: number;
   /** Largest hook body accepted, in bytes. Default 245 760 (240 KiB); at most 256 000, so any event fits the spill queue. */
   readonly hookBodyLimitBytes: number;
@@ -153,9 +156,10 @@ export interface StageConfig {
   /** Largest client `custom` kept on a session or stream item, in bytes. Default 102 400 (100 KiB), the most. */
   readonly maxStoredCustomBytes: number;
   /**
-   * Throughput each table can take at once from its creation (DynamoDB warm throughput), for a
-   * launch-day surge: `{"writeUnitsPerSecond": N, "readUnitsPerSecond": N}`. Default: none (on-demand
-   * tables start warm for 4,000 writes/s and scale from there).
+   * Throughput each table and each of its global secondary indexes can take at once from its
+   * creation (DynamoDB warm throughput), for a launch-day surge: `{"writeUnitsPerSecond": N,
+   * "readUnitsPerSecond": N}`. Default: none (on-demand tables and indexes start warm for 4,000
+   * writes/s and scale from there).
    */
   readonly tableWarmThroughput?: {
     readonly writeUnitsPerSecond?: number;
@@ -388,7 +392,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     logLevel: String(read('logLevel') ?? 'INFO'),
     logEachHook: boolean('logEachHook', false),
     throttleRateLimit: number('throttleRateLimit', 6000),
-    throttleBurstLimit: number('throttleBurstLimit', 10_000),
+    throttleBurstLimit: number('throttleBurstLimit', 5_000),
     hookBodyLimitBytes: atMost(
       'hookBodyLimitBytes',
       number('hookBodyLimitBytes', SETTINGS.HOOK_BODY_LIMIT_BYTES.fallback),

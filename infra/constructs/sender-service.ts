@@ -26,6 +26,9 @@ export interface SenderServiceProps {
 /** The path of the operator API that pushes data to clients. */
 export const DATA_SEND_PATH = '/api/data/send';
 
+/** Invocations of the send queue's consumer at once, at most: what it may take of the account's concurrency. */
+export const SENDER_MAX_CONCURRENCY = 10;
+
 const SENDER_FUNCTIONS = ['data-send-api', 'sender'] as const;
 
 /**
@@ -58,7 +61,7 @@ export class SenderService extends Construct {
       new SqsEventSource(props.resources.sendQueue as Queue, {
         batchSize: 10,
         reportBatchItemFailures: true,
-        maxConcurrency: 10,
+        maxConcurrency: SENDER_MAX_CONCURRENCY,
       }),
     );
     props.api.addRoutes({

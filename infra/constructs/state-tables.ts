@@ -14,7 +14,11 @@ import { type IndexDefinition, type KeyAttribute, TABLES } from '#shared/store/t
 export interface StateTablesProps {
   /** Deletion protection on, and the tables kept when the stack is deleted. Default false. */
   readonly retainData?: boolean;
-  /** Throughput every table can take at once from its creation (a launch-day surge). Default: none. */
+  /**
+   * Throughput every table and each of its global secondary indexes can take at once from its
+   * creation (a launch-day surge): an index has throughput of its own, and a write to the table is
+   * also a write to each index it projects into. Local indexes share their table's. Default: none.
+   */
   readonly warmThroughput?: WarmThroughput;
 }
 
@@ -57,6 +61,7 @@ export class StateTables extends Construct {
           partitionKey: attribute(index.partitionKey),
           ...(index.sortKey && { sortKey: attribute(index.sortKey) }),
           ...projection(index),
+          ...(props.warmThroughput && { warmThroughput: props.warmThroughput }),
         })),
         localSecondaryIndexes: definition.localIndexes.map((index) => ({
           indexName: index.indexName,

@@ -99,7 +99,7 @@ describe('the hook API', () => {
       StageName: '$default',
       AutoDeploy: true,
       // Sized for a 50-node cluster at 5,000 hooks/s (docs/deploy.md, "Sizing").
-      DefaultRouteSettings: { ThrottlingRateLimit: 6000, ThrottlingBurstLimit: 10000 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 6000, ThrottlingBurstLimit: 5000 },
       AccessLogSettings: {
         DestinationArn: Match.anyValue(),
         Format: Match.stringLikeRegexp('context.requestId'),

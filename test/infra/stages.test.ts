@@ -271,6 +271,33 @@ describe('sizing', () => {
     expect(new Set(logEachHook({ logEachHook: true }))).toEqual(new Set(['true']));
   });
 
+  it('warms every global secondary index as well as its table: a query by index meets the same surge', () => {
+    const warm = { writeUnitsPerSecond: 20_000, readUnitsPerSecond: 12_000 };
+    const template = Template.fromStack(
+      buildApp({ context: { ...NO_BUNDLING, tableWarmThroughput: warm } }).stack,
+    );
+
+    const indexes = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')).flatMap(
+      (table) => table.Properties.GlobalSecondaryIndexes ?? [],
+    );
+    expect(indexes.length).toBe(
+      Object.values(TABLES).reduce((count, table) => count + table.globalIndexes.length, 0),
+    );
+    for (const index of indexes)
+      expect({ index: index.IndexName, warm: index.WarmThroughput }).toEqual({
+        index: index.IndexName,
+        warm: { WriteUnitsPerSecond: 20_000, ReadUnitsPerSecond: 12_000 },
+      });
+  });
+
+  it('leaves the indexes as DynamoDB makes them when no warm throughput is asked', () => {
+    const template = Template.fromStack(buildApp({ context: NO_BUNDLING }).stack);
+
+    for (const table of Object.values(template.findResources('AWS::DynamoDB::GlobalTable')))
+      for (const index of table.Properties.GlobalSecondaryIndexes ?? [])
+        expect(index.WarmThroughput).toBeUndefined();
+  });
+
   it('refuses a warm throughput that is not a pair of positive integers', () => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, tableWarmThroughput: { writes: 5 } } })).toThrow(
       /tableWarmThroughput/,
