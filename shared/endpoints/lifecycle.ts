@@ -50,6 +50,9 @@ export interface OpenRequest {
   readonly endpointCode: string | undefined;
   readonly token: string | undefined;
   readonly origin: string | undefined;
+  /** The upgrade request's query string and headers (the logic sees some of them: `queryForLogic`, `headersForLogic`). */
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly headers: Readonly<Record<string, string | undefined>>;
   /** The management API to post through. */
   readonly via: string;
 }
@@ -78,7 +81,10 @@ export const SESSION_CLOSE = {
 } as const;
 
 function sessionOf(
-  connection: Pick<EndpointConnection, 'connectionId' | 'user' | 'roles' | 'appKey' | 'openedAt'>,
+  connection: Pick<
+    EndpointConnection,
+    'connectionId' | 'user' | 'roles' | 'appKey' | 'openedAt' | 'query' | 'headers'
+  >,
 ) {
   return {
     connectionId: connection.connectionId,
@@ -86,7 +92,30 @@ function sessionOf(
     roles: connection.roles,
     ...(connection.appKey && { appKey: connection.appKey }),
     openedAt: connection.openedAt,
+    query: connection.query,
+    headers: connection.headers,
   };
+}
+
+/** The query string the logic sees: all of it but the token and the `endpoint` routing adds. */
+function queryForLogic(query: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const seen: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query))
+    if (value !== undefined && name !== 'token' && name !== 'endpoint') seen[name] = value;
+  return seen;
+}
+
+/** The headers `endpoint` forwards to its logic (`forwardHeaders`), found whatever case they were sent in. */
+function headersForLogic(
+  endpoint: Endpoint,
+  headers: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const forwarded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value !== undefined && endpoint.forwardHeaders.includes(lower)) forwarded[lower] = value;
+  }
+  return forwarded;
 }
 
 /** Runs the logic; a failure is logged, counted for its alarm, and answered `undefined`. */
@@ -232,6 +261,8 @@ export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
     roles,
     ...(endpoint.appKey && { appKey: endpoint.appKey }),
     openedAt: new Date().toISOString(),
+    query: queryForLogic(request.query),
+    headers: headersForLogic(endpoint, request.headers),
   };
   const event: EndpointEvent = {
     event: 'open',
