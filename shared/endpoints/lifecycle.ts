@@ -29,6 +29,7 @@ import { type Endpoint, endpointForEvents, findEndpoint } from '../state/endpoin
 import { errorMessage } from './built-in.ts';
 import { type EndpointEvent, type LogicAnswer, LogicFailedError, mergedContext, runLogic } from './logic.ts';
 import { type MessageOutcome, sendToEveryone, sendToUser } from './messaging.ts';
+import { startKeptDelivery } from './offline-messages.ts';
 
 /**
  * The user of a connection to an unsecured endpoint that presented no token: `anonymous-<8 hex>`, its
@@ -212,7 +213,8 @@ async function perform(
  * does not allow, 401 a missing or bad token, 403 none of the endpoint's roles, 429 the user's
  * connections at the limit, 403 the logic refused (threw) on `open`, 504 it took too long, 502 it
  * answered garbage or could not be reached. Admitted, the connection is recorded with the context
- * `open` returned, and what the logic asked for is done.
+ * `open` returned, what the logic asked for is done, and the delivery of the messages kept for
+ * the user while it was offline is started (`offline-messages.ts`).
  */
 export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
   const { connectionId, endpointCode, via } = request;
@@ -288,6 +290,10 @@ export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
   if (contextTooLarge(endpoint, event, context)) return refuse(502, 'LogicFailed', CONTEXT_TOO_LARGE);
   await openEndpointConnection({ ...session, endpoint: endpoint.code, context, burst: endpoint.burst });
   await perform(endpoint, connectionId, answer, 'open', via);
+  // What was kept for the user while it was offline: delivered once the connection is open.
+  await startKeptDelivery({ endpoint: endpoint.code, user, connectionId, via }).catch((error: unknown) =>
+    logger.error('the delivery of the messages kept for a user could not be started', error as Error),
+  );
   return { statusCode: 200 };
 }
 

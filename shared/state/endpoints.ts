@@ -24,6 +24,9 @@ export const ENDPOINT_CODE = new RegExp(`^${ENDPOINT_CODE_CHARS}$`);
 /** API Gateway's largest WebSocket message (and `PostToConnection` payload). */
 export const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
 
+/** The longest a message is kept for a user who is offline (`keepOffline.ttlSeconds`): 14 days. */
+export const MAX_KEEP_OFFLINE_SECONDS = 14 * 86_400;
+
 /** The longest an endpoint's logic may take (its functions time out at 15 s). */
 export const MAX_LOGIC_TIMEOUT_MS = 10_000;
 
@@ -93,6 +96,17 @@ export const endpointFields = z.strictObject({
    * lower case; never `authorization`, `cookie` or `proxy-authorization`. None by default.
    */
   forwardHeaders: z._default(z.array(headerName).check(z.maxLength(20)), []),
+  /**
+   * Messages to a user with no connection open are kept and delivered, oldest first, when it
+   * connects: each for `ttlSeconds` (at most 14 days), at most `maxMessages` per user (the oldest
+   * dropped for a newer one). Unset: such a message is recorded `NOBODY`, and gone.
+   */
+  keepOffline: z.optional(
+    z.strictObject({
+      ttlSeconds: z._default(whole(1, MAX_KEEP_OFFLINE_SECONDS), 86_400),
+      maxMessages: z._default(whole(1, 1000), 100),
+    }),
+  ),
 });
 
 export type EndpointFields = z.infer<typeof endpointFields>;

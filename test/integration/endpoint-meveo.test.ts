@@ -137,3 +137,85 @@ describe("the connection's query string and chosen headers", () => {
     expect(JSON.stringify(answer.body)).toContain('a header name in lower case');
   });
 });
+
+describe('messages to a user who is offline', () => {
+  const send = (code: string, user: string, text: string) => api('POST', `/${code}/messages`, { user, text });
+  const recordsOf = async (code: string, user: string) =>
+    (await api('GET', `/${code}/messages?user=${user}`)).body as unknown as Record<string, unknown>[];
+  /** The records of `texts`, in that order. */
+  const recordsFor = async (code: string, user: string, texts: string[]) => {
+    const records = await recordsOf(code, user);
+    return texts.map((text) => records.find((r) => r.text === text));
+  };
+
+  it('are kept, and delivered once, oldest first, when the user connects; then recorded DELIVERED', async () => {
+    const code = await newEndpoint('keep', { keepOffline: { ttlSeconds: 3600, maxMessages: 10 } });
+    const texts = ['first', 'second', 'third'];
+    for (const text of texts)
+      expect((await send(code, 'cleo', text)).body).toMatchObject({ outcome: 'KEPT' });
+
+    const cleo = await join(code, 'cleo');
+    for (const text of texts) expect(await cleo.next()).toBe(text);
+    await until(async () => (await recordsFor(code, 'cleo', texts)).every((r) => r?.outcome === 'DELIVERED'));
+    // Connecting again does not deliver them again.
+    const second = await join(code, 'cleo');
+    await cleo.close();
+    expect((await send(code, 'cleo', 'while online')).body).toMatchObject({ outcome: 'SENT', sent: 1 });
+
+    expect(await second.next()).toBe('while online');
+    expect(second.received).toEqual(['while online']);
+    const records = await recordsFor(code, 'cleo', texts);
+    for (const record of records)
+      expect(record).toMatchObject({ outcome: 'DELIVERED', deliveredTo: expect.any(String) });
+  });
+
+  it('are kept at most maxMessages per user: the oldest is dropped for a newer one, and recorded DROPPED', async () => {
+    const code = await newEndpoint('cap', { keepOffline: { ttlSeconds: 3600, maxMessages: 2 } });
+    for (const text of ['one', 'two', 'three']) await send(code, 'dan', text);
+
+    expect(await recordsFor(code, 'dan', ['one', 'two', 'three'])).toEqual([
+      expect.objectContaining({ outcome: 'DROPPED', reason: expect.stringContaining('maxMessages (2)') }),
+      expect.objectContaining({ outcome: 'KEPT' }),
+      expect.objectContaining({ outcome: 'KEPT' }),
+    ]);
+    const dan = await join(code, 'dan');
+    expect(await dan.next()).toBe('two');
+    expect(await dan.next()).toBe('three');
+  });
+
+  it('are not delivered once their TTL has passed, and are recorded EXPIRED', async () => {
+    const code = await newEndpoint('ttl', { keepOffline: { ttlSeconds: 1, maxMessages: 10 } });
+    await send(code, 'eve', 'stale');
+    await new Promise((r) => setTimeout(r, 1500)); // past its TTL of 1 s
+    await api('PUT', `/${code}`, {
+      appKey: app,
+      logic: { kind: 'module', path: 'logic.mjs' },
+      keepOffline: { ttlSeconds: 3600, maxMessages: 10 },
+    });
+    await send(code, 'eve', 'fresh');
+
+    const eve = await join(code, 'eve');
+
+    expect(await eve.next()).toBe('fresh');
+    await until(async () => (await recordsFor(code, 'eve', ['stale']))[0]?.outcome === 'EXPIRED');
+    expect(eve.received).toEqual(['fresh']);
+  });
+
+  it('are not kept by an endpoint without keepOffline, nor for a broadcast: recorded NOBODY', async () => {
+    const code = await newEndpoint('nokeep');
+    expect((await send(code, 'fay', 'lost')).body).toMatchObject({ outcome: 'NOBODY' });
+    const keeping = await newEndpoint('keepcast', { keepOffline: { ttlSeconds: 3600, maxMessages: 10 } });
+    expect((await api('POST', `/${keeping}/messages`, { text: 'to all' })).body).toMatchObject({
+      outcome: 'NOBODY',
+    });
+
+    const fay = await join(code, 'fay');
+    const gil = await join(keeping, 'gil');
+    fay.send('who am I');
+    gil.send('who am I');
+
+    // Each gets its answer first: nothing kept came before it.
+    expect(JSON.parse(await fay.next())).toMatchObject({ query: {} });
+    expect(JSON.parse(await gil.next())).toMatchObject({ query: {} });
+  });
+});
