@@ -123,7 +123,10 @@ export class EndpointsApi extends Construct {
     // invocation of the message function, which runs once the connection is open.
     const deliverer = this.functions['endpoint-message'];
     this.functions['endpoint-connect'].addEnvironment('ENDPOINT_DELIVERY_FUNCTION', deliverer.functionName);
-    deliverer.grantInvoke(this.functions['endpoint-connect']);
+    // This function alone (not `grantInvoke`, which adds its versions: `<arn>:*`).
+    this.functions['endpoint-connect'].addToRolePolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [deliverer.functionArn] }),
+    );
 
     ({ api: this.api, stage: this.stage } = lambdaWebSocketApi(this, {
       description: 'wcs-hooks WebSocket endpoints for user agents (the meveo model)',
