@@ -30,6 +30,12 @@ export interface KeptDelivery {
 /** How long a delivery waits for the connection to open (API Gateway to finish its `$connect`). */
 const OPEN_WAIT_MS = 10_000;
 
+/**
+ * How long a delivery takes new messages for (the endpoint-message function times out at 20 s): one
+ * stopped by it leaves the rest kept for the user's next connection, so none is lost to a timeout.
+ */
+const DELIVERY_BUDGET_MS = 15_000;
+
 /** How many kept messages are read at a time. */
 const PAGE = 25;
 
@@ -50,15 +56,24 @@ async function postOnceOpen(delivery: KeptDelivery, text: string): Promise<'sent
  * Delivers the messages kept for `delivery.user`, oldest first, to its connection: each is taken,
  * posted and its record marked `DELIVERED` (to that connection); one whose TTL has passed is taken
  * and marked `EXPIRED`, not posted. When the connection closes before a message is posted, that
- * message is put back, and it and the later ones wait for the next connection. Answers how many were
- * delivered.
+ * message is put back, and it and the later ones wait for the next connection; so do those left
+ * when the delivery has run `DELIVERY_BUDGET_MS`. Answers how many were delivered.
  */
 export async function deliverKeptMessages(delivery: KeptDelivery): Promise<number> {
+  const deadline = Date.now() + DELIVERY_BUDGET_MS;
   let delivered = 0;
   for (;;) {
     const page = await keptMessages(delivery.endpoint, delivery.user, PAGE);
     if (page.length === 0) return delivered;
     for (const kept of page) {
+      if (Date.now() > deadline) {
+        logger.warn('a delivery of kept messages ran out of time; the rest wait for the next connection', {
+          endpoint: delivery.endpoint,
+          connectionId: delivery.connectionId,
+          delivered,
+        });
+        return delivered;
+      }
       const text = await claimKeptMessage(kept);
       if (text === undefined) continue;
       if (kept.expiresAt * 1000 <= Date.now()) {

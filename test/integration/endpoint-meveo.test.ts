@@ -169,6 +169,20 @@ describe('messages to a user who is offline', () => {
       expect(record).toMatchObject({ outcome: 'DELIVERED', deliveredTo: expect.any(String) });
   });
 
+  it('go each to one connection only when the user opens two at once, in order on each', async () => {
+    const code = await newEndpoint('twice', { keepOffline: { ttlSeconds: 3600, maxMessages: 50 } });
+    const texts = Array.from({ length: 8 }, (_, i) => `kept ${i}`);
+    for (const text of texts) await send(code, 'hal', text);
+
+    const tabs = await Promise.all([join(code, 'hal'), join(code, 'hal')]);
+    await until(async () => (await recordsFor(code, 'hal', texts)).every((r) => r?.outcome === 'DELIVERED'));
+    await Promise.all(tabs.map((tab) => tab.close()));
+
+    const received = tabs.flatMap((tab) => tab.received);
+    expect([...received].sort()).toEqual([...texts].sort());
+    for (const tab of tabs) expect(tab.received).toEqual([...tab.received].sort());
+  });
+
   it('are kept at most maxMessages per user: the oldest is dropped for a newer one, and recorded DROPPED', async () => {
     const code = await newEndpoint('cap', { keepOffline: { ttlSeconds: 3600, maxMessages: 2 } });
     for (const text of ['one', 'two', 'three']) await send(code, 'dan', text);
