@@ -15,6 +15,8 @@ export const handler = async (event: WebSocketConnectEvent): Promise<APIGatewayP
     endpointCode: event.queryStringParameters?.endpoint,
     token: presentedToken(event),
     origin: headerOf(event, 'origin'),
+    query: event.queryStringParameters ?? {},
+    headers: event.headers ?? {},
     via: managementUrlOf(event),
   });
   if (answer.statusCode === 200) return { statusCode: 200 };

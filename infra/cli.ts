@@ -19,7 +19,8 @@
  *   endpoints put CODE --logic relay|broadcast|echo|lambda:ARN|module:PATH|webhook:URL [--app A]
  *             [--description D] [--[no-]secured] [--roles R,...] [--webhook-secret S | --generate-secret]
  *             [--timeout-ms N] [--max-message-bytes N] [--messages-per-second N] [--burst N]
- *             [--max-connections-per-user N] [--allowed-origins O,...]
+ *             [--max-connections-per-user N] [--allowed-origins O,...] [--forward-headers H,...]
+ *             [--keep-offline TTL_SECONDS[,MAX_MESSAGES] | --keep-offline off]
  *   endpoints get CODE | endpoints list | endpoints delete CODE | endpoints who CODE
  *   endpoints send CODE [--user U] --text T [--wcs]     (no --user: to everyone on it)
  *   endpoints messages CODE --user U                    (the last messages sent to U; `*`: broadcasts)
@@ -53,7 +54,8 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   endpoints put CODE --logic relay|broadcast|echo|lambda:ARN|module:PATH|webhook:URL [--app A]
             [--description D] [--[no-]secured] [--roles R,...] [--webhook-secret S | --generate-secret]
             [--timeout-ms N] [--max-message-bytes N] [--messages-per-second N] [--burst N]
-            [--max-connections-per-user N] [--allowed-origins O,...]
+            [--max-connections-per-user N] [--allowed-origins O,...] [--forward-headers H,...]
+            [--keep-offline TTL_SECONDS[,MAX_MESSAGES] | --keep-offline off]
   endpoints get CODE | endpoints list | endpoints delete CODE
   endpoints who CODE          who is on it, and how many connections each has
   endpoints send CODE [--user U] --text T [--wcs]   sendMessage (no --user: to everyone on it)
@@ -115,6 +117,8 @@ const OPTIONS = {
   burst: { type: 'string' },
   'max-connections-per-user': { type: 'string' },
   'allowed-origins': { type: 'string' },
+  'forward-headers': { type: 'string' },
+  'keep-offline': { type: 'string' },
   text: { type: 'string' },
   wcs: { type: 'boolean' },
   token: { type: 'string' },
@@ -168,6 +172,21 @@ const list = (value: string | undefined) =>
         .map((s) => s.trim())
         .filter(Boolean)
     : undefined;
+
+/** `--keep-offline TTL_SECONDS[,MAX_MESSAGES]` as `keepOffline` (`off`: `null`, removed); unset: `undefined`. */
+function keepOfflineFlag(value: string | undefined): Record<string, number> | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'off') return null;
+  const [ttl, max, ...more] = value.split(',');
+  if (more.length > 0)
+    throw new UsageError(`--keep-offline is TTL_SECONDS[,MAX_MESSAGES] or off, got "${value}"`);
+  const ttlSeconds = positiveInteger('keep-offline', ttl);
+  const maxMessages = positiveInteger('keep-offline', max);
+  return {
+    ...(ttlSeconds !== undefined && { ttlSeconds }),
+    ...(maxMessages !== undefined && { maxMessages }),
+  };
+}
 
 function positiveInteger(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -457,11 +476,14 @@ async function endpoints(sub: string | undefined, code: string | undefined): Pro
       burst: positiveInteger('burst', values.burst),
       maxConnectionsPerUser: positiveInteger('max-connections-per-user', values['max-connections-per-user']),
       allowedOrigins: list(values['allowed-origins']),
+      forwardHeaders: list(values['forward-headers']),
+      keepOffline: keepOfflineFlag(values['keep-offline']),
     };
     const merged = {
       ...existing,
       ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
     };
+    if (merged.keepOffline === null) delete merged.keepOffline;
     if (merged.logic === undefined) throw new UsageError('endpoints put needs --logic for a new endpoint');
     try {
       const stored = await store.putEndpoint(code, merged);

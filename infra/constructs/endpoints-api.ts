@@ -119,6 +119,14 @@ export class EndpointsApi extends Construct {
         return [name, fn];
       }),
     ) as unknown as EndpointsApi['functions'];
+    // `$connect` starts the delivery of what was kept for a user who was offline as an asynchronous
+    // invocation of the message function, which runs once the connection is open.
+    const deliverer = this.functions['endpoint-message'];
+    this.functions['endpoint-connect'].addEnvironment('ENDPOINT_DELIVERY_FUNCTION', deliverer.functionName);
+    // This function alone (not `grantInvoke`, which adds its versions: `<arn>:*`).
+    this.functions['endpoint-connect'].addToRolePolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [deliverer.functionArn] }),
+    );
 
     ({ api: this.api, stage: this.stage } = lambdaWebSocketApi(this, {
       description: 'wcs-hooks WebSocket endpoints for user agents (the meveo model)',

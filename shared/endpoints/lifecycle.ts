@@ -29,6 +29,7 @@ import { type Endpoint, endpointForEvents, findEndpoint } from '../state/endpoin
 import { errorMessage } from './built-in.ts';
 import { type EndpointEvent, type LogicAnswer, LogicFailedError, mergedContext, runLogic } from './logic.ts';
 import { type MessageOutcome, sendToEveryone, sendToUser } from './messaging.ts';
+import { startKeptDelivery } from './offline-messages.ts';
 
 /**
  * The user of a connection to an unsecured endpoint that presented no token: `anonymous-<8 hex>`, its
@@ -50,6 +51,9 @@ export interface OpenRequest {
   readonly endpointCode: string | undefined;
   readonly token: string | undefined;
   readonly origin: string | undefined;
+  /** The upgrade request's query string and headers (the logic sees some of them: `queryForLogic`, `headersForLogic`). */
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly headers: Readonly<Record<string, string | undefined>>;
   /** The management API to post through. */
   readonly via: string;
 }
@@ -78,7 +82,10 @@ export const SESSION_CLOSE = {
 } as const;
 
 function sessionOf(
-  connection: Pick<EndpointConnection, 'connectionId' | 'user' | 'roles' | 'appKey' | 'openedAt'>,
+  connection: Pick<
+    EndpointConnection,
+    'connectionId' | 'user' | 'roles' | 'appKey' | 'openedAt' | 'query' | 'headers'
+  >,
 ) {
   return {
     connectionId: connection.connectionId,
@@ -86,7 +93,30 @@ function sessionOf(
     roles: connection.roles,
     ...(connection.appKey && { appKey: connection.appKey }),
     openedAt: connection.openedAt,
+    query: connection.query,
+    headers: connection.headers,
   };
+}
+
+/** The query string the logic sees: all of it but the token and the `endpoint` routing adds. */
+function queryForLogic(query: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const seen: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query))
+    if (value !== undefined && name !== 'token' && name !== 'endpoint') seen[name] = value;
+  return seen;
+}
+
+/** The headers `endpoint` forwards to its logic (`forwardHeaders`), found whatever case they were sent in. */
+function headersForLogic(
+  endpoint: Endpoint,
+  headers: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const forwarded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value !== undefined && endpoint.forwardHeaders.includes(lower)) forwarded[lower] = value;
+  }
+  return forwarded;
 }
 
 /** Runs the logic; a failure is logged, counted for its alarm, and answered `undefined`. */
@@ -183,7 +213,8 @@ async function perform(
  * does not allow, 401 a missing or bad token, 403 none of the endpoint's roles, 429 the user's
  * connections at the limit, 403 the logic refused (threw) on `open`, 504 it took too long, 502 it
  * answered garbage or could not be reached. Admitted, the connection is recorded with the context
- * `open` returned, and what the logic asked for is done.
+ * `open` returned, what the logic asked for is done, and the delivery of the messages kept for
+ * the user while it was offline is started (`offline-messages.ts`).
  */
 export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
   const { connectionId, endpointCode, via } = request;
@@ -232,6 +263,8 @@ export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
     roles,
     ...(endpoint.appKey && { appKey: endpoint.appKey }),
     openedAt: new Date().toISOString(),
+    query: queryForLogic(request.query),
+    headers: headersForLogic(endpoint, request.headers),
   };
   const event: EndpointEvent = {
     event: 'open',
@@ -257,6 +290,10 @@ export async function openSession(request: OpenRequest): Promise<OpenAnswer> {
   if (contextTooLarge(endpoint, event, context)) return refuse(502, 'LogicFailed', CONTEXT_TOO_LARGE);
   await openEndpointConnection({ ...session, endpoint: endpoint.code, context, burst: endpoint.burst });
   await perform(endpoint, connectionId, answer, 'open', via);
+  // What was kept for the user while it was offline: delivered once the connection is open.
+  await startKeptDelivery({ endpoint: endpoint.code, user, connectionId, via }).catch((error: unknown) =>
+    logger.error('the delivery of the messages kept for a user could not be started', error as Error),
+  );
   return { statusCode: 200 };
 }
 

@@ -27,6 +27,10 @@ export interface EndpointEvent {
     readonly roles: readonly string[];
     readonly appKey?: string;
     readonly openedAt: string;
+    /** The query string the connection was opened with, but its `token` (and the `endpoint` routing adds). */
+    readonly query: Readonly<Record<string, string>>;
+    /** The upgrade request's headers the endpoint forwards (`forwardHeaders`), by name in lower case. */
+    readonly headers: Readonly<Record<string, string>>;
   };
   /** What earlier events of this connection added (empty on `open`). */
   readonly context: Readonly<Record<string, unknown>>;

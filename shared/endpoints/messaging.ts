@@ -11,6 +11,7 @@ import { mapWithConcurrency, sendNow } from '../sender/sender.ts';
 import { connectionsOfUser, connectionsOnEndpoint } from '../state/endpoint-connections.ts';
 import {
   type EndpointMessageRecord,
+  keepEndpointMessage,
   type MessageOrigin,
   recordEndpointMessage,
 } from '../state/endpoint-messages.ts';
@@ -56,7 +57,9 @@ async function postAll(connectionIds: readonly string[], text: string, delivery:
 /**
  * Records a message to `user` (`*`: everyone) with what became of its posts (and of its WCS sends),
  * and answers that outcome. `SENT` when any socket or WCS session took it, `FAILED` when every post
- * failed, `NOBODY` when there was no one to send it to.
+ * failed, `NOBODY` when there was no one to send it to; but `KEPT` when there was no one and the
+ * endpoint keeps messages for users who are offline (`keepOffline`; not a broadcast): it is kept,
+ * whole, for the user to get when it connects.
  */
 async function recorded(
   endpoint: Endpoint,
@@ -68,13 +71,16 @@ async function recorded(
   wcs?: EndpointMessageRecord['wcs'],
 ): Promise<MessageOutcome> {
   const reached = counts.sent > 0 || (wcs !== undefined && wcs.sent + wcs.queued > 0);
+  const keep = !reached && counts.failed === 0 && user !== '*' ? endpoint.keepOffline : undefined;
+  const keptUntil = keep && new Date(at.getTime() + keep.ttlSeconds * 1000);
   const record: EndpointMessageRecord = {
     messageId: randomUUID(),
     endpoint: endpoint.code,
     user,
     text,
     origin,
-    outcome: reached ? 'SENT' : counts.failed > 0 ? 'FAILED' : 'NOBODY',
+    outcome: reached ? 'SENT' : counts.failed > 0 ? 'FAILED' : keptUntil ? 'KEPT' : 'NOBODY',
+    ...(keptUntil && { keptUntil: keptUntil.toISOString() }),
     connections: counts.connections,
     sent: counts.sent,
     gone: counts.gone,
@@ -83,6 +89,8 @@ async function recorded(
     ...(counts.reason && { reason: counts.reason }),
   };
   await recordEndpointMessage(record, at);
+  if (keep && keptUntil)
+    await keepEndpointMessage(record, text, at, { keptUntil, maxMessages: keep.maxMessages });
   const { text: _, origin: __, ...outcome } = record;
   return outcome;
 }

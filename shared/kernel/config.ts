@@ -283,6 +283,11 @@ export const SETTINGS = {
         "`endpointLogicFunctions` (default: functions named `wcs-endpoint-*` in the stack's account and region)",
     },
   ),
+  ENDPOINT_DELIVERY_FUNCTION: text(
+    undefined,
+    'the function `$connect` invokes (asynchronously) to deliver the messages kept for a user who was offline, once its connection is open; unset: `$connect` delivers them itself, in the background',
+    { shown: 'unset under `npm start`', inAws: "the stack's endpoint-message function" },
+  ),
   ENDPOINT_MODULE_DIR: text(
     undefined,
     'directory of the modules an endpoint may name as its logic (`module:<path>` under it); unset, module logic is refused',

@@ -256,13 +256,15 @@ const OAM_TABLES = {
 
 /**
  * What the user-agent WebSocket endpoints need (`shared/endpoints/`): their definitions in the
- * configuration store, the open connections (presence, context, rate), each message sent recorded;
- * and what sending to a user's WCS sessions too needs (`sendMessage` with `wcs`).
+ * configuration store, the open connections (presence, context, rate), each message sent recorded,
+ * the messages kept for users who are offline (`keepOffline`); and what sending to a user's WCS
+ * sessions too needs (`sendMessage` with `wcs`).
  */
 const ENDPOINT_TABLES = {
   ...SENDING_TABLES,
   endpointConnections: 'manage',
-  endpointMessages: 'write',
+  // Each message recorded; one kept for a user who is offline is also taken (deleted) to deliver it.
+  endpointMessages: 'manage',
 } as const;
 
 /** The functions that are not hooks: the operator API and the sender (see `shared/sender/sender.ts`). */
@@ -317,7 +319,7 @@ export const SERVICE_FUNCTIONS = {
       "WebSocket $disconnect of the endpoints API: the endpoint's logic on error and close; the connection forgotten.",
   },
   'endpoints-api': {
-    tables: { ...ENDPOINT_TABLES, config: 'manage', endpointMessages: 'readWrite' },
+    tables: { ...ENDPOINT_TABLES, config: 'manage' },
     sendQueue: 'send',
     description:
       '/api/endpoints: endpoint definitions (put, get, list, delete), sendMessage to a user, presence.',

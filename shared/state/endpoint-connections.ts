@@ -1,8 +1,8 @@
 /**
  * The user agents' open WebSocket connections to endpoints: the one owner of the
  * `endpointConnections` table. Each item is one connection: its endpoint, user and roles, the
- * context its endpoint's logic keeps (meveo's session `context`), its message-rate bucket and a
- * version every save is conditional on. Presence and a user's connections are one Query of
+ * query string and chosen headers it was opened with, the context its endpoint's logic keeps
+ * (meveo's session `context`), its message-rate bucket and a version every save is conditional on. Presence and a user's connections are one Query of
  * `byEndpoint` (`<user>#<connectionId>`), never a Scan.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -29,6 +29,9 @@ export interface EndpointConnection {
   readonly roles: readonly string[];
   readonly appKey?: string;
   readonly openedAt: string;
+  /** The query string it was opened with (but the token), and the headers its endpoint forwards. */
+  readonly query: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
   readonly context: Readonly<Record<string, unknown>>;
   readonly bucket: RateBucket;
   readonly version: number;
@@ -90,6 +93,8 @@ function connectionOf(item: Record<string, unknown>): EndpointConnection {
     roles: (item.roles as string[] | undefined) ?? [],
     ...(typeof item.appKey === 'string' && { appKey: item.appKey }),
     openedAt: String(item.openedAt),
+    query: (item.query as Record<string, string> | undefined) ?? {},
+    headers: (item.headers as Record<string, string> | undefined) ?? {},
     context: (item.context as Record<string, unknown> | undefined) ?? {},
     bucket: (item.bucket as RateBucket | undefined) ?? { tokens: 0, at: 0 },
     version: Number(item.version ?? 0),

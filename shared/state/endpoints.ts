@@ -24,6 +24,9 @@ export const ENDPOINT_CODE = new RegExp(`^${ENDPOINT_CODE_CHARS}$`);
 /** API Gateway's largest WebSocket message (and `PostToConnection` payload). */
 export const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
 
+/** The longest a message is kept for a user who is offline (`keepOffline.ttlSeconds`): 14 days. */
+export const MAX_KEEP_OFFLINE_SECONDS = 14 * 86_400;
+
 /** The longest an endpoint's logic may take (its functions time out at 15 s). */
 export const MAX_LOGIC_TIMEOUT_MS = 10_000;
 
@@ -56,6 +59,15 @@ export type EndpointLogic = z.infer<typeof logicSchema>;
 
 const whole = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
 
+/** Headers never handed to the logic, whatever a definition asks: they carry the user's credentials. */
+export const NEVER_FORWARDED_HEADERS: readonly string[] = ['authorization', 'cookie', 'proxy-authorization'];
+
+/** An HTTP header name (RFC 9110's token), in lower case, as `forwardHeaders` names it. */
+const headerName = z.string().check(
+  z.regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'a header name in lower case'),
+  z.refine((name) => !NEVER_FORWARDED_HEADERS.includes(name), `never ${NEVER_FORWARDED_HEADERS.join(', ')}`),
+);
+
 export const endpointFields = z.strictObject({
   description: z._default(z.string().check(z.maxLength(1024)), ''),
   /** Open to connections; `false` refuses them (403) and closes those open (4403). */
@@ -79,6 +91,22 @@ export const endpointFields = z.strictObject({
   messagesPerSecond: z._default(whole(1, 1000), 10),
   burst: z._default(whole(1, 10_000), 20),
   maxConnectionsPerUser: z._default(whole(1, 1000), 5),
+  /**
+   * The headers of the upgrade request the logic sees in its session (`session.headers`), by name in
+   * lower case; never `authorization`, `cookie` or `proxy-authorization`. None by default.
+   */
+  forwardHeaders: z._default(z.array(headerName).check(z.maxLength(20)), []),
+  /**
+   * Messages to a user with no connection open are kept and delivered, oldest first, when it
+   * connects: each for `ttlSeconds` (at most 14 days), at most `maxMessages` per user (the oldest
+   * dropped for a newer one). Unset: such a message is recorded `NOBODY`, and gone.
+   */
+  keepOffline: z.optional(
+    z.strictObject({
+      ttlSeconds: z._default(whole(1, MAX_KEEP_OFFLINE_SECONDS), 86_400),
+      maxMessages: z._default(whole(1, 1000), 100),
+    }),
+  ),
 });
 
 export type EndpointFields = z.infer<typeof endpointFields>;

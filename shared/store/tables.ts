@@ -225,12 +225,16 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   },
   /**
    * Every message sent to endpoint users (`sendMessage`: from the operator API, the CLI or an endpoint's
-   * logic) and what became of it (`shared/state/endpoint-messages.ts`), newest last per endpoint and user.
+   * logic) and what became of it (`shared/state/endpoint-messages.ts`), newest last per endpoint and user;
+   * and the messages kept for users who are offline until they connect (`~kept#<endpoint>#<user>`).
    */
   endpointMessages: {
     name: 'endpointMessages',
     envVar: 'ENDPOINT_MESSAGES_TABLE',
-    partitionKey: S('recipient', '`<endpoint>#<user>`, or `<endpoint>#*` for a broadcast'),
+    partitionKey: S(
+      'recipient',
+      '`<endpoint>#<user>`, or `<endpoint>#*` for a broadcast; `~kept#<endpoint>#<user>`: the messages kept for a user who is offline',
+    ),
     sortKey: S('messageKey', '`<ISO time>#<messageId>`'),
     globalIndexes: [],
     localIndexes: [],

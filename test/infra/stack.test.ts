@@ -153,14 +153,16 @@ describe('the state tables', () => {
   });
 });
 
+/** The statements of `handler`'s role's policy. */
+const policyOf = (handler: FunctionName) => {
+  const fnId = functionIdOf(handler);
+  const roleId = resources[fnId]?.Properties.Role['Fn::GetAtt'][0];
+  const [, policy] =
+    ofType('AWS::IAM::Policy').find(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId)) ?? [];
+  return policy?.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
+};
+
 describe('each function', () => {
-  const policyOf = (handler: FunctionName) => {
-    const fnId = functionIdOf(handler);
-    const roleId = resources[fnId]?.Properties.Role['Fn::GetAtt'][0];
-    const [, policy] =
-      ofType('AWS::IAM::Policy').find(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId)) ?? [];
-    return policy?.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
-  };
   const tableIdOf = (name: string) =>
     ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith(`State${name}`))?.[0] as string;
 
@@ -549,6 +551,23 @@ describe('the endpoints API', () => {
     expect(ofType('AWS::ApiGatewayV2::Stage').map(([, r]) => r.Properties.StageName)).toContain(
       ENDPOINTS_STAGE,
     );
+  });
+
+  it('lets $connect invoke the message function, and only that one of its own, to deliver what was kept for a user who was offline', () => {
+    const connectEnv = resources[functionIdOf('endpoint-connect')]?.Properties.Environment.Variables;
+    expect(JSON.stringify(connectEnv.ENDPOINT_DELIVERY_FUNCTION)).toContain(functionIdOf('endpoint-message'));
+    const invokes = (handler: FunctionName) =>
+      policyOf(handler)
+        .filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'))
+        .map((s) => JSON.stringify(s.Resource))
+        .join(' ');
+    expect(invokes('endpoint-connect')).toContain(functionIdOf('endpoint-message'));
+    for (const other of ['endpoint-message', 'endpoint-disconnect', 'endpoints-api'] as const) {
+      expect(invokes(other)).not.toContain(functionIdOf('endpoint-message'));
+      expect(
+        resources[functionIdOf(other)]?.Properties.Environment.Variables.ENDPOINT_DELIVERY_FUNCTION,
+      ).toBeUndefined();
+    }
   });
 
   it('is reached at wss://<CloudFront>/ws/<code>: the viewer-request function turns the path into the stage and ?endpoint=', () => {

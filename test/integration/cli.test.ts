@@ -219,6 +219,11 @@ describe('npm run cli -- send', () => {
     expect(hook.json).toMatchObject({ logic: { kind: 'webhook', secret: '(set)' }, roles: ['member'] });
     expect(hook.json.webhookSecret).toMatch(/^[\w-]{40,}$/);
     await cli(['endpoints', 'put', code, '--logic', 'relay']);
+    expect(
+      (await cli(['endpoints', 'put', code, '--keep-offline', '600,20', '--forward-headers', 'user-agent']))
+        .json,
+    ).toMatchObject({ keepOffline: { ttlSeconds: 600, maxMessages: 20 }, forwardHeaders: ['user-agent'] });
+    expect((await cli(['endpoints', 'put', code, '--keep-offline', 'off'])).json.keepOffline).toBeUndefined();
 
     const { token } = (await cli(['token', '--app', app, '--sub', 'quinn', '--roles', 'member'])).json;
     const socket = await openSocket(`${server.baseUrl.replace('http', 'ws')}/ws/${code}?token=${token}`);
@@ -256,6 +261,11 @@ describe('npm run cli -- send', () => {
     [['endpoints', 'put', 'e1'], /needs --logic for a new endpoint/, 2],
     [['endpoints', 'put', 'e1', '--logic', 'carrier-pigeon'], /--logic must be relay, broadcast, echo/, 2],
     [['endpoints', 'put', 'e1', '--logic', 'echo'], /appKey: a secured endpoint needs the app/, 2],
+    [
+      ['endpoints', 'put', 'e1', '--logic', 'relay', '--keep-offline', 'soon'],
+      /--keep-offline must be a positive integer/,
+      2,
+    ],
     [
       ['endpoints', 'put', 'e1', '--logic', 'webhook:https://x.example.com', '--app', 'a'],
       /--webhook-secret S or --generate-secret/,

@@ -14,6 +14,7 @@ import { join as joinPath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { issueClientToken } from '../../shared/admission/tokens.ts';
+import { endpointsApi } from '../support/endpoints-api.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { FakeWcsRest } from '../support/fake-wcs-rest.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
@@ -67,17 +68,7 @@ export async function handler(event, api) {
 /** The logic module, as the webhook and the Lambda stand-in run it too. */
 let logicModule: { handler: (event: unknown, api: unknown) => Promise<unknown> };
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${server.baseUrl}/api/endpoints${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${API_TOKEN}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> & unknown[] };
-}
+const api = endpointsApi(() => server.baseUrl, API_TOKEN);
 
 async function putEndpoint(code: string, definition: Record<string, unknown>) {
   const answer = await api('PUT', `/${code}`, { appKey: app, ...definition });
@@ -598,6 +589,8 @@ describe("the operator's sendMessage", () => {
       roles: [],
       appKey: app,
       openedAt: new Date().toISOString(),
+      query: {},
+      headers: {},
       context: { room: 'lobby', count: 7 },
       burst: 5,
     });
