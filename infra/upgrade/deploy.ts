@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import type { Template } from './compare.ts';
 import { INDEX_CHANGES_LEFT, indexesOfTemplate } from './indexes.ts';
@@ -117,7 +117,7 @@ export async function deploy(args: readonly string[], options: DeployOptions = {
   );
   const code = await (options.cdk ?? runCdk)(cdkDeployArguments(args, deployed));
   if (code !== 0) return code;
-  const out = join(dir, optionValue(args, ['-o', '--output']) ?? cdkJson(dir).output ?? 'cdk.out');
+  const out = resolve(dir, optionValue(args, ['-o', '--output']) ?? cdkJson(dir).output ?? 'cdk.out');
   const synthesized = join(out, `${stackName}.template.json`);
   if (!existsSync(synthesized)) return code;
   const left = indexChangesLeft(JSON.parse(readFileSync(synthesized, 'utf8')));

@@ -74,7 +74,8 @@ function project(synthesized: object, stage = 'dev') {
   const calls: string[][] = [];
   const cdk = async (args: readonly string[]) => {
     calls.push([...args]);
-    const out = join(dir, 'cdk.out');
+    const output = args.indexOf('-o');
+    const out = output >= 0 ? (args[output + 1] ?? '') : join(dir, 'cdk.out');
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, `${stackNameOf(args, dir)}.template.json`), JSON.stringify(synthesized));
     return 0;
@@ -159,6 +160,16 @@ describe('npm run deploy', () => {
     expect(contextOf(repo.calls[0]?.slice(3) ?? [])).toBe(
       JSON.stringify(indexesOfTemplate(JSON.parse(deployedTemplate))),
     );
+  });
+
+  it('reads what is left where cdk was told to write the template (-o)', async () => {
+    const left = ['delete streams.liveByApp'];
+    const repo = project({ Resources: { T: { Metadata: { [INDEX_CHANGES_LEFT]: left } } } });
+    const out = mkdtempSync(join(tmpdir(), 'wcs-deploy-out-'));
+
+    await deploy(['-o', out], { ...repo, readDeployed: async () => JSON.parse(deployedTemplate) });
+
+    expect(repo.said.at(-1)).toMatch(/^wcs-hooks-dev: 1 index change\(s\) left \(delete streams.liveByApp\)/);
   });
 
   it('stops with cdk’s exit code when the deploy fails, saying nothing of what is left', async () => {

@@ -71,6 +71,12 @@ function walk(deployed: readonly IndexShape[], wanted: readonly IndexShape[]): (
   throw new Error('the steps do not end');
 }
 
+/**
+ * A kept template of an older commit. `6ac748c-2026-11-22` is the stack of 6ac748c (the last commit of
+ * 22 November 2026) synthesized as releases are (`infra/upgrade/release.ts`: `prod`, account
+ * 111111111111, `eu-west-1`, no bundling, construct paths), with its cdk-nag plugin left out (today's
+ * cdk-nag refuses that version) and trimmed to what a release keeps (`keptOf`).
+ */
 const fixture = (name: string): Template =>
   JSON.parse(readFileSync(new URL(`../fixtures/upgrade/${name}`, import.meta.url), 'utf8'));
 
