@@ -67,6 +67,11 @@ export async function readDeployedTemplate(
   } catch (error) {
     const { name, message } = error as Error;
     if (name === 'ValidationError' && /does not exist/.test(message)) return undefined;
+    if (name === 'AccessDenied' || /not authorized/.test(message))
+      throw new Error(
+        `npm run deploy reads ${stackName}'s deployed template: allow these credentials cloudformation:GetTemplate on the stack, or save it with credentials that may (aws cloudformation get-template --stack-name ${stackName} --query TemplateBody --output json > deployed.json) and pass --deployed-template deployed.json (${message})`,
+        { cause: error },
+      );
     throw error;
   }
 }

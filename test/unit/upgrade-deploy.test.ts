@@ -102,8 +102,10 @@ describe('reading the deployed template', () => {
     await expect(readDeployedTemplate('wcs-hooks-new', client)).resolves.toBeUndefined();
   });
 
-  it('fails on any other answer, rather than deploy without knowing the deployed indexes', async () => {
-    await expect(readDeployedTemplate('wcs-hooks-denied', client)).rejects.toThrow(/not authorized/);
+  it('fails on any other answer, rather than deploy without knowing the deployed indexes, saying how to give them', async () => {
+    await expect(readDeployedTemplate('wcs-hooks-denied', client)).rejects.toThrow(
+      /allow these credentials cloudformation:GetTemplate on the stack, or .*--deployed-template .*not authorized/,
+    );
   });
 });
 
