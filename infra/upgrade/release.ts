@@ -1,8 +1,9 @@
 /**
  * The released templates the upgrade test compares today's synthesis with: one folder per release,
  * `infra/released/<version>/<stack>.template.json`, written by `npm run release:keep -- <version>`
- * when a version is tagged (docs/deploy.md, "Upgrading"). Each is synthesized as here: the `prod`
- * stage, a concrete account and Region, no bundling (code is not data), construct paths kept.
+ * when a version is tagged (docs/deploy.md, "Upgrading"). Each is synthesized as here: `cdk.json`'s
+ * context as `cdk deploy` gives it, the `prod` stage, a concrete account and Region, no bundling (code
+ * is not data), construct paths kept.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { buildApp } from '../build-app.ts';
@@ -18,9 +19,21 @@ export const RELEASE_CONTEXT = {
 };
 export const RELEASE_ENV = { account: '111111111111', region: 'eu-west-1' };
 
+/**
+ * The context `cdk deploy` gives the app from `cdk.json`: its feature flags change templates (a
+ * partition literal, the log group of a custom resource's provider), so a template meant to be the
+ * deployed one is synthesized with them, as the CLI does; an `App` in a test has none by itself.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  return JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context ?? {};
+}
+
 /** Today's stack as a release is synthesized, with `context` added (e.g. `deployedIndexes`). */
 export function synthesizeRelease(context: Record<string, unknown> = {}) {
-  const { app, stack } = buildApp({ context: { ...RELEASE_CONTEXT, ...context } }, RELEASE_ENV);
+  const { app, stack } = buildApp(
+    { context: { ...cdkJsonContext(), ...RELEASE_CONTEXT, ...context } },
+    RELEASE_ENV,
+  );
   const assembly = app.synth();
   return {
     stackName: stack.stackName,
