@@ -76,6 +76,18 @@ export async function readDeployedTemplate(
   }
 }
 
+/**
+ * The template saved in `file`: the template itself, or the whole answer of
+ * `aws cloudformation get-template` (`{"TemplateBody": ...}`, the body an object or JSON text).
+ */
+export function templateInFile(file: string): Template {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Template & { TemplateBody?: unknown };
+  if (saved.TemplateBody === undefined) return saved;
+  return (
+    typeof saved.TemplateBody === 'string' ? JSON.parse(saved.TemplateBody) : saved.TemplateBody
+  ) as Template;
+}
+
 /** The arguments of `cdk deploy`: the caller's, with the deployed tables' indexes as context. */
 export function cdkDeployArguments(args: readonly string[], deployed: Template | undefined): string[] {
   const own = without(args, '--deployed-template');
@@ -113,7 +125,7 @@ export async function deploy(args: readonly string[], options: DeployOptions = {
   const stackName = stackNameOf(args, dir);
   const file = optionValue(args, ['--deployed-template']);
   const deployed = file
-    ? (JSON.parse(readFileSync(file, 'utf8')) as Template)
+    ? templateInFile(file)
     : await (options.readDeployed ?? readDeployedTemplate)(stackName);
   say(
     deployed

@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cdkDeployArguments, deploy, readDeployedTemplate, stackNameOf } from '../../infra/upgrade/deploy.ts';
+import {
+  cdkDeployArguments,
+  deploy,
+  readDeployedTemplate,
+  stackNameOf,
+  templateInFile,
+} from '../../infra/upgrade/deploy.ts';
 import { INDEX_CHANGES_LEFT, indexesOfTemplate } from '../../infra/upgrade/indexes.ts';
 
 const fixtureFile = new URL('../fixtures/upgrade/6ac748c-2026-11-22.template.json', import.meta.url).pathname;
@@ -181,6 +187,22 @@ describe('npm run deploy', () => {
 
     expect(code).toBe(1);
     expect(repo.said).toHaveLength(1);
+  });
+});
+
+describe('a saved deployed template', () => {
+  it.each([
+    ['the template itself', (t: object) => t],
+    [
+      'aws cloudformation get-template’s whole answer',
+      (t: object) => ({ TemplateBody: t, StagesAvailable: ['Original'] }),
+    ],
+    ['that answer with the body as text', (t: object) => ({ TemplateBody: JSON.stringify(t) })],
+  ])('is read from %s', (_, save) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wcs-deployed-')), 'deployed.json');
+    writeFileSync(file, JSON.stringify(save(JSON.parse(deployedTemplate))));
+
+    expect(templateInFile(file)).toEqual(JSON.parse(deployedTemplate));
   });
 });
 
