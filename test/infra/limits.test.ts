@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, CfnOutput, CfnParameter, CfnWaitConditionHandle, NestedStack, Stack } from 'aws-cdk-lib';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { buildApp } from '../../infra/build-app.ts';
 import { cdkJsonContext } from '../../infra/upgrade/release.ts';
 
@@ -18,11 +19,27 @@ const LIMITS = { resources: 500, outputs: 200, parameters: 200, mappings: 200, m
 const TEMPLATE_BYTES = 1_000_000; // a template uploaded to S3, as the CDK deploys one past 51,200 bytes
 const NAME_CHARACTERS = 255; // a logical id, an output's, parameter's or mapping's name
 const DESCRIPTION_BYTES = 1024;
+/** The longest name each service takes, for the names a template spells out (not those it leaves to AWS). */
+const PHYSICAL_NAME_CHARACTERS: Readonly<Record<string, number>> = {
+  'AWS::Lambda::Function.FunctionName': 64,
+  'AWS::IAM::Role.RoleName': 64,
+  'AWS::IAM::Policy.PolicyName': 128,
+  'AWS::SQS::Queue.QueueName': 80,
+  'AWS::SNS::Topic.TopicName': 256,
+  'AWS::SNS::Topic.DisplayName': 100,
+  'AWS::Logs::LogGroup.LogGroupName': 512,
+  'AWS::ApiGatewayV2::Api.Name': 128,
+  'AWS::CloudFront::Function.Name': 64,
+  'AWS::CloudWatch::Alarm.AlarmName': 255,
+  'AWS::CloudWatch::Dashboard.DashboardName': 255,
+  'AWS::DynamoDB::GlobalTable.TableName': 255,
+  'AWS::SecretsManager::Secret.Name': 512,
+};
 const SHARE = 0.8;
 
 type TemplateJson = {
   Description?: string;
-  Resources?: Record<string, unknown>;
+  Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
   Outputs?: Record<string, unknown>;
   Parameters?: Record<string, unknown>;
   Mappings?: Record<string, Record<string, unknown>>;
@@ -57,6 +74,11 @@ function overShare(file: string, bytes: number, template: TemplateJson): string[
     Object.keys(s ?? {}),
   );
   for (const name of names) check(`characters of the name ${name}`, name.length, NAME_CHARACTERS);
+  for (const [id, resource] of Object.entries(template.Resources ?? {}))
+    for (const [property, value] of Object.entries(resource.Properties ?? {})) {
+      const limit = PHYSICAL_NAME_CHARACTERS[`${resource.Type}.${property}`];
+      if (limit && typeof value === 'string') check(`characters of ${id}'s ${property}`, value.length, limit);
+    }
   return findings;
 }
 
@@ -106,6 +128,7 @@ describe('the limit check', () => {
     for (let i = 0; i < 401; i++) new CfnWaitConditionHandle(nested, `Handle${i}`);
     for (let i = 0; i < 161; i++) new CfnOutput(nested, `Out${i}`, { value: 'x' });
     new CfnParameter(nested, 'P'.repeat(205));
+    new Topic(nested, 'Named', { topicName: 'T'.repeat(205) });
     app.synth();
 
     const found = templatesIn(outdir).flatMap(({ file, bytes, template }) =>
@@ -113,9 +136,10 @@ describe('the limit check', () => {
     );
 
     expect(found).toEqual([
-      expect.stringMatching(/^ParentCapability.*\.nested\.template\.json: resources 401 of 500/),
+      expect.stringMatching(/^ParentCapability.*\.nested\.template\.json: resources 402 of 500/),
       expect.stringMatching(/nested\.template\.json: outputs 161 of 200/),
       expect.stringMatching(/nested\.template\.json: characters of the name P{205} 205 of 255/),
+      expect.stringMatching(/nested\.template\.json: characters of Named.*'s TopicName 205 of 256/),
     ]);
   });
 });
