@@ -5,10 +5,10 @@
  * e-mail, signed hooks, the CloudFront edge). Near a limit, the next capability goes into a nested
  * stack: docs/deploy.md, "When the stack grows".
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { App, CfnOutput, CfnParameter, CfnWaitConditionHandle, NestedStack, Stack } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { buildApp } from '../../infra/build-app.ts';
@@ -83,9 +83,21 @@ function overShare(file: string, bytes: number, template: TemplateJson): string[
 }
 
 let templates: ReturnType<typeof templatesIn>;
+const outdirs: string[] = [];
+
+/** A folder for a cloud assembly, removed after the tests. */
+function assemblyDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  outdirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
 
 beforeAll(() => {
-  const outdir = mkdtempSync(join(tmpdir(), 'wcs-limits-'));
+  const outdir = assemblyDir('wcs-limits-');
   const { app } = buildApp(
     {
       outdir,
@@ -121,7 +133,7 @@ describe('every stack of the app', () => {
 
 describe('the limit check', () => {
   it('reads nested stacks’ templates too, and finds what passes 80 % of a quota', () => {
-    const outdir = mkdtempSync(join(tmpdir(), 'wcs-limits-nested-'));
+    const outdir = assemblyDir('wcs-limits-nested-');
     const app = new App({ outdir });
     const parent = new Stack(app, 'Parent');
     const nested = new NestedStack(parent, 'Capability');

@@ -4,7 +4,7 @@
  * indexes to `cdk deploy` (here a stand-in that writes the synthesized template), and says what is
  * left. docs/deploy.md, "Upgrading".
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,15 @@ function answer(stackName: string | null): { status: number; body: string } {
   return error(400, 'ValidationError', `Stack with id ${stackName} does not exist`);
 }
 
+const folders: string[] = [];
+
+/** A temporary folder, removed after the tests. */
+function folder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  folders.push(dir);
+  return dir;
+}
+
 let server: Server;
 let client: CloudFormationClient;
 const asked: URLSearchParams[] = [];
@@ -69,13 +78,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
   client.destroy();
   await new Promise((resolve) => server.close(resolve));
 });
 
 /** A project folder with `cdk.json`, and a `cdk` stand-in that writes `synthesized` where cdk would. */
 function project(synthesized: object, stage = 'dev') {
-  const dir = mkdtempSync(join(tmpdir(), 'wcs-deploy-'));
+  const dir = folder('wcs-deploy-');
   writeFileSync(join(dir, 'cdk.json'), JSON.stringify({ app: 'node infra/app.ts', context: { stage } }));
   const calls: string[][] = [];
   const cdk = async (args: readonly string[]) => {
@@ -173,7 +183,7 @@ describe('npm run deploy', () => {
   it('reads what is left where cdk was told to write the template (-o)', async () => {
     const left = ['delete streams.liveByApp'];
     const repo = project({ Resources: { T: { Metadata: { [INDEX_CHANGES_LEFT]: left } } } });
-    const out = mkdtempSync(join(tmpdir(), 'wcs-deploy-out-'));
+    const out = folder('wcs-deploy-out-');
 
     await deploy(['-o', out], { ...repo, readDeployed: async () => JSON.parse(deployedTemplate) });
 
@@ -199,7 +209,7 @@ describe('a saved deployed template', () => {
     ],
     ['that answer with the body as text', (t: object) => ({ TemplateBody: JSON.stringify(t) })],
   ])('is read from %s', (_, save) => {
-    const file = join(mkdtempSync(join(tmpdir(), 'wcs-deployed-')), 'deployed.json');
+    const file = join(folder('wcs-deployed-'), 'deployed.json');
     writeFileSync(file, JSON.stringify(save(JSON.parse(deployedTemplate))));
 
     expect(templateInFile(file)).toEqual(JSON.parse(deployedTemplate));
