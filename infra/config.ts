@@ -9,6 +9,7 @@ import { parseAllowedOrigins } from '#shared/kernel/origins.ts';
 import { parseDefaultPolicy } from '#shared/state/app-policy.ts';
 import { MAX_CLIENT_TEXT_BYTES } from '#shared/state/client-json.ts';
 import type { NodeNetworkProps } from './constructs/node-network.ts';
+import type { DeployedIndexes } from './upgrade/indexes.ts';
 
 function warmThroughput(value: unknown): Pick<StageConfig, 'tableWarmThroughput'> {
   if (value === undefined) return {};
@@ -82,6 +83,7 @@ export const CONTEXT_KEYS = [
   'stompMaxTimeoutMs',
   'endpointLogicFunctions',
   'endpointsEdge',
+  'deployedIndexes',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -215,6 +217,30 @@ export interface StageConfig {
    * false for an account where CloudFront is not yet allowed: user agents use the direct URLs.
    */
   readonly endpointsEdge: boolean;
+  /**
+   * The deployed tables' global indexes by logical id, set by `npm run deploy` from the deployed
+   * stack: each table then changes one index at most per deploy. Default: none known (all indexes).
+   */
+  readonly deployedIndexes?: DeployedIndexes;
+}
+
+/** Context `deployedIndexes`: `{"<table logical id>": [<index>, ...]}` as `indexesOfTemplate` makes it. */
+function deployedIndexes(value: unknown): Pick<StageConfig, 'deployedIndexes'> {
+  if (value === undefined) return {};
+  const valid =
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value).every(
+      (indexes) =>
+        Array.isArray(indexes) &&
+        indexes.every((i) => typeof i?.indexName === 'string' && typeof i?.partitionKey?.name === 'string'),
+    );
+  if (!valid)
+    throw new Error(
+      'context "deployedIndexes" must be {"<table logical id>": [{"indexName": ..., "partitionKey": {...}, ...}]}, as `npm run deploy` sets it',
+    );
+  return { deployedIndexes: value as DeployedIndexes };
 }
 
 /** `value` as a list: a list, or comma-separated text; unset, empty. */
@@ -424,6 +450,7 @@ export function stageConfigFrom(node: Node): StageConfig {
     nodeLostAfterSeconds: number('nodeLostAfterSeconds', SETTINGS.NODE_LOST_AFTER_S.fallback),
     endpointLogicFunctions: logicFunctions(read('endpointLogicFunctions')),
     endpointsEdge: boolean('endpointsEdge', true),
+    ...deployedIndexes(read('deployedIndexes')),
     nodeDiscovery: nodeDiscovery as StageConfig['nodeDiscovery'],
     nodePollMaxNodes: integer('nodePollMaxNodes', 'NODE_POLL_MAX_NODES'),
     reconcileMaxChanges: integer('reconcileMaxChanges', 'RECONCILE_MAX_CHANGES'),

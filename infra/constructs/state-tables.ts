@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, type CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AttributeType,
   Billing,
@@ -10,6 +10,13 @@ import {
 import { Construct } from 'constructs';
 import type { TableName } from '#shared/kernel/registry.ts';
 import { type IndexDefinition, type KeyAttribute, TABLES } from '#shared/store/tables.ts';
+import {
+  type DeployedIndexes,
+  describeChange,
+  INDEX_CHANGES_LEFT,
+  type IndexShape,
+  nextIndexStep,
+} from '../upgrade/indexes.ts';
 
 export interface StateTablesProps {
   /** Deletion protection on, and the tables kept when the stack is deleted. Default false. */
@@ -20,14 +27,21 @@ export interface StateTablesProps {
    * also a write to each index it projects into. Local indexes share their table's. Default: none.
    */
   readonly warmThroughput?: WarmThroughput;
+  /**
+   * The global indexes of the deployed tables, by logical id (`npm run deploy` reads them from the
+   * deployed stack). Each table then gets one index created or deleted at most, the step towards its
+   * definition (`infra/upgrade/indexes.ts`). Default: none known, every table gets all its indexes
+   * (a first deploy).
+   */
+  readonly deployedIndexes?: DeployedIndexes;
 }
 
-const attribute = (key: KeyAttribute) => ({
+const attribute = (key: Pick<KeyAttribute, 'name' | 'type'>) => ({
   name: key.name,
   type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
 });
 
-function projection(index: IndexDefinition) {
+function projection(index: Pick<IndexDefinition, 'projection'>) {
   if (index.projection === 'KEYS_ONLY') return { projectionType: ProjectionType.KEYS_ONLY };
   if (index.projection === 'ALL') return { projectionType: ProjectionType.ALL };
   return { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] };
@@ -56,13 +70,6 @@ export class StateTables extends Construct {
         deletionProtection: retain,
         ...(props.warmThroughput && { warmThroughput: props.warmThroughput }),
         removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-        globalSecondaryIndexes: definition.globalIndexes.map((index) => ({
-          indexName: index.indexName,
-          partitionKey: attribute(index.partitionKey),
-          ...(index.sortKey && { sortKey: attribute(index.sortKey) }),
-          ...projection(index),
-          ...(props.warmThroughput && { warmThroughput: props.warmThroughput }),
-        })),
         localSecondaryIndexes: definition.localIndexes.map((index) => ({
           indexName: index.indexName,
           // A local index shares the table's partition key; only its sort key is its own.
@@ -70,8 +77,35 @@ export class StateTables extends Construct {
           ...projection(index),
         })),
       });
+      this.addGlobalIndexes(table, definition.name, definition.globalIndexes, props);
       return [definition.name, table] as const;
     });
     this.tables = Object.fromEntries(entries) as Record<TableName, TableV2>;
+  }
+
+  /** The table's global indexes: all of them, or with `deployed` known, the next step towards them. */
+  private addGlobalIndexes(
+    table: TableV2,
+    name: TableName,
+    wanted: readonly IndexDefinition[],
+    { deployedIndexes: deployed, warmThroughput }: StateTablesProps,
+  ): void {
+    const resource = table.node.defaultChild as CfnResource;
+    const had = deployed?.[Stack.of(this).getLogicalId(resource)];
+    const step = had ? nextIndexStep<IndexShape>(had, wanted) : { indexes: wanted, left: [] };
+    for (const index of step.indexes)
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: attribute(index.partitionKey),
+        ...(index.sortKey && { sortKey: attribute(index.sortKey) }),
+        ...projection(index),
+        ...(warmThroughput && { warmThroughput }),
+      });
+    if (step.left.length === 0) return;
+    const left = step.left.map((change) => describeChange(name, change));
+    resource.addMetadata(INDEX_CHANGES_LEFT, left);
+    Annotations.of(table).addInfo(
+      `${step.change && describeChange(name, step.change)} now; left for the next deploys, one each: ${left.join(', ')} (run \`npm run deploy\` again after this one)`,
+    );
   }
 }

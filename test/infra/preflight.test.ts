@@ -292,6 +292,7 @@ describe('npm run deploy', () => {
 
     expect(stdout).toMatch(/Nothing found that will make the deploy fail/);
     expect(code).toBe(0);
+    expect(stdout).toMatch(/wcs-hooks-preflight: not deployed yet; this deploy creates it whole/);
     expect(calls()).toBe('deploy -c stage=preflight --require-approval never\n');
   }, 150_000);
 });

@@ -1,7 +1,7 @@
 /**
  * A stand-in for the AWS APIs `npm run preflight` reads, on loopback: it answers each operation with
  * an answer recorded in AWS's own wire format (JSON for Lambda, API Gateway, Service Quotas and SSM;
- * XML for CloudFront), errors included. Point the SDK at it with `AWS_ENDPOINT_URL` and any
+ * XML for CloudFront and CloudFormation, whose requests are forms), errors included. Point the SDK at it with `AWS_ENDPOINT_URL` and any
  * credentials; it checks no signature. An operation without a recorded answer is a 500, so a test
  * sees a read it did not expect.
  */
@@ -45,6 +45,12 @@ function operationOf(request: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/** The `Action` of a query-protocol request (CloudFormation): `cloudformation:GetTemplate`. */
+function queryOperationOf(text: string): string | undefined {
+  const action = new URLSearchParams(text).get('Action');
+  return action ? `cloudformation:${action}` : undefined;
+}
+
 /** Serves `answers` on 127.0.0.1 until `close()`; `requests` lists what was asked, in order. */
 export async function serveRecording(answers: Recording) {
   const requests: RecordedRequest[] = [];
@@ -52,9 +58,18 @@ export async function serveRecording(answers: Recording) {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const operation = operationOf(request) ?? `${request.method} ${request.url}`;
       const text = Buffer.concat(chunks).toString('utf8');
-      requests.push({ operation, ...(text && { input: JSON.parse(text) }) });
+      const form = /x-www-form-urlencoded/.test(request.headers['content-type'] ?? '');
+      const operation =
+        operationOf(request) ??
+        (form ? queryOperationOf(text) : undefined) ??
+        `${request.method} ${request.url}`;
+      const input = form
+        ? Object.fromEntries(new URLSearchParams(text))
+        : text
+          ? JSON.parse(text)
+          : undefined;
+      requests.push({ operation, ...(input !== undefined && { input }) });
       const answer = answers[operation];
       if (!answer) {
         response.writeHead(500, { 'content-type': 'application/json' });
