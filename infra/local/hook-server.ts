@@ -39,7 +39,7 @@ import { localLogger as logger } from './local-logger.ts';
 import { localTls } from './tls.ts';
 import { createWebSocketApi, type LocalWebSocketApi, routeUpgrades } from './websocket-api.ts';
 
-/** The live page (`npm start` serves it; it is not deployed) and the STOMP client it loads. */
+/** The live console (`infra/local/dashboard/index.html`) and the STOMP client and charting library it loads. */
 const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
   '/': { file: new URL('./dashboard/index.html', import.meta.url), type: 'text/html; charset=utf-8' },
   '/dashboard': {
@@ -54,6 +54,15 @@ const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
   '/static/stomp.umd.min.js': {
     file: new URL('../../node_modules/@stomp/stompjs/bundles/stomp.umd.min.js', import.meta.url),
     type: 'text/javascript; charset=utf-8',
+  },
+  // The console's charts (uPlot), from node_modules: no CDN, so the page works offline.
+  '/static/uPlot.iife.min.js': {
+    file: new URL('../../node_modules/uplot/dist/uPlot.iife.min.js', import.meta.url),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/static/uPlot.min.css': {
+    file: new URL('../../node_modules/uplot/dist/uPlot.min.css', import.meta.url),
+    type: 'text/css; charset=utf-8',
   },
 };
 
