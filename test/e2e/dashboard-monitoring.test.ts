@@ -34,7 +34,8 @@ beforeAll(async () => {
   await putNodeUrl(wcs.nodeId, rest.url);
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${server.baseUrl}/?token=${TOKEN}`);
+  // `/console`: the page as AWS serves it, self-contained, from the realm-api function.
+  await page.goto(`${server.baseUrl}/console?token=${TOKEN}`);
   await page.locator('#status.connected').waitFor({ timeout: 15_000 });
 }, 60_000);
 afterAll(async () => {
