@@ -76,6 +76,13 @@ describe('the live page', () => {
       body: JSON.stringify({ name: 'page', rate: '1', metrics: ['3', '5', '10'] }),
     });
     expect(response.status).toBe(200);
+    // And an OAM threshold alarm: a video rate above 400,000 bits per second.
+    const alarm = await fetch(`${server.baseUrl}/api/alarm/create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: '1', name: 'video too fast', value: '400000', metric: '3', time: '0' }),
+    });
+    expect(alarm.status).toBe(200);
     const stream = wcs.newStream(wcs.newSession(), `chart-${randomUUID().slice(0, 6)}`, true);
     await wcs.goLive(stream, { VIDEO_RATE: 250_000, VIDEO_FPS: 30, AUDIO_RATE: 32_000 });
     const row = page.locator(`#streams tr[data-key="${stream.mediaSessionId}"]`);
@@ -89,6 +96,17 @@ describe('the live page', () => {
       .locator('#charts figure[data-metric="VIDEO_RATE"][data-latest="500000"]')
       .waitFor({ timeout: 20_000 });
 
+    // The threshold crossed: an active alarm, and in the history.
+    const active = page.locator('#active tbody tr', { hasText: 'video too fast' });
+    await active.waitFor({ timeout: 20_000 });
+    expect(await active.locator('td').allTextContents()).toEqual([
+      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/),
+      'THRESHOLD',
+      `video too fast: Video rate 500000 > 400000 (bits per second) on ${stream.name} at ${wcs.nodeId}`,
+    ]);
+    expect(
+      await page.locator('#history tbody tr', { hasText: 'video too fast' }).first().textContent(),
+    ).toContain('THRESHOLD RAISED');
     expect(await page.locator('#charts figure h3').allTextContents()).toEqual([
       'Video rate (bits per second)',
       'Video FPS (frames per second)',
