@@ -40,6 +40,24 @@ export const STATUS_CODES = new Proxy({}, {
   },
 };
 
+/**
+ * The live console's files (`shared/realtime/console-assets.ts` reads them from the repository) held
+ * in the bundle as text: a function has no repository to read them from. Only the function that
+ * imports that module (`realm-api`, for `GET /console`) carries them.
+ */
+export const inlineConsoleAssets: Plugin = {
+  name: 'inline-console-assets',
+  setup(plugin) {
+    plugin.onLoad({ filter: /[\\/]shared[\\/]realtime[\\/]console-assets\.ts$/ }, async () => {
+      const { readConsoleAssets } = await import('../../shared/realtime/console-assets.ts');
+      return {
+        loader: 'js',
+        contents: `const assets = ${JSON.stringify(readConsoleAssets())};\nexport const consoleAssets = () => assets;\n`,
+      };
+    });
+  },
+};
+
 export function bundleOptions(entry: string, outdir: string): BuildOptions {
   return {
     entryPoints: { index: entry },
@@ -56,7 +74,7 @@ export function bundleOptions(entry: string, outdir: string): BuildOptions {
     chunkNames: 'chunks/[name]-[hash]',
     mainFields: ['module', 'main'],
     logLevel: 'error',
-    plugins: [lazyStatusCodes],
+    plugins: [lazyStatusCodes, inlineConsoleAssets],
     // Some dependencies are CommonJS and call `require`; an ESM bundle must provide it.
     banner: {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

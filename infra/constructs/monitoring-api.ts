@@ -6,6 +6,9 @@ import { Construct } from 'constructs';
 import { REALMS } from '#shared/kernel/registry.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 
+/** Where the live console is served, on the hook API. */
+export const CONSOLE_PATH = '/console';
+
 export interface MonitoringApiProps {
   readonly api: HttpApi;
   /** The tables the realms read, as the registry declares them. */
@@ -18,7 +21,8 @@ export interface MonitoringApiProps {
 
 /**
  * The monitoring realms over REST (`POST /api/stream/list`, ...), answering as WCS OAM does, on the
- * hook API, for callers presenting the monitoring API's token. The same realms over STOMP are the realtime API's
+ * hook API, for callers presenting the monitoring API's token; and the live console (`GET /console`),
+ * which the same function serves. The same realms over STOMP are the realtime API's
  * (`realtime-api.ts`).
  */
 export class MonitoringApi extends Construct {
@@ -38,5 +42,7 @@ export class MonitoringApi extends Construct {
     for (const realm of REALMS) {
       props.api.addRoutes({ path: realm, methods: [HttpMethod.POST], integration });
     }
+    // The live console: a page with no data and no secret (docs/realtime.md, "The live console").
+    props.api.addRoutes({ path: CONSOLE_PATH, methods: [HttpMethod.GET], integration });
   }
 }

@@ -39,11 +39,17 @@ import { localLogger as logger } from './local-logger.ts';
 import { localTls } from './tls.ts';
 import { createWebSocketApi, type LocalWebSocketApi, routeUpgrades } from './websocket-api.ts';
 
-/** The live page (`npm start` serves it; it is not deployed) and the STOMP client it loads. */
+/**
+ * The live console (`shared/realtime/console/index.html`) and the STOMP client and charting library it
+ * loads. `GET /console` serves the same page self-contained, as in AWS (`functions/realm-api.ts`).
+ */
 const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
-  '/': { file: new URL('./dashboard/index.html', import.meta.url), type: 'text/html; charset=utf-8' },
+  '/': {
+    file: new URL('../../shared/realtime/console/index.html', import.meta.url),
+    type: 'text/html; charset=utf-8',
+  },
   '/dashboard': {
-    file: new URL('./dashboard/index.html', import.meta.url),
+    file: new URL('../../shared/realtime/console/index.html', import.meta.url),
     type: 'text/html; charset=utf-8',
   },
   // The browser example of docs/endpoints.md: a chat through an endpoint's relay logic.
@@ -54,6 +60,15 @@ const STATIC_FILES: Readonly<Record<string, { file: URL; type: string }>> = {
   '/static/stomp.umd.min.js': {
     file: new URL('../../node_modules/@stomp/stompjs/bundles/stomp.umd.min.js', import.meta.url),
     type: 'text/javascript; charset=utf-8',
+  },
+  // The console's charts (uPlot), from node_modules: no CDN, so the page works offline.
+  '/static/uPlot.iife.min.js': {
+    file: new URL('../../node_modules/uplot/dist/uPlot.iife.min.js', import.meta.url),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/static/uPlot.min.css': {
+    file: new URL('../../node_modules/uplot/dist/uPlot.min.css', import.meta.url),
+    type: 'text/css; charset=utf-8',
   },
 };
 
@@ -69,6 +84,7 @@ function decodedOrUndefined(segment: string): string | undefined {
 /** The API routes served beside the hooks, and their functions. */
 const API_ROUTES: Readonly<Record<string, ServiceFunctionName>> = {
   'POST /api/data/send': 'data-send-api',
+  'GET /console': 'realm-api',
   ...Object.fromEntries(REALMS.map((realm) => [`POST ${realm}`, 'realm-api' as const])),
 };
 

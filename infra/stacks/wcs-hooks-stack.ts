@@ -5,7 +5,7 @@ import type { StageConfig } from '../config.ts';
 import { EndpointsApi } from '../constructs/endpoints-api.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
-import { MonitoringApi } from '../constructs/monitoring-api.ts';
+import { CONSOLE_PATH, MonitoringApi } from '../constructs/monitoring-api.ts';
 import { describeTopology, NodeNetwork, runsOutsideVpc } from '../constructs/node-network.ts';
 import { NodePoller } from '../constructs/node-poller.ts';
 import { queueWithDeadLetters } from '../constructs/queues.ts';
@@ -158,9 +158,11 @@ export class WcsHooksStack extends Stack {
         ...environment,
         REFUSAL_ALARM_PER_MINUTE: String(config.refusalAlarmPerMinute),
         STOMP_MAX_TIMEOUT_MS: String(config.stompMaxTimeoutMs),
-        ...(config.allowedOrigins.length > 0 && { ALLOWED_ORIGINS: config.allowedOrigins.join(',') }),
+        // The live console is a page of the hook API's origin, not the WebSocket API's.
+        ALLOWED_ORIGINS: [...config.allowedOrigins, this.hookApi.api.apiEndpoint].join(','),
       },
     });
+    monitoring.function.addEnvironment('REALTIME_URL', realtime.stage.url);
     const poller = new NodePoller(this, 'NodePoller', {
       resources,
       wcsRestCredentials,
@@ -190,6 +192,10 @@ export class WcsHooksStack extends Stack {
       description: 'wss:// URL of the STOMP monitoring API (add ?token=)',
     });
     new CfnOutput(this, 'RealtimeTokenArn', { value: realtimeToken.secretArn });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: `${this.hookApi.api.apiEndpoint}${CONSOLE_PATH}`,
+      description: 'the live console (add ?token=<RealtimeTokenArn value>)',
+    });
     const endpoints = new EndpointsApi(this, 'Endpoints', {
       api: this.hookApi.api,
       resources,

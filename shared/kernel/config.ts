@@ -324,6 +324,9 @@ export const SETTINGS = {
   WCS_REST_CREDENTIALS_ARN: wiring('the secret holding the WCS REST API credentials'),
   REALTIME_TOKEN_ARN: wiring('the secret holding the realtime API token'),
   REALTIME_ENDPOINT: wiring('the WebSocket management endpoint of the realtime API'),
+  REALTIME_URL: wiring(
+    'the `wss://` URL of the realtime API, which the live console (`GET /console`) connects to; unset, `/ws` of its own origin',
+  ),
   ENDPOINTS_ENDPOINT: wiring('the WebSocket management endpoint of the endpoints API'),
 } as const satisfies Record<string, Setting>;
 

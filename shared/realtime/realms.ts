@@ -10,6 +10,7 @@
  */
 import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
+import { mapWithConcurrency } from '../kernel/concurrency.ts';
 import { logger } from '../kernel/logger.ts';
 import type { Realm } from '../kernel/registry.ts';
 import { STREAM_METRICS, streamMetricById } from '../kernel/stream-metrics.ts';
@@ -43,7 +44,7 @@ import {
   problems,
   updateOam,
 } from '../state/oam-config.ts';
-import { listOpenSessions, sessionRecord } from '../state/sessions.ts';
+import { listOpenSessions, openSessionsOn, sessionItems, sessionRecord } from '../state/sessions.ts';
 import {
   type LiveStream,
   listLiveStreams,
@@ -323,7 +324,58 @@ const streamMetrics = z.object({
   seq: z.optional(z.unknown()),
 });
 
-const sessionList = z.object({ app: text, user: z.optional(text), ...page() });
+const sessionList = z.object({ app: z.optional(text), user: z.optional(text), ...page() });
+
+/** How many nodes' open sessions are asked for at once (a cluster may know hundreds of nodes). */
+const NODE_QUERY_CONCURRENCY = 8;
+
+/**
+ * Open sessions, of one app (`openByApp`, by user then sessionId) or, without `app`, of every app:
+ * those open on each known node (`openByNode`, one Query per node; a node is known from its first
+ * hook), by sessionId. Only the page's items are read (one BatchGet), for who, what status and since
+ * when: `{sessionId, nodeId, appKey, app, node, user, status, createDate, duration}`. (`user` without
+ * `app` is matched on the items, so it reads them all.)
+ */
+async function listSessions(payload: z.infer<typeof sessionList>): Promise<RealmReply> {
+  const now = Date.now();
+  const { app, user } = payload;
+  const ids =
+    app === undefined
+      ? [
+          ...new Set(
+            (
+              await mapWithConcurrency(await listNodes(), NODE_QUERY_CONCURRENCY, (n) =>
+                openSessionsOn(n.nodeId),
+              )
+            ).flat(),
+          ),
+        ].sort()
+      : (await listOpenSessions(app, user)).map((s) => s.sessionId);
+  const byUser = app === undefined && user !== undefined;
+  const wanted = byUser ? ids : ids.slice(payload.offset, payload.offset + payload.limit);
+  const items = new Map((await sessionItems(wanted)).map((i) => [String(i.sessionId), i]));
+  const shown = wanted.flatMap((sessionId) => {
+    const item = items.get(sessionId);
+    // An id whose item is gone meanwhile (ended and expired) is left out.
+    if (!item || (byUser && item.userId !== user)) return [];
+    const createDate = ms(item.generationStartedAt ?? item.firstStatusAt ?? item.connectedAt) ?? null;
+    return [
+      {
+        sessionId,
+        nodeId: item.nodeId,
+        appKey: item.appKey,
+        app: item.appKey,
+        node: item.nodeId,
+        user: item.userId ?? null,
+        status: item.status ?? null,
+        createDate,
+        duration: createDate === null ? null : now - createDate,
+      },
+    ];
+  });
+  if (byUser) return paged(shown, payload);
+  return { ...ok(shown), total: ids.length, more: payload.offset + payload.limit < ids.length };
+}
 const sessionHistory = z.object({ sessionId: text });
 
 /** One session and its streams, in time order. */
@@ -513,7 +565,7 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
     });
     return { ...ok(samples.slice(0, p.limit)), more: samples.length > p.limit };
   }),
-  '/api/session/list': realm(sessionList, async (p) => paged(await listOpenSessions(p.app, p.user), p)),
+  '/api/session/list': realm(sessionList, listSessions),
   '/api/session/history': realm(sessionHistory, async (p) => {
     const history = await sessionHistoryOf(p.sessionId);
     return history ? ok(history) : badRequest(NOT_FOUND);

@@ -518,6 +518,17 @@ describe('the monitoring realms', () => {
         Ref: expect.stringMatching(/^RealtimeToken/),
       },
     );
+    // The live console, served by the same function, connects to the realtime API.
+    const page = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === 'GET /console');
+    expect(
+      resources[String(page?.[1].Properties.Target['Fn::Join'][1][1].Ref)]?.Properties.IntegrationUri,
+    ).toEqual({
+      'Fn::GetAtt': [functionIdOf('realm-api'), 'Arn'],
+    });
+    expect(
+      JSON.stringify(resources[functionIdOf('realm-api')]?.Properties.Environment.Variables.REALTIME_URL),
+    ).toContain('wss://');
+    expect(JSON.stringify(template.toJSON().Outputs.ConsoleUrl.Value)).toContain('/console');
     // The data-send API stays behind IAM.
     const send = ofType('AWS::ApiGatewayV2::Route').find(
       ([, r]) => r.Properties.RouteKey === 'POST /api/data/send',
@@ -812,14 +823,16 @@ describe("OAM's settings in AWS", () => {
         AllowMethods: ['POST', 'OPTIONS'],
       }),
     });
-    other.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          ALLOWED_ORIGINS: 'https://ops.example.com',
-          STOMP_MAX_TIMEOUT_MS: '4000',
-        }),
-      },
-    });
+    // The realtime functions admit the configured origins and the live console's, the hook API's.
+    const realtime = Object.values(other.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Environment?.Variables?.STOMP_MAX_TIMEOUT_MS === '4000',
+    );
+    expect(realtime.length).toBeGreaterThanOrEqual(3);
+    for (const f of realtime) {
+      const origins = JSON.stringify(f.Properties.Environment.Variables.ALLOWED_ORIGINS);
+      expect(origins).toContain('"https://ops.example.com,"');
+      expect(origins).toContain('ApiEndpoint');
+    }
     expect(() => buildApp({ context: { stage: 'test', allowedOrigins: 'ops.example.com/path' } })).toThrow(
       /allowedOrigins/,
     );

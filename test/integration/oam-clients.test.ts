@@ -111,10 +111,10 @@ describe('an empty string', () => {
     ]);
     await restRealm('alarm/delete', { id });
 
-    expect(await restRealm('session/list', { app: '' })).toMatchObject({
+    expect(await restRealm('session/history', { sessionId: '' })).toMatchObject({
       http: 400,
       status: 400,
-      reason: expect.stringMatching(/^app: /),
+      reason: expect.stringMatching(/^sessionId: /),
     });
     expect(await restRealm('stream/metrics', { node: '', mediaId: 'x' })).toMatchObject({
       status: 400,

@@ -139,25 +139,48 @@ describe('stream/history at that scale', () => {
 
 describe('the other lists that grow with the cluster', () => {
   it('session/list, node/list and node_status/list answer a page, with the total', async () => {
+    const connectedAt = new Date(Date.now() - 60_000).toISOString();
     const sessions = Array.from({ length: 250 }, (_, i) => ({
-      sessionId: `open-${i}`,
+      sessionId: `open-${String(i).padStart(3, '0')}`,
       appKey: APP,
       nodeId: NODES[0],
       status: 'ESTABLISHED',
+      firstStatusAt: connectedAt,
+      userId: `user-${i % 2}`,
       openAppKey: APP,
-      openKey: openKeyOf(undefined, `open-${i}`),
+      openKey: openKeyOf(`user-${i % 2}`, `open-${String(i).padStart(3, '0')}`),
+      openNodeId: NODES[0],
     }));
     await batchPutAll(tableNameOf('sessions'), sessions);
-    const nodes = Array.from({ length: 120 }, (_, i) => {
+    const nodes = Array.from({ length: 119 }, (_, i) => {
       const nodeId = `n${i}@127.0.1.${i}`;
       return { group: 'node', id: nodeId, nodeId, host: `127.0.1.${i}` };
     });
+    nodes.push({ group: 'node', id: NODES[0] as string, nodeId: NODES[0] as string, host: '127.0.0.2' });
     await batchPutAll(tableNameOf('monitoring'), nodes);
 
     const open = await restRealm('session/list', { app: APP });
     expect(open).toMatchObject({ status: 200, total: 250, more: true });
     expect(open.payload).toHaveLength(100);
     expect((await restRealm('session/list', { app: APP, offset: '200' })).payload).toHaveLength(50);
+    // Without an app: every open session, found by the nodes they are open on, each with who and since when.
+    const every = await restRealm('session/list', { limit: 10 });
+    expect(every).toMatchObject({ status: 200, total: 250, more: true });
+    expect((every.payload as unknown[])[0]).toEqual({
+      sessionId: 'open-000',
+      nodeId: NODES[0],
+      appKey: APP,
+      app: APP,
+      node: NODES[0],
+      user: 'user-0',
+      status: 'ESTABLISHED',
+      createDate: Date.parse(connectedAt),
+      duration: expect.any(Number),
+    });
+    expect(await restRealm('session/list', { user: 'user-1', limit: 1000 })).toMatchObject({
+      total: 125,
+      payload: expect.arrayContaining([expect.objectContaining({ sessionId: 'open-001', user: 'user-1' })]),
+    });
 
     for (const realm of ['node/list', 'node_status/list']) {
       const first = await restRealm(realm, {});
