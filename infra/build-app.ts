@@ -6,6 +6,7 @@
  * `infra/app.ts` (the CLI) and the infrastructure tests both build the app here.
  */
 
+import { readFileSync } from 'node:fs';
 import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stageConfigFrom } from './config.ts';
@@ -23,8 +24,21 @@ function environmentOf(env: Environment | undefined): Environment | undefined {
   return account ? { account, region: process.env.CDK_DEFAULT_REGION } : undefined;
 }
 
+/**
+ * The context `cdk deploy` gives the app from `cdk.json`: its feature flags change templates (a
+ * partition literal, the log group of a custom resource's provider, how policies are merged), so
+ * every synthesis here starts from them, as the CLI's does; an `App` by itself has none.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  return JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')).context ?? {};
+}
+
+/**
+ * The app, with `cdk.json`'s context under `props.context` (which overrides it); under the CDK CLI,
+ * the CLI's context (`cdk.json` and `-c`) overrides both, as it always does.
+ */
 export function buildApp(props: AppProps = {}, env?: Environment) {
-  const app = new App(props);
+  const app = new App({ ...props, context: { ...cdkJsonContext(), ...props.context } });
   const config = stageConfigFrom(app.node);
   const resolvedEnv = environmentOf(env);
   const stack = new WcsHooksStack(app, `wcs-hooks-${config.stage}`, {

@@ -1,6 +1,6 @@
 import { type CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnLogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { HookFunction } from './hook-function.ts';
@@ -57,6 +57,10 @@ export class ApiGatewayCloudWatchRole extends Construct {
       new PolicyStatement({ actions: ['iam:PassRole'], resources: [this.role.roleArn] }),
     );
     const provider = new Provider(this, 'Provider', { onEventHandler: handler });
+    // With cdk.json's `@aws-cdk/aws-lambda:useCdkManagedLogGroup`, the provider's own function gets a
+    // log group CDK makes, kept two years: it keeps the stage's retention, as every other log group.
+    for (const child of provider.node.findAll())
+      if (child instanceof CfnLogGroup) child.retentionInDays = props.logRetention;
     const { partition, account } = nagPseudo(this);
     const handlerArn = Stack.of(this).getLogicalId(handler.node.defaultChild as CfnElement);
     // An AWS managed policy's ARN keeps the partition placeholder whatever the environment.

@@ -19,21 +19,9 @@ export const RELEASE_CONTEXT = {
 };
 export const RELEASE_ENV = { account: '111111111111', region: 'eu-west-1' };
 
-/**
- * The context `cdk deploy` gives the app from `cdk.json`: its feature flags change templates (a
- * partition literal, the log group of a custom resource's provider), so a template meant to be the
- * deployed one is synthesized with them, as the CLI does; an `App` in a test has none by itself.
- */
-export function cdkJsonContext(): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context ?? {};
-}
-
 /** Today's stack as a release is synthesized, with `context` added (e.g. `deployedIndexes`). */
 export function synthesizeRelease(context: Record<string, unknown> = {}) {
-  const { app, stack } = buildApp(
-    { context: { ...cdkJsonContext(), ...RELEASE_CONTEXT, ...context } },
-    RELEASE_ENV,
-  );
+  const { app, stack } = buildApp({ context: { ...RELEASE_CONTEXT, ...context } }, RELEASE_ENV);
   const assembly = app.synth();
   return {
     stackName: stack.stackName,

@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { App, CfnOutput, CfnParameter, CfnWaitConditionHandle, NestedStack, Stack } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { buildApp } from '../../infra/build-app.ts';
-import { cdkJsonContext } from '../../infra/upgrade/release.ts';
 
 /** CloudFormation's quotas per template, and the share of each a stack may use. */
 const LIMITS = { resources: 500, outputs: 200, parameters: 200, mappings: 200, mappingAttributes: 200 };
@@ -102,7 +101,6 @@ beforeAll(() => {
     {
       outdir,
       context: {
-        ...cdkJsonContext(),
         'aws:cdk:bundling-stacks': [],
         stage: 'prod',
         alarmEmail: 'ops@example.com',

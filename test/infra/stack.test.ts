@@ -30,6 +30,9 @@ let template: Template;
 let resources: Record<string, Resource>;
 let assemblyDir: string;
 
+/** Builds that look at the template, not the code, skip bundling (the first build bundles every function). */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
 beforeAll(() => {
   const { app, stack } = buildApp({ context: { stage: 'test' } });
   assemblyDir = app.synth().directory;
@@ -654,14 +657,16 @@ describe('the endpoints API', () => {
 
   it('takes the allowed logic functions from the context, and refuses one that is not a Lambda ARN', () => {
     const allowed = 'arn:aws:lambda:eu-west-1:111111111111:function:chat-logic';
-    const { stack } = buildApp({ context: { stage: 'test', endpointLogicFunctions: allowed } });
+    const { stack } = buildApp({
+      context: { ...NO_BUNDLING, stage: 'test', endpointLogicFunctions: allowed },
+    });
     const env = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')).find(
       (f) => f.Properties.Environment?.Variables?.ENDPOINT_LOGIC_FUNCTIONS,
     );
     expect(env?.Properties.Environment.Variables.ENDPOINT_LOGIC_FUNCTIONS).toBe(allowed);
-    expect(() => buildApp({ context: { stage: 'test', endpointLogicFunctions: 'chat-logic' } })).toThrow(
-      /endpointLogicFunctions.*not a Lambda function ARN/,
-    );
+    expect(() =>
+      buildApp({ context: { ...NO_BUNDLING, stage: 'test', endpointLogicFunctions: 'chat-logic' } }),
+    ).toThrow(/endpointLogicFunctions.*not a Lambda function ARN/);
   });
 });
 
@@ -791,7 +796,7 @@ describe('the node poller', () => {
 
   it('takes its interval and the metrics retention from context', () => {
     const { stack } = buildApp({
-      context: { stage: 'test', nodePollIntervalMinutes: 5, metricsRetentionHours: 6 },
+      context: { ...NO_BUNDLING, stage: 'test', nodePollIntervalMinutes: 5, metricsRetentionHours: 6 },
     });
     const other = Template.fromStack(stack);
     other.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(5 minutes)' });
@@ -800,9 +805,9 @@ describe('the node poller', () => {
         Variables: Match.objectLike({ NODE_POLL_INTERVAL_S: '300', METRICS_RETENTION_HOURS: '6' }),
       },
     });
-    expect(() => buildApp({ context: { stage: 'test', nodePollIntervalMinutes: 0.5 } })).toThrow(
-      /nodePollIntervalMinutes/,
-    );
+    expect(() =>
+      buildApp({ context: { ...NO_BUNDLING, stage: 'test', nodePollIntervalMinutes: 0.5 } }),
+    ).toThrow(/nodePollIntervalMinutes/);
   });
 });
 
@@ -813,7 +818,12 @@ describe("OAM's settings in AWS", () => {
         ?.Properties.CorsConfiguration,
     ).toBeUndefined();
     const { stack } = buildApp({
-      context: { stage: 'test', allowedOrigins: ['https://ops.example.com'], stompMaxTimeoutMs: 4000 },
+      context: {
+        ...NO_BUNDLING,
+        stage: 'test',
+        allowedOrigins: ['https://ops.example.com'],
+        stompMaxTimeoutMs: 4000,
+      },
     });
     const other = Template.fromStack(stack);
     other.hasResourceProperties('AWS::ApiGatewayV2::Api', {
@@ -833,8 +843,8 @@ describe("OAM's settings in AWS", () => {
       expect(origins).toContain('"https://ops.example.com,"');
       expect(origins).toContain('ApiEndpoint');
     }
-    expect(() => buildApp({ context: { stage: 'test', allowedOrigins: 'ops.example.com/path' } })).toThrow(
-      /allowedOrigins/,
-    );
+    expect(() =>
+      buildApp({ context: { ...NO_BUNDLING, stage: 'test', allowedOrigins: 'ops.example.com/path' } }),
+    ).toThrow(/allowedOrigins/);
   });
 });

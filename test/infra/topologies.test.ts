@@ -130,9 +130,9 @@ describe('in the team’s VPC, reaching AWS through NAT', () => {
   });
 
   it('lets Lambda manage their network interfaces in those subnets and security groups only, granted before each function is made', () => {
-    const arn = (kind: string, account: string) => (id: string) => ({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ec2:eu-west-1:${account}:${kind}/${id}`]],
-    });
+    // The Region and account are concrete, so cdk.json's feature flags write the partition out.
+    const arn = (kind: string, account: string) => (id: string) =>
+      `arn:aws:ec2:eu-west-1:${account}:${kind}/${id}`;
     const interfaces = arn('network-interface', ENV.account)('*');
     for (const fn of nat.functions) {
       const statements = nat.statementsOf(fn.r).filter((s) => s.actions.some((a) => a.startsWith('ec2:')));
@@ -142,11 +142,13 @@ describe('in the team’s VPC, reaching AWS through NAT', () => {
       }
       const granted = (action: string) =>
         statements.filter((s) => s.actions.includes(action)).flatMap((s) => [s.resource].flat());
-      expect(granted('ec2:CreateNetworkInterface')).toEqual([
-        interfaces,
-        ...SUBNETS.map(arn('subnet', '*')),
-        ...SECURITY_GROUPS.map(arn('security-group', '*')),
-      ]);
+      expect(granted('ec2:CreateNetworkInterface').sort()).toEqual(
+        [
+          interfaces,
+          ...SUBNETS.map(arn('subnet', '*')),
+          ...SECURITY_GROUPS.map(arn('security-group', '*')),
+        ].sort(),
+      );
       for (const action of [
         'ec2:DeleteNetworkInterface',
         'ec2:AssignPrivateIpAddresses',
