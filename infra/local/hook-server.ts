@@ -26,7 +26,7 @@ import {
   type ServiceFunctionName,
 } from '#shared/kernel/registry.ts';
 import { grantsOf, runAsFunction } from '#shared/store/access.ts';
-import { STREAMED_TABLES, streamedTableEnv, TABLES } from '#shared/store/tables.ts';
+import { STREAMED_TABLES, streamedTableEnv, TABLES, USAGE_SOURCE_TABLES } from '#shared/store/tables.ts';
 import {
   type LambdaHandler,
   localContext,
@@ -427,6 +427,33 @@ async function startRealtime(
   };
 }
 
+/**
+ * The usage consumer (`functions/usage-streams.ts`) fed by tailing DynamoDB Local's streams of the
+ * sessions, streams, data messages and counters tables, as Lambda's event source feeds it in AWS.
+ * Always on: usage is kept whether or not anyone watches. It reads each stream from its start
+ * (DynamoDB Local keeps 24 hours): the usage of changes made before a restart is applied again,
+ * which changes nothing, and none made while it was stopping is lost.
+ */
+async function startUsage(handlers: HookHandlers, endpoint: string): Promise<() => Promise<void>> {
+  const { startStreamTailer } = await import('./stream-tailer.ts');
+  const watched = USAGE_SOURCE_TABLES.map((table) => {
+    const name = process.env[TABLES[table].envVar] as string;
+    process.env[streamedTableEnv(table)] = name;
+    return name;
+  });
+  const consumer = handlers['usage-streams'] as unknown as (
+    event: DynamoDBStreamEvent,
+    context: Context,
+  ) => Promise<DynamoDBBatchResponse>;
+  return startStreamTailer(
+    endpoint,
+    watched,
+    (records) => consumer({ Records: records }, localContext('wcs-hooks-usage-streams')),
+    200,
+    { fromStart: true },
+  );
+}
+
 /** The endpoints API (`/ws/<code>`): the endpoint functions behind the local stand-in for API Gateway. */
 async function startEndpoints(handlers: HookHandlers): Promise<LocalWebSocketApi> {
   const api = await createWebSocketApi('endpoints', {
@@ -452,6 +479,8 @@ export interface LocalRuntimeOptions {
   readonly endpoints?: boolean;
   /** Run the node poller on a timer, as EventBridge Scheduler does in AWS. Default true. */
   readonly poller?: boolean;
+  /** Keep the usage aggregates from the tables' streams (`functions/usage-streams.ts`). Default true. */
+  readonly usage?: boolean;
 }
 
 export interface LocalRuntime {
@@ -486,10 +515,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const endpoints = (options.endpoints ?? true) ? await startEndpoints(handlers) : undefined;
   routeUpgrades(server, { realtime: realtime?.api, endpoints });
   const stopPoller = (options.poller ?? true) ? startLocalPoller(handlers) : async () => undefined;
+  const stopUsage =
+    (options.usage ?? true)
+      ? await startUsage(handlers, process.env.DYNAMODB_ENDPOINT as string)
+      : async () => undefined;
   return {
     server,
     stop: async () => {
       await stopPoller();
+      await stopUsage();
       await stopSender();
       await stopDrainer();
       await realtime?.stop();

@@ -5,7 +5,8 @@
  * tailer started are history, not news, and are skipped. DynamoDB Local stamps records to the minute,
  * so up to a minute of changes made just before the start may be pushed once. DynamoDB Local also
  * invalidates an iterator taken on an empty shard (TrimmedDataAccessException), so an iterator is
- * taken again, after the last record read.
+ * taken again, after the last record read. `fromStart` hands over every record the streams hold
+ * instead (DynamoDB Local keeps 24 hours), for a consumer that applies a change twice harmlessly.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -34,12 +35,14 @@ export function startStreamTailer(
   tableNames: readonly string[],
   onRecords: (records: DynamoDBRecord[]) => Promise<DynamoDBBatchResponse | undefined>,
   intervalMs = 200,
+  options: { readonly fromStart?: boolean } = {},
 ): () => Promise<void> {
   const dynamo = new DynamoDBClient({ endpoint });
   const streams = new DynamoDBStreamsClient({ endpoint });
   let running = true;
   // Stream records are stamped to the minute (DynamoDB Local): news is what is stamped from this minute on.
-  const since = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  // With `fromStart`, every record the streams still hold is news (a consumer that is idempotent).
+  const since = options.fromStart ? new Date(0) : new Date(Math.floor(Date.now() / 60_000) * 60_000);
 
   const iteratorOf = async (shard: ShardState) => {
     const { ShardIterator } = await streams.send(

@@ -31,7 +31,7 @@ const MAX_TRANSACTION_ITEMS = 100;
 
 const splitKey = (key: TargetKey) => {
   const at = key.lastIndexOf('|');
-  return { aggregate: key.slice(0, at), slot: key.slice(at + 1) };
+  return { aggregateKey: key.slice(0, at), slot: key.slice(at + 1) };
 };
 
 /** The usage store in DynamoDB: each change a TransactWriteItems of the contribution and the ADDs. */
@@ -40,7 +40,7 @@ export const dynamoUsageStore: UsageStore = {
     const { Item } = await dynamo.send(
       new GetCommand({
         TableName: usageTable(),
-        Key: { aggregate: sourceAggregate(sourceId), slot: CONTRIBUTION },
+        Key: { aggregateKey: sourceAggregate(sourceId), slot: CONTRIBUTION },
         ConsistentRead: true,
       }),
     );
@@ -64,14 +64,14 @@ export const dynamoUsageStore: UsageStore = {
             Put: {
               TableName,
               Item: {
-                aggregate: sourceAggregate(sourceId),
+                aggregateKey: sourceAggregate(sourceId),
                 slot: CONTRIBUTION,
                 version,
                 contribution: JSON.stringify(contribution),
                 expiresAt: expiresAtFor(now),
               },
               ConditionExpression:
-                expected === undefined ? 'attribute_not_exists(aggregate)' : 'version = :expected',
+                expected === undefined ? 'attribute_not_exists(aggregateKey)' : 'version = :expected',
               ...(expected !== undefined && { ExpressionAttributeValues: { ':expected': expected } }),
             },
           },
@@ -111,18 +111,18 @@ export const dynamoUsageStore: UsageStore = {
             Put: {
               TableName: usageTable(),
               Item: {
-                aggregate: user.aggregate,
+                aggregateKey: user.aggregate,
                 slot: `user#${user.userId}`,
                 userId: user.userId,
                 expiresAt: expiresAtFor(now),
               },
-              ConditionExpression: 'attribute_not_exists(aggregate)',
+              ConditionExpression: 'attribute_not_exists(aggregateKey)',
             },
           },
           {
             Update: {
               TableName: usageTable(),
-              Key: { aggregate: user.aggregate, slot: `day#${user.shard}` },
+              Key: { aggregateKey: user.aggregate, slot: `day#${user.shard}` },
               UpdateExpression: 'ADD uniqueUsers :one SET expiresAt = :exp',
               ExpressionAttributeValues: { ':one': 1, ':exp': expiresAtFor(now) },
             },
@@ -171,7 +171,7 @@ export async function usageOfApp(
       day,
       await queryAll({
         TableName: usageTable(),
-        KeyConditionExpression: 'aggregate = :a AND slot BETWEEN :from AND :to',
+        KeyConditionExpression: 'aggregateKey = :a AND slot BETWEEN :from AND :to',
         ExpressionAttributeValues: { ':a': appDay(appKey, day), ':from': 'day#', ':to': 'hour#~' },
       }),
     ),
@@ -196,7 +196,7 @@ export async function usageOfStream(
     day,
     items: await queryAll({
       TableName: usageTable(),
-      KeyConditionExpression: 'aggregate = :a',
+      KeyConditionExpression: 'aggregateKey = :a',
       ExpressionAttributeValues: { ':a': nameDay(appKey, name, day) },
     }),
   }));
@@ -210,7 +210,7 @@ export async function usageOfStream(
 export async function usersOfAppDay(appKey: string, day: string): Promise<string[]> {
   const items = await queryAll({
     TableName: usageTable(),
-    KeyConditionExpression: 'aggregate = :a AND begins_with(slot, :u)',
+    KeyConditionExpression: 'aggregateKey = :a AND begins_with(slot, :u)',
     ExpressionAttributeValues: { ':a': appDay(appKey, day), ':u': 'user#' },
   });
   return items.map((item) => String(item.userId));

@@ -302,7 +302,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     name: 'usage',
     envVar: 'USAGE_TABLE',
     partitionKey: S(
-      'aggregate',
+      'aggregateKey',
       '`app#<appKey>#<YYYY-MM-DD>`, `name#<appKey>#<name>#<YYYY-MM-DD>`, or `source#<source id>`',
     ),
     sortKey: S(

@@ -60,7 +60,11 @@ class MemoryStore implements UsageStore {
   itemsOf(aggregate: string): Record<string, unknown>[] {
     return Object.entries(this.sums)
       .filter(([key]) => key.startsWith(`${aggregate}|`))
-      .map(([key, fields]) => ({ aggregate, slot: key.slice(aggregate.length + 1), ...fields }));
+      .map(([key, fields]) => ({
+        aggregateKey: aggregate,
+        slot: key.slice(aggregate.length + 1),
+        ...fields,
+      }));
   }
 }
 
@@ -361,7 +365,11 @@ describe('usage of a stream name', () => {
     const aggregate = `name#${APP}#cam#2026-12-01`;
     const items = Object.entries(contributions)
       .filter(([key]) => key.startsWith(`${aggregate}|`))
-      .map(([key, fields]) => ({ aggregate, slot: key.slice(aggregate.length + 1), ...fields }));
+      .map(([key, fields]) => ({
+        aggregateKey: aggregate,
+        slot: key.slice(aggregate.length + 1),
+        ...fields,
+      }));
 
     // Act
     const [usage] = summarizeStream([{ day: '2026-12-01', items }]);
