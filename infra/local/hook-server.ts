@@ -24,6 +24,7 @@ import {
   HOOKS_PATH,
   REALMS,
   type ServiceFunctionName,
+  type TableName,
 } from '#shared/kernel/registry.ts';
 import { grantsOf, runAsFunction } from '#shared/store/access.ts';
 import { STREAMED_TABLES, streamedTableEnv, TABLES, USAGE_SOURCE_TABLES } from '#shared/store/tables.ts';
@@ -365,6 +366,27 @@ function reportDrainProgress(
 }
 
 /**
+ * A stream consumer function and the physical names of the tables whose streams feed it, each also
+ * set as `<ENV_VAR>_NAME`, the variable the CDK stack gives the consumer to tell the tables apart.
+ */
+function streamConsumer(
+  handlers: HookHandlers,
+  name: 'realtime-streams' | 'usage-streams',
+  tables: readonly TableName[],
+) {
+  const watched = tables.map((table) => {
+    const physical = process.env[TABLES[table].envVar] as string;
+    process.env[streamedTableEnv(table)] = physical;
+    return physical;
+  });
+  const consumer = handlers[name] as unknown as (
+    event: DynamoDBStreamEvent,
+    context: Context,
+  ) => Promise<DynamoDBBatchResponse>;
+  return { watched, consumer };
+}
+
+/**
  * The realtime API (`/ws`, STOMP): the realtime functions behind the local stand-in for API
  * Gateway's WebSocket API, and the stream consumer fed by tailing DynamoDB Local's streams, as
  * Lambda's event source feeds it in AWS. The environment the CDK stack gives those functions is set
@@ -375,15 +397,7 @@ async function startRealtime(
   endpoint: string,
 ): Promise<{ api: LocalWebSocketApi; stop: () => Promise<void> }> {
   const { startStreamTailer } = await import('./stream-tailer.ts');
-  const watched = STREAMED_TABLES.map((table) => {
-    const name = process.env[TABLES[table].envVar] as string;
-    process.env[streamedTableEnv(table)] = name;
-    return name;
-  });
-  const consumer = handlers['realtime-streams'] as unknown as (
-    event: DynamoDBStreamEvent,
-    context: Context,
-  ) => Promise<DynamoDBBatchResponse>;
+  const { watched, consumer } = streamConsumer(handlers, 'realtime-streams', STREAMED_TABLES);
   // The tables' streams are tailed only while a client is connected: with nobody to tell, an idle
   // runtime makes no request for them (Lambda's event source costs nothing idle either). A client
   // that connects starts the tailer; the last one to leave stops it, a little later.
@@ -436,15 +450,7 @@ async function startRealtime(
  */
 async function startUsage(handlers: HookHandlers, endpoint: string): Promise<() => Promise<void>> {
   const { startStreamTailer } = await import('./stream-tailer.ts');
-  const watched = USAGE_SOURCE_TABLES.map((table) => {
-    const name = process.env[TABLES[table].envVar] as string;
-    process.env[streamedTableEnv(table)] = name;
-    return name;
-  });
-  const consumer = handlers['usage-streams'] as unknown as (
-    event: DynamoDBStreamEvent,
-    context: Context,
-  ) => Promise<DynamoDBBatchResponse>;
+  const { watched, consumer } = streamConsumer(handlers, 'usage-streams', USAGE_SOURCE_TABLES);
   return startStreamTailer(
     endpoint,
     watched,
