@@ -255,10 +255,13 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   counters: {
     name: 'counters',
     envVar: 'COUNTERS_TABLE',
-    partitionKey: S('counter', '`refused#<appKey>`; or `reconciled-hour`, `reconciled-day`'),
+    partitionKey: S(
+      'counter',
+      '`refused#<appKey>`; `refusals#<appKey>#<YYYY-MM-DD>` (one item per refusal); or `reconciled-hour`, `reconciled-day`',
+    ),
     sortKey: S(
       'window',
-      'the minute, `2026-11-22T15:37Z` (UTC); or the hour or day and the node, `2026-11-22T15Z#<nodeId>`, `2026-11-22#<nodeId>`',
+      'the minute, `2026-11-22T15:37Z` (UTC); the refusal, `<ISO time>#<digest>`; or the hour or day and the node, `2026-11-22T15Z#<nodeId>`, `2026-11-22#<nodeId>`',
     ),
     globalIndexes: [],
     localIndexes: [],
