@@ -49,8 +49,8 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 function functionIdOf(handler: FunctionName): string {
   const plain = handler.replace(/-/g, '');
   const match = ofType('AWS::Lambda::Function').find(([id]) =>
-    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints'].some((parent) =>
-      id.startsWith(`${parent}${plain}`),
+    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints', 'Usage'].some(
+      (parent) => id.startsWith(`${parent}${plain}`),
     ),
   );
   if (!match) throw new Error(`no function for ${handler}`);
@@ -315,10 +315,10 @@ describe('observability', () => {
         .sort();
       expect(watched).toEqual(functions.map(([id]) => id).sort());
     }
-    // Every dead-letter queue (send, spill, realtime changes, node poller runs) has its alarm.
+    // Every dead-letter queue (send, spill, realtime changes, usage changes, node poller runs) has its alarm.
     const deadLetterQueues = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedriveAllowPolicy);
-    expect(deadLetterQueues).toHaveLength(4);
-    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(4);
+    expect(deadLetterQueues).toHaveLength(5);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(5);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
