@@ -6,8 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { issueClientToken } from '../../shared/admission/tokens.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { queryBy } from '../support/tables.ts';
+import { HS256_SECRET } from '../support/tokens.ts';
 
 let server: RunningHookServer;
 let putAppPolicy: typeof import('../../shared/state/apps.ts').putAppPolicy;
@@ -97,5 +100,38 @@ describe('usage of an app and of a stream', () => {
       peakPlayers: 2,
     });
     expect(stream?.durationMinutes).toBeGreaterThanOrEqual(0);
+
+    // The refusal itself, with its reason, and the minute's count of that reason.
+    const [refusal] = await queryBy('counters', 'counter', `refusals#${app}#${today}`);
+    expect(refusal).toMatchObject({ appKey: app, method: 'playStream', sessionId: viewers[2]?.sessionId });
+    const [minute] = await queryBy('counters', 'counter', `refused#${app}`);
+    expect(minute?.[`reason#playStream: ${String(refusal?.reason)}`]).toBe(1);
+  }, 90_000);
+
+  it("counts each token user once a day, and a user's sessions over time are one Query of byUser", async () => {
+    // Arrange: a token app; alice connects twice, bob once.
+    const app = `usage-users-${randomUUID().slice(0, 8)}`;
+    await putAppPolicy(app, { admission: 'token', hs256Secret: HS256_SECRET });
+    const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: app });
+    const [alice, bob] = [`alice-${randomUUID().slice(0, 6)}`, `bob-${randomUUID().slice(0, 6)}`];
+
+    // Act
+    for (const user of [alice, alice, bob]) {
+      const token = await issueClientToken(HS256_SECRET, { sub: user, aud: app }, 300);
+      const session = wcs.newSession();
+      expect((await wcs.send('connect', wcs.connectBody(session, { custom: { token } }))).status).toBe(200);
+      await wcs.disconnect(session);
+    }
+    const today = new Date().toISOString().slice(0, 10);
+
+    // Assert
+    const [day] = await eventually(
+      () => usage.usageOfApp(app, today, today),
+      ([d]) => d?.sessions === 3 && d.uniqueUsers === 2,
+    );
+    expect(day).toMatchObject({ sessions: 3, uniqueUsers: 2, anonymousSessions: 0 });
+    expect((await usage.usersOfAppDay(app, today)).sort()).toEqual([alice, bob].sort());
+    const sessions = await queryBy('sessions', 'userId', alice, 'byUser');
+    expect(sessions.map((s) => s.appKey)).toEqual([app, app]);
   }, 90_000);
 });

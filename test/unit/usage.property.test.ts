@@ -329,6 +329,34 @@ function peakOfSessions(sessions: readonly Record<string, unknown>[], day: strin
   return peak;
 }
 
+describe('a busy stream', () => {
+  it('spreads 10,000 players joining in one minute over the 16 shards of each aggregate item', () => {
+    // Arrange
+    const perShard = new Map<string, number>();
+    for (let i = 0; i < 10_000; i++) {
+      const item = {
+        sessionId: `v${i}`,
+        mediaSessionId: `v${i}`,
+        appKey: APP,
+        name: 'busy',
+        published: false,
+        status: 'PLAYING',
+        firstStatusAt: '2026-12-01T10:00:01.000Z',
+        statusHistory: [{ status: 'PLAYING', at: '2026-12-01T10:00:02.000Z' }],
+      };
+
+      // Act
+      const keys = Object.keys(sourceOf('streams', item)?.contribution ?? {});
+      for (const key of keys.filter((k) => k.includes('|minute#')))
+        perShard.set(key, (perShard.get(key) ?? 0) + 1);
+    }
+
+    // Assert: no item takes more than twice its share (625).
+    expect(perShard.size).toBe(16);
+    expect(Math.max(...perShard.values())).toBeLessThan(2 * 625);
+  });
+});
+
 describe('usage of a stream name', () => {
   it('gives each publish its players, viewer-minutes and peak of players, to the minute', () => {
     // Arrange: a publish from 10:00 to 11:00, two players within it, one after it.
