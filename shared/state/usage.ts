@@ -12,6 +12,7 @@ import {
   appDay,
   applySourceChange,
   type Contribution,
+  MAX_SPAN_DAYS,
   nameDay,
   type PublishUsage,
   type Source,
@@ -181,8 +182,9 @@ export async function usageOfApp(
 
 /**
  * The publishes of stream name `name` of `appKey` that began from day `from` to day `to` (UTC,
- * both included), each with its players, viewer-minutes and peak of players: one Query per day
- * (and one more, the day after `to`, for the players of a publish that went on past midnight).
+ * both included), each with its players, viewer-minutes and peak of players: one Query per day,
+ * and one per later day a publish went on into (players of the name are kept by the day they
+ * were present), up to `MAX_SPAN_DAYS` past `to`.
  */
 export async function usageOfStream(
   appKey: string,
@@ -190,18 +192,34 @@ export async function usageOfStream(
   from: string,
   to: string,
 ): Promise<PublishUsage[]> {
-  const days = daysBetween(from, to);
-  const next = new Date(Date.parse(`${to.slice(0, 10)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-  const read = await mapWithConcurrency([...days, next], READ_CONCURRENCY, async (day) => ({
-    day,
-    items: await queryAll({
-      TableName: usageTable(),
-      KeyConditionExpression: 'aggregateKey = :a',
-      ExpressionAttributeValues: { ':a': nameDay(appKey, name, day) },
-    }),
-  }));
-  const publishes = summarizeStream(read);
-  return publishes.filter(
+  const readDays = (days: readonly string[]) =>
+    mapWithConcurrency(days, READ_CONCURRENCY, async (day) => ({
+      day,
+      items: await queryAll({
+        TableName: usageTable(),
+        KeyConditionExpression: 'aggregateKey = :a',
+        ExpressionAttributeValues: { ':a': nameDay(appKey, name, day) },
+      }),
+    }));
+  const read = await readDays(daysBetween(from, to));
+  // The publishes that went on past `to`: the days they reach, too.
+  const lastEnd = Math.max(
+    0,
+    ...read.flatMap(({ items }) =>
+      items
+        .filter((item) => String(item.slot).startsWith('publish#'))
+        .map((item) => Number(item.endMs ?? Date.now())),
+    ),
+  );
+  const toMs = Date.parse(`${to.slice(0, 10)}T00:00:00Z`);
+  const until = Math.min(lastEnd, toMs + MAX_SPAN_DAYS * 86_400_000);
+  if (until >= toMs + 86_400_000)
+    read.push(
+      ...(await readDays(
+        daysBetween(new Date(toMs + 86_400_000).toISOString(), new Date(until).toISOString()),
+      )),
+    );
+  return summarizeStream(read).filter(
     (p) => p.start.slice(0, 10) <= to.slice(0, 10) && p.start.slice(0, 10) >= from.slice(0, 10),
   );
 }
