@@ -444,11 +444,15 @@ async function startRealtime(
 /**
  * The usage consumer (`functions/usage-streams.ts`) fed by tailing DynamoDB Local's streams of the
  * sessions, streams, data messages and counters tables, as Lambda's event source feeds it in AWS.
- * Always on: usage is kept whether or not anyone watches. It reads each stream from its start
+ * Always on: usage is kept whether or not anyone watches; idle, it asks the streams every 30 s, and
+ * at once again when a request comes in. It reads each stream from its start
  * (DynamoDB Local keeps 24 hours): the usage of changes made before a restart is applied again,
  * which changes nothing, and none made while it was stopping is lost.
  */
-async function startUsage(handlers: HookHandlers, endpoint: string): Promise<() => Promise<void>> {
+async function startUsage(
+  handlers: HookHandlers,
+  endpoint: string,
+): Promise<(() => Promise<void>) & { wake(): void }> {
   const { startStreamTailer } = await import('./stream-tailer.ts');
   const { watched, consumer } = streamConsumer(handlers, 'usage-streams', USAGE_SOURCE_TABLES);
   return startStreamTailer(
@@ -456,9 +460,12 @@ async function startUsage(handlers: HookHandlers, endpoint: string): Promise<() 
     watched,
     (records) => consumer({ Records: records }, localContext('wcs-hooks-usage-streams')),
     200,
-    { fromStart: true },
+    { fromStart: true, idleIntervalMs: USAGE_IDLE_INTERVAL_MS },
   );
 }
+
+/** Idle (no change, no request), the usage tailer asks the streams this often. */
+const USAGE_IDLE_INTERVAL_MS = 30_000;
 
 /** The endpoints API (`/ws/<code>`): the endpoint functions behind the local stand-in for API Gateway. */
 async function startEndpoints(handlers: HookHandlers): Promise<LocalWebSocketApi> {
@@ -521,10 +528,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const endpoints = (options.endpoints ?? true) ? await startEndpoints(handlers) : undefined;
   routeUpgrades(server, { realtime: realtime?.api, endpoints });
   const stopPoller = (options.poller ?? true) ? startLocalPoller(handlers) : async () => undefined;
-  const stopUsage =
-    (options.usage ?? true)
-      ? await startUsage(handlers, process.env.DYNAMODB_ENDPOINT as string)
-      : async () => undefined;
+  const usage =
+    (options.usage ?? true) ? await startUsage(handlers, process.env.DYNAMODB_ENDPOINT as string) : undefined;
+  // A request (a hook, a send) may change the tables: the usage tailer looks at once.
+  if (usage) server.on('request', () => usage.wake());
+  const stopUsage = usage ?? (async () => undefined);
   return {
     server,
     stop: async () => {
