@@ -1,15 +1,15 @@
 import type { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
-import { EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { STREAMED_TABLES, streamedTableEnv } from '#shared/store/tables.ts';
+import { STREAMED_TABLES } from '#shared/store/tables.ts';
 import { ApiGatewayCloudWatchRole } from './api-gateway-account.ts';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 import { lambdaWebSocketApi } from './lambda-websocket-api.ts';
 import { deadLetterQueue } from './queues.ts';
+import { feedFromTableStreams } from './table-streams.ts';
 
 export interface RealtimeApiProps {
   /** The tables the realtime functions declare (connections, and the ones the realms read). */
@@ -79,24 +79,12 @@ export class RealtimeApi extends Construct {
       'ChangesDeadLetterQueue',
       'the on-failure destination of the realtime stream consumer',
     );
-    for (const name of STREAMED_TABLES) {
-      const table = props.resources.tables[name];
-      streams.addEnvironment(streamedTableEnv(name), table.tableName);
-      table.grantStreamRead(streams);
-      new EventSourceMapping(this, `${table.node.id}Changes`, {
-        target: streams,
-        eventSourceArn: table.tableStreamArn as string,
-        startingPosition: StartingPosition.LATEST,
-        batchSize: 100,
-        // Up to 10 batches of a shard at once (the changes of one item stay in order): a busy cluster's
-        // changes reach 100 subscribers within a second (docs/deploy.md, sizing).
-        parallelizationFactor: REALTIME_PARALLELIZATION,
-        retryAttempts: 3,
-        bisectBatchOnError: true,
-        // The consumer names the first change it could not push: only it and those after are retried.
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.changesDeadLetterQueue),
-      });
-    }
+    // Up to 10 batches of a shard at once (the changes of one item stay in order): a busy cluster's
+    // changes reach 100 subscribers within a second (docs/deploy.md, sizing).
+    feedFromTableStreams(this, streams, props.resources, STREAMED_TABLES, {
+      startingPosition: StartingPosition.LATEST,
+      parallelizationFactor: REALTIME_PARALLELIZATION,
+      onFailure: this.changesDeadLetterQueue,
+    });
   }
 }

@@ -24,9 +24,10 @@ import {
   HOOKS_PATH,
   REALMS,
   type ServiceFunctionName,
+  type TableName,
 } from '#shared/kernel/registry.ts';
 import { grantsOf, runAsFunction } from '#shared/store/access.ts';
-import { STREAMED_TABLES, streamedTableEnv, TABLES } from '#shared/store/tables.ts';
+import { STREAMED_TABLES, streamedTableEnv, TABLES, USAGE_SOURCE_TABLES } from '#shared/store/tables.ts';
 import {
   type LambdaHandler,
   localContext,
@@ -381,6 +382,27 @@ function reportDrainProgress(
 }
 
 /**
+ * A stream consumer function and the physical names of the tables whose streams feed it, each also
+ * set as `<ENV_VAR>_NAME`, the variable the CDK stack gives the consumer to tell the tables apart.
+ */
+function streamConsumer(
+  handlers: HookHandlers,
+  name: 'realtime-streams' | 'usage-streams',
+  tables: readonly TableName[],
+) {
+  const watched = tables.map((table) => {
+    const physical = process.env[TABLES[table].envVar] as string;
+    process.env[streamedTableEnv(table)] = physical;
+    return physical;
+  });
+  const consumer = handlers[name] as unknown as (
+    event: DynamoDBStreamEvent,
+    context: Context,
+  ) => Promise<DynamoDBBatchResponse>;
+  return { watched, consumer };
+}
+
+/**
  * The realtime API (`/ws`, STOMP): the realtime functions behind the local stand-in for API
  * Gateway's WebSocket API, and the stream consumer fed by tailing DynamoDB Local's streams, as
  * Lambda's event source feeds it in AWS. The environment the CDK stack gives those functions is set
@@ -391,15 +413,7 @@ async function startRealtime(
   endpoint: string,
 ): Promise<{ api: LocalWebSocketApi; stop: () => Promise<void> }> {
   const { startStreamTailer } = await import('./stream-tailer.ts');
-  const watched = STREAMED_TABLES.map((table) => {
-    const name = process.env[TABLES[table].envVar] as string;
-    process.env[streamedTableEnv(table)] = name;
-    return name;
-  });
-  const consumer = handlers['realtime-streams'] as unknown as (
-    event: DynamoDBStreamEvent,
-    context: Context,
-  ) => Promise<DynamoDBBatchResponse>;
+  const { watched, consumer } = streamConsumer(handlers, 'realtime-streams', STREAMED_TABLES);
   // The tables' streams are tailed only while a client is connected: with nobody to tell, an idle
   // runtime makes no request for them (Lambda's event source costs nothing idle either). A client
   // that connects starts the tailer; the last one to leave stops it, a little later.
@@ -443,6 +457,32 @@ async function startRealtime(
   };
 }
 
+/**
+ * The usage consumer (`functions/usage-streams.ts`) fed by tailing DynamoDB Local's streams of the
+ * sessions, streams, data messages and counters tables, as Lambda's event source feeds it in AWS.
+ * Always on: usage is kept whether or not anyone watches; idle, it asks the streams every 30 s, and
+ * at once again when a request comes in. It reads each stream from its start
+ * (DynamoDB Local keeps 24 hours): the usage of changes made before a restart is applied again,
+ * which changes nothing, and none made while it was stopping is lost.
+ */
+async function startUsage(
+  handlers: HookHandlers,
+  endpoint: string,
+): Promise<(() => Promise<void>) & { wake(): void }> {
+  const { startStreamTailer } = await import('./stream-tailer.ts');
+  const { watched, consumer } = streamConsumer(handlers, 'usage-streams', USAGE_SOURCE_TABLES);
+  return startStreamTailer(
+    endpoint,
+    watched,
+    (records) => consumer({ Records: records }, localContext('wcs-hooks-usage-streams')),
+    200,
+    { fromStart: true, idleIntervalMs: USAGE_IDLE_INTERVAL_MS },
+  );
+}
+
+/** Idle (no change, no request), the usage tailer asks the streams this often. */
+const USAGE_IDLE_INTERVAL_MS = 30_000;
+
 /** The endpoints API (`/ws/<code>`): the endpoint functions behind the local stand-in for API Gateway. */
 async function startEndpoints(handlers: HookHandlers): Promise<LocalWebSocketApi> {
   const api = await createWebSocketApi('endpoints', {
@@ -468,6 +508,8 @@ export interface LocalRuntimeOptions {
   readonly endpoints?: boolean;
   /** Run the node poller on a timer, as EventBridge Scheduler does in AWS. Default true. */
   readonly poller?: boolean;
+  /** Keep the usage aggregates from the tables' streams (`functions/usage-streams.ts`). Default true. */
+  readonly usage?: boolean;
 }
 
 export interface LocalRuntime {
@@ -502,10 +544,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const endpoints = (options.endpoints ?? true) ? await startEndpoints(handlers) : undefined;
   routeUpgrades(server, { realtime: realtime?.api, endpoints });
   const stopPoller = (options.poller ?? true) ? startLocalPoller(handlers) : async () => undefined;
+  const usage =
+    (options.usage ?? true) ? await startUsage(handlers, process.env.DYNAMODB_ENDPOINT as string) : undefined;
+  // A request (a hook, a send) may change the tables: the usage tailer looks at once.
+  if (usage) server.on('request', () => usage.wake());
+  const stopUsage = usage ?? (async () => undefined);
   return {
     server,
     stop: async () => {
       await stopPoller();
+      await stopUsage();
       await stopSender();
       await stopDrainer();
       await realtime?.stop();

@@ -5,7 +5,10 @@
  * tailer started are history, not news, and are skipped. DynamoDB Local stamps records to the minute,
  * so up to a minute of changes made just before the start may be pushed once. DynamoDB Local also
  * invalidates an iterator taken on an empty shard (TrimmedDataAccessException), so an iterator is
- * taken again, after the last record read.
+ * taken again, after the last record read. `fromStart` hands over every record the streams hold
+ * instead (DynamoDB Local keeps 24 hours), for a consumer that applies a change twice harmlessly.
+ * With `idleIntervalMs`, rounds that find nothing space out (doubling) up to it, and `wake()` (a
+ * hook arrived) brings the next round at once: idle, the tailer costs a request per shard that often.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -34,12 +37,23 @@ export function startStreamTailer(
   tableNames: readonly string[],
   onRecords: (records: DynamoDBRecord[]) => Promise<DynamoDBBatchResponse | undefined>,
   intervalMs = 200,
-): () => Promise<void> {
+  options: { readonly fromStart?: boolean; readonly idleIntervalMs?: number } = {},
+): (() => Promise<void>) & { wake(): void } {
   const dynamo = new DynamoDBClient({ endpoint });
   const streams = new DynamoDBStreamsClient({ endpoint });
   let running = true;
+  // Idle rounds (no record) double the pause, up to `idleIntervalMs`; a record or `wake` resets it.
+  let pauseMs = intervalMs;
+  let endPause: (() => void) | undefined;
+  let currentPauseMs = 0;
+  // Cuts short only a pause longer than `intervalMs`: a busy runtime's requests never hurry the rounds.
+  const wake = () => {
+    pauseMs = intervalMs;
+    if (currentPauseMs > intervalMs || !running) endPause?.();
+  };
   // Stream records are stamped to the minute (DynamoDB Local): news is what is stamped from this minute on.
-  const since = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  // With `fromStart`, every record the streams still hold is news (a consumer that is idempotent).
+  const since = options.fromStart ? new Date(0) : new Date(Math.floor(Date.now() / 60_000) * 60_000);
 
   const iteratorOf = async (shard: ShardState) => {
     const { ShardIterator } = await streams.send(
@@ -80,6 +94,7 @@ export function startStreamTailer(
       if (rounds++ % 25 === 0) await discover().catch(() => undefined);
       // A shard that gave a full page has more: the next round comes at once (catching up after a start).
       let behind = false;
+      let sawRecords = false;
       for (const shard of shards.values()) {
         try {
           shard.iterator ??= await iteratorOf(shard);
@@ -106,6 +121,7 @@ export function startStreamTailer(
                 },
               }) as DynamoDBRecord,
           );
+          if (records.length > 0) sawRecords = true;
           const response = records.length > 0 ? await onRecords(records) : undefined;
           const failed = response?.batchItemFailures?.[0]?.itemIdentifier;
           if (failed) {
@@ -127,13 +143,26 @@ export function startStreamTailer(
           shard.iterator = undefined;
         }
       }
-      if (!behind) await new Promise((r) => setTimeout(r, intervalMs));
+      if (!behind)
+        await new Promise<void>((resolve) => {
+          currentPauseMs = pauseMs;
+          const timer = setTimeout(resolve, pauseMs);
+          endPause = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      endPause = undefined;
+      currentPauseMs = 0;
+      pauseMs = sawRecords ? intervalMs : Math.min(pauseMs * 2, options.idleIntervalMs ?? intervalMs);
     }
   })();
-  return async () => {
+  const stop = async () => {
     running = false;
+    wake();
     await loop;
     dynamo.destroy();
     streams.destroy();
   };
+  return Object.assign(stop, { wake });
 }

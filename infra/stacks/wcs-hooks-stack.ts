@@ -13,6 +13,7 @@ import { RealtimeApi } from '../constructs/realtime-api.ts';
 import { DATA_SEND_PATH, SenderService } from '../constructs/sender-service.ts';
 import { SPILL_REPLAY, SpillReplayer } from '../constructs/spill-replayer.ts';
 import { StateTables } from '../constructs/state-tables.ts';
+import { UsageAggregator } from '../constructs/usage-aggregator.ts';
 import { controlTower } from '../control-tower.ts';
 
 export interface WcsHooksStackProps extends StackProps {
@@ -226,6 +227,11 @@ export class WcsHooksStack extends Stack {
       value: `${this.hookApi.api.apiEndpoint}/api/endpoints`,
       description: 'The operator API of the endpoints (SigV4-signed, IAM)',
     });
+    const usage = new UsageAggregator(this, 'Usage', {
+      resources,
+      logRetention: config.logRetentionDays,
+      environment,
+    });
     const spillReplayer = new SpillReplayer(this, 'Spill', {
       resources,
       logRetention: config.logRetentionDays,
@@ -233,7 +239,12 @@ export class WcsHooksStack extends Stack {
     });
     // The functions that call WCS nodes placed themselves (NodeNetwork); these never call one.
     for (const fn of Object.values(this.hookApi.functions)) runsOutsideVpc(fn, OUTSIDE_VPC.hooks);
-    for (const fn of [...Object.values(realtime.functions), monitoring.function, spillReplayer.function])
+    for (const fn of [
+      ...Object.values(realtime.functions),
+      monitoring.function,
+      spillReplayer.function,
+      usage.function,
+    ])
       runsOutsideVpc(fn, OUTSIDE_VPC.awsOnly);
     runsOutsideVpc(realtime.accountLogsRole, OUTSIDE_VPC.deployment);
     // Nothing fails silently: every function, and every place where what failed is parked.
@@ -244,6 +255,7 @@ export class WcsHooksStack extends Stack {
       ...endpoints.functions,
       'spill-replayer': spillReplayer.function,
       'node-poller': poller.function,
+      'usage-streams': usage.function,
     });
     observability.watchDeadLetters(
       'NodePollerRuns',
@@ -259,6 +271,11 @@ export class WcsHooksStack extends Stack {
       'SpilledHooks',
       spillDeadLetterQueue,
       'Spilled event hooks reached the dead-letter queue: they could not be written (the reason is in each message).',
+    );
+    observability.watchDeadLetters(
+      'UsageChanges',
+      usage.deadLetterQueue,
+      'Changes of the tables were not applied to the usage aggregates after every retry (their batch is in the queue); replaying them is safe.',
     );
     observability.watchDeadLetters(
       'RealtimeChanges',

@@ -160,7 +160,7 @@ async function spillNow(hook: SpilledHook, why: string): Promise<HookAnswer> {
 async function decideInTime(
   method: string,
   start: () => Promise<HookAnswer>,
-  hook: { appKey: unknown; receivedAt: Date; digest: string },
+  hook: { appKey: unknown; sessionId?: unknown; receivedAt: Date; digest: string },
   countRefusal: CountRefusal,
   refusal: ((info: string) => ReturnType<RefusalEvent<unknown>>) | undefined,
 ): Promise<HookAnswer> {
@@ -174,7 +174,11 @@ async function decideInTime(
   } catch (error) {
     if (error instanceof DecisionRefusedError) {
       const appKey = typeof hook.appKey === 'string' ? hook.appKey : '-';
-      await countRefusal({ appKey, method, reason: error.message }, hook.receivedAt);
+      const sessionId = typeof hook.sessionId === 'string' ? hook.sessionId : undefined;
+      await countRefusal(
+        { appKey, method, reason: error.message, hookDigest: hook.digest, ...(sessionId && { sessionId }) },
+        hook.receivedAt,
+      );
     }
     if (error instanceof HookError || !isDependencyFailure(error)) throw error;
     if (!(error instanceof DependencyBrokenError)) tripBreaker();
@@ -334,7 +338,7 @@ function hookFunction(
           ? await decideInTime(
               method,
               start,
-              { appKey: mirror.appKey, receivedAt, digest },
+              { appKey: mirror.appKey, sessionId: mirror.sessionId, receivedAt, digest },
               countRefusal,
               refusal && checked?.success !== false
                 ? (info: string) => refusal(validatedOrChecked(), info)

@@ -35,6 +35,7 @@ export type TableName =
   | 'counters'
   | 'monitoring'
   | 'metrics'
+  | 'usage'
   | 'endpointConnections'
   | 'endpointMessages';
 
@@ -300,6 +301,11 @@ export const SERVICE_FUNCTIONS = {
     tables: { connections: 'manage' },
     description:
       'Pushes each change of the sessions, streams, counters, monitoring and metrics tables (DynamoDB Streams) to its subscribers.',
+  },
+  'usage-streams': {
+    tables: { usage: 'readWrite' },
+    description:
+      'Keeps the usage aggregates (per app and UTC day and hour, per stream name) from each change of the sessions, streams, data messages and counters tables (DynamoDB Streams).',
   },
   'endpoint-connect': {
     tables: ENDPOINT_TABLES,

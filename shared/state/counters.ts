@@ -4,7 +4,8 @@
  * retrying a refused publish, a credential-stuffing run). CloudWatch counts them too (the
  * `HookRejected` metric); this count is what the realtime API and analysts read, in AWS and locally.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { withinBudget } from '../kernel/budget.ts';
 import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
@@ -27,37 +28,72 @@ export const isRefusalCounter = (item: Record<string, unknown> | undefined) =>
 const minuteOf = (at: Date) => `${at.toISOString().slice(0, 16)}Z`;
 
 export type CountRefusal = (
-  refusal: { appKey: string; method: string; reason: string },
+  refusal: { appKey: string; method: string; reason: string; sessionId?: string; hookDigest?: string },
   at: Date,
 ) => Promise<void>;
+
+/** The counter of `appKey`'s refusals one by one on the UTC day of `at`: one item per refusal. */
+export const refusalsOfDay = (appKey: string, at: Date | string) =>
+  `refusals#${appKey}#${(typeof at === 'string' ? at : at.toISOString()).slice(0, 10)}`;
+
+/** True for the item of one refusal (`refusalsOfDay`), what the usage aggregates count by reason. */
+export const isRefusalRecord = (item: Record<string, unknown> | undefined) =>
+  String(item?.counter ?? '').startsWith('refusals#');
+
+/** A reason as an attribute name: the minute's count of that one reason (`reason#<method>: <reason>`). */
+export const reasonAttribute = (method: string, reason: string) =>
+  `reason#${method}: ${reason.slice(0, 200)}`;
 
 /**
  * The counter of a decision function, made when the function is built: its table name is read
  * then, so a function that decides fails at start without `COUNTERS_TABLE`, and the others never
- * need it. Each call adds one to the app's refusals of the minute. The refusal is the answer either
- * way: a count not written within its budget is left out, with a warning (the metric still has it).
+ * need it. Each call adds one to the app's refusals of the minute, and to that minute's count of
+ * the refusal's method and reason (`reason#<method>: <reason>`), and records the refusal itself
+ * under the app's day (`refusals#<appKey>#<day>`, sorted by time): what the usage aggregates count
+ * by reason and an analyst lists. The refusal is the answer either way: a count not written within
+ * its budget is left out, with a warning (the metric still has it).
  */
 export function refusalCounter(): CountRefusal {
   const tableName = countersTable();
   return async (refusal, at) => {
-    const write = dynamo.send(
+    const exp = expiresAtFor(at);
+    const count = dynamo.send(
       new UpdateCommand({
         TableName: tableName,
         Key: { counter: refusedCounter(refusal.appKey), window: minuteOf(at) },
         UpdateExpression:
-          'ADD #count :one SET appKey = :app, lastMethod = :method, lastReason = :reason, expiresAt = :exp',
-        ExpressionAttributeNames: { '#count': 'count' },
+          'ADD #count :one, #reason :one SET appKey = :app, lastMethod = :method, lastReason = :reason, expiresAt = :exp',
+        ExpressionAttributeNames: {
+          '#count': 'count',
+          '#reason': reasonAttribute(refusal.method, refusal.reason),
+        },
         ExpressionAttributeValues: {
           ':one': 1,
           ':app': refusal.appKey,
           ':method': refusal.method,
           ':reason': refusal.reason,
-          ':exp': expiresAtFor(at),
+          ':exp': exp,
+        },
+      }),
+    );
+    // The same hook again (a WCS retry at the same instant) lands on the same key: recorded once.
+    const record = dynamo.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          counter: refusalsOfDay(refusal.appKey, at),
+          window: `${at.toISOString()}#${(refusal.hookDigest ?? randomUUID()).slice(0, 16)}`,
+          appKey: refusal.appKey,
+          method: refusal.method,
+          reason: refusal.reason,
+          refusedAt: at.toISOString(),
+          ...(refusal.sessionId && { sessionId: refusal.sessionId }),
+          expiresAt: exp,
         },
       }),
     );
     try {
-      await withinBudget(write, budgetMs);
+      await withinBudget(Promise.all([count, record]), budgetMs);
     } catch (error) {
       logger.warn('refusal not counted', { error: (error as Error).message });
     }

@@ -66,6 +66,15 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
         projection: 'KEYS_ONLY',
         holds: 'open sessions only, by node',
       },
+      // Sparse: only sessions with a token's user. One user's sessions over time are one key range,
+      // closed ones included (`openByApp` holds open ones only).
+      {
+        indexName: 'byUser',
+        partitionKey: S('userId', "the token's user; absent (not in the index) for an anonymous session"),
+        sortKey: S('firstStatusAt'),
+        projection: ['appKey', 'status', 'endedAt'],
+        holds: 'sessions with a user, by the time of their first hook',
+      },
     ],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
@@ -250,10 +259,13 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
   counters: {
     name: 'counters',
     envVar: 'COUNTERS_TABLE',
-    partitionKey: S('counter', '`refused#<appKey>`; or `reconciled-hour`, `reconciled-day`'),
+    partitionKey: S(
+      'counter',
+      '`refused#<appKey>`; `refusals#<appKey>#<YYYY-MM-DD>` (one item per refusal); or `reconciled-hour`, `reconciled-day`',
+    ),
     sortKey: S(
       'window',
-      'the minute, `2026-11-22T15:37Z` (UTC); or the hour or day and the node, `2026-11-22T15Z#<nodeId>`, `2026-11-22#<nodeId>`',
+      'the minute, `2026-11-22T15:37Z` (UTC); the refusal, `<ISO time>#<digest>`; or the hour or day and the node, `2026-11-22T15Z#<nodeId>`, `2026-11-22#<nodeId>`',
     ),
     globalIndexes: [],
     localIndexes: [],
@@ -283,6 +295,27 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     envVar: 'METRICS_TABLE',
     partitionKey: S('stream', '`<nodeId>#<mediaSessionId>`'),
     sortKey: N('timestamp', 'epoch milliseconds of the sample'),
+    globalIndexes: [],
+    localIndexes: [],
+    timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+  },
+  /**
+   * Usage aggregates (`shared/state/usage.ts`), kept from the changes of the sessions, streams, data
+   * messages and counters tables by the `usage-streams` consumer: per app and UTC day (counters
+   * sharded over 16 items, per-hour items holding per-minute concurrency), per stream name and day,
+   * and, per source item, what it last contributed. An app's day is one Query.
+   */
+  usage: {
+    name: 'usage',
+    envVar: 'USAGE_TABLE',
+    partitionKey: S(
+      'aggregateKey',
+      '`app#<appKey>#<YYYY-MM-DD>`, `name#<appKey>#<name>#<YYYY-MM-DD>`, or `source#<source id>`',
+    ),
+    sortKey: S(
+      'slot',
+      '`day#<shard>`, `hour#<HH>#<shard>`, `user#<userId>`; `minute#<HH>#<shard>`, `publish#<mediaSessionId>`; `contribution`',
+    ),
     globalIndexes: [],
     localIndexes: [],
     timeToLiveAttribute: EXPIRY_ATTRIBUTE,
@@ -321,7 +354,15 @@ export const STREAMED_TABLES = [
 ] as const satisfies readonly TableName[];
 
 /** The environment variable naming `table` for the stream consumer. */
-export const streamedTableEnv = (table: (typeof STREAMED_TABLES)[number]) => `${TABLES[table].envVar}_NAME`;
+export const streamedTableEnv = (table: TableName) => `${TABLES[table].envVar}_NAME`;
+
+/** The tables whose changes the usage consumer (`functions/usage-streams.ts`) aggregates. */
+export const USAGE_SOURCE_TABLES = [
+  'sessions',
+  'streams',
+  'dataMessages',
+  'counters',
+] as const satisfies readonly TableName[];
 
 /**
  * The local runtime's stand-in for SQS (`shared/store/local-queue.ts`): one partition per queue, messages

@@ -15,6 +15,7 @@ import { recordUnseenSession } from '../../shared/state/sessions.ts';
 import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs, type WcsSession, type WcsStream } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { type Lifecycle, lifecycle } from '../support/lifecycle.ts';
 import { getItem } from '../support/tables.ts';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 20);
@@ -30,28 +31,6 @@ beforeAll(async () => {
   other = new FakeWcs({ appUrl: server.appUrl, appKey: 'order', ip: '127.0.0.2' });
 });
 afterAll(() => server.close());
-
-/** A lifecycle, as the statuses WCS reports; the hooks are built for a given session id. */
-interface Lifecycle {
-  readonly sessionEnd: 'DISCONNECTED' | 'FAILED' | 'FAILED+DISCONNECTED' | 'none';
-  readonly streams: readonly {
-    published: boolean;
-    end: 'normal' | 'FAILED' | 'FAILED+normal' | 'none';
-    keepAlive: boolean;
-  }[];
-}
-
-const lifecycle: fc.Arbitrary<Lifecycle> = fc.record({
-  sessionEnd: fc.constantFrom('DISCONNECTED', 'FAILED', 'FAILED+DISCONNECTED', 'none'),
-  streams: fc.array(
-    fc.record({
-      published: fc.boolean(),
-      end: fc.constantFrom('normal', 'FAILED', 'FAILED+normal', 'none'),
-      keepAlive: fc.boolean(),
-    }),
-    { maxLength: 3 },
-  ),
-});
 
 type Hook = readonly [method: string, body: Record<string, unknown>];
 

@@ -23,7 +23,13 @@ import {
 
 type FunctionName = keyof typeof FUNCTIONS;
 
-import { STREAMED_TABLES, streamedTableEnv, TABLES, toCreateTableInput } from '../../shared/store/tables.ts';
+import {
+  STREAMED_TABLES,
+  streamedTableEnv,
+  TABLES,
+  toCreateTableInput,
+  USAGE_SOURCE_TABLES,
+} from '../../shared/store/tables.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 let template: Template;
@@ -46,8 +52,8 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 function functionIdOf(handler: FunctionName): string {
   const plain = handler.replace(/-/g, '');
   const match = ofType('AWS::Lambda::Function').find(([id]) =>
-    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints'].some((parent) =>
-      id.startsWith(`${parent}${plain}`),
+    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints', 'Usage'].some(
+      (parent) => id.startsWith(`${parent}${plain}`),
     ),
   );
   if (!match) throw new Error(`no function for ${handler}`);
@@ -213,24 +219,27 @@ describe('each function', () => {
           /^(logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|sqs:.+|execute-api:ManageConnections|dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)|lambda:InvokeFunction)$/,
         );
       }
-      // Only the realtime and endpoint functions post to connections; only the fan-out reads the
-      // tables' streams; only the endpoint functions invoke (their logic).
+      // Only the realtime and endpoint functions post to connections; only the fan-out and the usage
+      // consumer read the tables' streams; only the endpoint functions invoke (their logic).
       const endpointFunction = handler.startsWith('endpoint');
       expect(otherActions.includes('execute-api:ManageConnections')).toBe(
         ['realtime-message', 'realtime-streams'].includes(handler) || endpointFunction,
       );
       expect(otherActions.includes('lambda:InvokeFunction')).toBe(endpointFunction);
-      expect(otherActions.some((a) => STREAM_READS.test(a))).toBe(handler === 'realtime-streams');
+      expect(otherActions.some((a) => STREAM_READS.test(a))).toBe(
+        handler === 'realtime-streams' || handler === 'usage-streams',
+      );
       const sqsActions = new Set(
         others.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('sqs:')),
       );
       const { sendQueue, spillQueue, spillDeadLetters } = FUNCTIONS[handler];
-      // The stream consumer sends what it could not push to its on-failure destination.
+      // The stream consumers send what they could not apply to their on-failure destination.
       expect(sqsActions.has('sqs:SendMessage')).toBe(
         sendQueue !== undefined ||
           spillQueue !== undefined ||
           spillDeadLetters !== undefined ||
-          handler === 'realtime-streams',
+          handler === 'realtime-streams' ||
+          handler === 'usage-streams',
       );
       expect(sqsActions.has('sqs:ReceiveMessage')).toBe(sendQueue === 'consume' || spillQueue === 'consume');
       const env = resources[functionIdOf(handler)]?.Properties.Environment.Variables;
@@ -311,10 +320,10 @@ describe('observability', () => {
         .sort();
       expect(watched).toEqual(functions.map(([id]) => id).sort());
     }
-    // Every dead-letter queue (send, spill, realtime changes, node poller runs) has its alarm.
+    // Every dead-letter queue (send, spill, realtime changes, usage changes, node poller runs) has its alarm.
     const deadLetterQueues = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedriveAllowPolicy);
-    expect(deadLetterQueues).toHaveLength(4);
-    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(4);
+    expect(deadLetterQueues).toHaveLength(5);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(5);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
@@ -685,15 +694,21 @@ describe('the realtime API', () => {
     }
   });
 
-  it('pushes the changes of every streamed table (sessions, streams, counters, monitoring, metrics), from their streams', () => {
+  const tableIdOf = (name: string) =>
+    ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith(`State${name}`))?.[0] as string;
+  /** The event source mappings of `consumer`, checked to be exactly those of the streams of `tables`. */
+  const streamMappingsOf = (consumer: FunctionName, tables: readonly string[]) => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
-      ([, m]) => m.Properties.FunctionName.Ref === functionIdOf('realtime-streams'),
+      ([, m]) => m.Properties.FunctionName.Ref === functionIdOf(consumer),
     );
-    const tableIdOf = (name: string) =>
-      ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith(`State${name}`))?.[0] as string;
     expect(mappings.map(([, m]) => m.Properties.EventSourceArn['Fn::GetAtt']).sort()).toEqual(
-      STREAMED_TABLES.map((table) => [tableIdOf(table), 'StreamArn']).sort(),
+      tables.map((table) => [tableIdOf(table), 'StreamArn']).sort(),
     );
+    return mappings;
+  };
+
+  it('pushes the changes of every streamed table (sessions, streams, counters, monitoring, metrics), from their streams', () => {
+    const mappings = streamMappingsOf('realtime-streams', STREAMED_TABLES);
     for (const [, m] of mappings) {
       expect(m.Properties).toMatchObject({
         StartingPosition: 'LATEST',
@@ -711,6 +726,22 @@ describe('the realtime API', () => {
     // The consumer tells the tables apart by these names.
     const env = resources[functionIdOf('realtime-streams')]?.Properties.Environment.Variables;
     for (const table of STREAMED_TABLES)
+      expect(env[streamedTableEnv(table)]).toEqual({ Ref: tableIdOf(table) });
+  });
+
+  it('keeps usage from the streams of the sessions, streams, data messages and counters tables, from their oldest record', () => {
+    const mappings = streamMappingsOf('usage-streams', USAGE_SOURCE_TABLES);
+    for (const [, m] of mappings)
+      expect(m.Properties).toMatchObject({
+        StartingPosition: 'TRIM_HORIZON',
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^UsageDeadLetters/), 'Arn'] } },
+        },
+      });
+    const env = resources[functionIdOf('usage-streams')]?.Properties.Environment.Variables;
+    for (const table of USAGE_SOURCE_TABLES)
       expect(env[streamedTableEnv(table)]).toEqual({ Ref: tableIdOf(table) });
   });
 

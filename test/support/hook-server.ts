@@ -24,6 +24,8 @@ export interface HookServerOptions {
   readonly poller?: boolean;
   /** Also serve the endpoints API at `/ws/<code>` (as `npm start` does). Default false. */
   readonly endpoints?: boolean;
+  /** Also keep the usage aggregates from DynamoDB Local's streams (as `npm start` does). Default false. */
+  readonly usage?: boolean;
 }
 
 export async function startHookServer(
@@ -38,6 +40,7 @@ export async function startHookServer(
     realtime: options.realtime ?? false,
     poller: options.poller ?? false,
     endpoints: options.endpoints ?? false,
+    usage: options.usage ?? false,
   });
   const { server } = runtime;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

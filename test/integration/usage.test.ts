@@ -1,0 +1,137 @@
+/**
+ * Usage kept as it happens (`functions/usage-streams.ts`), end to end: hooks through the local
+ * runtime's HTTP path, DynamoDB Local's streams tailed into the usage consumer as `npm start` does,
+ * and the aggregates read back (`shared/state/usage.ts`): sessions, plays, the refusal by its
+ * reason, data messages, peaks of sessions and players, and the publish with its players.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { issueClientToken } from '../../shared/admission/tokens.ts';
+import { FakeWcs } from '../support/fake-wcs.ts';
+import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { queryBy } from '../support/tables.ts';
+import { HS256_SECRET } from '../support/tokens.ts';
+
+let server: RunningHookServer;
+let putAppPolicy: typeof import('../../shared/state/apps.ts').putAppPolicy;
+let usage: typeof import('../../shared/state/usage.ts');
+
+beforeAll(async () => {
+  server = await startHookServer({}, { usage: true });
+  ({ putAppPolicy } = await import('../../shared/state/apps.ts'));
+  usage = await import('../../shared/state/usage.ts');
+}, 60_000);
+afterAll(() => server.close());
+
+/** `read` until `done` holds of what it gives, for up to `ms` (the tailer polls the streams). */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 40_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('usage of an app and of a stream', () => {
+  it('is kept from the hooks: sessions, plays, refusals by reason, data, peaks and the publish', async () => {
+    // Arrange: a publisher, two players within the app's limit, a third refused (a refusal, not a play).
+    const app = `usage-${randomUUID().slice(0, 8)}`;
+    await putAppPolicy(app, { admission: 'open', maxPlayersPerStream: 2 });
+    const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: app });
+    const name = 'cam';
+    const [publisher, ...viewers] = Array.from({ length: 4 }, () => wcs.newSession());
+    if (!publisher) throw new Error('no publisher');
+    for (const session of [publisher, ...viewers]) {
+      expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
+      await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(session, 'ESTABLISHED'));
+    }
+    const publish = wcs.newStream(publisher, name, true);
+    expect((await wcs.send('publishStream', wcs.streamBody(publish, 'PENDING'))).status).toBe(200);
+    await wcs.goLive(publish);
+    const plays = viewers.map((viewer) => wcs.newStream(viewer, name, false));
+    const answers = [];
+    for (const play of plays)
+      answers.push((await wcs.send('playStream', wcs.streamBody(play, 'PENDING'))).status);
+    expect(answers).toEqual([200, 200, 403]);
+    for (const play of plays.slice(0, 2)) await wcs.goLive(play);
+    expect((await wcs.send('OnDataEvent', wcs.dataBody(publisher, { hello: 1 }))).status).toBe(200);
+
+    // Act: everything ends.
+    for (const play of plays.slice(0, 2)) await wcs.end(play);
+    await wcs.end(publish);
+    for (const session of [publisher, ...viewers]) await wcs.disconnect(session);
+    const today = new Date().toISOString().slice(0, 10);
+
+    // Assert
+    const [day] = await eventually(
+      () => usage.usageOfApp(app, today, today),
+      ([d]) =>
+        d?.sessions === 4 &&
+        d.refusals === 1 &&
+        d.dataIn === 1 &&
+        d.publishMinutes > 0 &&
+        d.viewerMinutes > 0,
+    );
+    expect(day).toMatchObject({
+      period: today,
+      sessions: 4,
+      anonymousSessions: 4,
+      uniqueUsers: 0,
+      publishes: 1,
+      plays: 2,
+      refusals: 1,
+      dataIn: 1,
+      dataOut: 0,
+      peakSessions: 4,
+    });
+    expect(day?.peakPlayers).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(day?.refusalsByReason ?? {})).toEqual([expect.stringMatching(/^playStream: /)]);
+    const hours = await usage.usageOfApp(app, today, today, 'hour');
+    expect(hours.reduce((n, h) => n + h.sessions, 0)).toBe(4);
+    const [stream] = await eventually(
+      () => usage.usageOfStream(app, name, today, today),
+      ([p]) => p?.end !== undefined,
+    );
+    expect(stream).toMatchObject({
+      mediaSessionId: publish.mediaSessionId,
+      live: true,
+      players: 2,
+      peakPlayers: 2,
+    });
+    expect(stream?.durationMinutes).toBeGreaterThanOrEqual(0);
+
+    // The refusal itself, with its reason, and the minute's count of that reason.
+    const [refusal] = await queryBy('counters', 'counter', `refusals#${app}#${today}`);
+    expect(refusal).toMatchObject({ appKey: app, method: 'playStream', sessionId: viewers[2]?.sessionId });
+    const [minute] = await queryBy('counters', 'counter', `refused#${app}`);
+    expect(minute?.[`reason#playStream: ${String(refusal?.reason)}`]).toBe(1);
+  }, 90_000);
+
+  it("counts each token user once a day, and a user's sessions over time are one Query of byUser", async () => {
+    // Arrange: a token app; alice connects twice, bob once.
+    const app = `usage-users-${randomUUID().slice(0, 8)}`;
+    await putAppPolicy(app, { admission: 'token', hs256Secret: HS256_SECRET });
+    const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: app });
+    const [alice, bob] = [`alice-${randomUUID().slice(0, 6)}`, `bob-${randomUUID().slice(0, 6)}`];
+
+    // Act
+    for (const user of [alice, alice, bob]) {
+      const token = await issueClientToken(HS256_SECRET, { sub: user, aud: app }, 300);
+      const session = wcs.newSession();
+      expect((await wcs.send('connect', wcs.connectBody(session, { custom: { token } }))).status).toBe(200);
+      await wcs.disconnect(session);
+    }
+    const today = new Date().toISOString().slice(0, 10);
+
+    // Assert
+    const [day] = await eventually(
+      () => usage.usageOfApp(app, today, today),
+      ([d]) => d?.sessions === 3 && d.uniqueUsers === 2,
+    );
+    expect(day).toMatchObject({ sessions: 3, uniqueUsers: 2, anonymousSessions: 0 });
+    expect((await usage.usersOfAppDay(app, today)).sort()).toEqual([alice, bob].sort());
+    const sessions = await queryBy('sessions', 'userId', alice, 'byUser');
+    expect(sessions.map((s) => s.appKey)).toEqual([app, app]);
+  }, 90_000);
+});
