@@ -12,6 +12,7 @@ import '../kernel/zod-locale.ts';
 import * as z from 'zod/mini';
 import { logger } from '../kernel/logger.ts';
 import type { Realm } from '../kernel/registry.ts';
+import { withSourceStack } from '../kernel/source-stack.ts';
 import { STREAM_METRICS, streamMetricById } from '../kernel/stream-metrics.ts';
 import { nodeChanges } from '../state/counters.ts';
 import {
@@ -612,7 +613,7 @@ export async function handleRealm(
   try {
     return fitReply(await handler(request.payload), maxReplyBytes);
   } catch (error) {
-    logger.error('a realm failed', { realm: name, error: error as Error });
+    logger.error('a realm failed', { realm: name, error: await withSourceStack(error as Error) });
     return { status: 500, reason: `the request could not be served (${(error as Error).name}); try again` };
   }
 }
