@@ -108,7 +108,7 @@ export async function coldStart() {
   // Rounds, each importing the reference and then every bundle once: whatever slows the machine
   // down during the run (other work, CPU clocks) weighs on the reference as on the bundles, and
   // each ratio is the median of the ratios of the rounds.
-  const ROUNDS = 9;
+  const ROUNDS = Number(process.env.COLD_ROUNDS ?? 9);
   progress(`cold start: importing ${bundles.length + 1} bundles, ${ROUNDS} rounds of fresh processes...`);
   const referenceMs: number[] = [];
   const bundleMs = bundles.map(() => [] as number[]);
@@ -155,8 +155,8 @@ export async function coldStart() {
       'eager ratio',
       'read at import (KiB, strace): the bundle + other files = all',
       'the same with --enable-source-maps (the .map files)',
-      'import (ms, median of 9)',
-      'import ratio (median of 9 rounds)',
+      `import (ms, median of ${ROUNDS})`,
+      `import ratio (median of ${ROUNDS} rounds)`,
       'with --enable-source-maps (as deployed before), ratio to without',
     ],
     [
