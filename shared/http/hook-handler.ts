@@ -363,7 +363,8 @@ function hookFunction(
 async function noteNode(nodeId: unknown, receivedAt: Date, signed: boolean): Promise<void> {
   if (!isNodeId(nodeId) || breakerOpen()) return;
   try {
-    await withinBudget(noteNodeHook(nodeId, receivedAt, signed), eventBudgetMs);
+    const noting = noteNodeHook(nodeId, receivedAt, signed);
+    if (noting) await withinBudget(noting, eventBudgetMs);
   } catch (error) {
     logger.warn('could not note the WCS node of a hook', { error: (error as Error).message });
   }
