@@ -320,7 +320,8 @@ function hookFunction(
               reason: unidentified,
             })
           : handle({ method, body: validatedOrChecked(), rawBody: rawBodyOf(event), receivedAt });
-      const spilled = {
+      // What a spill keeps, made only for a hook that may spill (an event, or one kept unidentified).
+      const spilled = () => ({
         method,
         // Credentials do not wait in the spill either: nothing an event hook does needs them.
         body: bodyWithoutCredentials(mirror),
@@ -328,7 +329,7 @@ function hookFunction(
         digest,
         ...(unidentified && { unidentified }),
         ...(unidentified && !isObject(parsed) && { raw: parsed }),
-      };
+      });
       const answer =
         countRefusal && !unidentified
           ? await decideInTime(
@@ -341,7 +342,7 @@ function hookFunction(
                 : undefined,
             )
           : !decides || unidentified
-            ? await writeOrSpill(start, spilled)
+            ? await writeOrSpill(start, spilled())
             : await start();
       if (unidentified)
         logger.warn('hook kept as a raw event: it cannot be identified', { reason: unidentified });
