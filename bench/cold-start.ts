@@ -177,7 +177,7 @@ export async function coldStart() {
         fmt(r.lazy / 1024),
         fmt(r.sizeRatio, 2),
         readCell(r.read),
-        `${readCell(r.readMapped)} (maps ${fmt(r.readMapped.maps / 1024)})`,
+        r.readMapped ? `${readCell(r.readMapped)} (maps ${fmt(r.readMapped.maps / 1024)})` : '-',
         fmt(r.ms),
         fmt(r.msRatio, 2),
         fmt(r.mappedRatio, 2),
@@ -208,7 +208,8 @@ interface ReadBytes {
  * Imports `file` in a process of its own under strace and sums the bytes each read of a regular
  * file returned, by where the file is: the bundle's directory (its `.map` files apart) or elsewhere.
  */
-export function bytesReadAtImport(file: string, env: Record<string, string>): ReadBytes {
+export function bytesReadAtImport(file: string, env: Record<string, string>): ReadBytes | undefined {
+  if (!straceAvailable) return undefined;
   const trace = join(work, 'import.strace');
   const result = spawnSync(
     'strace',
@@ -249,9 +250,13 @@ export function bytesReadAtImport(file: string, env: Record<string, string>): Re
   return totals;
 }
 
-/** A read count as a cell: bundle + other = all, in KiB. */
-const readCell = (r: ReadBytes) =>
-  `${fmt((r.bundle + r.maps) / 1024)} + ${fmt(r.other / 1024)} = ${fmt((r.bundle + r.maps + r.other) / 1024)}`;
+const straceAvailable = spawnSync('strace', ['-V'], { encoding: 'utf8' }).status === 0;
+
+/** A read count as a cell: bundle + other = all, in KiB (`-` without strace). */
+const readCell = (r: ReadBytes | undefined) =>
+  r
+    ? `${fmt((r.bundle + r.maps) / 1024)} + ${fmt(r.other / 1024)} = ${fmt((r.bundle + r.maps + r.other) / 1024)}`
+    : '-';
 
 /** For each entry, the packages on its eager path that the reference's eager path does not have, largest first. */
 async function bundleExtras(entries: string[]): Promise<string[]> {

@@ -112,6 +112,7 @@ describe('a deployed bundle', () => {
       ],
       { env: deployedEnv(), encoding: 'utf8' },
     );
+    // strace is required (CI installs it: .github/workflows/deploy.yml).
     expect(run.error).toBeUndefined();
     expect(run.status).toBe(0);
     const opened = readFileSync(trace, 'utf8');
