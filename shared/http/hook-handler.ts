@@ -324,7 +324,8 @@ function hookFunction(
               reason: unidentified,
             })
           : handle({ method, body: validatedOrChecked(), rawBody: rawBodyOf(event), receivedAt });
-      const spilled = {
+      // What a spill keeps, made only for a hook that may spill (an event, or one kept unidentified).
+      const spilled = () => ({
         method,
         // Credentials do not wait in the spill either: nothing an event hook does needs them.
         body: bodyWithoutCredentials(mirror),
@@ -332,7 +333,7 @@ function hookFunction(
         digest,
         ...(unidentified && { unidentified }),
         ...(unidentified && !isObject(parsed) && { raw: parsed }),
-      };
+      });
       const answer =
         countRefusal && !unidentified
           ? await decideInTime(
@@ -345,7 +346,7 @@ function hookFunction(
                 : undefined,
             )
           : !decides || unidentified
-            ? await writeOrSpill(start, spilled)
+            ? await writeOrSpill(start, spilled())
             : await start();
       if (unidentified)
         logger.warn('hook kept as a raw event: it cannot be identified', { reason: unidentified });
@@ -367,7 +368,8 @@ function hookFunction(
 async function noteNode(nodeId: unknown, receivedAt: Date, signed: boolean): Promise<void> {
   if (!isNodeId(nodeId) || breakerOpen()) return;
   try {
-    await withinBudget(noteNodeHook(nodeId, receivedAt, signed), eventBudgetMs);
+    const noting = noteNodeHook(nodeId, receivedAt, signed);
+    if (noting) await withinBudget(noting, eventBudgetMs);
   } catch (error) {
     logger.warn('could not note the WCS node of a hook', { error: (error as Error).message });
   }

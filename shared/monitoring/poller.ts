@@ -24,6 +24,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { setting } from '../kernel/config.ts';
 import { logger } from '../kernel/logger.ts';
 import { countForAlarm, METRIC, metrics } from '../kernel/metrics.ts';
+import { withSourceStack } from '../kernel/source-stack.ts';
 import { askNode, isConfirmed, markConfirmed } from '../sender/wcs-client.ts';
 import { listNodeUrls, NodeRefusedError, type NodeTarget, targetFrom } from '../sender/wcs-nodes.ts';
 import { countNodeChanges } from '../state/counters.ts';
@@ -714,7 +715,7 @@ async function run(
         failures.push(error);
         logger.error('could not record what a WCS node answered', {
           nodeId: one.node.nodeId,
-          error: error as Error,
+          error: await withSourceStack(error as Error),
         });
       }
     };

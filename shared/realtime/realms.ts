@@ -13,6 +13,7 @@ import * as z from 'zod/mini';
 import { mapWithConcurrency } from '../kernel/concurrency.ts';
 import { logger } from '../kernel/logger.ts';
 import type { Realm } from '../kernel/registry.ts';
+import { withSourceStack } from '../kernel/source-stack.ts';
 import { STREAM_METRICS, streamMetricById } from '../kernel/stream-metrics.ts';
 import { nodeChanges } from '../state/counters.ts';
 import {
@@ -664,7 +665,7 @@ export async function handleRealm(
   try {
     return fitReply(await handler(request.payload), maxReplyBytes);
   } catch (error) {
-    logger.error('a realm failed', { realm: name, error: error as Error });
+    logger.error('a realm failed', { realm: name, error: await withSourceStack(error as Error) });
     return { status: 500, reason: `the request could not be served (${(error as Error).name}); try again` };
   }
 }

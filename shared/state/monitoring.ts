@@ -118,11 +118,18 @@ const UNSIGNED_NODE_DAYS = 1;
  * Notes that `nodeId` sent a hook at `at`, `signed` when its signature was verified: the node is
  * learnt if new. At most one write per node per `NOTE_EVERY_MS` in this process (sooner when the
  * first signed hook follows unsigned ones); a failure is the caller's to log (it never fails the hook).
+ * Nothing to write (the usual case): `undefined` at once, so that the hook's path sets no budget
+ * timer for it.
  */
-export async function noteNodeHook(nodeId: string, at: Date, signed = false): Promise<void> {
+export function noteNodeHook(nodeId: string, at: Date, signed = false): Promise<void> | undefined {
   const last = noted.get(nodeId);
-  if (last !== undefined && at.getTime() - last.at < NOTE_EVERY_MS && (last.signed || !signed)) return;
+  if (last !== undefined && at.getTime() - last.at < NOTE_EVERY_MS && (last.signed || !signed))
+    return undefined;
   noted.set(nodeId, { at: at.getTime(), signed });
+  return writeNodeHook(nodeId, at, signed);
+}
+
+async function writeNodeHook(nodeId: string, at: Date, signed: boolean): Promise<void> {
   if (noted.size > 10_000) noted.clear();
   const update = new UpdateExpression()
     .set('nodeId', nodeId)

@@ -262,6 +262,8 @@ describe('each function', () => {
       expect(env.WCS_HOOK_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^HookSecret/) });
       expect(env.WCS_HOOK_SECRET).toBeUndefined();
       expect(p.LoggingConfig?.LogGroup ?? p.LoggingConfig).toBeDefined();
+      // Source maps are applied where a stack is logged (shared/kernel/source-stack.ts), not at every import.
+      expect(String(env.NODE_OPTIONS ?? '')).not.toContain('--enable-source-maps');
     },
   );
 

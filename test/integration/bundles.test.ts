@@ -21,6 +21,7 @@ import { issueClientToken } from '../../shared/admission/tokens.ts';
 import { HANDLERS, type HandlerName, HOOKS_PATH } from '../../shared/kernel/registry.ts';
 import { putAppPolicy } from '../../shared/state/apps.ts';
 import { LOCAL_QUEUE_TABLE, TABLES } from '../../shared/store/tables.ts';
+import { bundleBaseEnv } from '../support/bundle-env.ts';
 import { TEST_TABLE_PREFIX } from '../support/constants.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
@@ -82,14 +83,7 @@ beforeAll(async () => {
       `asset.${String(fn?.Properties.Code?.S3Key).replace(/\.zip$/, '')}`,
     );
     // The function's environment, as its template gives it, resolved to what exists locally.
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: 'local',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT as string,
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    };
+    const env = bundleBaseEnv();
     for (const [key, value] of Object.entries(fn?.Properties.Environment?.Variables ?? {})) {
       if (typeof value === 'string') env[key] = value;
       else if (key === 'SPILL_QUEUE_URL') env.SPILL_DIR = spillDir;

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { HookError } from '../../kernel/errors.ts';
 import { logger } from '../../kernel/logger.ts';
 import { METRIC, metrics } from '../../kernel/metrics.ts';
+import { withSourceStack } from '../../kernel/source-stack.ts';
 
 /** A JSON answer, as WCS requires (`Content-Type: application/json`, reference §0). */
 export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
@@ -13,15 +14,17 @@ export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxy
 /**
  * The one place errors become answers. A `HookError` is the client's mistake and answers its status
  * with `{ error, message, details? }`; anything else is ours: logged with its stack, answered 500
- * with a generic message and the request id, never the error's own text.
+ * with a generic message and the request id, never the error's own text. The stack is logged in
+ * source positions (`withSourceStack`: the bundle's maps, read only when an error is logged).
  */
 export function errorHandler(): middy.MiddlewareObj<
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2
 > {
-  const errorHandlerOnError: middy.MiddlewareFn<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> = (
-    request,
-  ) => {
+  const errorHandlerOnError: middy.MiddlewareFn<
+    APIGatewayProxyEventV2,
+    APIGatewayProxyStructuredResultV2
+  > = async (request) => {
     const { error } = request;
     if (error instanceof HookError) {
       logger.warn('hook refused', { statusCode: error.statusCode, error: error.code, reason: error.message });
@@ -34,7 +37,7 @@ export function errorHandler(): middy.MiddlewareObj<
       });
       return;
     }
-    logger.error('hook failed', error as Error);
+    logger.error('hook failed', await withSourceStack(error as Error));
     metrics.addMetric(METRIC.errors, MetricUnit.Count, 1);
     request.response = jsonResponse(500, {
       error: 'InternalError',
