@@ -2,7 +2,8 @@
  * `npm run preflight [-- -c key=value ...] [--profile P] [--json]`: what a deploy of this stack will
  * meet in the account, said before CloudFormation starts. It reads, with the caller's credentials,
  * the CDK bootstrap version, whether CloudFront is allowed, the Lambda concurrency and the API
- * Gateway throttle in the Region, and the API Gateway CloudWatch Logs role; compares them with what
+ * Gateway throttle in the Region, the API Gateway CloudWatch Logs role, and the CloudFormation Hooks
+ * that would fail this stack; compares them with what
  * the stack, configured by the same context as `cdk deploy`, needs; and prints each finding with
  * why and how to fix it (docs/deploy.md, "What you need"). `npm run deploy` runs it first, with its
  * own arguments.
@@ -141,6 +142,7 @@ function noneChecked(region: string, reason: string): AccountReadings {
     apiGatewayRateQuota: notChecked,
     cloudFront: notChecked,
     bootstrapVersion: notChecked,
+    hooks: notChecked,
   };
 }
 

@@ -32,6 +32,28 @@ export interface AccountReadings {
   readonly cloudFront: Reading<{ readonly hasDistributions: boolean; readonly refusal?: string }>;
   /** SSM `GetParameter` of the bootstrap version parameter: its value, undefined when there is none. */
   readonly bootstrapVersion: Reading<number | undefined>;
+  /**
+   * CloudFormation `ListTypes` (hooks registered or activated in the account and Region) and
+   * `BatchDescribeTypeConfigurations`: each hook's configuration. Optional: readings made without it
+   * leave the check out.
+   */
+  readonly hooks?: Reading<readonly AccountHook[]>;
+}
+
+/** A CloudFormation Hook of the account, as its configuration (`CloudFormationConfiguration.HookConfiguration`) says. */
+export interface AccountHook {
+  readonly typeName: string;
+  /** Its HookConfiguration, or undefined when it has none (a hook without one is not invoked). */
+  readonly configuration?: {
+    readonly HookInvocationStatus?: string;
+    readonly FailureMode?: string;
+    readonly TargetStacks?: string;
+    readonly StackFilters?: {
+      readonly FilteringCriteria?: string;
+      readonly StackNames?: { readonly Include?: readonly string[]; readonly Exclude?: readonly string[] };
+      readonly StackRoles?: { readonly Include?: readonly string[]; readonly Exclude?: readonly string[] };
+    };
+  };
 }
 
 export type Outcome = 'fails' | 'may fail' | 'throttled' | 'ok' | 'not checked';
@@ -104,6 +126,39 @@ export interface StackNeeds {
   readonly endpointsEdge: boolean;
   /** The bootstrap version `cdk deploy` requires, and the one `cdk diff`'s lookup role requires. */
   readonly bootstrap: { readonly required: number; readonly lookupRole?: number; readonly parameter: string };
+  /** The stack's name, `wcs-hooks-<stage>`, as a hook's stack filters name it. */
+  readonly stackName?: string;
+  /** The Control Tower proactive controls (rule names) the stack acknowledges rather than meets. */
+  readonly acknowledgedControls?: readonly string[];
+}
+
+/**
+ * The Control Tower proactive controls (their rule names) that a stack of `config` acknowledges, by
+ * design, rather than meets: what `controlTower('<rule>')` acknowledges in infra/ (a test keeps the
+ * two the same). Where such a control is enforced as a CloudFormation Hook, the acknowledgement does
+ * not bind it.
+ */
+export function acknowledgedControls(
+  config: Pick<StageConfig, 'logRetentionDays' | 'endpointsEdge'>,
+): string[] {
+  return [
+    // Always: the hook path runs outside any VPC whatever the context (a VPC moves only the functions that call WCS nodes).
+    'lambda_inside_vpc_check',
+    'api_gw_v2_authorization_type_configured_check',
+    'lambda_function_public_access_prohibited_check',
+    'cloudwatch_log_group_encrypted_check',
+    ...(config.logRetentionDays < 365 ? ['cloudwatch_log_group_retention_period_check'] : []),
+    ...(config.endpointsEdge
+      ? [
+          'cloudfront_access_logs_enabled_check',
+          'cloudfront_custom_ssl_certificate_check',
+          'cloudfront_sni_enabled_check',
+          'cloudfront_security_policy_check',
+          'cloudfront_default_root_object_configured_check',
+          'cloudfront_origin_failover_enabled_check',
+        ]
+      : []),
+  ];
 }
 
 /** What a stack of `config` needs, with the bootstrap requirement of this aws-cdk-lib. */
@@ -111,7 +166,8 @@ export function stackNeeds(
   config: Pick<
     StageConfig,
     'throttleRateLimit' | 'throttleBurstLimit' | 'eventBudgetMs' | 'decisionBudgetMs' | 'endpointsEdge'
-  >,
+  > &
+    Partial<Pick<StageConfig, 'stage' | 'logRetentionDays'>>,
   bootstrap: StackNeeds['bootstrap'],
 ): StackNeeds {
   const rate = config.throttleRateLimit;
@@ -127,6 +183,13 @@ export function stackNeeds(
     queueConsumers: SPILL_REPLAY.maxConcurrency + SENDER_MAX_CONCURRENCY,
     endpointsEdge: config.endpointsEdge,
     bootstrap,
+    ...(config.stage !== undefined && { stackName: `wcs-hooks-${config.stage}` }),
+    ...(config.logRetentionDays !== undefined && {
+      acknowledgedControls: acknowledgedControls({
+        logRetentionDays: config.logRetentionDays,
+        endpointsEdge: config.endpointsEdge,
+      }),
+    }),
   };
 }
 
@@ -333,6 +396,71 @@ function logsRoleFinding(readings: AccountReadings): Finding {
       };
 }
 
+/** Whether `name` matches a stack filter's `pattern` (`*` any characters, `?` one). */
+function matchesStackName(pattern: string, name: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${source}$`).test(name);
+}
+
+/**
+ * Whether `hook` fails an operation on stack `stackName`: enabled, at FAIL, on every stack (not the
+ * legacy `TargetStacks: NONE`), and its stack names neither exclude the stack nor include only others.
+ * A stack-roles filter is not read (the deploy role is the CDK's): the hook may apply all the same.
+ */
+function failsStack(hook: AccountHook, stackName: string): boolean {
+  const configuration = hook.configuration;
+  if (!configuration) return false;
+  if (configuration.HookInvocationStatus !== 'ENABLED') return false;
+  if (configuration.FailureMode !== 'FAIL') return false;
+  if (configuration.TargetStacks === 'NONE') return false;
+  const names = configuration.StackFilters?.StackNames;
+  if (names?.Exclude?.some((pattern) => matchesStackName(pattern, stackName))) return false;
+  if (names?.Include?.length && !names.Include.some((pattern) => matchesStackName(pattern, stackName)))
+    return false;
+  return true;
+}
+
+function hooksFinding(readings: AccountReadings, needs: StackNeeds): Finding[] {
+  const reading = readings.hooks;
+  const stackName = needs.stackName;
+  if (!reading || !stackName) return [];
+  const check = 'CloudFormation Hooks';
+  if ('notChecked' in reading)
+    return [
+      {
+        check,
+        outcome: 'not checked',
+        what: `ListTypes (HOOK), BatchDescribeTypeConfigurations: ${reading.notChecked}`,
+        why: 'a hook at FAIL that enforces a Control Tower control this stack acknowledges fails the deploy: CDK acknowledgements do not bind hooks',
+      },
+    ];
+  const failing = reading.value.filter((hook) => failsStack(hook, stackName));
+  if (failing.length === 0)
+    return [
+      {
+        check,
+        outcome: 'ok',
+        what:
+          reading.value.length === 0
+            ? `no hooks in ${readings.region}`
+            : `${reading.value.length} hook(s) in ${readings.region}, none at FAIL on ${stackName}`,
+      },
+    ];
+  const controls = needs.acknowledgedControls ?? [];
+  return [
+    {
+      check,
+      outcome: 'may fail',
+      what: `${failing.map((hook) => hook.typeName).join(', ')} at FailureMode FAIL on every stack, ${stackName} included`,
+      why: `if a hook enforces a Control Tower proactive control (proactive controls as hooks, a Guard hook with their rules), the deploy fails on those this stack acknowledges rather than meets${controls.length ? ` (${controls.join(', ')})` : ''}: CDK acknowledgements bind only synthesis, not hooks (docs/deploy.md, "What is checked before anything deploys")`,
+      fix: `exclude ${stackName} in the hook's StackFilters (StackNames.Exclude), or configure it at FailureMode WARN for this stack; the VPC control (lambda_inside_vpc_check) cannot be met by the vpc context keys alone: the hook functions run outside any VPC by design`,
+    },
+  ];
+}
+
 /** Every finding, in the order a reader fixes them: the deploy's prerequisites first. */
 export function assess(readings: AccountReadings, needs: StackNeeds): Finding[] {
   return [
@@ -341,6 +469,7 @@ export function assess(readings: AccountReadings, needs: StackNeeds): Finding[] 
     lambdaFinding(readings, needs),
     ...apiGatewayFindings(readings, needs),
     logsRoleFinding(readings),
+    ...hooksFinding(readings, needs),
   ];
 }
 

@@ -6,11 +6,16 @@
  * `AWS_ENDPOINT_URL_<SERVICE>`) points them elsewhere: the tests serve recorded answers that way.
  */
 import { APIGatewayClient, GetAccountCommand } from '@aws-sdk/client-api-gateway';
+import {
+  BatchDescribeTypeConfigurationsCommand,
+  CloudFormationClient,
+  ListTypesCommand,
+} from '@aws-sdk/client-cloudformation';
 import { CloudFrontClient, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
 import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { type AccountReadings, QUOTA_CODES, type Reading } from './findings.ts';
+import { type AccountHook, type AccountReadings, QUOTA_CODES, type Reading } from './findings.ts';
 
 /** A failed read's reason: AWS's error code and message, on one line. */
 function reasonOf(error: unknown): string {
@@ -29,6 +34,52 @@ async function reading<T>(read: () => Promise<T>): Promise<Reading<T>> {
   } catch (error) {
     return { notChecked: reasonOf(error) };
   }
+}
+
+/**
+ * The CloudFormation Hooks of the account in the client's Region: `ListTypes` with visibility PRIVATE
+ * lists those registered here (Guard and Lambda hooks among them) and the public ones activated here
+ * (Control Tower's proactive controls as hooks); `BatchDescribeTypeConfigurations` their configuration.
+ */
+async function readHooks(cloudFormation: CloudFormationClient): Promise<AccountHook[]> {
+  const types: { arn: string; name: string }[] = [];
+  let next: string | undefined;
+  do {
+    const page = await cloudFormation.send(
+      new ListTypesCommand({ Type: 'HOOK', Visibility: 'PRIVATE', ...(next && { NextToken: next }) }),
+    );
+    for (const summary of page.TypeSummaries ?? [])
+      if (summary.TypeArn && !types.some((type) => type.arn === summary.TypeArn))
+        types.push({ arn: summary.TypeArn, name: summary.TypeName ?? summary.TypeArn });
+    next = page.NextToken;
+  } while (next);
+  const hooks: AccountHook[] = [];
+  // At most 100 identifiers a call.
+  for (let at = 0; at < types.length; at += 100) {
+    const batch = types.slice(at, at + 100);
+    const { TypeConfigurations: configurations = [], Errors: errors = [] } = await cloudFormation.send(
+      new BatchDescribeTypeConfigurationsCommand({
+        TypeConfigurationIdentifiers: batch.map((type) => ({ TypeArn: type.arn, Type: 'HOOK' })),
+      }),
+    );
+    const [error] = errors;
+    if (error) throw Object.assign(new Error(error.ErrorMessage ?? ''), { name: error.ErrorCode ?? 'Error' });
+    for (const type of batch) {
+      // The configuration a hook runs with is its default one.
+      const found = configurations.find(
+        (configuration) =>
+          configuration.TypeArn === type.arn && configuration.IsDefaultConfiguration !== false,
+      );
+      const parsed = found?.Configuration
+        ? (JSON.parse(found.Configuration) as {
+            CloudFormationConfiguration?: { HookConfiguration?: AccountHook['configuration'] };
+          })
+        : undefined;
+      const configuration = parsed?.CloudFormationConfiguration?.HookConfiguration;
+      hooks.push({ typeName: type.name, ...(configuration && { configuration }) });
+    }
+  }
+  return hooks;
 }
 
 /** The Region the SDK resolves from the environment or the profile, or why there is none. */
@@ -50,8 +101,9 @@ export async function readAccount(region: string, bootstrapParameter: string): P
   const ssm = new SSMClient(options);
   // CloudFront is global: its API is in us-east-1 whatever the stack's Region.
   const cloudFront = new CloudFrontClient({ ...options, region: 'us-east-1' });
+  const cloudFormation = new CloudFormationClient(options);
 
-  const [lambdaSettings, apiGatewayAccount, apiGatewayRateQuota, cloudFrontList, bootstrapVersion] =
+  const [lambdaSettings, apiGatewayAccount, apiGatewayRateQuota, cloudFrontList, bootstrapVersion, hooks] =
     await Promise.all([
       reading(async () => {
         const { AccountLimit: limit } = await lambda.send(new GetAccountSettingsCommand({}));
@@ -110,8 +162,9 @@ export async function readAccount(region: string, bootstrapParameter: string): P
           return { notChecked: reasonOf(error) };
         }
       })(),
+      reading(() => readHooks(cloudFormation)),
     ]);
-  for (const client of [lambda, apiGateway, quotas, ssm, cloudFront]) client.destroy();
+  for (const client of [lambda, apiGateway, quotas, ssm, cloudFront, cloudFormation]) client.destroy();
   return {
     region,
     lambda: lambdaSettings,
@@ -119,5 +172,6 @@ export async function readAccount(region: string, bootstrapParameter: string): P
     apiGatewayRateQuota,
     cloudFront: cloudFrontList,
     bootstrapVersion,
+    hooks,
   };
 }

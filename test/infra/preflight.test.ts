@@ -6,12 +6,14 @@
  * found nothing that will fail, with the same arguments.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  type AccountHook,
   type AccountReadings,
+  acknowledgedControls,
   assess,
   exitCodeOf,
   type Finding,
@@ -29,6 +31,8 @@ const DEFAULTS = {
   eventBudgetMs: 100,
   decisionBudgetMs: 300,
   endpointsEdge: true,
+  stage: 'preflight',
+  logRetentionDays: 30,
 };
 const NEEDS = stackNeeds(DEFAULTS, { required: 6, lookupRole: 8, parameter: PARAMETER });
 
@@ -59,6 +63,7 @@ describe('preflight, on a healthy account', () => {
   it('reads each fact once, with the bootstrap parameter and the API Gateway throttle quota by their names', () => {
     expect(requests.map((r) => r.operation).sort()).toEqual([
       'apigateway:GetAccount',
+      'cloudformation:ListTypes',
       'cloudfront:ListDistributions',
       'lambda:GetAccountSettings',
       'servicequotas:GetServiceQuota',
@@ -80,7 +85,13 @@ describe('preflight, on a healthy account', () => {
       ['Lambda concurrency', 'ok'],
       ['API Gateway account throttle', 'ok'],
       ['API Gateway CloudWatch Logs role', 'ok'],
+      ['CloudFormation Hooks', 'ok'],
     ]);
+    expect(requests.find((r) => r.operation === 'cloudformation:ListTypes')?.input).toMatchObject({
+      Type: 'HOOK',
+      Visibility: 'PRIVATE',
+    });
+    expect(byCheck(findings, 'CloudFormation Hooks')[0]?.what).toBe('no hooks in eu-west-1');
     expect(byCheck(findings, 'API Gateway account throttle')[0]?.what).toMatch(
       /10,000 requests\/s, burst 5,000.*leaving 4,000\/s for the WebSocket APIs and their @connections posts/,
     );
@@ -162,6 +173,101 @@ describe('preflight, on a fresh account (concurrency 10, no distribution, no log
   });
 });
 
+describe('preflight, where Control Tower controls are enforced as CloudFormation Hooks', () => {
+  const HOOK = 'Private::Guard::ControlTowerProactive';
+  let readings: AccountReadings;
+  let requests: Awaited<ReturnType<typeof readRecorded>>['requests'];
+  beforeAll(async () => {
+    ({ readings, requests } = await readRecorded('control-tower-hooks'));
+  });
+
+  it('says a hook at FAIL on every stack may fail the deploy, naming the acknowledged controls and the fixes', () => {
+    const findings = assess(readings, NEEDS);
+    const [hooks] = byCheck(findings, 'CloudFormation Hooks');
+
+    expect(hooks).toMatchObject({
+      outcome: 'may fail',
+      what: `${HOOK} at FailureMode FAIL on every stack, wcs-hooks-preflight included`,
+    });
+    expect(hooks?.why).toMatch(/CDK acknowledgements bind only synthesis, not hooks/);
+    for (const control of [
+      'lambda_inside_vpc_check',
+      'api_gw_v2_authorization_type_configured_check',
+      'cloudwatch_log_group_retention_period_check',
+      'cloudfront_sni_enabled_check',
+    ])
+      expect(hooks?.why).toContain(control);
+    expect(hooks?.fix).toMatch(
+      /exclude wcs-hooks-preflight in the hook's StackFilters \(StackNames.Exclude\)/,
+    );
+    expect(hooks?.fix).toMatch(/FailureMode WARN/);
+    // The hook at WARN is not named: it cannot fail the deploy.
+    expect(hooks?.what).not.toMatch(/TagPolicy/);
+    expect(exitCodeOf(findings)).toBe(0);
+  });
+
+  it('reads the configuration of every hook listed, in one call', () => {
+    const described = requests.filter(
+      (r) => r.operation === 'cloudformation:BatchDescribeTypeConfigurations',
+    );
+
+    expect(described).toHaveLength(1);
+    expect(described[0]?.input).toMatchObject({
+      'TypeConfigurationIdentifiers.member.1.TypeArn':
+        'arn:aws:cloudformation:eu-west-1:111122223333:type/hook/Private-Guard-ControlTowerProactive',
+      'TypeConfigurationIdentifiers.member.2.TypeArn':
+        'arn:aws:cloudformation:eu-west-1:111122223333:type/hook/Private-Lambda-TagPolicy',
+    });
+  });
+
+  const withHook = (configuration: AccountHook['configuration']): AccountReadings => ({
+    ...readings,
+    hooks: { value: [{ typeName: HOOK, ...(configuration && { configuration }) }] },
+  });
+  const hookOutcome = (configuration: AccountHook['configuration']) =>
+    byCheck(assess(withHook(configuration), NEEDS), 'CloudFormation Hooks')[0]?.outcome;
+  const atFail = { HookInvocationStatus: 'ENABLED', FailureMode: 'FAIL' };
+
+  it('finds nothing when the hook leaves the stack out, runs at WARN, is disabled or not configured', () => {
+    expect(hookOutcome(atFail)).toBe('may fail');
+    expect(hookOutcome({ ...atFail, StackFilters: { StackNames: { Exclude: ['wcs-hooks-*'] } } })).toBe('ok');
+    expect(
+      hookOutcome({ ...atFail, StackFilters: { StackNames: { Exclude: ['wcs-hooks-preflight'] } } }),
+    ).toBe('ok');
+    expect(hookOutcome({ ...atFail, StackFilters: { StackNames: { Include: ['payments-*'] } } })).toBe('ok');
+    expect(hookOutcome({ ...atFail, StackFilters: { StackNames: { Exclude: ['wcs-hooks-prod'] } } })).toBe(
+      'may fail',
+    );
+    expect(hookOutcome({ ...atFail, FailureMode: 'WARN' })).toBe('ok');
+    expect(hookOutcome({ ...atFail, HookInvocationStatus: 'DISABLED' })).toBe('ok');
+    expect(hookOutcome({ ...atFail, TargetStacks: 'NONE' })).toBe('ok');
+    expect(hookOutcome(undefined)).toBe('ok');
+  });
+
+  it('names every control the stack acknowledges in infra/, and no other', () => {
+    const infra = join(ROOT, 'infra');
+    const acknowledged = new Set<string>();
+    for (const file of readdirSync(infra, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    ))
+      for (const [, rule] of readFileSync(join(infra, file), 'utf8').matchAll(
+        /controlTower\('([a-z0-9_]+)'\)/g,
+      ))
+        acknowledged.add(rule as string);
+    acknowledged.delete('sqs_dlq_check'); // the doc comment's example
+
+    expect(new Set(acknowledgedControls({ logRetentionDays: 30, endpointsEdge: true }))).toEqual(
+      acknowledged,
+    );
+    expect(acknowledgedControls({ logRetentionDays: 365, endpointsEdge: false })).toEqual([
+      'lambda_inside_vpc_check',
+      'api_gw_v2_authorization_type_configured_check',
+      'lambda_function_public_access_prohibited_check',
+      'cloudwatch_log_group_encrypted_check',
+    ]);
+  });
+});
+
 describe('preflight, where every read is denied', () => {
   it('reports each check as not checked, with AWS reason, and does not fail the deploy for it', async () => {
     const { readings } = await readRecorded('access-denied');
@@ -207,6 +313,7 @@ describe('preflight, on Lambda concurrency between none and enough', () => {
     apiGatewayRateQuota: { notChecked: 'not asked' },
     cloudFront: { notChecked: 'not asked' },
     bootstrapVersion: { notChecked: 'not asked' },
+    hooks: { notChecked: 'not asked' },
   });
   const lambdaOf = (executions: number) =>
     byCheck(assess(withConcurrency(executions), NEEDS), 'Lambda concurrency')[0];
