@@ -84,7 +84,7 @@ function functionIdOf(name: string): string {
   const found = Object.entries(resources).find(
     ([id, r]) =>
       r.Type === 'AWS::Lambda::Function' &&
-      ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints'].some((p) =>
+      ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints', 'Usage'].some((p) =>
         id.startsWith(`${p}${plain}`),
       ),
   );

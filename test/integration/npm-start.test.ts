@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
-import { freePort } from '../../infra/local/dynamodb-local.ts';
+import { freePort, startDynamoDbLocalWithTables } from '../../infra/local/dynamodb-local.ts';
 import type { SpilledHook } from '../../shared/http/spill.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { listening, npmStart, spawnNpmStart } from '../support/npm-start.ts';
@@ -206,10 +206,12 @@ describe('npm start', () => {
       }),
     );
     writeFileSync(join(spillDir, 'spill.jsonl'), `${spilled.join('\n')}\n`);
-    // The test run's DynamoDB Local, which outlives the kill, as a database on disk would.
+    // A DynamoDB Local of its own, which outlives the kill, as a database on disk would: 20,000
+    // writes, and the usage kept from each, would slow every other suite sharing the test run's.
+    const dynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: prefix });
     const env = {
       PORT: String(await freePort()),
-      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
       SPILL_DIR: spillDir,
       TABLE_PREFIX: prefix,
       SPILL_DRAIN_LOG_INTERVAL_S: '1',
@@ -231,7 +233,7 @@ describe('npm start', () => {
 
     while (readdirSync(spillDir).some((n) => n.startsWith('draining-') || n === 'spill.jsonl'))
       await new Promise((r) => setTimeout(r, 500));
-    const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint });
     let written = 0;
     let from: Record<string, AttributeValue> | undefined;
     do {
@@ -254,6 +256,7 @@ describe('npm start', () => {
 
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+    await dynamo.stop();
     rmSync(work, { recursive: true, force: true });
   }, 900_000);
 

@@ -56,7 +56,7 @@ beforeAll(async () => {
     tableNameOf('streams'),
     Array.from({ length: STREAMS }, (_, i) => liveStream(i, startedAt)),
   );
-}, 180_000);
+}, 400_000);
 afterAll(async () => {
   closeAll();
   await server.close();
