@@ -95,6 +95,17 @@ class Builder {
    * it spans, so that each day's concurrency is the running sum of its own minutes.
    * `slotOf(hour)` names the item of an hour; `field` is the prefix of the minute attributes.
    */
+  /** `presence` in `appKey`'s day items, in this source's shard of each hour. */
+  appPresence(appKey: string, field: string, from: number, to: number | undefined) {
+    this.presence(
+      (day) => appDay(appKey, day),
+      (hour) => `hour#${hour}#${this.shard}`,
+      field,
+      from,
+      to,
+    );
+  }
+
   presence(
     aggregateOf: (day: string) => string,
     slotOf: (hour: string) => string,
@@ -172,13 +183,7 @@ function sessionSource(appKey: string, item: Record<string, unknown>): Source | 
   if (!userId) b.atPeriod(appKey, start, 'anonymousSessions', 1);
   if (item.status === 'FAILED') b.atPeriod(appKey, start, reasonKey('failed', 'session', item.info), 1);
   const end = ENDED.has(String(item.status)) ? (msOf(item.endedAt) ?? start) : undefined;
-  b.presence(
-    (day) => appDay(appKey, day),
-    (hour) => `hour#${hour}#${b.shard}`,
-    's',
-    start,
-    end,
-  );
+  b.appPresence(appKey, 's', start, end);
   return {
     sourceId,
     contribution: b.contribution,
@@ -211,13 +216,7 @@ function streamSource(appKey: string, item: Record<string, unknown>): Source | u
     if (end !== undefined) b.add(aggregate, publish, 'endMs', end);
     if (item.status === 'FAILED') b.add(aggregate, publish, 'failed', 1);
   } else if (live !== undefined) {
-    b.presence(
-      (day) => appDay(appKey, day),
-      (hour) => `hour#${hour}#${b.shard}`,
-      'p',
-      live,
-      end,
-    );
+    b.appPresence(appKey, 'p', live, end);
     const perName = (day: string) => nameDay(appKey, name, day);
     const minuteSlot = (hour: string) => `minute#${hour}#${b.shard}`;
     b.presence(perName, minuteSlot, 'p', live, end);
