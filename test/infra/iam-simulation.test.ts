@@ -15,6 +15,7 @@ import { buildApp } from '../../infra/build-app.ts';
 import { FUNCTIONS, type TableAccess, type TableName } from '../../shared/kernel/registry.ts';
 import { TABLE_ACTIONS } from '../../shared/store/access.ts';
 import { TABLES } from '../../shared/store/tables.ts';
+import { functionIdIn } from '../support/template-functions.ts';
 
 const ACCOUNT = '111111111111';
 const REGION = 'eu-west-1';
@@ -79,18 +80,7 @@ function resolve(value: unknown): any {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
 }
 
-function functionIdOf(name: string): string {
-  const plain = name.replace(/-/g, '');
-  const found = Object.entries(resources).find(
-    ([id, r]) =>
-      r.Type === 'AWS::Lambda::Function' &&
-      ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints', 'Usage'].some((p) =>
-        id.startsWith(`${p}${plain}`),
-      ),
-  );
-  if (!found) throw new Error(`no function ${name}`);
-  return found[0];
-}
+const functionIdOf = (name: string): string => functionIdIn(resources, name);
 
 /** The identity policies of `name`'s role, resolved. */
 function policiesOf(name: string) {

@@ -20,6 +20,7 @@ import {
   REALMS,
   type TableAccess,
 } from '../../shared/kernel/registry.ts';
+import { functionIdIn } from '../support/template-functions.ts';
 
 type FunctionName = keyof typeof FUNCTIONS;
 
@@ -49,16 +50,7 @@ beforeAll(() => {
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
 /** The logical id of the function for `handler` (construct path Hooks/<handler> or Sender/<name>). */
-function functionIdOf(handler: FunctionName): string {
-  const plain = handler.replace(/-/g, '');
-  const match = ofType('AWS::Lambda::Function').find(([id]) =>
-    ['Hooks', 'Sender', 'Spill', 'Monitoring', 'Realtime', 'NodePoller', 'Endpoints', 'Usage'].some(
-      (parent) => id.startsWith(`${parent}${plain}`),
-    ),
-  );
-  if (!match) throw new Error(`no function for ${handler}`);
-  return match[0];
-}
+const functionIdOf = (handler: FunctionName): string => functionIdIn(resources, handler);
 
 describe('the hook API', () => {
   it('routes POST /hooks/<method> for every hook with a dedicated handler to that handler’s function', () => {
