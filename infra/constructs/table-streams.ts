@@ -3,7 +3,7 @@ import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TableName } from '#shared/kernel/registry.ts';
-import { streamedTableEnv } from '#shared/store/tables.ts';
+import { STREAM_BATCH_SIZE, streamedTableEnv } from '#shared/store/tables.ts';
 import type { DeclaredResources, HookFunction } from './hook-function.ts';
 
 export interface TableStreamsProps {
@@ -35,7 +35,7 @@ export function feedFromTableStreams(
       target: consumer,
       eventSourceArn: table.tableStreamArn as string,
       startingPosition: props.startingPosition,
-      batchSize: 100,
+      batchSize: STREAM_BATCH_SIZE,
       parallelizationFactor: props.parallelizationFactor,
       retryAttempts: 3,
       bisectBatchOnError: true,

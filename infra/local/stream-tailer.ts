@@ -9,6 +9,9 @@
  * instead (DynamoDB Local keeps 24 hours), for a consumer that applies a change twice harmlessly.
  * With `idleIntervalMs`, rounds that find nothing space out (doubling) up to it, and `wake()` (a
  * hook arrived) brings the next round at once: idle, the tailer costs a request per shard that often.
+ * Records are read and handed over at most `STREAM_BATCH_SIZE` at a time, as Lambda's event source
+ * hands them, and a stop waits for at most the batch in hand: a tailer catching up on a long history
+ * stops promptly.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -18,6 +21,7 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { STREAM_BATCH_SIZE } from '#shared/store/tables.ts';
 import { localLogger } from './local-logger.ts';
 
 /** Retries of a batch from its failed record, as the deployed event source's `retryAttempts`. */
@@ -96,14 +100,15 @@ export function startStreamTailer(
       let behind = false;
       let sawRecords = false;
       for (const shard of shards.values()) {
+        if (!running) break;
         try {
           shard.iterator ??= await iteratorOf(shard);
           if (!shard.iterator) continue;
           const { Records = [], NextShardIterator } = await streams.send(
-            new GetRecordsCommand({ ShardIterator: shard.iterator }),
+            new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: STREAM_BATCH_SIZE }),
           );
           shard.iterator = NextShardIterator;
-          if (Records.length >= 1000) behind = true;
+          if (Records.length >= STREAM_BATCH_SIZE) behind = true;
           const before = shard.lastSequence;
           const last = Records.at(-1)?.dynamodb?.SequenceNumber;
           if (last) shard.lastSequence = last;

@@ -353,6 +353,12 @@ export const STREAMED_TABLES = [
   'metrics',
 ] as const satisfies readonly TableName[];
 
+/**
+ * Records handed to a stream consumer at once: the deployed event sources' `batchSize`, and what the
+ * local stream tailer hands over, so a local batch is no larger than a Lambda invocation's.
+ */
+export const STREAM_BATCH_SIZE = 100;
+
 /** The environment variable naming `table` for the stream consumer. */
 export const streamedTableEnv = (table: TableName) => `${TABLES[table].envVar}_NAME`;
 
