@@ -10,10 +10,20 @@ import { mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from '../../infra/local/dynamodb-local.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { npmStart } from '../support/npm-start.ts';
+import { ownDynamoDbLocals } from '../support/own-tables.ts';
+
+// A DynamoDB Local of its own: about 400 `$connect` writes arrive at once, and late in a test run
+// the shared one (in memory, filled by every other file) takes over the SDK's 2 s for such a burst.
+// What is tried here is the server's survival, not that DynamoDB Local's throughput.
+const ownDynamoDbLocal = ownDynamoDbLocals();
+let dynamoEndpoint: string;
+beforeAll(async () => {
+  dynamoEndpoint = (await ownDynamoDbLocal('hostile')).endpoint;
+}, 120_000);
 
 const TOKEN = 'operator-token';
 const WS_KEY = randomBytes(16).toString('base64');
@@ -156,12 +166,27 @@ const BEHAVIOURS: readonly ((socket: Socket) => Promise<void>)[] = [
   },
 ];
 
+/** A logged, handled refusal of a realtime connection whose DynamoDB request passed its time limit. */
+function isHandledDependencyTimeout(line: string): boolean {
+  if (!line.startsWith('{')) return false;
+  try {
+    const entry = JSON.parse(line) as { level?: string; message?: string; error?: { name?: string } };
+    return (
+      entry.level === 'ERROR' &&
+      /^realtime \$(connect|disconnect) failed$/.test(entry.message ?? '') &&
+      entry.error?.name === 'TimeoutError'
+    );
+  } catch {
+    return false;
+  }
+}
+
 describe('npm start, facing hostile clients', () => {
   it('keeps answering hooks through 1,000 refused, half-open, reset and malformed connections', async () => {
     const port = await freePort();
     const { child, output } = await npmStart({
       PORT: String(port),
-      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+      DYNAMODB_ENDPOINT: dynamoEndpoint,
       TABLE_PREFIX: `hostile-${randomUUID().slice(0, 8)}`,
       SPILL_DIR: mkdtempSync(join(tmpdir(), 'hostile-spill-')),
       API_TOKEN: TOKEN,
@@ -189,35 +214,42 @@ describe('npm start, facing hostile clients', () => {
     await Promise.all(Array.from({ length: 25 }, worker));
     attacking = false;
     await hooks;
+    // A `$connect` whose write passed the SDK's time limit is refused (500) and logged: what a
+    // starved dependency makes of an upgrade, handled. Any other error line is a defect.
+    const lines = output().split('\n');
+    const dependencyTimeouts = lines.filter(isHandledDependencyTimeout);
+    const errors = lines.filter(
+      (l) => /Error:|ECONNRESET|uncaught/i.test(l) && !isHandledDependencyTimeout(l),
+    );
     console.log(
       'upgrades completed',
       upgrades,
       'others answered',
       Object.fromEntries(refusedUpgrades),
+      'handled DynamoDB time-outs',
+      dependencyTimeouts.length,
       'server errors',
-      output()
-        .split('\n')
-        .filter((l) => /Error:|ECONNRESET|uncaught/i.test(l))
-        .slice(0, 5),
+      errors.slice(0, 5),
     );
 
     expect(child.exitCode).toBeNull();
-    expect(output()).not.toMatch(/Error:|ECONNRESET|uncaught/i);
+    expect(errors).toEqual([]);
     expect(statuses.length).toBeGreaterThan(10);
     expect(statuses.every((s) => s === 200)).toBe(true);
     const session = wcs.newSession();
     expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
-    // About 415 of the 1,000 sockets upgrade first; how many complete depends on the shared DynamoDB
-    // Local (`$connect` writes before the 101), not on what this test proves. In CI runs fewer than
-    // 100 have completed, for a reason not yet isolated: the count and the other answers are printed above.
-    expect(upgrades).toBeGreaterThan(0);
+    // About 415 of the 1,000 sockets upgrade first, and each one's `$connect` writes before its 101:
+    // on this file's own DynamoDB Local all of them complete (on the run's shared one, late in a run,
+    // most passed the SDK's 2 s and were answered 500). At least 100, so that every protocol error
+    // below is sent after an upgrade dozens of times.
+    expect(upgrades).toBeGreaterThanOrEqual(100);
   }, 300_000);
 
   it('logs what the server itself sees without the ids of the last hook it answered', async () => {
     const port = await freePort();
     const { output } = await npmStart({
       PORT: String(port),
-      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
+      DYNAMODB_ENDPOINT: dynamoEndpoint,
       TABLE_PREFIX: `hostile-${randomUUID().slice(0, 8)}`,
       SPILL_DIR: mkdtempSync(join(tmpdir(), 'hostile-spill-')),
       POWERTOOLS_LOG_LEVEL: 'DEBUG',

@@ -22,10 +22,13 @@ import { join } from 'node:path';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
-import { freePort, startDynamoDbLocalWithTables } from '../../infra/local/dynamodb-local.ts';
+import { freePort } from '../../infra/local/dynamodb-local.ts';
 import type { SpilledHook } from '../../shared/http/spill.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { listening, npmStart, spawnNpmStart } from '../support/npm-start.ts';
+import { ownDynamoDbLocals } from '../support/own-tables.ts';
+
+const ownDynamoDbLocal = ownDynamoDbLocals();
 
 describe('npm start', () => {
   it('runs DynamoDB Local, answers hooks and STOMP, and stops everything on SIGTERM', async () => {
@@ -208,7 +211,7 @@ describe('npm start', () => {
     writeFileSync(join(spillDir, 'spill.jsonl'), `${spilled.join('\n')}\n`);
     // A DynamoDB Local of its own, which outlives the kill, as a database on disk would: 20,000
     // writes, and the usage kept from each, would slow every other suite sharing the test run's.
-    const dynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: prefix });
+    const dynamo = await ownDynamoDbLocal(prefix);
     const env = {
       PORT: String(await freePort()),
       DYNAMODB_ENDPOINT: dynamo.endpoint,
@@ -256,7 +259,6 @@ describe('npm start', () => {
 
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-    await dynamo.stop();
     rmSync(work, { recursive: true, force: true });
   }, 900_000);
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { issueClientToken } from '../../shared/admission/tokens.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
+import { useOwnTables } from '../support/own-tables.ts';
 import { queryBy } from '../support/tables.ts';
 import { HS256_SECRET } from '../support/tokens.ts';
 
@@ -17,6 +18,9 @@ let putAppPolicy: typeof import('../../shared/state/apps.ts').putAppPolicy;
 let usage: typeof import('../../shared/state/usage.ts');
 
 beforeAll(async () => {
+  // Tables of its own: the usage tailer reads their streams from the start, and the shared tables'
+  // streams hold every other test file's changes of the run.
+  await useOwnTables('usage');
   server = await startHookServer({}, { usage: true });
   ({ putAppPolicy } = await import('../../shared/state/apps.ts'));
   usage = await import('../../shared/state/usage.ts');

@@ -5,6 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll } from '@jest/globals';
+import {
+  freePort,
+  type RunningDynamoDbLocal,
+  startDynamoDbLocalWithTables,
+} from '../../infra/local/dynamodb-local.ts';
 import { ensureTables, exportTableNames } from '../../infra/local/tables.ts';
 
 export async function useOwnTables(name: string): Promise<void> {
@@ -13,4 +19,24 @@ export async function useOwnTables(name: string): Promise<void> {
   await ensureTables(client, prefix);
   client.destroy();
   exportTableNames(prefix);
+}
+
+/**
+ * A DynamoDB Local of a test file's own, for a test whose load or latency must not depend on what
+ * the run's other files left in the shared one (in-memory DynamoDB Local slows as it fills: a burst of
+ * writes that takes a second on a fresh one passes the SDK's 2 s limit late in a run). Call at the
+ * top level: it registers the `afterAll` that stops every one the file started, whatever its tests
+ * did (a Java process left running would keep Jest, which runs the files in its own process on a
+ * 2-core machine, from exiting).
+ */
+export function ownDynamoDbLocals(): (tablePrefix: string) => Promise<RunningDynamoDbLocal> {
+  const started: RunningDynamoDbLocal[] = [];
+  afterAll(async () => {
+    await Promise.all(started.splice(0).map((dynamo) => dynamo.stop()));
+  });
+  return async (tablePrefix) => {
+    const dynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix });
+    started.push(dynamo);
+    return dynamo;
+  };
 }
