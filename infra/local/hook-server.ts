@@ -203,6 +203,8 @@ export function createHookServer(handlers: HookHandlers): Server {
           `${SIMULATED_TIME_HEADER} ignored: hooks are stamped on arrival unless SIMULATED_CLOCK=allow`,
         );
       }
+      // Said back, so that a simulator finds out when its times are not applied.
+      if (at) response.setHeader(SIMULATED_TIME_HEADER, 'applied');
       writeResult(response, await (at ? atSimulatedTime(at, handle) : handle()));
     } catch (error) {
       // A client that left (reset, or closed mid-body) has nobody to answer: its business, not an error.

@@ -28,6 +28,7 @@ export interface HookReply {
   readonly text: string;
   /** The body parsed as JSON, or `undefined` when it is not JSON. */
   readonly json: Record<string, unknown> | undefined;
+  readonly headers: Headers;
 }
 
 function parse(text: string): Record<string, unknown> | undefined {
@@ -156,5 +157,6 @@ export async function sendHook(
     contentType: response.headers.get('content-type'),
     text,
     json: parse(text),
+    headers: response.headers,
   };
 }

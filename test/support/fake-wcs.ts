@@ -6,17 +6,8 @@
  * simulator shares). WCS itself is closed source; this is the one stand-in the tests use.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  connectBody,
-  connectionStatusBody,
-  dataBody,
-  type HookReply,
-  sendHook,
-  streamBody,
-  type WcsSession,
-  type WcsStream,
-  wcsAuthorization,
-} from '../../infra/simulate/wcs-hooks.ts';
+import type { HookReply, WcsSession, WcsStream } from '../../infra/simulate/wcs-hooks.ts';
+import * as wcs from '../../infra/simulate/wcs-hooks.ts';
 
 export type { HookReply, WcsSession, WcsStream };
 
@@ -121,12 +112,12 @@ export class FakeWcs {
 
   /** The `connect` body of the §1.2 capture (`infra/simulate/wcs-hooks.ts`). */
   connectBody(session: WcsSession, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return connectBody(session, extra);
+    return wcs.connectBody(session, extra);
   }
 
   /** A ConnectionStatusEvent body (§1.4). */
   connectionStatusBody(session: WcsSession, status: string, info?: string): Record<string, unknown> {
-    return connectionStatusBody(session, status, info);
+    return wcs.connectionStatusBody(session, status, info);
   }
 
   /** A stream object as StreamStatusEvent carries it, or, PENDING, as publishStream/playStream do. */
@@ -135,17 +126,17 @@ export class FakeWcs {
     status: string,
     extra: Record<string, unknown> = {},
   ): Record<string, unknown> {
-    return streamBody(stream, status, extra);
+    return wcs.streamBody(stream, status, extra);
   }
 
   /** The OnDataEvent body of §1.3. */
   dataBody(session: WcsSession, payload: unknown, operationId = randomUUID()): Record<string, unknown> {
-    return dataBody(session, payload, operationId);
+    return wcs.dataBody(session, payload, operationId);
   }
 
   /** The `Authorization` WCS sends for `body` (§0.2). */
   sign(body: string | Buffer, secret = this.options.secret): string | undefined {
-    return wcsAuthorization(body, secret);
+    return wcs.wcsAuthorization(body, secret);
   }
 
   /** Sends hook `method` with a JSON body, exactly as WCS serialises and signs it. */
@@ -159,7 +150,7 @@ export class FakeWcs {
     raw: string | Buffer,
     headers: Record<string, string | undefined> = {},
   ): Promise<HookReply> {
-    return sendHook(this.options.appUrl, method, raw, {
+    return wcs.sendHook(this.options.appUrl, method, raw, {
       ...(this.options.secret !== undefined && { secret: this.options.secret }),
       headers,
     });
