@@ -569,14 +569,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     publishes.get(lecture.appKey)?.push(lecture);
     const rival = newSession(main.appKey);
     openSession(rival, main.start + 30 * MINUTE);
-    streamOf(rival, main.name, true, main.start + 30 * MINUTE + 2 * SECOND, main.start + 50 * MINUTE);
-    closeSession(rival, main.start + 51 * MINUTE);
+    streamOf(rival, main.name, true, main.start + 30 * MINUTE + 2 * SECOND, main.start + 40 * MINUTE);
+    closeSession(rival, main.start + 41 * MINUTE);
     for (let i = 0; i < CLASS_MAX_PLAYERS + 2; i++) {
       const student = newSession(lecture.appKey);
       const at = lecture.start + MINUTE + i * 5 * SECOND;
       openSession(student, at);
-      streamOf(student, lecture.name, false, at + 2 * SECOND, at + 30 * MINUTE);
-      closeSession(student, at + 31 * MINUTE);
+      streamOf(student, lecture.name, false, at + 2 * SECOND, at + 20 * MINUTE);
+      closeSession(student, at + 21 * MINUTE);
     }
     for (const list of publishes.values()) list.sort((a, b) => a.start - b.start);
     const byHour = Array.from({ length: 24 }, () => [] as Publish[]);

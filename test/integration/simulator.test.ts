@@ -63,8 +63,8 @@ describe('the traffic simulator', () => {
       appUrl: server.appUrl,
       from: '2026-11-02',
       days: 2,
-      streams: 6,
-      viewers: 30,
+      streams: 4,
+      viewers: 16,
       seed: 7,
       concurrency: 8,
     });
@@ -99,6 +99,24 @@ describe('the traffic simulator', () => {
 });
 
 describe('the simulated clock', () => {
+  it('refuses, where allowed, a simulated time that is no ISO 8601 time (400), rather than stamp the hook now', async () => {
+    // Arrange
+    const session = {
+      nodeId: `${'B'.repeat(32)}@203.0.113.9`,
+      appKey: 'sim-clock',
+      sessionId: crypto.randomUUID(),
+    };
+
+    // Act
+    const reply = await sendHook(server.appUrl, 'connect', JSON.stringify(connectBody(session)), {
+      headers: { [SIMULATED_TIME_HEADER]: 'yesterday' },
+    });
+
+    // Assert
+    expect(reply.status).toBe(400);
+    expect(reply.text).toContain(SIMULATED_TIME_HEADER);
+  });
+
   it('changes nothing without SIMULATED_CLOCK=allow: a hook is stamped on arrival', async () => {
     // Arrange: a runtime that was not told to allow it.
     const plain = await startHookServer({ SIMULATED_CLOCK: 'deny' }, {});
