@@ -109,6 +109,11 @@ export interface AppDaySent {
   /** 403 answers, and by hook method. */
   refusals: number;
   refusalsByMethod: Record<string, number>;
+  /**
+   * 403 answers of a decision that fell back to its fail mode (the runtime too slow: a loaded
+   * machine), which usage does not count as refusals; should be none.
+   */
+  refusedByFailMode: number;
   /** OnDataEvent hooks (a refused one counts too: it came in). */
   dataIn: number;
   /** End hooks not sent: of streams (ended by the keep-alive sweep where keep-alives were sent) and of sessions. */
@@ -302,6 +307,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     if (reply.status === 403) {
       refused++;
       const entry = sent(at, appKey);
+      // The decision could not be made in time and the hook fails closed (docs/policy.md): not a
+      // refusal of the policy's, and not counted as one.
+      if (/fails closed$/.test(String(reply.json?.message))) {
+        entry.refusedByFailMode++;
+        return false;
+      }
       entry.refusals++;
       entry.refusalsByMethod[method] = (entry.refusalsByMethod[method] ?? 0) + 1;
       return false;
@@ -684,6 +695,7 @@ function nothingSent(): AppDaySent {
     viewerMinutes: 0,
     refusals: 0,
     refusalsByMethod: {},
+    refusedByFailMode: 0,
     dataIn: 0,
     lostStreamEnds: 0,
     lostSessionEnds: 0,

@@ -19,7 +19,18 @@ let server: RunningHookServer;
 beforeAll(async () => {
   // The usage tailer reads every table of its prefix: only this file's.
   await useOwnTables('simulator');
-  server = await startHookServer({ SIMULATED_CLOCK: 'allow' }, { usage: true });
+  // Budgets no loaded machine misses: every hook is decided or written, none answered by its fail
+  // mode or spilled (the simulator counts those apart, and this runtime replays no spill).
+  const budget = '30000';
+  server = await startHookServer(
+    {
+      SIMULATED_CLOCK: 'allow',
+      DECISION_BUDGET_MS: budget,
+      EVENT_BUDGET_MS: budget,
+      REFUSAL_COUNT_BUDGET_MS: budget,
+    },
+    { usage: true },
+  );
 }, 60_000);
 afterAll(() => server.close());
 
@@ -45,7 +56,13 @@ function asSent(period: UsagePeriod | undefined) {
 }
 
 function expected(sent: AppDaySent) {
-  const { lostStreamEnds: _l, lostSessionEnds: _s, endedByKeepAliveSweep: _k, ...usage } = sent;
+  const {
+    lostStreamEnds: _l,
+    lostSessionEnds: _s,
+    endedByKeepAliveSweep: _k,
+    refusedByFailMode: _f,
+    ...usage
+  } = sent;
   return usage;
 }
 
@@ -74,6 +91,7 @@ describe('the traffic simulator', () => {
 
     // Assert: something of every kind was sent, and the usage of each app and day is what was sent.
     expect(summary.unexpectedAnswers).toBe(0);
+    expect(Object.values(summary.totals).map((t) => t.refusedByFailMode)).toEqual([0, 0, 0]);
     const totals = Object.values(summary.totals);
     const sum = (field: keyof AppDaySent) => totals.reduce((n, t) => n + Number(t[field]), 0);
     expect(sum('refusals')).toBeGreaterThan(0);
