@@ -63,7 +63,7 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   endpoints messages CODE --user U                  the last messages sent to U (* for broadcasts)
   migrate apps-to-config [--from TABLE] [--dry-run] copy the app policies of an older stack's apps
                               table (TABLE, or APPS_TABLE; locally <prefix>-apps) into config
-  simulate [--url URL] [--days 3] [--from YYYY-MM-DD] [--streams 40] [--viewers 400] [--nodes 3]
+  simulate [--url URL] [--days 3] [--from YYYY-MM-DD] [--streams 20] [--viewers 200] [--nodes 3]
            [--seed 1] [--concurrency 16] [--prefix sim] [--secret S]
                               drive npm start (SIMULATED_CLOCK=allow) with days of simulated
                               traffic (default --from: --days days before today, UTC); prints what

@@ -50,7 +50,12 @@ export async function simulateCommand(
   const days = count('days', 3);
   if (days > 366) throw usageError(`--days is at most 366, got ${days}`);
   const from = values.from ?? new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-  if (!/^\d{4}-\d\d-\d\d$/.test(from) || Number.isNaN(Date.parse(`${from}T00:00:00Z`)))
+  const fromMs = Date.parse(`${from}T00:00:00Z`);
+  if (
+    !/^\d{4}-\d\d-\d\d$/.test(from) ||
+    Number.isNaN(fromMs) ||
+    new Date(fromMs).toISOString().slice(0, 10) !== from
+  )
     throw usageError(`--from must be a date, YYYY-MM-DD, got "${from}"`);
   const prefix = values.prefix ?? 'sim';
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(prefix))
@@ -65,8 +70,8 @@ export async function simulateCommand(
     appUrl: values.url ?? `http://127.0.0.1:${setting('PORT')}${HOOKS_PATH}`,
     from,
     days,
-    streams: count('streams', 40, 0),
-    viewers: count('viewers', 400, 0),
+    streams: count('streams', 20, 0),
+    viewers: count('viewers', 200, 0),
     nodes: count('nodes', 3),
     seed,
     concurrency: count('concurrency', 16),
