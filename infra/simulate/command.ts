@@ -77,8 +77,11 @@ export async function simulateCommand(
     concurrency: count('concurrency', 16),
     prefix,
     ...(values.secret !== undefined && { secret: values.secret }),
-    onProgress: ({ day, hooks, refused, elapsedMs }) => {
-      const line = `simulate: ${day} · ${hooks} hooks · ${refused} refused · ${Math.round((hooks * 1000) / Math.max(1, elapsedMs))}/s`;
+    onProgress: ({ day, hooks, refused, refusedByFailMode, elapsedMs }) => {
+      const rate = Math.round((hooks * 1000) / Math.max(1, elapsedMs));
+      const failMode =
+        refusedByFailMode > 0 ? ` (${refusedByFailMode} by fail mode: the runtime is slow)` : '';
+      const line = `simulate: ${day} · ${hooks} hooks · ${refused} refused${failMode} · ${rate}/s`;
       // On a terminal one line rewritten; in a log a line every 10 s.
       if (tty) process.stderr.write(`\r${line}   `);
       else if (elapsedMs - lastLineAt >= 10_000) {

@@ -88,7 +88,9 @@ export interface SimulationOptions {
 export interface SimulationProgress {
   readonly day: string;
   readonly hooks: number;
+  /** 403 answers, and of those, by a decision's fail mode (`refusedByFailMode`). */
   readonly refused: number;
+  readonly refusedByFailMode: number;
   readonly elapsedMs: number;
 }
 
@@ -282,6 +284,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
 
   let hooks = 0;
   let refused = 0;
+  let failClosed = 0;
   let unexpected = 0;
   const started = Date.now();
   let currentDay = options.from;
@@ -311,6 +314,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
       // refusal of the policy's, and not counted as one.
       if (/fails closed$/.test(String(reply.json?.message))) {
         entry.refusedByFailMode++;
+        failClosed++;
         return false;
       }
       entry.refusals++;
@@ -510,7 +514,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     const now = Date.now();
     if (!force && now - lastProgress < SECOND) return;
     lastProgress = now;
-    options.onProgress({ day: currentDay, hooks, refused, elapsedMs: now - started });
+    options.onProgress({
+      day: currentDay,
+      hooks,
+      refused,
+      refusedByFailMode: failClosed,
+      elapsedMs: now - started,
+    });
   };
 
   // Sending: in time order, a session's steps in sequence (a worker per busy session, with its
