@@ -25,6 +25,7 @@
  *   endpoints send CODE [--user U] --text T [--wcs]     (no --user: to everyone on it)
  *   endpoints messages CODE --user U                    (the last messages sent to U; `*`: broadcasts)
  *   migrate apps-to-config [--from TABLE] [--dry-run]   (docs/deploy.md, "Upgrading")
+ *   simulate [--url U] [--days N] [--from D] [--streams N] [--viewers N] ...   (docs/operations.md)
  *
  * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON. With `--stack`,
  * `send` always queues a job: the sender in AWS delivers it.
@@ -61,7 +62,12 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   endpoints send CODE [--user U] --text T [--wcs]   sendMessage (no --user: to everyone on it)
   endpoints messages CODE --user U                  the last messages sent to U (* for broadcasts)
   migrate apps-to-config [--from TABLE] [--dry-run] copy the app policies of an older stack's apps
-                              table (TABLE, or APPS_TABLE; locally <prefix>-apps) into config`;
+                              table (TABLE, or APPS_TABLE; locally <prefix>-apps) into config
+  simulate [--url URL] [--days 3] [--from YYYY-MM-DD] [--streams 20] [--viewers 200] [--nodes 3]
+           [--seed 1] [--concurrency 16] [--prefix sim] [--secret S]
+                              drive npm start (SIMULATED_CLOCK=allow) with days of simulated
+                              traffic (default --from: --days days before today, UTC); prints what
+                              it sent, by day and app (docs/operations.md)`;
 
 /** An argument the CLI cannot take: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -220,6 +226,12 @@ function policyFlags(): Record<string, unknown> {
 const HELP = Symbol('help');
 
 async function run(): Promise<unknown> {
+  // `simulate` takes its own flags (infra/simulate/command.ts), against the local runtime only.
+  if (process.argv[2] === 'simulate') {
+    await connect();
+    const { simulateCommand } = await import('./simulate/command.ts');
+    return simulateCommand(process.argv.slice(3), (message) => new UsageError(message));
+  }
   ({ values, positionals } = parseArguments());
   const [command, sub, name, extra] = positionals;
   if (values.help) return HELP;

@@ -15,6 +15,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
+import { atSimulatedTime } from '#shared/kernel/clock.ts';
 import { setting } from '#shared/kernel/config.ts';
 import { originAllowed } from '#shared/kernel/origins.ts';
 import {
@@ -37,6 +38,7 @@ import {
   writeResult,
 } from './lambda-adapter.ts';
 import { localLogger as logger } from './local-logger.ts';
+import { BadSimulatedTimeError, SIMULATED_TIME_HEADER, simulatedTimeOf } from './simulated-clock.ts';
 import { localTls } from './tls.ts';
 import { createWebSocketApi, type LocalWebSocketApi, routeUpgrades } from './websocket-api.ts';
 
@@ -123,6 +125,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** The HTTP server (HTTPS with `localTls()`) that serves `handlers`; not yet listening. */
 export function createHookServer(handlers: HookHandlers): Server {
   const hookBodyLimitBytes = setting('HOOK_BODY_LIMIT_BYTES');
+  const clockAllowed = setting('SIMULATED_CLOCK') === 'allow';
+  let clockHeaderIgnored = false;
   const tls = localTls();
   const listener = async (request: IncomingMessage, response: ServerResponse) => {
     try {
@@ -184,8 +188,24 @@ export function createHookServer(handlers: HookHandlers): Server {
         hook.handler === 'echo' ? `POST ${HOOKS_PATH}/{method}` : `POST ${HOOKS_PATH}/${method}`;
       const event = toHttpApiEvent(request, body, { routeKey, pathParameters: { method } });
       const hookHandler = handlers[hook.handler] as unknown as LambdaHandler;
-      const result = await hookHandler(event, localContext(`wcs-hooks-${hook.handler}`));
-      writeResult(response, result);
+      const handle = () => hookHandler(event, localContext(`wcs-hooks-${hook.handler}`));
+      let at: Date | undefined;
+      if (clockAllowed) {
+        try {
+          at = simulatedTimeOf(request);
+        } catch (error) {
+          if (!(error instanceof BadSimulatedTimeError)) throw error;
+          return writeJson(response, 400, { error: 'BadRequest', message: error.message });
+        }
+      } else if (request.headers[SIMULATED_TIME_HEADER] !== undefined && !clockHeaderIgnored) {
+        clockHeaderIgnored = true;
+        logger.warn(
+          `${SIMULATED_TIME_HEADER} ignored: hooks are stamped on arrival unless SIMULATED_CLOCK=allow`,
+        );
+      }
+      // Said back, so that a simulator finds out when its times are not applied.
+      if (at) response.setHeader(SIMULATED_TIME_HEADER, 'applied');
+      writeResult(response, await (at ? atSimulatedTime(at, handle) : handle()));
     } catch (error) {
       // A client that left (reset, or closed mid-body) has nobody to answer: its business, not an error.
       if (request.destroyed && !response.headersSent) {

@@ -15,6 +15,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { DeadlineExceededError, isDependencyFailure, withinBudget } from '../kernel/budget.ts';
+import { now } from '../kernel/clock.ts';
 import { MAX_SPILLABLE_BODY_BYTES, setting } from '../kernel/config.ts';
 import { bodyWithoutCredentials } from '../kernel/credentials.ts';
 import { digestOf } from '../kernel/digest.ts';
@@ -301,7 +302,9 @@ function hookFunction(
     .use(recordsInvalid ? { before: () => undefined } : validateBody(schema))
     .use(errorHandler())
     .handler(async (event) => {
-      const receivedAt = new Date();
+      // The hook's time for the state and usage (`kernel/clock.ts`); the latency is measured apart.
+      const receivedAt = now();
+      const startedMs = Date.now();
       const method = event.pathParameters?.method as string;
       // The JSON middleware replaced the string body with the parsed value: an object, from WCS.
       const parsed: unknown = event.body;
@@ -351,7 +354,7 @@ function hookFunction(
       if (unidentified)
         logger.warn('hook kept as a raw event: it cannot be identified', { reason: unidentified });
       await noteNode(mirror.nodeId, receivedAt, signatureVerified(event));
-      const durationMs = Date.now() - receivedAt.getTime();
+      const durationMs = Date.now() - startedMs;
       metrics.addMetric(METRIC.hooks, MetricUnit.Count, 1);
       metrics.addMetric(METRIC.latency, MetricUnit.Milliseconds, durationMs);
       logAnswered('hook answered', { statusCode: 200, durationMs });

@@ -91,6 +91,12 @@ export const SETTINGS = {
     },
   ),
   DYNAMODB_ENDPOINT: text(undefined, 'use this DynamoDB instead of starting DynamoDB Local'),
+  SIMULATED_CLOCK: choice(
+    ['deny', 'allow'],
+    'deny',
+    '`allow`: a hook may carry the time it is to be handled at, for the traffic simulator (`npm run cli -- simulate`, docs/operations.md); `deny`: such a time is ignored and every hook is stamped on arrival',
+    { localOnly: true, inAws: 'never: only the local server reads it' },
+  ),
 
   // Hooks.
   WCS_HOOK_SECRET: text(undefined, 'comma-separated HMAC secrets; unset, signatures are not checked', {

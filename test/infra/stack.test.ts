@@ -11,6 +11,7 @@ import { buildApp } from '../../infra/build-app.ts';
 import { eagerFiles } from '../../infra/constructs/bundle.ts';
 import { ENDPOINTS_STAGE } from '../../infra/constructs/endpoints-api.ts';
 import { TABLE_ACTIONS } from '../../infra/constructs/hook-function.ts';
+import { SIMULATED_TIME_HEADER } from '../../infra/local/simulated-clock.ts';
 import { SETTINGS } from '../../shared/kernel/config.ts';
 import {
   dedicatedHooks,
@@ -280,6 +281,18 @@ describe('each function', () => {
       expect(eager.map((f) => readFileSync(f, 'utf8')).join('\n')).toContain('DynamoDB');
       const loadingHttp = eager.filter((f) => /from\s*"node:http"/.test(readFileSync(f, 'utf8')));
       expect([handler, loadingHttp]).toEqual([handler, []]);
+    }
+  });
+
+  it("never takes a hook's time from the request: no function sets SIMULATED_CLOCK, no bundle reads its header", () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function'))
+      expect(Object.keys(fn.Properties.Environment?.Variables ?? {})).not.toContain('SIMULATED_CLOCK');
+    for (const handler of Object.keys(FUNCTIONS) as FunctionName[]) {
+      const key = String(resources[functionIdOf(handler)]?.Properties.Code.S3Key);
+      const dir = join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+      const files = ['index.mjs', ...readdirSync(join(dir, 'chunks')).map((f) => join('chunks', f))];
+      const code = files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+      expect([handler, code.includes(SIMULATED_TIME_HEADER)]).toEqual([handler, false]);
     }
   });
 

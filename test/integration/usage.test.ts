@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { issueClientToken } from '../../shared/admission/tokens.ts';
+import { eventually } from '../support/eventually.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { useOwnTables } from '../support/own-tables.ts';
@@ -26,16 +27,6 @@ beforeAll(async () => {
   usage = await import('../../shared/state/usage.ts');
 }, 60_000);
 afterAll(() => server.close());
-
-/** `read` until `done` holds of what it gives, for up to `ms` (the tailer polls the streams). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 40_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > until) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('usage of an app and of a stream', () => {
   it('is kept from the hooks: sessions, plays, refusals by reason, data, peaks and the publish', async () => {

@@ -2,9 +2,14 @@
  * A fake WCS node, built from `shared/reference/wcs-hooks.md`: it sends REST hooks as WCS does
  * (§0: POST `<app URL>/<method>`, `Content-Type: application/json;charset=UTF-8`, a Java user agent,
  * `Authorization: WCS <HMAC-MD5>` when `rest_hook_send_hash` is on) with bodies shaped like the
- * captures in §1.2–§1.4. WCS itself is closed source; this is the one stand-in the tests use.
+ * captures in §1.2–§1.4 (built and sent by `infra/simulate/wcs-hooks.ts`, which the traffic
+ * simulator shares). WCS itself is closed source; this is the one stand-in the tests use.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { HookReply, WcsSession, WcsStream } from '../../infra/simulate/wcs-hooks.ts';
+import * as wcs from '../../infra/simulate/wcs-hooks.ts';
+
+export type { HookReply, WcsSession, WcsStream };
 
 export interface FakeWcsOptions {
   /** The app's REST URL, e.g. `http://127.0.0.1:3000/hooks`. */
@@ -14,36 +19,6 @@ export interface FakeWcsOptions {
   readonly secret?: string;
   /** The node's IP, the part after `@` in `nodeId`. */
   readonly ip?: string;
-}
-
-/** What WCS knows of one client WebSocket session. */
-export interface WcsSession {
-  readonly nodeId: string;
-  readonly appKey: string;
-  readonly sessionId: string;
-}
-
-/** One media session on a WCS session: a publish or a play. */
-export interface WcsStream extends WcsSession {
-  readonly mediaSessionId: string;
-  readonly name: string;
-  readonly published: boolean;
-}
-
-export interface HookReply {
-  readonly status: number;
-  readonly contentType: string | null;
-  readonly text: string;
-  /** The body parsed as JSON, or `undefined` when it is not JSON. */
-  readonly json: Record<string, unknown> | undefined;
-}
-
-function parse(text: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }
 
 export class FakeWcs {
@@ -135,80 +110,33 @@ export class FakeWcs {
     return { ...session, mediaSessionId: randomUUID(), name, published };
   }
 
-  /** The `connect` body of the §1.2 capture. */
+  /** The `connect` body of the §1.2 capture (`infra/simulate/wcs-hooks.ts`). */
   connectBody(session: WcsSession, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      ...session,
-      useWsTunnel: false,
-      useWsTunnelPacketization2: false,
-      useBase64BinaryEncoding: false,
-      mediaProviders: ['WebRTC', 'MSE', 'WSPlayer'],
-      clientVersion: '2.0.248',
-      clientOSVersion: '5.0 (X11; Linux x86_64)',
-      clientBrowserVersion: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0',
-      keepAlive: false,
-      custom: {},
-      ...extra,
-    };
+    return wcs.connectBody(session, extra);
   }
 
-  /** A ConnectionStatusEvent body (§1.4); on failure WCS sends only `status, info` and the context. */
+  /** A ConnectionStatusEvent body (§1.4). */
   connectionStatusBody(session: WcsSession, status: string, info?: string): Record<string, unknown> {
-    if (status === 'ESTABLISHED')
-      return { ...this.connectBody(session), authToken: session.sessionId, status };
-    return { ...session, status, ...(info !== undefined && { info }) };
+    return wcs.connectionStatusBody(session, status, info);
   }
 
-  /**
-   * A stream object as WCS 5.2 logs it in StreamStatusEvent (§1.4), or, with `status` PENDING, as
-   * publishStream/playStream carry it (§1.3).
-   */
+  /** A stream object as StreamStatusEvent carries it, or, PENDING, as publishStream/playStream do. */
   streamBody(
     stream: WcsStream,
     status: string,
     extra: Record<string, unknown> = {},
   ): Record<string, unknown> {
-    const live = status !== 'PENDING';
-    return {
-      ...stream,
-      hasVideo: true,
-      hasAudio: true,
-      status,
-      record: false,
-      width: live ? 640 : 0,
-      height: live ? 480 : 0,
-      bitrate: 0,
-      minBitrate: 0,
-      maxBitrate: 0,
-      quality: 0,
-      mediaProvider: 'WebRTC',
-      ...(live && {
-        audioCodec: 'opus',
-        videoCodec: 'H264',
-        history: false,
-        gop: 0,
-        fps: 0,
-        audioBitrate: 0,
-        codecImpl: '',
-        transport: 'UDP',
-        cvoExtension: false,
-        createDate: 1664260776957,
-        mediaType: stream.published ? 'publish' : 'play',
-        audioState: { muted: false },
-        videoState: { muted: false },
-      }),
-      ...extra,
-    };
+    return wcs.streamBody(stream, status, extra);
   }
 
   /** The OnDataEvent body of §1.3. */
   dataBody(session: WcsSession, payload: unknown, operationId = randomUUID()): Record<string, unknown> {
-    return { ...session, operationId, payload };
+    return wcs.dataBody(session, payload, operationId);
   }
 
   /** The `Authorization` WCS sends for `body` (§0.2). */
   sign(body: string | Buffer, secret = this.options.secret): string | undefined {
-    return secret === undefined ? undefined : `WCS ${createHmac('md5', secret).update(body).digest('hex')}`;
+    return wcs.wcsAuthorization(body, secret);
   }
 
   /** Sends hook `method` with a JSON body, exactly as WCS serialises and signs it. */
@@ -217,33 +145,14 @@ export class FakeWcs {
   }
 
   /** Sends hook `method` with `raw` as the body; `headers` override WCS's. */
-  async sendRaw(
+  sendRaw(
     method: string,
     raw: string | Buffer,
     headers: Record<string, string | undefined> = {},
   ): Promise<HookReply> {
-    const authorization = this.sign(raw);
-    const merged: Record<string, string | undefined> = {
-      accept: 'application/json, application/*+json',
-      'content-type': 'application/json;charset=UTF-8',
-      'user-agent': 'Java/1.8.0_111',
-      ...(authorization && { authorization }),
-      ...headers,
-    };
-    const response = await fetch(`${this.options.appUrl}/${method}`, {
-      method: 'POST',
-      headers: Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as Record<
-        string,
-        string
-      >,
-      body: raw,
+    return wcs.sendHook(this.options.appUrl, method, raw, {
+      ...(this.options.secret !== undefined && { secret: this.options.secret }),
+      headers,
     });
-    const text = await response.text();
-    return {
-      status: response.status,
-      contentType: response.headers.get('content-type'),
-      text,
-      json: parse(text),
-    };
   }
 }
