@@ -110,8 +110,12 @@ export function usageQuestion(request: UsageRequest, now: Date = new Date()): Us
   if (stream === undefined && by === 'publish')
     throw new InvalidUsageQuestionError('by publish needs a stream name: the publishes of which stream');
   const today = now.toISOString().slice(0, 10);
-  const from = dayOf('from', request.from ?? request.to ?? today);
-  const to = dayOf('to', request.to ?? from);
+  const given = {
+    from: request.from === undefined ? undefined : dayOf('from', request.from),
+    to: request.to === undefined ? undefined : dayOf('to', request.to),
+  };
+  const from = given.from ?? given.to ?? today;
+  const to = given.to ?? from;
   if (to < from)
     throw new InvalidUsageQuestionError(`the range is backwards: from ${from} is after to ${to}`);
   const days = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
