@@ -45,58 +45,59 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Each question, as CLI flags and as a realm's payload, and what the answer says. */
-const QUESTIONS = [
+/** A question: its fields as CLI flags (`--from 2026-11-01`), and as the realm's payload. */
+type Ask = { app: string; from?: string; to?: string; by?: string; stream?: string };
+const flagsOf = (ask: Ask) => Object.entries(ask).flatMap(([flag, value]) => [`--${flag}`, value]);
+const realmOf = ({ stream, ...rest }: Ask): [string, Record<string, string>] =>
+  stream === undefined ? ['usage/app', rest] : ['usage/stream', { ...rest, name: stream }];
+
+const OVER_A_YEAR = 'from 2025-01-01 to 2026-11-30 is 699 days; by day at most 366 (a year)';
+const OVER_A_MONTH =
+  'from 2026-10-01 to 2026-11-30 is 61 days; by hour at most 31 (a month: ask by day for longer)';
+const UNKNOWN_APP =
+  'no app no-such-app: it has no policy, no open session and no usage from 2026-11-01 to 2026-11-30 (apps list lists the apps with a policy)';
+const NOT_A_DAY = (field: string, value: string) =>
+  `${field} must be a UTC day as YYYY-MM-DD (2026-11-01), got "${value}"`;
+
+/** Each question, and the reason the answer gives. */
+const QUESTIONS: { what: string; ask: Ask; reason: unknown }[] = [
   {
     what: 'a range backwards',
-    flags: ['--app', app, '--from', '2026-11-30', '--to', '2026-11-01'],
-    realm: ['usage/app', { app, from: '2026-11-30', to: '2026-11-01' }],
+    ask: { app, from: '2026-11-30', to: '2026-11-01' },
     reason: 'the range is backwards: from 2026-11-30 is after to 2026-11-01',
   },
-  {
-    what: 'a range over a year',
-    flags: ['--app', app, '--from', '2025-01-01', '--to', '2026-11-30'],
-    realm: ['usage/app', { app, from: '2025-01-01', to: '2026-11-30' }],
-    reason: 'from 2025-01-01 to 2026-11-30 is 699 days; by day at most 366 (a year)',
-  },
+  { what: 'a range over a year', ask: { app, from: '2025-01-01', to: '2026-11-30' }, reason: OVER_A_YEAR },
   {
     what: 'a range over a month by hour',
-    flags: ['--app', app, '--from', '2026-10-01', '--to', '2026-11-30', '--by', 'hour'],
-    realm: ['usage/app', { app, from: '2026-10-01', to: '2026-11-30', by: 'hour' }],
-    reason: 'from 2026-10-01 to 2026-11-30 is 61 days; by hour at most 31 (a month: ask by day for longer)',
+    ask: { app, from: '2026-10-01', to: '2026-11-30', by: 'hour' },
+    reason: OVER_A_MONTH,
   },
   {
     what: 'a day that does not exist',
-    flags: ['--app', app, '--from', '2026-02-30'],
-    realm: ['usage/app', { app, from: '2026-02-30' }],
-    reason: 'from must be a UTC day as YYYY-MM-DD (2026-11-01), got "2026-02-30"',
+    ask: { app, from: '2026-02-30' },
+    reason: NOT_A_DAY('from', '2026-02-30'),
   },
   {
-    what: 'a date that is not YYYY-MM-DD',
-    flags: ['--app', app, '--to', '30/11/2026'],
-    realm: ['usage/stream', { app, name: 'cam', to: '30/11/2026' }],
-    reason: 'to must be a UTC day as YYYY-MM-DD (2026-11-01), got "30/11/2026"',
+    what: "a stream's date that is not YYYY-MM-DD",
+    ask: { app, stream: 'cam', to: '30/11/2026' },
+    reason: NOT_A_DAY('to', '30/11/2026'),
   },
   {
     what: 'an unknown --by',
-    flags: ['--app', app, '--by', 'week'],
-    realm: ['usage/app', { app, by: 'week' }],
+    ask: { app, by: 'week' },
     reason: 'by must be day, hour, stream or publish (with a stream), got "week"',
   },
   {
     what: 'an unknown app',
-    flags: ['--app', 'no-such-app', '--from', '2026-11-01', '--to', '2026-11-30'],
-    realm: ['usage/app', { app: 'no-such-app', from: '2026-11-01', to: '2026-11-30' }],
-    reason:
-      'no app no-such-app: it has no policy, no open session and no usage from 2026-11-01 to 2026-11-30 (apps list lists the apps with a policy)',
+    ask: { app: 'no-such-app', from: '2026-11-01', to: '2026-11-30' },
+    reason: UNKNOWN_APP,
   },
   {
     what: "an unknown app's stream",
-    flags: ['--app', 'no-such-app', '--stream', 'cam'],
-    realm: ['usage/stream', { app: 'no-such-app', name: 'cam' }],
+    ask: { app: 'no-such-app', stream: 'cam' },
     reason: expect.stringMatching(/^no app no-such-app: it has no policy/),
   },
-] as const;
+];
 
 describe('a usage question that cannot be answered', () => {
   it.each(QUESTIONS)(
@@ -108,9 +109,9 @@ describe('a usage question that cannot be answered', () => {
 
       // Act
       const [printed, rest, stomp] = await Promise.all([
-        cli(['usage', ...q.flags], { TABLE_PREFIX: prefix }),
-        restRealm(q.realm[0], q.realm[1]),
-        raw.request(`/api/${q.realm[0]}`, q.realm[1]),
+        cli(['usage', ...flagsOf(q.ask)], { TABLE_PREFIX: prefix }),
+        restRealm(...realmOf(q.ask)),
+        raw.request(`/api/${realmOf(q.ask)[0]}`, realmOf(q.ask)[1]),
       ]);
 
       // Assert
