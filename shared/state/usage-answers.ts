@@ -147,12 +147,13 @@ async function isKnownApp(app: string, days: readonly string[] | undefined): Pro
  * The answer to `question`, rows `offset` to `offset + limit` of it (all of them without `limit`).
  * By day, the page's days alone are read (one Query each, 8 at a time): a year is 366 Queries, a
  * page of 100 days 100. By hour, stream or publish, the range's every day is read and the page cut
- * from the whole. An app that has nothing in the range, no policy and no open session is an
+ * from the whole (hours after `now`'s left out). An app that has nothing in the range, no policy and no open session is an
  * `InvalidUsageQuestionError` ("no app ..."): most likely a mistyped name.
  */
 export async function answerUsage(
   question: UsageQuestion,
   page: { readonly offset?: number; readonly limit?: number } = {},
+  now: Date = new Date(),
 ): Promise<UsageAnswer> {
   const { app, from, to, by, stream } = question;
   const offset = page.offset ?? 0;
@@ -172,7 +173,8 @@ export async function answerUsage(
   } else {
     const all: readonly UsageRow[] =
       by === 'hour'
-        ? await usageOfApp(app, from, to, 'hour')
+        ? // An open session counts as present to the end of its day: not in the hours still to come.
+          (await usageOfApp(app, from, to, 'hour')).filter((h) => h.period <= now.toISOString().slice(0, 13))
         : by === 'stream'
           ? await streamsOfApp(app, from, to)
           : await usageOfStream(app, stream ?? '', from, to);

@@ -156,6 +156,24 @@ describe('usage asked of the CLI, the REST realms and the STOMP realms', () => {
     ]);
   });
 
+  it('leaves out the hours still to come, where an open session would count as present', async () => {
+    // Arrange: a session of another app, left open.
+    const other = `usage-open-${randomUUID().slice(0, 6)}`;
+    const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: other });
+    expect((await wcs.send('connect', wcs.connectBody(wcs.newSession()))).status).toBe(200);
+    const until = Date.now() + 40_000;
+    let hours: Record<string, unknown>[] = [];
+    while (hours.length === 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 300));
+      hours = ((await restRealm('usage/app', { app: other, by: 'hour' })).payload ?? []) as typeof hours;
+    }
+
+    // Assert
+    const thisHour = new Date().toISOString().slice(0, 13);
+    expect(hours.at(-1)).toMatchObject({ period: thisHour, sessions: 1, peakSessions: 1 });
+    expect(hours.filter((h) => String(h.period) > thisHour)).toEqual([]);
+  });
+
   it('prints a table by default and CSV on asking, with the same numbers', async () => {
     const table = await usageCli();
     const csv = await usageCli('--format', 'csv');
