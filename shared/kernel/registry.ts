@@ -285,7 +285,7 @@ export const SERVICE_FUNCTIONS = {
   'realm-api': {
     tables: OAM_TABLES,
     description:
-      'POST /api/<realm>: the monitoring realms over REST (WCS OAM: streams, nodes, profiles, rules, alarms, metrics).',
+      'POST /api/<realm>: the monitoring realms over REST (WCS OAM: streams, nodes, profiles, rules, alarms, metrics; usage).',
   },
   'realtime-connect': {
     tables: { connections: 'write' },
