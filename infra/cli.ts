@@ -26,6 +26,7 @@
  *   endpoints messages CODE --user U                    (the last messages sent to U; `*`: broadcasts)
  *   migrate apps-to-config [--from TABLE] [--dry-run]   (docs/deploy.md, "Upgrading")
  *   simulate [--url U] [--days N] [--from D] [--streams N] [--viewers N] ...   (docs/operations.md)
+ *   usage --app A [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|hour|stream | --stream N] [--format table|csv|json]
  *
  * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON. With `--stack`,
  * `send` always queues a job: the sender in AWS delivers it.
@@ -67,7 +68,10 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
            [--seed 1] [--concurrency 16] [--prefix sim] [--secret S]
                               drive npm start (SIMULATED_CLOCK=allow) with days of simulated
                               traffic (default --from: --days days before today, UTC); prints what
-                              it sent, by day and app (docs/operations.md)`;
+                              it sent, by day and app (docs/operations.md)
+  usage --app A [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|hour|stream] [--stream N] [--format table|csv|json]
+                              an app's usage per UTC day (default) or hour, or its stream names' totals;
+                              with --stream, each publish of N (days: one alone, or neither for today)`;
 
 /** An argument the CLI cannot take: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -134,6 +138,9 @@ const OPTIONS = {
   force: { type: 'boolean' },
   from: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  to: { type: 'string' },
+  by: { type: 'string' },
+  format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -344,6 +351,7 @@ async function run(): Promise<unknown> {
   }
   if (command === 'endpoints') return endpoints(sub, name);
   if (command === 'migrate') return migrate(sub);
+  if (command === 'usage') return usage(sub);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -407,6 +415,36 @@ async function deleteApp(appKey: string | undefined): Promise<unknown> {
     deleted: { appKey, policy, denials: denialIds },
     ...(open.length > 0 && { openSessionsLeft: open.map((s) => s.sessionId) }),
   };
+}
+
+/** What a command prints as it is (not as JSON). */
+class Printed {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/**
+ * `usage --app A ...`: the answer the `usage/*` realms give, whole, as a table, CSV or JSON
+ * (`shared/state/usage-answers.ts`, docs/realtime.md#usage). A question it cannot answer (a bad
+ * day, a range backwards or over a year, an unknown app, --by or --format) is exit code 2.
+ */
+async function usage(extra: string | undefined): Promise<Printed> {
+  if (extra !== undefined) throw new UsageError(`usage takes flags only, got "${extra}"`);
+  const { answerUsage, usageQuestion, InvalidUsageQuestionError } = await import(
+    '#shared/state/usage-answers.ts'
+  );
+  const { formatUsage, isUsageFormat } = await import('./usage-format.ts');
+  const format = values.format ?? 'table';
+  if (!isUsageFormat(format)) throw new UsageError(`--format must be table, csv or json, got "${format}"`);
+  try {
+    const { app, from, to, by, stream } = values;
+    return new Printed(formatUsage(await answerUsage(usageQuestion({ app, from, to, by, stream })), format));
+  } catch (error) {
+    if (error instanceof InvalidUsageQuestionError) throw new UsageError(`usage: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `migrate ...`: moves data a newer version keeps elsewhere (docs/deploy.md, "Upgrading"). */
@@ -622,7 +660,8 @@ function explain(error: Error): string {
 
 run()
   .then((result) => {
-    process.stdout.write(result === HELP ? `${USAGE}\n` : `${JSON.stringify(result, null, 2)}\n`);
+    const text = result instanceof Printed ? result.text : JSON.stringify(result, null, 2);
+    process.stdout.write(result === HELP ? `${USAGE}\n` : `${text}\n`);
   })
   .catch((error: Error) => {
     const argument = error instanceof UsageError || Array.isArray((error as { issues?: unknown }).issues);

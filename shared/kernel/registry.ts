@@ -253,6 +253,8 @@ const OAM_TABLES = {
   metrics: 'read',
   // A node's reconciliations per hour and day (`node_status/list`).
   counters: 'read',
+  // The usage aggregates (`usage/app`, `usage/stream`).
+  usage: 'read',
 } as const;
 
 /**
@@ -283,7 +285,7 @@ export const SERVICE_FUNCTIONS = {
   'realm-api': {
     tables: OAM_TABLES,
     description:
-      'POST /api/<realm>: the monitoring realms over REST (WCS OAM: streams, nodes, profiles, rules, alarms, metrics).',
+      'POST /api/<realm>: the monitoring realms over REST (WCS OAM: streams, nodes, profiles, rules, alarms, metrics; usage).',
   },
   'realtime-connect': {
     tables: { connections: 'write' },
@@ -535,6 +537,8 @@ export const REALMS = [
   '/api/denial/create',
   '/api/denial/delete',
   '/api/denial/list',
+  '/api/usage/app',
+  '/api/usage/stream',
 ] as const;
 
 export type Realm = (typeof REALMS)[number];

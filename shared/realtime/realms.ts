@@ -54,6 +54,12 @@ import {
   streamsByTime,
   streamsOfSession,
 } from '../state/streams.ts';
+import {
+  answerUsage,
+  InvalidUsageQuestionError,
+  type UsageRequest,
+  usageQuestion,
+} from '../state/usage-answers.ts';
 import type { RealmReply, RealmRequest } from './stomp/session.ts';
 import { nodeStatusView, streamFields } from './views.ts';
 
@@ -551,6 +557,33 @@ const denials = {
   ),
 };
 
+/** What both usage realms take: the app, its range of UTC days, a page of the rows. */
+const usageRange = { app: z.optional(text), from: z.optional(text), to: z.optional(text), ...page() };
+
+/**
+ * The `usage/*` realms: the answer `npm run cli -- usage` prints (`state/usage-answers.ts`), its rows
+ * a page at a time (`total`, `more`); a question that cannot be answered (a day that is not
+ * `YYYY-MM-DD`, a range backwards or over a year, an unknown app) is a 400 saying why.
+ */
+async function usageReply(request: UsageRequest, p: Page): Promise<RealmReply> {
+  try {
+    const answer = await answerUsage(usageQuestion(request), p);
+    return { ...ok(answer.rows), total: answer.total, more: answer.more };
+  } catch (error) {
+    if (error instanceof InvalidUsageQuestionError) return badRequest(error.message);
+    throw error;
+  }
+}
+
+const usage = {
+  app: realm(z.object({ ...usageRange, by: z.optional(text) }), (p) => usageReply(p, p)),
+  stream: realm(z.object({ ...usageRange, name: z.optional(text) }), async ({ name, ...p }) =>
+    name === undefined
+      ? badRequest('name is needed: the stream name whose publishes to answer')
+      : usageReply({ ...p, stream: name, by: 'publish' }, p),
+  ),
+};
+
 /** Every realm, by name: the registry lists them (`REALMS`), and each has its handler here. */
 const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
   '/api/stream/list': realm(streamList, listStreams),
@@ -623,6 +656,8 @@ const REALM_HANDLERS: Readonly<Record<Realm, Handler>> = {
   '/api/denial/create': denials.create,
   '/api/denial/delete': denials.delete,
   '/api/denial/list': denials.list,
+  '/api/usage/app': usage.app,
+  '/api/usage/stream': usage.stream,
 };
 
 /**

@@ -206,6 +206,12 @@ function streamSource(appKey: string, item: Record<string, unknown>): Source | u
   const end = ended ? Math.max(msOf(item.endedAt) ?? first, live ?? first) : undefined;
   if (live !== undefined && end !== undefined)
     b.spread(appKey, live, end, published ? 'publishMs' : 'viewerMs');
+  // The name's totals in the app's day (the day it began), for the top streams of an app: one Query
+  // of the day's `name#` items lists every name used that day (sharded: a busy name is no hot key).
+  const totals = `name#${name}#${b.shard}`;
+  b.add(appDay(appKey, dayOf(first)), totals, published ? 'publishes' : 'plays', 1);
+  if (live !== undefined && end !== undefined)
+    b.add(appDay(appKey, dayOf(first)), totals, published ? 'publishMs' : 'viewerMs', end - live);
   if (published) {
     // One publish of the name: its facts, alone in their item (no other source adds to it).
     const at = live ?? first;
@@ -538,4 +544,36 @@ export function summarizeStream(
       };
     })
     .sort((a, b) => a.start.localeCompare(b.start));
+}
+
+/** A stream name's usage in an app over a range of days: its publishes and plays that began in it. */
+export interface StreamTotals {
+  readonly name: string;
+  readonly publishes: number;
+  readonly publishMinutes: number;
+  readonly plays: number;
+  readonly viewerMinutes: number;
+}
+
+/**
+ * The stream names of an app from the `name#<name>#<shard>` items of its day partitions, the shards
+ * and days summed: most viewer-minutes first, then most plays, then by name.
+ */
+export function summarizeNames(items: readonly Record<string, unknown>[]): StreamTotals[] {
+  const sums = new Map<string, Record<string, number>>();
+  for (const item of items) {
+    const slot = String(item.slot);
+    if (!slot.startsWith('name#')) continue;
+    const name = slot.slice('name#'.length, slot.lastIndexOf('#'));
+    sumInto(sums.get(name) ?? sums.set(name, {}).get(name) ?? {}, item);
+  }
+  return [...sums]
+    .map(([name, s]) => ({
+      name,
+      publishes: s.publishes ?? 0,
+      publishMinutes: minutesOf(s.publishMs ?? 0),
+      plays: s.plays ?? 0,
+      viewerMinutes: minutesOf(s.viewerMs ?? 0),
+    }))
+    .sort((a, b) => b.viewerMinutes - a.viewerMinutes || b.plays - a.plays || a.name.localeCompare(b.name));
 }

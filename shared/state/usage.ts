@@ -17,8 +17,10 @@ import {
   type PublishUsage,
   type Source,
   type SourceChange,
+  type StreamTotals,
   sourceAggregate,
   summarizeAppDay,
+  summarizeNames,
   summarizeStream,
   type TargetKey,
   type UsagePeriod,
@@ -139,7 +141,7 @@ export const dynamoUsageStore: UsageStore = {
 /** Applies one table change to the usage aggregates in DynamoDB (`applySourceChange`). */
 export const applyUsageChange = (change: SourceChange) => applySourceChange(dynamoUsageStore, change);
 
-export type { PublishUsage, Source, UsagePeriod };
+export type { PublishUsage, Source, StreamTotals, UsagePeriod };
 
 /** The UTC days from `from` to `to` (`YYYY-MM-DD`, both included). */
 export function daysBetween(from: string, to: string): string[] {
@@ -222,6 +224,22 @@ export async function usageOfStream(
   return summarizeStream(read).filter(
     (p) => p.start.slice(0, 10) <= to.slice(0, 10) && p.start.slice(0, 10) >= from.slice(0, 10),
   );
+}
+
+/**
+ * The stream names of `appKey` whose publishes or plays began from day `from` to day `to` (UTC,
+ * both included), with their totals, most viewer-minutes first: one Query per day, of that day's
+ * `name#` items (`summarizeNames`).
+ */
+export async function streamsOfApp(appKey: string, from: string, to: string): Promise<StreamTotals[]> {
+  const days = await mapWithConcurrency(daysBetween(from, to), READ_CONCURRENCY, (day) =>
+    queryAll({
+      TableName: usageTable(),
+      KeyConditionExpression: 'aggregateKey = :a AND begins_with(slot, :n)',
+      ExpressionAttributeValues: { ':a': appDay(appKey, day), ':n': 'name#' },
+    }),
+  );
+  return summarizeNames(days.flat());
 }
 
 /** The users (token users) seen on `appKey` on `day`: one Query of the day's user markers. */

@@ -314,7 +314,7 @@ export const TABLES: Readonly<Record<TableName, TableDefinition>> = {
     ),
     sortKey: S(
       'slot',
-      '`day#<shard>`, `hour#<HH>#<shard>`, `user#<userId>`; `minute#<HH>#<shard>`, `publish#<mediaSessionId>`; `contribution`',
+      '`day#<shard>`, `hour#<HH>#<shard>`, `user#<userId>`, `name#<name>#<shard>`; `minute#<HH>#<shard>`, `publish#<mediaSessionId>`; `contribution`',
     ),
     globalIndexes: [],
     localIndexes: [],

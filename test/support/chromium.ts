@@ -3,7 +3,7 @@
  * step found or installed (`infra/dev/test-prerequisites.ts` writes it to `.data/chromium-path`).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 const found = new URL('../../.data/chromium-path', import.meta.url);
 
@@ -28,4 +28,20 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * The live console served by `baseUrl` (`/console`, as AWS serves it) in a new Chromium page of
+ * `viewport`, once it has connected and loaded the current state. Close `browser` when done.
+ */
+export async function openConsole(
+  baseUrl: string,
+  token: string,
+  viewport = { width: 1280, height: 900 },
+): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport });
+  await page.goto(`${baseUrl}/console?token=${token}`);
+  await page.locator('#status.connected').waitFor({ timeout: 20_000 });
+  return { browser, page };
 }

@@ -126,3 +126,20 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
       targets: v.nodes.map((n) => n.target.join(' ')),
     }));
 }
+
+/**
+ * What a page shows at a desktop's width (1280) and at a phone's (390): a screenshot of each
+ * (`<name>-desktop`, `<name>-phone`), how wide the page lays out at each (no wider than the window,
+ * if all is well), and axe-core's serious and critical violations at the desktop width. Leaves the
+ * page at the desktop width.
+ */
+export async function desktopAndPhone(page: Page, name: string) {
+  const widthOf = async () => Number(await page.evaluate('document.documentElement.scrollWidth'));
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const desktop = { scrollWidth: await widthOf(), shot: await screenshot(page, `${name}-desktop`) };
+  const violations = await seriousAxeViolations(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const phone = { scrollWidth: await widthOf(), shot: await screenshot(page, `${name}-phone`) };
+  await page.setViewportSize({ width: 1280, height: 900 });
+  return { desktop, phone, violations };
+}

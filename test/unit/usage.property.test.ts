@@ -18,6 +18,7 @@ import {
   type SourceTable,
   sourceOf,
   summarizeAppDay,
+  summarizeNames,
   summarizeStream,
   type UsageStore,
   versionOf,
@@ -294,6 +295,12 @@ describe('usage aggregates', () => {
           expect(usage[i]?.peakSessions).toBe(peakOfSessions(sessions, day));
         const refusals = finals.filter((f) => f.table === 'counters').length;
         expect(usage.reduce((n, d) => n + d.refusals, 0)).toBe(refusals);
+        // The stream names' totals (the top streams): every publish and play, and their viewing.
+        const names = summarizeNames(days.flatMap((day) => store.itemsOf(`app#${APP}#${day}`)));
+        const publishes = finals.filter((f) => f.table === 'streams').length - plays.length;
+        expect(names.reduce((n, s) => n + s.plays, 0)).toBe(plays.length);
+        expect(names.reduce((n, s) => n + s.publishes, 0)).toBe(publishes);
+        expect(names.reduce((n, s) => n + s.viewerMinutes, 0)).toBeCloseTo(viewerMs / MIN, 0);
       }),
       { numRuns: RUNS },
     );
