@@ -148,7 +148,8 @@ export function startStreamTailer(
           shard.iterator = undefined;
         }
       }
-      if (!behind)
+      // A stop that came while the round ran ends the tailer now, not after a pause of up to `idleIntervalMs`.
+      if (!behind && running)
         await new Promise<void>((resolve) => {
           currentPauseMs = pauseMs;
           const timer = setTimeout(resolve, pauseMs);

@@ -49,6 +49,24 @@ export interface LocalWebSocketApi {
 /** API Gateway's idle timeout and connection lifetime for WebSocket APIs. */
 export const IDLE_TIMEOUT_MS = 10 * 60_000;
 export const MAX_CONNECTION_MS = 2 * 3600_000;
+/** API Gateway's integration timeout: a `$connect` that has not answered by then is refused 500. */
+const INTEGRATION_TIMEOUT_MS = 29_000;
+
+/** `call`, or an error once API Gateway would have stopped waiting for it (`ms`). */
+export async function withinIntegrationTimeout<T>(call: Promise<T>, ms = INTEGRATION_TIMEOUT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer in ${ms / 1000} s (API Gateway's integration timeout)`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([call, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 interface Connection {
   readonly ws: WebSocket;
@@ -183,6 +201,12 @@ export async function createWebSocketApi(
   } = {},
 ): Promise<LocalWebSocketApi> {
   const connections = new Map<string, Connection>();
+  /**
+   * Sockets whose upgrade is under way (`$connect` running): once upgraded they are `ws`'s, but until
+   * then neither the HTTP server (which let them go at 'upgrade') nor `ws` closes them, so closing the
+   * API does: a client waiting for its 101 when the runtime stops is disconnected, not left half-open.
+   */
+  const upgrading = new Set<Duplex>();
   /** `$disconnect` calls not yet done: closing waits for them, so none outlives the runtime. */
   const disconnecting = new Set<Promise<unknown>>();
   /** What `$connect` needs of an upgrade `ws` has found well-formed (`verifyClient` is given only the request). */
@@ -223,9 +247,11 @@ export async function createWebSocketApi(
     { connectionId, about, query, socket }: NonNullable<ReturnType<typeof upgrades.get>>,
   ): Promise<{ status: number; body: string } | undefined> => {
     try {
-      const result = await functions.connect(
-        eventOf('$connect', connectionId, about, requestPartsOf(request, query)),
-        localContext(`wcs-hooks-${name}-connect`),
+      const result = await withinIntegrationTimeout(
+        functions.connect(
+          eventOf('$connect', connectionId, about, requestPartsOf(request, query)),
+          localContext(`wcs-hooks-${name}-connect`),
+        ),
       );
       const status = typeof result === 'object' ? (result.statusCode ?? 200) : 200;
       if (status !== 200) {
@@ -233,7 +259,7 @@ export async function createWebSocketApi(
         return { status, body: body || '{"message":"Forbidden"}' };
       }
     } catch (error) {
-      logger.error('realtime $connect failed', error as Error);
+      logger.error(`${name} $connect failed`, error as Error);
       return { status: 500, body: '{"message":"Internal server error"}' };
     }
     // `ws` drops an upgrade whose socket can no longer be read or written, without a word.
@@ -265,7 +291,10 @@ export async function createWebSocketApi(
     const connectionId = newConnectionId();
     const about = { connectedAt: Date.now(), host: request.headers.host ?? 'localhost' };
     upgrades.set(request, { connectionId, about, query, socket });
+    upgrading.add(socket);
+    socket.once('close', () => upgrading.delete(socket));
     wss.handleUpgrade(request, socket, head, (ws) => {
+      upgrading.delete(socket);
       // A protocol error (an oversized or unmasked frame, invalid UTF-8, a reserved bit or opcode):
       // `ws` has already answered it with the close code the RFC asks for and closes the
       // connection; it is that client's problem alone, and its `close` runs $disconnect.
@@ -380,6 +409,8 @@ export async function createWebSocketApi(
     endpoint,
     handleUpgrade,
     close: async () => {
+      for (const socket of upgrading) socket.destroy();
+      upgrading.clear();
       // Each close runs its `$disconnect` (registered first), then resolves here.
       await Promise.all(
         [...connections.values()].map(

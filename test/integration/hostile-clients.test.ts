@@ -173,7 +173,7 @@ function isHandledDependencyTimeout(line: string): boolean {
     const entry = JSON.parse(line) as { level?: string; message?: string; error?: { name?: string } };
     return (
       entry.level === 'ERROR' &&
-      /^realtime \$(connect|disconnect) failed$/.test(entry.message ?? '') &&
+      /^(realtime|endpoints) \$(connect|disconnect) failed$/.test(entry.message ?? '') &&
       entry.error?.name === 'TimeoutError'
     );
   } catch {
