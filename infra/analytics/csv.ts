@@ -1,0 +1,13 @@
+/** Rows as CSV (RFC 4180): a header of the first row's columns, fields quoted when they must be. */
+export function toCsv(rows: readonly Record<string, unknown>[]): string {
+  const first = rows[0];
+  if (!first) return '';
+  const columns = Object.keys(first);
+  const field = (value: unknown) => {
+    const text = value === null || value === undefined ? '' : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return [columns, ...rows.map((row) => columns.map((c) => row[c]))]
+    .map((fields) => `${fields.map(field).join(',')}\r\n`)
+    .join('');
+}
