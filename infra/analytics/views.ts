@@ -124,3 +124,85 @@ export const VIEWS: readonly AnalyticsView[] = [
     columns: [v('appKey'), v('method'), v('reason'), v('sessionId'), v('refusedAt', 'timestamp')],
   },
 ];
+
+/**
+ * In AWS: the exports of the tables (DynamoDB JSON, `{"Item": {"<attribute>": {"S": "..."}}}`) are
+ * raw Glue tables (`<table>_export`, one column `item`); each view reads its columns out of it. Glue
+ * and Athena keep names in lower case: Athena shows `sessionid` for `sessionId`, and the saved
+ * queries, whose names are not quoted, find it either way.
+ */
+const GLUE_TYPES = {
+  varchar: 'string',
+  bigint: 'bigint',
+  double: 'double',
+  boolean: 'boolean',
+  timestamp: 'timestamp',
+};
+const VIEW_TYPES = {
+  varchar: 'varchar',
+  bigint: 'bigint',
+  double: 'double',
+  boolean: 'boolean',
+  timestamp: 'timestamp(3)',
+};
+const TYPED_VALUE = {
+  varchar: 'struct<S:string>',
+  bigint: 'struct<N:string>',
+  double: 'struct<N:string>',
+  boolean: 'struct<BOOL:boolean>',
+  timestamp: 'struct<S:string>',
+};
+const HISTORY_TYPE = 'struct<L:array<struct<M:struct<status:struct<S:string>,at:struct<S:string>>>>>';
+
+/** The raw Glue table of `view`'s export. */
+export const rawTableOf = (view: AnalyticsView) => `${view.table.toLowerCase()}_export`;
+
+/** The raw table's one column: the item, as DynamoDB JSON types it, with the attributes the view reads. */
+export function rawItemType(view: AnalyticsView): string {
+  const fields = new Map<string, string>();
+  for (const column of view.columns)
+    if (column.derived === 'liveAt') fields.set('statusHistory', HISTORY_TYPE);
+    else fields.set(column.attribute ?? column.name, TYPED_VALUE[column.type]);
+  if (view.rowsWhere) fields.set(view.rowsWhere.attribute, TYPED_VALUE.varchar);
+  return `struct<${[...fields].map(([name, type]) => `${name}:${type}`).join(',')}>`;
+}
+
+const field = (name: string) => `item."${name.toLowerCase()}"`;
+
+/** Trino's expression of one column over the raw table. */
+function athenaColumn(column: ViewColumn): string {
+  if (column.derived === 'liveAt')
+    return (
+      `CAST(array_min(transform(filter(${field('statusHistory')}."l", (e) -> e."m"."status"."s" IN ('PUBLISHING', 'PLAYING')), ` +
+      `(e) -> from_iso8601_timestamp(e."m"."at"."s"))) AS timestamp(3))`
+    );
+  const attribute = field(column.attribute ?? column.name);
+  switch (column.type) {
+    case 'timestamp':
+      return `CAST(from_iso8601_timestamp(${attribute}."s") AS timestamp(3))`;
+    case 'bigint':
+    case 'double':
+      return `CAST(${attribute}."n" AS ${column.type})`;
+    case 'boolean':
+      return `${attribute}."bool"`;
+    default:
+      return `${attribute}."s"`;
+  }
+}
+
+/** The Athena (Trino) text of `view` over its raw table. */
+export function athenaViewSql(view: AnalyticsView): string {
+  const columns = view.columns.map((c) => `${athenaColumn(c)} AS "${c.name.toLowerCase()}"`).join(', ');
+  const where = view.rowsWhere
+    ? ` WHERE starts_with(${field(view.rowsWhere.attribute)}."s", '${view.rowsWhere.prefix}')`
+    : '';
+  return `SELECT ${columns} FROM "${rawTableOf(view)}"${where}`;
+}
+
+/** The view's columns as Glue stores them (`StorageDescriptor.Columns`). */
+export const glueColumnsOf = (view: AnalyticsView) =>
+  view.columns.map((c) => ({ name: c.name.toLowerCase(), type: GLUE_TYPES[c.type] }));
+
+/** The view's columns as Athena's view definition lists them. */
+export const viewColumnsOf = (view: AnalyticsView) =>
+  view.columns.map((c) => ({ name: c.name.toLowerCase(), type: VIEW_TYPES[c.type] }));
