@@ -306,6 +306,11 @@ export class WcsHooksStack extends Stack {
       description: 'The Athena workgroup with the saved queries (docs/analytics.md)',
     });
     new CfnOutput(this, 'AnalyticsDatabase', { value: analytics.database.ref });
+    new CfnOutput(this, 'AnalyticsExportWorkflowArn', {
+      value: analytics.exportWorkflow.stateMachineArn,
+      description:
+        'The daily export of the tables for SQL: start it by hand after a deploy that changed a raw table',
+    });
     new CfnOutput(this, 'HookUrl', {
       value: this.hookApi.hookUrl,
       description: 'The app REST URL for WCS: update app -l <HookUrl> <app>',
