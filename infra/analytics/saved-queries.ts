@@ -3,7 +3,10 @@
  * description the comment it opens with. The same text runs locally (`npm run cli -- sql --saved
  * NAME`, DuckDB over an export) and in AWS (an Athena named query of the same name, in the stack's
  * workgroup): it names only the views of `views.ts`, and functions both engines have (`sequence`,
- * missing in DuckDB, is defined there as a macro: `duckdb.ts`).
+ * missing in DuckDB, is defined there as a macro: `duckdb.ts`). Two habits keep the answers equal:
+ * divide by a double (`/ 60000e0`: Trino keeps a decimal quotient to its operands' scale, `60000.0`
+ * would round minutes to 0.1), and never give `GREATEST`/`LEAST` a null (DuckDB skips it, Trino
+ * answers null).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 

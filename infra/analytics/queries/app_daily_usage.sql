@@ -47,8 +47,8 @@ SELECT
   SUM(CASE WHEN measure = 'anonymousSessions' THEN amount ELSE 0 END) AS anonymousSessions,
   SUM(CASE WHEN measure = 'publishes' THEN amount ELSE 0 END) AS publishes,
   SUM(CASE WHEN measure = 'plays' THEN amount ELSE 0 END) AS plays,
-  ROUND(SUM(CASE WHEN measure = 'publishMs' THEN amount ELSE 0 END) / 60000.0, 2) AS publishMinutes,
-  ROUND(SUM(CASE WHEN measure = 'viewerMs' THEN amount ELSE 0 END) / 60000.0, 2) AS viewerMinutes,
+  ROUND(SUM(CASE WHEN measure = 'publishMs' THEN amount ELSE 0 END) / 60000e0, 2) AS publishMinutes,
+  ROUND(SUM(CASE WHEN measure = 'viewerMs' THEN amount ELSE 0 END) / 60000e0, 2) AS viewerMinutes,
   SUM(CASE WHEN measure = 'refusals' THEN amount ELSE 0 END) AS refusals,
   SUM(CASE WHEN measure = 'dataIn' THEN amount ELSE 0 END) AS dataIn,
   SUM(CASE WHEN measure = 'dataOut' THEN amount ELSE 0 END) AS dataOut

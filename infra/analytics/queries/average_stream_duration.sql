@@ -5,8 +5,8 @@ SELECT
   appKey,
   CAST(CAST(liveAt AS DATE) AS VARCHAR) AS day,
   COUNT(*) AS publishes,
-  ROUND(AVG(date_diff('millisecond', liveAt, GREATEST(endedAt, liveAt))) / 60000.0, 2) AS averageMinutes,
-  ROUND(MAX(date_diff('millisecond', liveAt, GREATEST(endedAt, liveAt))) / 60000.0, 2) AS longestMinutes
+  ROUND(AVG(date_diff('millisecond', liveAt, GREATEST(endedAt, liveAt))) / 60000e0, 2) AS averageMinutes,
+  ROUND(MAX(date_diff('millisecond', liveAt, GREATEST(endedAt, liveAt))) / 60000e0, 2) AS longestMinutes
 FROM streams
 WHERE published AND appKey IS NOT NULL AND name IS NOT NULL AND liveAt IS NOT NULL AND endedAt IS NOT NULL
   AND status IN ('UNPUBLISHED', 'STOPPED', 'FAILED')

@@ -14,7 +14,7 @@ SELECT
   liveAt,
   endedAt,
   CASE WHEN liveAt IS NOT NULL AND endedAt IS NOT NULL AND endedAt > liveAt
-    THEN ROUND(date_diff('millisecond', liveAt, endedAt) / 60000.0, 2) END AS liveMinutes
+    THEN ROUND(date_diff('millisecond', liveAt, endedAt) / 60000e0, 2) END AS liveMinutes
 FROM streams
 WHERE appKey IS NOT NULL AND name IS NOT NULL AND firstStatusAt IS NOT NULL
 ORDER BY appKey, name, firstStatusAt

@@ -84,11 +84,11 @@ SELECT
   p.mediaSessionId,
   p.startAt AS startedAt,
   p.endAt AS endedAt,
-  ROUND(date_diff('millisecond', p.startAt, p.endAt) / 60000.0, 2) AS durationMinutes,
+  ROUND(date_diff('millisecond', p.startAt, p.endAt) / 60000e0, 2) AS durationMinutes,
   p.live,
   p.failed,
   COALESCE(y.players, 0) AS players,
-  ROUND(COALESCE(y.viewerMs, 0) / 60000.0, 2) AS viewerMinutes,
+  ROUND(COALESCE(y.viewerMs, 0) / 60000e0, 2) AS viewerMinutes,
   COALESCE(k.peak, 0) AS peakPlayers,
   k.peakAt AS peakPlayersAt
 FROM publishes AS p

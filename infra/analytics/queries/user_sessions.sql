@@ -12,7 +12,7 @@ SELECT
   COALESCE(generationStartedAt, firstStatusAt) AS startedAt,
   endedAt,
   CASE WHEN endedAt IS NOT NULL
-    THEN ROUND(date_diff('millisecond', COALESCE(generationStartedAt, firstStatusAt), endedAt) / 60000.0, 2)
+    THEN ROUND(date_diff('millisecond', COALESCE(generationStartedAt, firstStatusAt), endedAt) / 60000e0, 2)
   END AS durationMinutes
 FROM sessions
 WHERE userId IS NOT NULL AND userId <> '' AND COALESCE(generationStartedAt, firstStatusAt) IS NOT NULL
