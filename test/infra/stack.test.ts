@@ -320,10 +320,15 @@ describe('observability', () => {
         .sort();
       expect(watched).toEqual(functions.map(([id]) => id).sort());
     }
-    // Every dead-letter queue (send, spill, realtime changes, usage changes, node poller runs) has its alarm.
+    // Every dead-letter queue (send, spill, realtime changes, usage changes, node poller runs, and
+    // the nested stack's analytics export runs) has its alarm.
     const deadLetterQueues = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedriveAllowPolicy);
     expect(deadLetterQueues).toHaveLength(5);
-    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(5);
+    const nested = Object.values(analytics.findResources('AWS::SQS::Queue')).filter(
+      (q) => q.Properties.RedriveAllowPolicy,
+    );
+    expect(nested).toHaveLength(1);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(6);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
