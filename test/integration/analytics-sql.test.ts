@@ -29,7 +29,7 @@ const exportDir = join(work, 'export');
 const open = `sql-open-${randomUUID().slice(0, 8)}`;
 const tokens = `sql-token-${randomUUID().slice(0, 8)}`;
 const name = 'cam';
-let publishId = '';
+const spanning = `sql-days-${randomUUID().slice(0, 8)}`;
 const today = new Date().toISOString().slice(0, 10);
 /** The TABLE_PREFIX of this file's own tables, for the CLI. */
 const prefix = () => String(process.env.SESSIONS_TABLE).replace(/-sessions$/, '');
@@ -44,7 +44,6 @@ async function makeData(): Promise<void> {
   if (!publisher) throw new Error('no publisher');
   expect(await wcs.connectAll([publisher, ...viewers])).toEqual([200, 200, 200, 200, 200]);
   const publish = wcs.newStream(publisher, name, true);
-  publishId = publish.mediaSessionId;
   expect((await wcs.send('publishStream', wcs.streamBody(publish, 'PENDING'))).status).toBe(200);
   await wcs.goLive(publish);
   const plays = viewers.slice(0, 3).map((viewer) => wcs.newStream(viewer, name, false));
@@ -78,11 +77,67 @@ async function makeData(): Promise<void> {
   }
 }
 
+/**
+ * Items as the hooks leave them, written directly with times of their own, days ago: sessions and
+ * plays across midnight and over days, one still open, a failed play, a message and a refusal.
+ */
+async function writeSpanningItems(): Promise<void> {
+  const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { dynamo, tableNameOf } = await import('../../shared/store/dynamo.ts');
+  const put = (table: 'sessions' | 'streams' | 'dataMessages' | 'counters', item: Record<string, unknown>) =>
+    dynamo.send(new PutCommand({ TableName: tableNameOf(table), Item: { appKey: spanning, ...item } }));
+  const session = (id: string, from: string, to?: string, extra: Record<string, unknown> = {}) =>
+    put('sessions', {
+      sessionId: `${spanning}-${id}`,
+      firstStatusAt: from,
+      status: to ? 'DISCONNECTED' : 'ESTABLISHED',
+      ...(to && { endedAt: to }),
+      ...extra,
+    });
+  await session('a', '2026-01-10T23:50:00.000Z', '2026-01-11T00:20:30.000Z', { userId: 'u1' });
+  await session('b', '2026-01-11T10:00:00.000Z', '2026-01-13T05:00:00.000Z');
+  await session('c', '2026-01-12T12:00:00.000Z');
+  const stream = (id: string, published: boolean, live: string, end?: [string, string, string?]) =>
+    put('streams', {
+      sessionId: `${spanning}-a`,
+      mediaSessionId: `${spanning}-${id}`,
+      name: 'night',
+      published,
+      firstStatusAt: new Date(Date.parse(live) - 30_000).toISOString(),
+      statusHistory: [{ status: published ? 'PUBLISHING' : 'PLAYING', at: live }],
+      status: end?.[1] ?? (published ? 'PUBLISHING' : 'PLAYING'),
+      ...(end && { endedAt: end[0] }),
+      ...(end?.[2] && { info: end[2] }),
+    });
+  await stream('p', true, '2026-01-10T23:41:00.000Z', ['2026-01-11T01:10:00.000Z', 'UNPUBLISHED']);
+  await stream('q1', false, '2026-01-10T23:55:30.000Z', ['2026-01-11T00:30:00.000Z', 'STOPPED']);
+  await stream('q2', false, '2026-01-11T00:05:00.000Z', [
+    '2026-01-11T00:06:10.000Z',
+    'FAILED',
+    'Failed by ICE',
+  ]);
+  await stream('q3', false, '2026-01-11T00:40:00.000Z');
+  await put('dataMessages', {
+    sessionId: `${spanning}-a`,
+    operationId: 'op-1',
+    direction: 'IN',
+    receivedAt: '2026-01-11T00:01:00.000Z',
+  });
+  await put('counters', {
+    counter: `refusals#${spanning}#2026-01-11`,
+    window: '2026-01-11T03:00:00.000Z#0123456789abcdef',
+    method: 'playStream',
+    reason: 'the stream has its players',
+    refusedAt: '2026-01-11T03:00:00.000Z',
+  });
+}
+
 beforeAll(async () => {
   await useOwnTables('analytics-sql');
   server = await startHookServer({}, { usage: true });
   usage = await import('../../shared/state/usage.ts');
   await makeData();
+  await writeSpanningItems();
   // The aggregates caught up with every change.
   await eventually(
     () => Promise.all([usage.usageOfApp(open, today, today), usage.usageOfApp(tokens, today, today)]),
@@ -93,6 +148,12 @@ beforeAll(async () => {
       o.publishMinutes > 0 &&
       Object.keys(o.failuresByReason).length === 2 &&
       t?.uniqueUsers === 2,
+  );
+  await eventually(
+    () => usage.usageOfApp(spanning, '2026-01-10', '2026-01-13'),
+    (days) =>
+      days.reduce((n, d) => n + d.sessions + d.plays + d.publishes + d.refusals + d.dataIn, 0) === 9 &&
+      (days[1]?.viewerMinutes ?? 0) > 0,
   );
   await eventually(
     () => usage.usageOfStream(open, name, today, today),
@@ -111,54 +172,76 @@ afterAll(async () => {
 });
 
 const APPS = () => [open, tokens];
-const ofApps = (rows: Row[]) => rows.filter((row) => APPS().includes(String(row.appkey ?? row.appKey)));
-const run = async (query: string) =>
-  ofApps(await engine.query(SAVED_QUERIES.find((q) => q.name === query)?.sql ?? ''));
+const ofApps = (rows: Row[], apps = APPS()) => rows.filter((row) => apps.includes(String(row.appKey)));
+const query = (name: string) => engine.query(SAVED_QUERIES.find((q) => q.name === name)?.sql ?? '');
+const run = async (name: string) => ofApps(await query(name));
 const minutes = (a: unknown, b: number) => expect(Math.abs(Number(a) - b)).toBeLessThanOrEqual(0.011);
 const checked = new Set<string>();
 const reasons = (rows: Row[], key: (r: Row) => string, count: string) =>
   Object.fromEntries(rows.map((r) => [key(r), Number(r[count])]));
 
-/** The aggregates of both apps: by app, day (and hours). */
-async function aggregates(by: 'day' | 'hour'): Promise<Map<string, UsagePeriod[]>> {
+/** Which apps, days and stream names a comparison covers. */
+interface Scope {
+  readonly apps: readonly string[];
+  readonly from: string;
+  readonly to: string;
+  readonly names: readonly (readonly [app: string, name: string])[];
+}
+
+/** The aggregates of the scope's apps: by app, its days (or hours) with anything in them. */
+async function aggregatesOf(scope: Scope, by: 'day' | 'hour'): Promise<Map<string, UsagePeriod[]>> {
   return new Map(
     await Promise.all(
-      APPS().map(async (app) => [app, await usage.usageOfApp(app, today, today, by)] as const),
+      scope.apps.map(async (app) => [app, await usage.usageOfApp(app, scope.from, scope.to, by)] as const),
     ),
   );
 }
+const aggregates = (by: 'day' | 'hour') =>
+  aggregatesOf({ apps: APPS(), from: today, to: today, names: [] }, by);
+const counted = (p: UsagePeriod) =>
+  p.sessions + p.publishes + p.plays + p.refusals + p.dataIn + p.dataOut > 0;
 
-describe('the saved queries over a local export', () => {
+describe.each<[string, () => Scope]>([
+  ['data made through the hooks', () => ({ apps: APPS(), from: today, to: today, names: [[open, name]] })],
+  [
+    'items that span midnight and days',
+    () => ({ apps: [spanning], from: '2026-01-10', to: '2026-01-13', names: [[spanning, 'night']] }),
+  ],
+])('the usage queries over %s', (_case, scopeOf) => {
   it('app_daily_usage equals the usage of each app per day', async () => {
     checked.add('app_daily_usage');
-    const rows = await run('app_daily_usage');
-    const days = await aggregates('day');
-    expect(rows).toHaveLength(2);
-    for (const row of rows) {
-      const [day] = days.get(String(row.appKey)) ?? [];
-      expect(row.day).toBe(today);
+    const scope = scopeOf();
+    const rows = ofApps(await query('app_daily_usage'), [...scope.apps]);
+    const days = await aggregatesOf(scope, 'day');
+    const expected = [...days].flatMap(([app, periods]) => periods.filter(counted).map((d) => ({ app, d })));
+    expect(rows.map((r) => `${r.appKey} ${r.day}`).sort()).toEqual(
+      expected.map((e) => `${e.app} ${e.d.period}`).sort(),
+    );
+    for (const { app, d } of expected) {
+      const row = rows.find((r) => r.appKey === app && r.day === d.period);
       expect(row).toMatchObject({
-        sessions: day?.sessions,
-        uniqueUsers: day?.uniqueUsers,
-        anonymousSessions: day?.anonymousSessions,
-        publishes: day?.publishes,
-        plays: day?.plays,
-        refusals: day?.refusals,
-        dataIn: day?.dataIn,
-        dataOut: day?.dataOut,
+        sessions: d.sessions,
+        uniqueUsers: d.uniqueUsers,
+        anonymousSessions: d.anonymousSessions,
+        publishes: d.publishes,
+        plays: d.plays,
+        refusals: d.refusals,
+        dataIn: d.dataIn,
+        dataOut: d.dataOut,
       });
-      minutes(row.publishMinutes, day?.publishMinutes ?? -1);
-      minutes(row.viewerMinutes, day?.viewerMinutes ?? -1);
+      minutes(row?.publishMinutes, d.publishMinutes);
+      minutes(row?.viewerMinutes, d.viewerMinutes);
     }
   });
 
   it('app_hourly_usage equals the usage of each app per hour', async () => {
     checked.add('app_hourly_usage');
-    const rows = await run('app_hourly_usage');
-    const hours = await aggregates('hour');
-    for (const app of APPS()) {
+    const scope = scopeOf();
+    const rows = ofApps(await query('app_hourly_usage'), [...scope.apps]);
+    const hours = await aggregatesOf(scope, 'hour');
+    for (const app of scope.apps) {
       const expected = (hours.get(app) ?? []).filter(
-        (h) => h.sessions + h.publishes + h.plays + h.refusals > 0,
+        (h) => counted(h) || h.publishMinutes + h.viewerMinutes > 0,
       );
       const got = rows.filter((r) => r.appKey === app);
       expect(got.length).toBeGreaterThan(0);
@@ -168,20 +251,19 @@ describe('the saved queries over a local export', () => {
         expect(row).toMatchObject({ sessions: hour?.sessions, plays: hour?.plays, refusals: hour?.refusals });
         expect(row).toMatchObject({ anonymousSessions: hour?.anonymousSessions, dataIn: hour?.dataIn });
         minutes(row.viewerMinutes, hour?.viewerMinutes ?? -1);
+        minutes(row.publishMinutes, hour?.publishMinutes ?? -1);
       }
     }
   });
 
   it('app_peaks equals the peaks of sessions and players per day and hour, and when', async () => {
     checked.add('app_peaks');
-    const rows = await run('app_peaks');
+    const scope = scopeOf();
+    const rows = ofApps(await query('app_peaks'), [...scope.apps]);
     const minute = (at: unknown) => (at ? `${String(at).slice(0, 16)}Z` : undefined);
-    for (const app of APPS()) {
-      const periods = [
-        ...((await aggregates('day')).get(app) ?? []),
-        ...((await aggregates('hour')).get(app) ?? []),
-      ];
-      const expected = periods
+    const [days, hours] = [await aggregatesOf(scope, 'day'), await aggregatesOf(scope, 'hour')];
+    for (const app of scope.apps) {
+      const expected = [...(days.get(app) ?? []), ...(hours.get(app) ?? [])]
         .filter((p) => p.peakSessions > 0 || p.peakPlayers > 0)
         .map((p) => [p.period, p.peakSessions, p.peakSessionsAt, p.peakPlayers, p.peakPlayersAt])
         .sort();
@@ -202,25 +284,29 @@ describe('the saved queries over a local export', () => {
 
   it('stream_usage equals the usage of each publish', async () => {
     checked.add('stream_usage');
-    const rows = await run('stream_usage');
-    const [publish] = await usage.usageOfStream(open, name, today, today);
-    expect(rows).toHaveLength(1);
-    const [row] = rows;
-    expect(row).toMatchObject({
-      name,
-      mediaSessionId: publishId,
-      startedAt: publish?.start,
-      endedAt: publish?.end,
-      live: publish?.live,
-      failed: publish?.failed,
-      players: publish?.players,
-      peakPlayers: publish?.peakPlayers,
-    });
-    expect(`${String(row?.peakPlayersAt).slice(0, 16)}Z`).toBe(publish?.peakPlayersAt);
-    minutes(row?.viewerMinutes, publish?.viewerMinutes ?? -1);
-    minutes(row?.durationMinutes, publish?.durationMinutes ?? -1);
+    const scope = scopeOf();
+    const rows = ofApps(await query('stream_usage'), [...scope.apps]);
+    expect(rows).toHaveLength(scope.names.length);
+    for (const [app, streamName] of scope.names) {
+      const [publish] = await usage.usageOfStream(app, streamName, scope.from, scope.to);
+      const row = rows.find((r) => r.appKey === app && r.name === streamName);
+      expect(row).toMatchObject({
+        mediaSessionId: publish?.mediaSessionId,
+        startedAt: publish?.start,
+        endedAt: publish?.end,
+        live: publish?.live,
+        failed: publish?.failed,
+        players: publish?.players,
+        peakPlayers: publish?.peakPlayers,
+      });
+      expect(`${String(row?.peakPlayersAt).slice(0, 16)}Z`).toBe(publish?.peakPlayersAt);
+      minutes(row?.viewerMinutes, publish?.viewerMinutes ?? -1);
+      minutes(row?.durationMinutes, publish?.durationMinutes ?? -1);
+    }
   });
+});
 
+describe('the other saved queries over a local export', () => {
   it('average_stream_duration equals the mean duration of the publishes that went live and ended', async () => {
     checked.add('average_stream_duration');
     const rows = await run('average_stream_duration');
