@@ -27,6 +27,8 @@
  *   migrate apps-to-config [--from TABLE] [--dry-run]   (docs/deploy.md, "Upgrading")
  *   simulate [--url U] [--days N] [--from D] [--streams N] [--viewers N] ...   (docs/operations.md)
  *   usage --app A [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|hour|stream | --stream N] [--format table|csv|json]
+ *   export --to DIR                                     (the tables as Parquet: docs/analytics.md)
+ *   sql "QUERY" | sql --saved NAME | sql --list  [--from DIR] [--format json|csv]
  *
  * Argument parsing is Node's own (`util.parseArgs`); every command prints JSON. With `--stack`,
  * `send` always queues a job: the sender in AWS delivers it.
@@ -34,6 +36,9 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { TABLES } from '#shared/store/tables.ts';
+
+/** Where `sql` reads an export when no `--from` is given. */
+const DEFAULT_EXPORT_DIR = '.data/export';
 
 const USAGE = `usage: npm run cli -- [--stack NAME] <command>
   token --app A --sub U [--publish P,...] [--play P,...] [--data] [--roles R,...] [--ttl SECONDS] [--secret S]
@@ -71,7 +76,11 @@ const USAGE = `usage: npm run cli -- [--stack NAME] <command>
                               it sent, by day and app (docs/operations.md)
   usage --app A [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|hour|stream] [--stream N] [--format table|csv|json]
                               an app's usage per UTC day (default) or hour, or its stream names' totals;
-                              with --stream, each publish of N (days: one alone, or neither for today)`;
+                              with --stream, each publish of N (days: one alone, or neither for today)
+  export --to DIR             the tables as Parquet, for SQL (DIR must not exist, or be empty)
+  sql "QUERY" | sql --saved NAME [--from DIR] [--format json|csv]
+                              DuckDB over an export (DIR, default ${DEFAULT_EXPORT_DIR}); docs/analytics.md
+  sql --list                  the saved queries, one per analyst question`;
 
 /** An argument the CLI cannot take: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -140,6 +149,8 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   to: { type: 'string' },
   by: { type: 'string' },
+  saved: { type: 'string' },
+  list: { type: 'boolean' },
   format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -243,6 +254,7 @@ async function run(): Promise<unknown> {
   const [command, sub, name, extra] = positionals;
   if (values.help) return HELP;
   if (!command) throw new UsageError('a command is needed: token, apps, revoke, send, nodes or endpoints');
+  if (command === 'sql') return analytics(() => sql(sub));
   await connect();
   const now = new Date();
   if (command === 'token') {
@@ -352,6 +364,7 @@ async function run(): Promise<unknown> {
   if (command === 'endpoints') return endpoints(sub, name);
   if (command === 'migrate') return migrate(sub);
   if (command === 'usage') return usage(sub);
+  if (command === 'export') return analytics(exportTables);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -417,7 +430,7 @@ async function deleteApp(appKey: string | undefined): Promise<unknown> {
   };
 }
 
-/** What a command prints as it is (not as JSON). */
+/** What a command prints as it is, not as JSON (a usage table or CSV, `sql --format csv`). */
 class Printed {
   readonly text: string;
   constructor(text: string) {
@@ -641,6 +654,49 @@ async function listNodes(urls: { node: string; url: string; updatedAt: string }[
   return [...shown, ...unmatched];
 }
 
+/** Runs an analytics command: what its input makes impossible is a `UsageError` (exit code 2). */
+async function analytics(command: () => Promise<unknown>): Promise<unknown> {
+  const { QueryError } = await import('./analytics/duckdb.ts');
+  try {
+    return await command();
+  } catch (error) {
+    if (error instanceof QueryError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** `export --to DIR`: progress lines on stderr, what was written as JSON. */
+async function exportTables(): Promise<unknown> {
+  if (!values.to) throw new UsageError('export needs --to DIR (a folder that does not exist, or is empty)');
+  const { exportViews } = await import('./analytics/export.ts');
+  return exportViews(values.to, (line) => process.stderr.write(`${line}\n`));
+}
+
+/** `sql "QUERY"`, `sql --saved NAME`, `sql --list`: DuckDB over the export in `--from`. */
+async function sql(query: string | undefined): Promise<unknown> {
+  const { SAVED_QUERIES, savedQuery } = await import('./analytics/saved-queries.ts');
+  if (values.list) return SAVED_QUERIES.map(({ name, description }) => ({ name, description }));
+  const format = values.format ?? 'json';
+  if (format !== 'json' && format !== 'csv') throw new UsageError(`--format is json or csv, got "${format}"`);
+  if ((query === undefined) === (values.saved === undefined))
+    throw new UsageError('sql needs a query, or --saved NAME (sql --list names them), not both');
+  const saved = values.saved === undefined ? undefined : savedQuery(values.saved);
+  if (values.saved !== undefined && !saved)
+    throw new UsageError(
+      `no saved query "${values.saved}"; there are: ${SAVED_QUERIES.map((q) => q.name).join(', ')}`,
+    );
+  const { AnalyticsEngine } = await import('./analytics/duckdb.ts');
+  const engine = await AnalyticsEngine.overExport(values.from ?? DEFAULT_EXPORT_DIR);
+  try {
+    const rows = await engine.query(saved?.sql ?? query ?? '');
+    if (format === 'json') return rows;
+    const { toCsv } = await import('./analytics/csv.ts');
+    return new Printed(toCsv(rows));
+  } finally {
+    engine.close();
+  }
+}
+
 /** True for an error that says DynamoDB (or whatever the CLI reached) is not listening. */
 function isUnreachable(error: unknown): boolean {
   const codes = [(error as { code?: string }).code, (error as { cause?: { code?: string } }).cause?.code];
@@ -660,8 +716,9 @@ function explain(error: Error): string {
 
 run()
   .then((result) => {
-    const text = result instanceof Printed ? result.text : JSON.stringify(result, null, 2);
-    process.stdout.write(result === HELP ? `${USAGE}\n` : `${text}\n`);
+    const text =
+      result === HELP ? USAGE : result instanceof Printed ? result.text : JSON.stringify(result, null, 2);
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   })
   .catch((error: Error) => {
     const argument = error instanceof UsageError || Array.isArray((error as { issues?: unknown }).issues);

@@ -4,6 +4,7 @@
  * (`usage/app`, `usage/stream`); CSV and JSON carry every field, the table the ones that fit a line.
  */
 import type { UsageAnswer, UsageRows } from '#shared/state/usage-answers.ts';
+import { csvField } from './analytics/csv.ts';
 
 export const USAGE_FORMATS = ['table', 'csv', 'json'] as const;
 export type UsageFormat = (typeof USAGE_FORMATS)[number];
@@ -59,8 +60,6 @@ function textOf(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-const csvCell = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
-
 /** `answer` as `format` prints it. */
 export function formatUsage(answer: UsageAnswer, format: UsageFormat): string {
   const { rows, total: _total, more: _more, ...question } = answer;
@@ -68,7 +67,7 @@ export function formatUsage(answer: UsageAnswer, format: UsageFormat): string {
   const fields = FIELDS[answer.by];
   const cells = (row: object) => fields.map((f) => textOf((row as Record<string, unknown>)[f]));
   if (format === 'csv')
-    return [fields, ...rows.map(cells)].map((line) => line.map(csvCell).join(',')).join('\n');
+    return [fields, ...rows.map(cells)].map((line) => line.map(csvField).join(',')).join('\n');
   const shown = fields.map((f, i) => [f, i] as const).filter(([f]) => !TABLE_LEFT_OUT.has(f));
   const lines = [shown.map(([f]) => f), ...rows.map((row) => shown.map(([, i]) => cells(row)[i] ?? ''))];
   const widths = shown.map((_, c) => Math.max(...lines.map((line) => (line[c] ?? '').length)));

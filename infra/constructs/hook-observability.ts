@@ -317,6 +317,11 @@ export class HookObservability extends Construct {
   }
 
   /** An alarm as soon as one message is in the dead-letter queue `queue`, and its depth on the dashboard. */
+  /** An alarm when `metric` (a count of what failed, e.g. a workflow's failed runs) reaches 1. */
+  watchFailures(id: string, metric: IMetric, description: string): Alarm {
+    return this.alarm(id, description, metric);
+  }
+
   watchDeadLetters(id: string, queue: IQueue, description: string): Alarm {
     const depth = queue.metricApproximateNumberOfMessagesVisible({
       period: Duration.minutes(1),

@@ -2,6 +2,7 @@ import { Annotations, CfnOutput, Duration, Stack, type StackProps, Validations }
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.ts';
+import { AnalyticsStack, analyticsTablesOf } from '../constructs/analytics.ts';
 import { EndpointsApi } from '../constructs/endpoints-api.ts';
 import { HookApi } from '../constructs/hook-api.ts';
 import { HookObservability } from '../constructs/hook-observability.ts';
@@ -232,6 +233,13 @@ export class WcsHooksStack extends Stack {
       logRetention: config.logRetentionDays,
       environment,
     });
+    // SQL over the history: the tables exported to S3 daily, Glue, Athena (a nested stack).
+    const analytics = new AnalyticsStack(this, 'Analytics', {
+      tables: analyticsTablesOf(this.state.tables),
+      databaseName: `${this.stackName.toLowerCase().replace(/[^a-z0-9]/g, '_')}_analytics`,
+      workGroupName: `${this.stackName}-analytics`,
+      logRetention: config.logRetentionDays,
+    });
     const spillReplayer = new SpillReplayer(this, 'Spill', {
       resources,
       logRetention: config.logRetentionDays,
@@ -278,11 +286,31 @@ export class WcsHooksStack extends Stack {
       'Changes of the tables were not applied to the usage aggregates after every retry (their batch is in the queue); replaying them is safe.',
     );
     observability.watchDeadLetters(
+      'AnalyticsExportRuns',
+      analytics.scheduleDeadLetterQueue,
+      'EventBridge Scheduler could not start the analytics export: the tables were not exported for SQL today.',
+    );
+    observability.watchFailures(
+      'AnalyticsExportFailed',
+      analytics.exportWorkflow.metricFailed(),
+      'The daily export of the tables for SQL failed (its execution history says which table): Athena still reads the previous export.',
+    );
+    observability.watchDeadLetters(
       'RealtimeChanges',
       realtime.changesDeadLetterQueue,
       'Changes of the tables were not pushed to the realtime API after every retry (their batch is in the queue).',
     );
 
+    new CfnOutput(this, 'AnalyticsWorkGroup', {
+      value: analytics.workGroup.ref,
+      description: 'The Athena workgroup with the saved queries (docs/analytics.md)',
+    });
+    new CfnOutput(this, 'AnalyticsDatabase', { value: analytics.database.ref });
+    new CfnOutput(this, 'AnalyticsExportWorkflowArn', {
+      value: analytics.exportWorkflow.stateMachineArn,
+      description:
+        'The daily export of the tables for SQL: start it by hand after a deploy that changed a raw table',
+    });
     new CfnOutput(this, 'HookUrl', {
       value: this.hookApi.hookUrl,
       description: 'The app REST URL for WCS: update app -l <HookUrl> <app>',

@@ -134,7 +134,7 @@ export interface Source {
 }
 
 /** When a stream first went live: the earliest PUBLISHING or PLAYING in its history. */
-function liveAtOf(item: Record<string, unknown>): number | undefined {
+export function liveAtOf(item: Record<string, unknown>): number | undefined {
   const history = Array.isArray(item.statusHistory) ? (item.statusHistory as Record<string, unknown>[]) : [];
   const times = history
     .filter((entry) => entry.status === 'PUBLISHING' || entry.status === 'PLAYING')

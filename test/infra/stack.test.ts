@@ -6,7 +6,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import type { NestedStack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SAVED_QUERIES } from '../../infra/analytics/saved-queries.ts';
+import { athenaViewSql, VIEWS, viewColumnsOf } from '../../infra/analytics/views.ts';
 import { buildApp } from '../../infra/build-app.ts';
 import { eagerFiles } from '../../infra/constructs/bundle.ts';
 import { ENDPOINTS_STAGE } from '../../infra/constructs/endpoints-api.ts';
@@ -37,6 +40,8 @@ type Resource = { Type: string; Properties: Record<string, any> };
 let template: Template;
 let resources: Record<string, Resource>;
 let assemblyDir: string;
+/** The nested stack of SQL over the history (`infra/constructs/analytics.ts`). */
+let analytics: Template;
 
 /** Builds that look at the template, not the code, skip bundling (the first build bundles every function). */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -46,6 +51,7 @@ beforeAll(() => {
   assemblyDir = app.synth().directory;
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
+  analytics = Template.fromStack(stack.node.findChild('Analytics') as NestedStack);
 }, 180_000);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -327,10 +333,15 @@ describe('observability', () => {
         .sort();
       expect(watched).toEqual(functions.map(([id]) => id).sort());
     }
-    // Every dead-letter queue (send, spill, realtime changes, usage changes, node poller runs) has its alarm.
+    // Every dead-letter queue (send, spill, realtime changes, usage changes, node poller runs, and
+    // the nested stack's analytics export runs) has its alarm.
     const deadLetterQueues = ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedriveAllowPolicy);
     expect(deadLetterQueues).toHaveLength(5);
-    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(5);
+    const nested = Object.values(analytics.findResources('AWS::SQS::Queue')).filter(
+      (q) => q.Properties.RedriveAllowPolicy,
+    );
+    expect(nested).toHaveLength(1);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(6);
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
   });
 
@@ -884,5 +895,93 @@ describe("OAM's settings in AWS", () => {
     expect(() =>
       buildApp({ context: { ...NO_BUNDLING, stage: 'test', allowedOrigins: 'ops.example.com/path' } }),
     ).toThrow(/allowedOrigins/);
+  });
+});
+
+describe('SQL over the history in AWS (nested stack Analytics)', () => {
+  const of = (type: string) => Object.entries(analytics.findResources(type));
+
+  it('gets the ARNs of the tables the views read as parameters, and nothing else of the stack', () => {
+    const nested = ofType('AWS::CloudFormation::Stack');
+    expect(nested).toHaveLength(1);
+    const parameters = nested[0]?.[1].Properties.Parameters;
+    expect(Object.keys(parameters).sort()).toEqual(VIEWS.map((v) => `${v.table}TableArn`).sort());
+    for (const view of VIEWS)
+      expect(parameters[`${view.table}TableArn`]).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(new RegExp(`^State${view.table}`)), 'Arn'],
+      });
+  });
+
+  it('keeps the exports in an encrypted, TLS-only bucket whose copies expire, with access logs', () => {
+    const buckets = of('AWS::S3::Bucket');
+    expect(buckets).toHaveLength(2);
+    for (const [, bucket] of buckets) {
+      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+        { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+      ]);
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true });
+      expect(bucket.Properties.LifecycleConfiguration.Rules.length).toBeGreaterThan(0);
+    }
+    const [, data] = buckets.find(([, b]) => b.Properties.LoggingConfiguration) ?? [];
+    expect(data?.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'exports/', ExpirationInDays: 7 }),
+        expect.objectContaining({ Prefix: 'athena-results/', ExpirationInDays: 7 }),
+      ]),
+    );
+    for (const [, policy] of of('AWS::S3::BucketPolicy'))
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+  });
+
+  it('has a Glue view for every analytics view, over a raw table of its export', () => {
+    const tables = of('AWS::Glue::Table').map(([, t]) => t.Properties.TableInput);
+    for (const view of VIEWS) {
+      const glueView = tables.find((t) => t.Name === view.name.toLowerCase());
+      expect(glueView?.TableType).toBe('VIRTUAL_VIEW');
+      const encoded = /^\/\* Presto View: (.+) \*\/$/.exec(glueView?.ViewOriginalText)?.[1] ?? '';
+      const definition = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+      expect(definition).toMatchObject({
+        originalSql: athenaViewSql(view),
+        catalog: 'awsdatacatalog',
+        schema: 'wcs_hooks_test_analytics',
+        columns: viewColumnsOf(view),
+      });
+      const raw = tables.find((t) => t.Name === `${view.table.toLowerCase()}_export`);
+      expect(raw?.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
+        'org.openx.data.jsonserde.JsonSerDe',
+      );
+    }
+  });
+
+  it('has an Athena workgroup that enforces encrypted results, with every saved query', () => {
+    analytics.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        ResultConfiguration: Match.objectLike({ EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } }),
+      }),
+    });
+    const named = of('AWS::Athena::NamedQuery').map(([, q]) => q.Properties);
+    expect(named.map((q) => q.Name).sort()).toEqual(SAVED_QUERIES.map((q) => q.name).sort());
+    for (const query of SAVED_QUERIES)
+      expect(named.find((q) => q.Name === query.name)?.QueryString).toBe(query.sql);
+  });
+
+  it('exports on a daily schedule, with a workflow that may export only those tables and write only exports/', () => {
+    analytics.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(15 0 * * ? *)' });
+    const statements = of('AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    const exportStatement = statements.find((s) => s.Action === 'dynamodb:exportTableToPointInTime');
+    expect(exportStatement?.Resource).toEqual(
+      expect.arrayContaining(VIEWS.map((v) => ({ Ref: `${v.table}TableArn` }))),
+    );
+    expect(exportStatement?.Resource).toHaveLength(VIEWS.length);
+    const writes = statements.filter((s) => JSON.stringify(s.Action).includes('s3:'));
+    expect(writes).toHaveLength(1);
+    expect(JSON.stringify(writes[0]?.Resource)).toContain('/exports/*');
+    expect(JSON.stringify(statements)).not.toMatch(/"dynamodb:(Scan|Query|GetItem|\*)"/);
+    // A failed run and a run the scheduler could not start are alarmed, in the stack.
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => JSON.stringify(a.Properties));
+    expect(alarms.some((a) => a.includes('ExecutionsFailed'))).toBe(true);
   });
 });

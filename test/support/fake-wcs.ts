@@ -105,6 +105,18 @@ export class FakeWcs {
     return session;
   }
 
+  /** Connects each session (`connect`, then ESTABLISHED when admitted): the `connect` answers' statuses. */
+  async connectAll(sessions: readonly WcsSession[]): Promise<number[]> {
+    const statuses: number[] = [];
+    for (const session of sessions) {
+      const { status } = await this.send('connect', this.connectBody(session));
+      statuses.push(status);
+      if (status === 200)
+        await this.send('ConnectionStatusEvent', this.connectionStatusBody(session, 'ESTABLISHED'));
+    }
+    return statuses;
+  }
+
   /** A new media session for `session`. */
   newStream(session: WcsSession, name: string, published: boolean): WcsStream {
     return { ...session, mediaSessionId: randomUUID(), name, published };
