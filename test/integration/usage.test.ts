@@ -49,6 +49,13 @@ describe('usage of an app and of a stream', () => {
     for (const play of plays)
       answers.push((await wcs.send('playStream', wcs.streamBody(play, 'PENDING'))).status);
     expect(answers).toEqual([200, 200, 403]);
+    // WCS reports the refused play FAILED, as it does any publish or play refused (reference §1.3).
+    const refused = plays[2];
+    if (!refused) throw new Error('no third play');
+    await wcs.send(
+      'StreamStatusEvent',
+      wcs.streamBody(refused, 'FAILED', { info: 'Rejected by the REST hook backend' }),
+    );
     for (const play of plays.slice(0, 2)) await wcs.goLive(play);
     expect((await wcs.send('OnDataEvent', wcs.dataBody(publisher, { hello: 1 }))).status).toBe(200);
 
@@ -80,6 +87,7 @@ describe('usage of an app and of a stream', () => {
       dataOut: 0,
       peakSessions: 4,
     });
+    expect(day?.failuresByReason).toEqual({});
     expect(day?.peakPlayers).toBeGreaterThanOrEqual(2);
     expect(Object.keys(day?.refusalsByReason ?? {})).toEqual([expect.stringMatching(/^playStream: /)]);
     const hours = await usage.usageOfApp(app, today, today, 'hour');
@@ -110,7 +118,11 @@ describe('usage of an app and of a stream', () => {
     const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: app });
     const [alice, bob] = [`alice-${randomUUID().slice(0, 6)}`, `bob-${randomUUID().slice(0, 6)}`];
 
-    // Act
+    // Act: and a connect without a token, refused, which WCS reports FAILED then DISCONNECTED (§1.2).
+    const tokenless = wcs.newSession();
+    expect((await wcs.send('connect', wcs.connectBody(tokenless))).status).toBe(403);
+    await wcs.send('ConnectionStatusEvent', wcs.connectionStatusBody(tokenless, 'FAILED', 'Rejected'));
+    await wcs.disconnect(tokenless);
     for (const user of [alice, alice, bob]) {
       const token = await issueClientToken(HS256_SECRET, { sub: user, aud: app }, 300);
       const session = wcs.newSession();
@@ -119,12 +131,13 @@ describe('usage of an app and of a stream', () => {
     }
     const today = new Date().toISOString().slice(0, 10);
 
-    // Assert
+    // Assert: the refused connect is a refusal, not a session (nor an anonymous one, nor a failure).
     const [day] = await eventually(
       () => usage.usageOfApp(app, today, today),
-      ([d]) => d?.sessions === 3 && d.uniqueUsers === 2,
+      ([d]) => d?.sessions === 3 && d.uniqueUsers === 2 && d.refusals === 1,
     );
-    expect(day).toMatchObject({ sessions: 3, uniqueUsers: 2, anonymousSessions: 0 });
+    expect(day).toMatchObject({ sessions: 3, uniqueUsers: 2, anonymousSessions: 0, refusals: 1 });
+    expect(day?.failuresByReason).toEqual({});
     expect((await usage.usersOfAppDay(app, today)).sort()).toEqual([alice, bob].sort());
     const sessions = await queryBy('sessions', 'userId', alice, 'byUser');
     expect(sessions.map((s) => s.appKey)).toEqual([app, app]);
