@@ -111,6 +111,44 @@ describe('usage of an app and of a stream', () => {
     expect(minute?.[`reason#playStream: ${String(refusal?.reason)}`]).toBe(1);
   }, 90_000);
 
+  it("lists a refused play in the stream history as refused, and leaves it out of its publisher's subscribers", async () => {
+    // Arrange: a publisher live, one player within the limit, a second refused, then reported FAILED.
+    const app = `usage-history-${randomUUID().slice(0, 8)}`;
+    await putAppPolicy(app, { admission: 'open', maxPlayersPerStream: 1 });
+    const wcs = new FakeWcs({ appUrl: server.appUrl, appKey: app });
+    const name = `hist-${app}`;
+    const [publisher, watcher, refusedViewer] = Array.from({ length: 3 }, () => wcs.newSession());
+    if (!publisher || !watcher || !refusedViewer) throw new Error('no sessions');
+    for (const session of [publisher, watcher, refusedViewer])
+      expect((await wcs.send('connect', wcs.connectBody(session))).status).toBe(200);
+    const publish = wcs.newStream(publisher, name, true);
+    expect((await wcs.send('publishStream', wcs.streamBody(publish, 'PENDING'))).status).toBe(200);
+    await wcs.goLive(publish);
+    const play = wcs.newStream(watcher, name, false);
+    expect((await wcs.send('playStream', wcs.streamBody(play, 'PENDING'))).status).toBe(200);
+    await wcs.goLive(play);
+    const refused = wcs.newStream(refusedViewer, name, false);
+    expect((await wcs.send('playStream', wcs.streamBody(refused, 'PENDING'))).status).toBe(403);
+    await wcs.send('StreamStatusEvent', wcs.streamBody(refused, 'FAILED', { info: 'Rejected' }));
+
+    // Act
+    const { handleRealm } = await import('../../shared/realtime/realms.ts');
+    const reply = await handleRealm({ requestId: '1', realm: '/api/stream/history', payload: { name } });
+
+    // Assert
+    const items = reply.payload as Record<string, unknown>[];
+    expect(items.find((i) => i.id === publish.mediaSessionId)).toMatchObject({
+      subscribers: [play.mediaSessionId],
+      subscriberCount: 1,
+    });
+    expect(items.find((i) => i.id === refused.mediaSessionId)).toMatchObject({
+      status: 'FAILED',
+      refused: true,
+      refusal: expect.stringContaining('players'),
+    });
+    expect(items.find((i) => i.id === play.mediaSessionId)).not.toHaveProperty('refused');
+  });
+
   it("counts each token user once a day, and a user's sessions over time are one Query of byUser", async () => {
     // Arrange: a token app; alice connects twice, bob once.
     const app = `usage-users-${randomUUID().slice(0, 8)}`;
