@@ -96,13 +96,13 @@ export interface SimulationProgress {
 
 /** What the simulator sent to one app on one UTC day, in the terms of `usageOfApp`. */
 export interface AppDaySent {
-  /** Connects: every one makes a session (a refused one is reported FAILED). */
+  /** Admitted connects (a refused one, reported FAILED, is a refusal, not a session). */
   sessions: number;
-  /** Sessions with no token user: every one but the token app's admitted ones. */
+  /** Admitted sessions with no token user: every one but the token app's. */
   anonymousSessions: number;
   /** Distinct users of the token app's admitted sessions that began that day. */
   uniqueUsers: number;
-  /** publishStream and playStream hooks (a refused one is reported FAILED). */
+  /** Admitted publishStream and playStream hooks (a refused one, reported FAILED, is a refusal). */
   publishes: number;
   plays: number;
   /** From PUBLISHING or PLAYING to the end the backend learnt (its end hook, or the last keep-alive). */
@@ -368,7 +368,6 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
    */
   const openSession = (session: SessionPlan, at: number) => {
     const entry = sent(at, session.appKey);
-    entry.sessions++;
     const tokenApp = session.appKey === apps.token.appKey;
     const user = Math.floor(random() * TOKEN_USERS);
     const expired = tokenApp && chance(EXPIRED_TOKEN_SHARE);
@@ -377,7 +376,6 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
       const admitted = await send(at, session.appKey, 'connect', connectBody(session, { custom }));
       if (!admitted) {
         session.refused = true;
-        entry.anonymousSessions++;
         await send(
           at + 200,
           session.appKey,
@@ -386,6 +384,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
         );
         return;
       }
+      entry.sessions++;
       if (tokenApp) {
         entry.users?.add(`user-${user}`);
         entry.uniqueUsers = entry.users?.size ?? 0;
@@ -431,8 +430,6 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     const liveAt = from + SECOND;
     step(from, session, async () => {
       if (session.refused) return;
-      if (published) entry.publishes++;
-      else entry.plays++;
       if (!(await send(from, appKey, ask, streamBody(plan.stream, 'PENDING')))) {
         plan.refused = true;
         await send(
@@ -443,6 +440,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
         );
         return;
       }
+      if (published) entry.publishes++;
+      else entry.plays++;
       await send(liveAt, appKey, 'StreamStatusEvent', streamBody(plan.stream, live));
     });
     const keepAlives: number[] = [];
