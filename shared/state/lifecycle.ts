@@ -77,7 +77,7 @@ export function isForward(model: LifecycleModel, current: string | undefined, ne
 
 /**
  * Marks the item at `key` refused by its decision hook at `at` (`refusedAt`, `refusal`: why), with
- * `facts` (its node, its app) where missing: the attempt was never admitted, whatever status WCS
+ * `facts` (its app, its name) where missing: the attempt was never admitted, whatever status WCS
  * reports for it (a refused action is reported FAILED, reference §1.2, §1.3). One idempotent
  * write, creating the item when no hook has yet; no transition removes the mark (only a new
  * generation starts without it). Only that attempt's item is marked: one of `nodeId` (or of none
@@ -100,7 +100,8 @@ export async function markRefused(
     .setIfMissing('refusedAt', mark.at)
     .setIfMissing('refusal', mark.reason.slice(0, HISTORY_INFO_CHARS))
     .setIfMissing('expiresAt', mark.expiresAt);
-  for (const [k, v] of defined({ ...mark.facts, nodeId: mark.nodeId })) update.setIfMissing(k, v);
+  // Not its node: that is its first status hook's, as for any item ("One node per item").
+  for (const [k, v] of defined(mark.facts)) if (k !== 'nodeId') update.setIfMissing(k, v);
   const [node, first] = [update.name('nodeId'), update.name('firstStatusAt')];
   const condition = `(attribute_not_exists(${node}) OR ${node} = ${update.value(mark.nodeId)}) AND (attribute_not_exists(${first}) OR ${first} >= ${update.value(mark.at)})`;
   const written = await conditionalUpdate(tableName, key, update, condition);
