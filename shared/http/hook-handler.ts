@@ -93,9 +93,11 @@ export type RefusalEvent<Body> = (
 /**
  * For a decision whose refused attempt WCS still reports (a refused `connect`, `publishStream` or
  * `playStream` is reported FAILED, reference §1.2, §1.3): marks the attempt's item refused, with
- * why, before the 403 is answered, whether the decision or its fail mode refused. The usage
- * aggregates and the history read the mark: a refused attempt is a refusal, not a session, publish
- * or play that failed. Idempotent, and never undone by a status hook, early or late.
+ * why, before the 403 is answered, as its refusal is counted. The usage aggregates and the history
+ * read the mark: a refused attempt is a refusal, not a session, publish or play that failed.
+ * Idempotent, and never undone by a status hook, early or late. Not made by the fail mode: it
+ * refuses when DynamoDB failed a moment ago (the breaker is open), and its refusal is no policy's
+ * (not counted in the refusals either): the attempt counts as one that failed, for that reason.
  */
 export type RefusalMark<Body> = (body: Body, receivedAt: Date, reason: string) => Promise<unknown>;
 
@@ -215,8 +217,6 @@ async function decideInTime(
     });
     if (mode === 'closed') {
       const reason = `admission unavailable (${cause}); this hook fails closed`;
-      // The mark first: the FAILED the refusal event records then finds it (the breaker may skip both).
-      if (markRefused && !breakerOpen()) await recordRefusalMark(markRefused, reason);
       if (refusal) await recordRefusal(refusal, hook, reason);
       throw new DecisionRefusedError(reason);
     }
