@@ -230,7 +230,7 @@ const refusalMarkBudgetMs = setting('REFUSAL_COUNT_BUDGET_MS');
 /**
  * Marks a refused attempt (`RefusalMark`) within `REFUSAL_COUNT_BUDGET_MS`. The refusal is the
  * answer either way: a mark not written in time is left out, with a warning (the attempt then
- * counts as one that failed, as the FAILED WCS reports says).
+ * counts as one that failed, as WCS's FAILED says).
  */
 async function recordRefusalMark(mark: (reason: string) => Promise<unknown>, reason: string) {
   try {
