@@ -47,6 +47,26 @@ export async function writeCost(endpoint: string) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
+  // Refusals: a closed app refuses every connect; a second publisher of a name is refused in an app
+  // with one publisher per name (the first one set up here, before the rows are measured).
+  const { putAppPolicy } = await import('../shared/state/apps.ts');
+  await putAppPolicy('bench-closed', { admission: 'closed' });
+  await putAppPolicy('bench-single', { admission: 'open', singlePublisher: true });
+  const refusedConnect = { ...connectBody(), appKey: 'bench-closed' };
+  const [first, second] = [connectBody(), connectBody()].map((b) => ({ ...b, appKey: 'bench-single' }));
+  const held = { ...streamBody(String(first?.sessionId), 'PENDING'), appKey: 'bench-single' };
+  for (const [method, body] of [
+    ['connect', first],
+    ['connect', second],
+    ['publishStream', held],
+  ] as const)
+    await post(base, method, body);
+  const refusedPublish = {
+    ...streamBody(String(second?.sessionId), 'PENDING'),
+    appKey: 'bench-single',
+    name: held.name,
+  };
+
   const session = connectBody();
   const publisher = streamBody(session.sessionId, 'PENDING');
   const live = streamBody(session.sessionId, 'PUBLISHING');
@@ -94,6 +114,11 @@ export async function writeCost(endpoint: string) {
       'ConnectionStatusEvent',
       { ...ctx(session.sessionId), status: 'DISCONNECTED' },
     ],
+    // A refusal: its count, its record, and the mark on its session or stream; then WCS's FAILED.
+    ['connect refused', 'connect', refusedConnect],
+    ['ConnectionStatusEvent FAILED of it', 'ConnectionStatusEvent', failedOf(refusedConnect)],
+    ['publishStream refused (name in use)', 'publishStream', refusedPublish],
+    ['StreamStatusEvent FAILED of it', 'StreamStatusEvent', failedOf(refusedPublish)],
     ['connect with a 1.5 KB custom', 'connect', { ...connectBody(), custom: LARGE_CUSTOM }],
     [
       `connect with a 1.5 KB custom, MAX_STORED_CUSTOM_BYTES=${CUSTOM_CAP}`,
@@ -125,6 +150,9 @@ export async function writeCost(endpoint: string) {
   server.closeAllConnections();
   server.close();
 }
+
+/** What WCS reports of a refused connect, publish or play (reference §1.2, §1.3). */
+const failedOf = (body: object) => ({ ...body, status: 'FAILED', info: 'Rejected' });
 
 /** A client `custom` of ~1.5 KB, and the bound that keeps a session item within 1 KB without it. */
 const LARGE_CUSTOM = { profile: 'x'.repeat(1500) };

@@ -96,13 +96,16 @@ export interface SimulationProgress {
 
 /** What the simulator sent to one app on one UTC day, in the terms of `usageOfApp`. */
 export interface AppDaySent {
-  /** Connects: every one makes a session (a refused one is reported FAILED). */
+  /**
+   * Admitted connects (a refused one, reported FAILED, is a refusal, not a session), and those
+   * refused by the fail mode (no policy's refusal: usage counts them as sessions that failed).
+   */
   sessions: number;
-  /** Sessions with no token user: every one but the token app's admitted ones. */
+  /** Admitted sessions with no token user: every one but the token app's. */
   anonymousSessions: number;
   /** Distinct users of the token app's admitted sessions that began that day. */
   uniqueUsers: number;
-  /** publishStream and playStream hooks (a refused one is reported FAILED). */
+  /** Admitted publishStream and playStream hooks, and those refused by the fail mode (as `sessions`). */
   publishes: number;
   plays: number;
   /** From PUBLISHING or PLAYING to the end the backend learnt (its end hook, or the last keep-alive). */
@@ -113,7 +116,7 @@ export interface AppDaySent {
   refusalsByMethod: Record<string, number>;
   /**
    * 403 answers of a decision that fell back to its fail mode (the runtime too slow: a loaded
-   * machine), which usage does not count as refusals; should be none.
+   * machine), which usage does not count as refusals (but as attempts that failed); should be none.
    */
   refusedByFailMode: number;
   /** OnDataEvent hooks (a refused one counts too: it came in). */
@@ -289,8 +292,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
   const started = Date.now();
   let currentDay = options.from;
 
-  /** Sends one hook at simulated time `at`; a 403 is counted as a refusal of `appKey`. */
-  const send = async (at: number, appKey: string, method: string, body: Record<string, unknown>) => {
+  /**
+   * Sends one hook at simulated time `at`: `admitted` (200), `refused` (403, counted as a refusal of
+   * `appKey`), or `failed closed` (403 by the decision's fail mode).
+   */
+  const answer = async (
+    at: number,
+    appKey: string,
+    method: string,
+    body: Record<string, unknown>,
+  ): Promise<'admitted' | 'refused' | 'failed closed'> => {
     let reply: HookReply;
     try {
       reply = await sendHook(options.appUrl, method, JSON.stringify(body), {
@@ -315,15 +326,23 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
       if (/fails closed$/.test(String(reply.json?.message))) {
         entry.refusedByFailMode++;
         failClosed++;
-        return false;
+        return 'failed closed';
       }
       entry.refusals++;
       entry.refusalsByMethod[method] = (entry.refusalsByMethod[method] ?? 0) + 1;
-      return false;
+      return 'refused';
     }
     if (reply.status !== 200) unexpected++;
-    return true;
+    return 'admitted';
   };
+  /** `answer`, true when admitted. */
+  const send = async (at: number, appKey: string, method: string, body: Record<string, unknown>) =>
+    (await answer(at, appKey, method, body)) === 'admitted';
+  /**
+   * Counts an attempt as usage does: admitted, or refused by the fail mode (no policy's refusal, not
+   * marked refused: usage counts it as one that failed, docs/data-model.md "Refused attempts").
+   */
+  const counts = (answered: Awaited<ReturnType<typeof answer>>) => answered !== 'refused';
 
   const heap = new StepHeap();
   let order = 0;
@@ -368,16 +387,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
    */
   const openSession = (session: SessionPlan, at: number) => {
     const entry = sent(at, session.appKey);
-    entry.sessions++;
     const tokenApp = session.appKey === apps.token.appKey;
     const user = Math.floor(random() * TOKEN_USERS);
     const expired = tokenApp && chance(EXPIRED_TOKEN_SHARE);
     step(at, session, async () => {
       const custom = tokenApp ? { token: await tokenOf(user, expired) } : {};
-      const admitted = await send(at, session.appKey, 'connect', connectBody(session, { custom }));
-      if (!admitted) {
+      const answered = await answer(at, session.appKey, 'connect', connectBody(session, { custom }));
+      if (counts(answered)) entry.sessions++;
+      if (answered !== 'admitted') {
         session.refused = true;
-        entry.anonymousSessions++;
+        if (counts(answered)) entry.anonymousSessions++;
         await send(
           at + 200,
           session.appKey,
@@ -431,9 +450,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationSu
     const liveAt = from + SECOND;
     step(from, session, async () => {
       if (session.refused) return;
-      if (published) entry.publishes++;
-      else entry.plays++;
-      if (!(await send(from, appKey, ask, streamBody(plan.stream, 'PENDING')))) {
+      const answered = await answer(from, appKey, ask, streamBody(plan.stream, 'PENDING'));
+      if (counts(answered)) {
+        if (published) entry.publishes++;
+        else entry.plays++;
+      }
+      if (answered !== 'admitted') {
         plan.refused = true;
         await send(
           liveAt,

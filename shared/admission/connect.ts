@@ -3,13 +3,13 @@
  * `docs/policy.md` explains the model.
  */
 
-import type { HookAnswer, RefusalEvent } from '../http/hook-handler.ts';
+import type { HookAnswer, RefusalEvent, RefusalMark } from '../http/hook-handler.ts';
 import { setting } from '../kernel/config.ts';
 import { valueAt } from '../kernel/dotted-path.ts';
 import type { ConnectBody } from '../kernel/schemas.ts';
 import { type AppPolicy, getAppPolicy } from '../state/apps.ts';
 import { currentDenials, denialOf } from '../state/denials.ts';
-import { type ClientGrants, recordConnect } from '../state/sessions.ts';
+import { type ClientGrants, recordConnect, recordConnectRefusal } from '../state/sessions.ts';
 import { counted } from './acting-session.ts';
 import { restClientConfigFor } from './rest-client-config.ts';
 import { connectRule, denialRule, recordRule, type TokenCheck } from './rules.ts';
@@ -71,3 +71,9 @@ export const connectRefusal: RefusalEvent<ConnectBody> = (body, info) => ({
   method: 'ConnectionStatusEvent',
   body: { nodeId: body.nodeId, appKey: body.appKey, sessionId: body.sessionId, status: 'FAILED', info },
 });
+
+/**
+ * A refused `connect` is marked so on its session (`recordConnectRefusal`): the FAILED WCS then
+ * reports (reference §1.2) is a refusal's, counted with the refusals, not as a session that failed.
+ */
+export const connectRefused: RefusalMark<ConnectBody> = recordConnectRefusal;

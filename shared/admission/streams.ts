@@ -3,12 +3,12 @@
  * players per stream. `docs/policy.md` explains the model.
  */
 
-import type { HookAnswer, RefusalEvent } from '../http/hook-handler.ts';
+import type { HookAnswer, RefusalEvent, RefusalMark } from '../http/hook-handler.ts';
 import { DecisionRefusedError } from '../kernel/errors.ts';
 import type { StreamBody } from '../kernel/schemas.ts';
 import type { AppPolicy } from '../state/apps.ts';
 import { admitPlayer, claimPublisher } from '../state/stream-names.ts';
-import { recordStreamStatus } from '../state/streams.ts';
+import { recordStreamRefusal, recordStreamStatus } from '../state/streams.ts';
 import { actingSession, counted } from './acting-session.ts';
 import { playerLimitRefusal, recordRule, streamGrantRule } from './rules.ts';
 
@@ -94,3 +94,10 @@ export const streamRefusal: RefusalEvent<StreamBody> = (body, info) => ({
   method: 'StreamStatusEvent',
   body: { ...body, status: 'FAILED', info },
 });
+
+/**
+ * A refused `publishStream` or `playStream` is marked so on its stream (`recordStreamRefusal`):
+ * the FAILED WCS then reports (reference §1.3) is a refusal's, counted with the refusals, not as
+ * a publish or play that failed, nor shown among a publisher's subscribers.
+ */
+export const streamRefused: RefusalMark<StreamBody> = recordStreamRefusal;

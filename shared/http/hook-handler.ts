@@ -90,12 +90,25 @@ export type RefusalEvent<Body> = (
   info: string,
 ) => { readonly method: string; readonly body: Record<string, unknown> };
 
+/**
+ * For a decision whose refused attempt WCS still reports (a refused `connect`, `publishStream` or
+ * `playStream` is reported FAILED, reference §1.2, §1.3): marks the attempt's item refused, with
+ * why, before the 403 is answered, as its refusal is counted. The usage aggregates and the history
+ * read the mark: a refused attempt is a refusal, not a session, publish or play that failed.
+ * Idempotent, and never undone by a status hook, early or late. Not made by the fail mode: it
+ * refuses when DynamoDB failed a moment ago (the breaker is open), and its refusal is no policy's
+ * (not counted in the refusals either): the attempt counts as one that failed, for that reason.
+ */
+export type RefusalMark<Body> = (body: Body, receivedAt: Date, reason: string) => Promise<unknown>;
+
 /** A decision hook's domain code. */
 export interface Decision<Name extends DecidingHandler> {
   /** Admits (answering nothing, or the fields to add to the mirror) or throws `DecisionRefusedError`. */
   readonly decide: (hook: HookInvocation<BodyOf<Name>>) => Promise<HookAnswer>;
   /** Default: none (a decision that fails open has nothing to take back). */
   readonly refusal?: RefusalEvent<BodyOf<Name>>;
+  /** Default: none (nothing of a refused attempt is recorded but the refusal's count). */
+  readonly refused?: RefusalMark<BodyOf<Name>>;
 }
 
 /**
@@ -164,6 +177,7 @@ async function decideInTime(
   hook: { appKey: unknown; sessionId?: unknown; receivedAt: Date; digest: string },
   countRefusal: CountRefusal,
   refusal: ((info: string) => ReturnType<RefusalEvent<unknown>>) | undefined,
+  markRefused: ((reason: string) => Promise<unknown>) | undefined,
 ): Promise<HookAnswer> {
   try {
     // DynamoDB failed a moment ago (`breaker.ts`): the fail mode now, without waiting a budget for it.
@@ -176,10 +190,13 @@ async function decideInTime(
     if (error instanceof DecisionRefusedError) {
       const appKey = typeof hook.appKey === 'string' ? hook.appKey : '-';
       const sessionId = typeof hook.sessionId === 'string' ? hook.sessionId : undefined;
-      await countRefusal(
-        { appKey, method, reason: error.message, hookDigest: hook.digest, ...(sessionId && { sessionId }) },
-        hook.receivedAt,
-      );
+      await Promise.all([
+        countRefusal(
+          { appKey, method, reason: error.message, hookDigest: hook.digest, ...(sessionId && { sessionId }) },
+          hook.receivedAt,
+        ),
+        markRefused && recordRefusalMark(markRefused, error.message),
+      ]);
     }
     if (error instanceof HookError || !isDependencyFailure(error)) throw error;
     if (!(error instanceof DependencyBrokenError)) tripBreaker();
@@ -204,6 +221,25 @@ async function decideInTime(
       throw new DecisionRefusedError(reason);
     }
     return undefined;
+  }
+}
+
+/** A refusal waits at most this long for its mark (`RefusalMark`), as for its count. */
+const refusalMarkBudgetMs = setting('REFUSAL_COUNT_BUDGET_MS');
+
+/**
+ * Marks a refused attempt (`RefusalMark`) within `REFUSAL_COUNT_BUDGET_MS`. The refusal is the
+ * answer either way: a mark not written in time is left out, with a warning (the attempt then
+ * counts as one that failed, as WCS's FAILED says).
+ */
+async function recordRefusalMark(mark: (reason: string) => Promise<unknown>, reason: string) {
+  try {
+    await withinBudget(
+      Promise.resolve().then(() => mark(reason)),
+      refusalMarkBudgetMs,
+    );
+  } catch (error) {
+    logger.warn('refused attempt not marked refused', { error: (error as Error).message });
   }
 }
 
@@ -275,6 +311,7 @@ export function decisionHook<Name extends DecidingHandler>(name: Name, decision:
     name,
     decision.decide as (hook: HookInvocation<unknown>) => Promise<HookAnswer>,
     decision.refusal as RefusalEvent<unknown> | undefined,
+    decision.refused as RefusalMark<unknown> | undefined,
   );
 }
 
@@ -283,6 +320,7 @@ function hookFunction(
   name: HandlerName,
   handle: (hook: HookInvocation<unknown>) => Promise<HookAnswer>,
   refusal?: RefusalEvent<unknown>,
+  refused?: RefusalMark<unknown>,
 ) {
   const definition: HookHandlerDefinition = HANDLERS[name];
   const decides = definition.answers !== 'records';
@@ -346,6 +384,9 @@ function hookFunction(
               countRefusal,
               refusal && checked?.success !== false
                 ? (info: string) => refusal(validatedOrChecked(), info)
+                : undefined,
+              refused && checked?.success !== false
+                ? (reason: string) => refused(validatedOrChecked(), receivedAt, reason)
                 : undefined,
             )
           : !decides || unidentified

@@ -158,7 +158,7 @@ export const SETTINGS = {
   ),
   REFUSAL_COUNT_BUDGET_MS: integer(
     250,
-    'time a refusal waits for its count (`counters` table) before it is answered without it',
+    'time a refusal waits for its count (`counters` table), and a refused connect, publish or play for its mark (`refusedAt`), before it is answered without them',
   ),
 
   // The operator API and the realtime API.

@@ -133,11 +133,14 @@ const ms = (iso: unknown) => (typeof iso === 'string' ? Date.parse(iso) : undefi
 function streamView(item: Record<string, unknown>, now = Date.now()) {
   const createDate = ms(item.firstStatusAt);
   const endDate = ms(item.endedAt);
+  const refused = typeof item.refusedAt === 'string';
   return {
     id: item.mediaSessionId,
     ...streamFields(item),
-    status: item.status ?? (item.published ? 'PUBLISHING' : 'PLAYING'),
+    status: item.status ?? (refused ? 'FAILED' : item.published ? 'PUBLISHING' : 'PLAYING'),
     ...(item.info !== undefined && { info: item.info }),
+    // Refused by its publishStream/playStream (WCS reports it FAILED): never admitted.
+    ...(refused && { refused: true, refusal: item.refusal }),
     createDate: createDate ?? null,
     endDate: endDate ?? null,
     ...(createDate !== undefined && { duration: (endDate ?? now) - createDate }),
@@ -270,8 +273,8 @@ const PLAYS_READ = 100;
 /**
  * Publishes and plays, newest first, with OAM's fields and paging: by name (`byName`), else by the
  * day they started (`byDay`), filtered; `more` when more follow the page. A publisher's
- * `subscribers` are the plays of its name that started while it was live: the latest
- * `SUBSCRIBERS_SHOWN` of them, `subscriberCount` how many there are among its name's latest
+ * `subscribers` are the plays of its name that started while it was live, refused ones left out
+ * (they are listed, `refused`, but nobody watched): the latest `SUBSCRIBERS_SHOWN` of them, `subscriberCount` how many there are among its name's latest
  * `PLAYS_READ` plays (all of them: `stream/history {name, publisher: false, from, to}`).
  */
 async function streamHistoryOf(payload: z.infer<typeof streamHistory>): Promise<RealmReply> {
@@ -296,7 +299,7 @@ async function streamHistoryOf(payload: z.infer<typeof streamHistory>): Promise<
     const plays = await streamsByName(name, { ...range, to: new Date(now).toISOString(), limit: PLAYS_READ });
     players.set(
       name,
-      plays.map((p) => streamView(p, now)).filter((p) => p.publisher === false),
+      plays.map((p) => streamView(p, now)).filter((p) => p.publisher === false && !p.refused),
     );
   }
   const shown = page.map((s) => {

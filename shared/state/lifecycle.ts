@@ -75,6 +75,39 @@ export function isForward(model: LifecycleModel, current: string | undefined, ne
   return from < to || (from === to && current < next);
 }
 
+/**
+ * Marks the item at `key` refused by its decision hook at `at` (`refusedAt`, `refusal`: why), with
+ * `facts` (its app, its name) where missing: the attempt was never admitted, whatever status WCS
+ * reports for it (a refused action is reported FAILED, reference §1.2, §1.3). One idempotent
+ * write, creating the item when no hook has yet; no transition removes the mark (only a new
+ * generation starts without it). Only that attempt's item is marked: one of `nodeId` (or of none
+ * yet) whose current first status is no earlier than `at` (a FAILED that got there first); an
+ * item recorded before (an attempt admitted earlier, an earlier connection under the same id) or
+ * another node's is left as it is, and the answer is false.
+ */
+export async function markRefused(
+  tableName: string,
+  key: Readonly<Record<string, string>>,
+  mark: {
+    at: string;
+    reason: string;
+    nodeId: string;
+    expiresAt: number;
+    facts: Readonly<Record<string, unknown>>;
+  },
+): Promise<boolean> {
+  const update = new UpdateExpression()
+    .setIfMissing('refusedAt', mark.at)
+    .setIfMissing('refusal', mark.reason.slice(0, HISTORY_INFO_CHARS))
+    .setIfMissing('expiresAt', mark.expiresAt);
+  // Not its node: that is its first status hook's, as for any item ("One node per item").
+  for (const [k, v] of defined(mark.facts)) if (k !== 'nodeId') update.setIfMissing(k, v);
+  const [node, first] = [update.name('nodeId'), update.name('firstStatusAt')];
+  const condition = `(attribute_not_exists(${node}) OR ${node} = ${update.value(mark.nodeId)}) AND (attribute_not_exists(${first}) OR ${first} >= ${update.value(mark.at)})`;
+  const written = await conditionalUpdate(tableName, key, update, condition);
+  return 'item' in written;
+}
+
 /** How a hook's report is to be taken, beyond what it says and when it arrived. */
 export interface Reported {
   /**

@@ -12,6 +12,7 @@ import { storedCustom } from './client-json.ts';
 import {
   applyTransition,
   type LifecycleModel,
+  markRefused,
   type Reported,
   reportedFacts,
   TERMINAL_RANK,
@@ -61,6 +62,7 @@ export const SESSION_LIFECYCLE: LifecycleModel = {
       'status',
       'info',
       'statusHistory',
+      'refusedAt',
     ],
     kept: PREVIOUS_GENERATIONS_KEPT,
   },
@@ -212,6 +214,30 @@ export function recordConnectionStatus(
     constants: { ...clientFacts(body), openKey: openKeyOf(undefined, body.sessionId), connectSeen: false },
     latest: { info: body.info },
   });
+}
+
+/**
+ * Marks the session in `body` refused by its `connect` (`markRefused`): what tells the usage
+ * aggregates a refused connect from an admitted session that failed, since WCS reports a refused
+ * connect as FAILED (reference §1.2). Written before the 403 is answered; a later connection under
+ * the same id (a new generation) starts without it, and an earlier one's item is left as it is.
+ */
+export function recordConnectRefusal(
+  body: { nodeId: string; appKey: string; sessionId: string },
+  receivedAt: Date,
+  reason: string,
+): Promise<boolean> {
+  return markRefused(
+    tableName(),
+    { sessionId: body.sessionId },
+    {
+      at: receivedAt.toISOString(),
+      reason,
+      nodeId: body.nodeId,
+      expiresAt: expiresAtFor(receivedAt),
+      facts: { appKey: body.appKey },
+    },
+  );
 }
 
 /** What decisions need to know about a session. */

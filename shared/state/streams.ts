@@ -21,6 +21,7 @@ import { storedCustom, storedText } from './client-json.ts';
 import {
   applyTransition,
   type LifecycleModel,
+  markRefused,
   type Reported,
   reportedFacts,
   TERMINAL_RANK,
@@ -241,6 +242,23 @@ export async function recordStopRequest(body: StreamFacts, receivedAt: Date): Pr
     if (!isConditionFailure(error)) throw error;
     return { outcome: 'foreign', ...(nodeIdOf(error) !== undefined && { itemNodeId: nodeIdOf(error) }) };
   }
+}
+
+/**
+ * Marks the publish or play in `body` refused by its decision hook (`markRefused`): what tells the
+ * usage aggregates and the history a refused attempt from an admitted one that failed, since WCS
+ * reports a refused publish or play as FAILED (reference §1.3) like any failure. Written before the
+ * 403 is answered; a repeat (a WCS retry on a transport error) changes nothing. False when the item
+ * is not this attempt's (another node's, or recorded before the refused hook).
+ */
+export function recordStreamRefusal(body: StreamFacts, receivedAt: Date, reason: string): Promise<boolean> {
+  return markRefused(tableName(), streamKey(body), {
+    at: receivedAt.toISOString(),
+    reason,
+    nodeId: body.nodeId,
+    expiresAt: expiresAtFor(receivedAt),
+    facts: identity(body, body.name ?? undefined, publishedOf(body)),
+  });
 }
 
 /** The `nodeId` of the item a failed condition returned (in DynamoDB's wire format). */

@@ -173,10 +173,18 @@ export function sourceOf(table: SourceTable, item: Record<string, unknown>): Sou
   return { sourceId, contribution: b.contribution };
 }
 
+/**
+ * Marked refused by its decision hook (`refusedAt`): an attempt that was never admitted. Its
+ * refusal is counted once, from its record in `counters`; the item, which WCS's FAILED makes look
+ * like a failure, contributes nothing (and takes back what an image before the mark added).
+ */
+const isRefused = (item: Record<string, unknown>) => typeof item.refusedAt === 'string';
+
 function sessionSource(appKey: string, item: Record<string, unknown>): Source | undefined {
+  const sourceId = `session#${String(item.sessionId)}#${Number(item.generation ?? 1)}`;
+  if (isRefused(item)) return { sourceId, contribution: {} };
   const start = msOf(item.generationStartedAt) ?? msOf(item.firstStatusAt);
   if (start === undefined) return undefined;
-  const sourceId = `session#${String(item.sessionId)}#${Number(item.generation ?? 1)}`;
   const b = new Builder(shardOf(sourceId));
   const userId = typeof item.userId === 'string' && item.userId !== '' ? item.userId : undefined;
   b.atPeriod(appKey, start, 'sessions', 1);
@@ -192,10 +200,11 @@ function sessionSource(appKey: string, item: Record<string, unknown>): Source | 
 }
 
 function streamSource(appKey: string, item: Record<string, unknown>): Source | undefined {
+  const sourceId = `stream#${String(item.mediaSessionId)}`;
+  if (isRefused(item)) return { sourceId, contribution: {} };
   const first = msOf(item.firstStatusAt);
   const name = typeof item.name === 'string' ? item.name : undefined;
   if (first === undefined || name === undefined) return undefined;
-  const sourceId = `stream#${String(item.mediaSessionId)}`;
   const b = new Builder(shardOf(sourceId));
   const published = item.published === true;
   const kind = published ? 'publish' : 'play';

@@ -93,14 +93,14 @@ describe('connect to a token app', () => {
     ],
     ['a token for another app', (_app: string) => token('some-other-app', 'bob'), /not for this app/],
     ['a token that is not a JWT', async (_app: string) => 'not-a-jwt', /malformed/],
-  ])('refuses %s with 403 and the reason, and records nothing', async (_case, makeToken, reason) => {
+  ])('refuses %s with 403 and the reason, and records only the refusal', async (_case, makeToken, reason) => {
     const { appKey, wcs } = await appWith(tokenApp);
 
     const { session, status, json } = await connectWith(wcs, await makeToken(appKey));
 
     expect(status).toBe(403);
     expect(json).toMatchObject({ error: 'Forbidden', message: expect.stringMatching(reason) });
-    expect(await getItem('sessions', { sessionId: session.sessionId })).toBeUndefined();
+    await expectOnlyRefused('sessions', { sessionId: session.sessionId }, reason);
   });
 
   it('admits an ES256 token verified against the app’s JWKS URL', async () => {
@@ -114,6 +114,23 @@ describe('connect to a token app', () => {
     expect(forged.json.message).toMatch(/algorithm not accepted/);
   });
 });
+
+/**
+ * What a refused attempt leaves on its item: the refusal's mark (`refusedAt`, `refusal`), no status
+ * (docs/data-model.md, "Refused attempts"), so WCS's FAILED after it is counted as a refusal's.
+ */
+async function expectOnlyRefused(
+  table: 'sessions' | 'streams',
+  key: Record<string, string>,
+  reason: string | RegExp,
+): Promise<void> {
+  const item = await getItem(table, key);
+  expect(item).toMatchObject({
+    refusedAt: expect.any(String),
+    refusal: expect.stringMatching(reason),
+  });
+  expect(item).not.toHaveProperty('status');
+}
 
 describe('an open app, and an app without a policy', () => {
   it('admits a client without a token, as EchoApp does', async () => {
@@ -150,7 +167,7 @@ describe('publishStream and playStream', () => {
     expect(refused.json?.message).toBe('not allowed to publish "studio"');
     expect(play.status).toBe(200);
     expect(playRefused.status).toBe(403);
-    expect(await getItem('streams', streamKey(otherName))).toBeUndefined();
+    await expectOnlyRefused('streams', streamKey(otherName), 'not allowed to publish "studio"');
   });
 
   it('refuse a session that has ended', async () => {
@@ -239,27 +256,30 @@ describe('a session whose connect this backend never saw', () => {
   it.each([
     ['a token app', tokenApp],
     ['a closed app', { admission: 'closed' }],
-  ])('in %s is refused publish, play and data, and nothing is recorded of it', async (_name, policy) => {
-    const { wcs } = await appWith(policy);
-    const stranger = wcs.newSession();
-    const stream = wcs.newStream(stranger, 'x', true);
-    const play = wcs.newStream(stranger, 'y', false);
-    const data = wcs.dataBody(stranger, 'hello');
+  ])(
+    'in %s is refused publish, play and data, and only the refusals are recorded of it',
+    async (_name, policy) => {
+      const { wcs } = await appWith(policy);
+      const stranger = wcs.newSession();
+      const stream = wcs.newStream(stranger, 'x', true);
+      const play = wcs.newStream(stranger, 'y', false);
+      const data = wcs.dataBody(stranger, 'hello');
 
-    const answers = [
-      await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING')),
-      await wcs.send('playStream', wcs.streamBody(play, 'PENDING')),
-      await wcs.send('OnDataEvent', data),
-    ];
+      const answers = [
+        await wcs.send('publishStream', wcs.streamBody(stream, 'PENDING')),
+        await wcs.send('playStream', wcs.streamBody(play, 'PENDING')),
+        await wcs.send('OnDataEvent', data),
+      ];
 
-    for (const answer of answers) {
-      expect(answer.status).toBe(403);
-      expect(answer.json?.message).toMatch(/session unknown/);
-    }
-    expect(await getItem('sessions', { sessionId: stranger.sessionId })).toBeUndefined();
-    expect(await getItem('streams', streamKey(stream))).toBeUndefined();
-    expect(await getItem('streams', streamKey(play))).toBeUndefined();
-  });
+      for (const answer of answers) {
+        expect(answer.status).toBe(403);
+        expect(answer.json?.message).toMatch(/session unknown/);
+      }
+      expect(await getItem('sessions', { sessionId: stranger.sessionId })).toBeUndefined();
+      await expectOnlyRefused('streams', streamKey(stream), /session unknown/);
+      await expectOnlyRefused('streams', streamKey(play), /session unknown/);
+    },
+  );
 });
 
 describe('one publisher per stream name', () => {

@@ -90,7 +90,11 @@ describe('the node of a session', () => {
       expect(reply.json?.message).toContain(a.nodeId);
       expect(reply.json?.message).toContain(b.nodeId);
     }
-    expect(await getItem('streams', streamKey(publish))).toBeUndefined();
+    // Only the refusal is recorded of it: its mark, no status, no node (docs/data-model.md, "Refused attempts").
+    const refused = await getItem('streams', streamKey(publish));
+    expect(refused).toMatchObject({ refusedAt: expect.any(String) });
+    expect(refused).not.toHaveProperty('status');
+    expect(refused).not.toHaveProperty('nodeId');
     expect(await sessionItem(session)).toMatchObject({ nodeId: a.nodeId, status: 'ESTABLISHED' });
   });
 

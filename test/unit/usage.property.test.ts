@@ -80,6 +80,14 @@ interface Timed {
   readonly reconciled: boolean;
   readonly messages: readonly ('IN' | 'OUT')[];
   readonly refusals: readonly string[];
+  /**
+   * Attempts its decision hooks refused: each marked refused at the refusal (`refusedAt`) and
+   * reported FAILED by WCS after it, the mark first or the FAILED first (a mark written late).
+   */
+  readonly refused: readonly {
+    readonly kind: 'publish' | 'play' | 'connect';
+    readonly failedFirst: boolean;
+  }[];
 }
 
 const timed: fc.Arbitrary<Timed> = fc.record({
@@ -90,6 +98,13 @@ const timed: fc.Arbitrary<Timed> = fc.record({
   reconciled: fc.boolean(),
   messages: fc.array(fc.constantFrom('IN' as const, 'OUT' as const), { maxLength: 3 }),
   refusals: fc.array(fc.constantFrom('token expired', 'no such app', 'too many players'), { maxLength: 2 }),
+  refused: fc.array(
+    fc.record({
+      kind: fc.constantFrom('publish' as const, 'play' as const, 'connect' as const),
+      failedFirst: fc.boolean(),
+    }),
+    { maxLength: 2 },
+  ),
 });
 
 interface Item {
@@ -188,6 +203,42 @@ function itemsOf(spec: Timed, n: number): Item[] {
       ],
     });
   });
+  spec.refused.forEach(({ kind, failedFirst }, i) => {
+    const at = step();
+    const method = kind === 'connect' ? 'connect' : kind === 'publish' ? 'publishStream' : 'playStream';
+    items.push({
+      table: 'counters',
+      images: [
+        {
+          counter: `refusals#${APP}#${iso(at).slice(0, 10)}`,
+          window: `${iso(at)}#${sessionId}-r${i}`,
+          appKey: APP,
+          method,
+          reason: 'refused',
+          refusedAt: iso(at),
+        },
+      ],
+    });
+    const key =
+      kind === 'connect'
+        ? { sessionId: `${sessionId}-r${i}` }
+        : { sessionId, mediaSessionId: `${sessionId}-r${i}`, name: 'cam0', published: kind === 'publish' };
+    const mark = { ...key, appKey: APP, refusedAt: iso(at), refusal: 'refused' };
+    const failedAt = iso(at + 1_000);
+    const failed = {
+      ...key,
+      appKey: APP,
+      status: 'FAILED',
+      info: 'Rejected by the REST hook backend',
+      firstStatusAt: failedAt,
+      endedAt: failedAt,
+      statusHistory: [{ status: 'FAILED', at: failedAt }],
+    };
+    items.push({
+      table: kind === 'connect' ? 'sessions' : 'streams',
+      images: failedFirst ? [failed, { ...failed, ...mark }] : [mark, { ...mark, ...failed }],
+    });
+  });
   const lastSession = () => sessionImages.at(-1) as Record<string, unknown>;
   if (spec.life.sessionEnd.startsWith('FAILED'))
     sessionImages.push({ ...lastSession(), status: 'FAILED', info: 'Failed by error', endedAt: iso(step()) });
@@ -273,10 +324,11 @@ describe('usage aggregates', () => {
         expect(shardsSummed(store.sums)).toEqual(shardsSummed(recomputed));
 
         // And what reads back equals what the items say, computed directly.
-        const sessions = finals.filter((f) => f.table === 'sessions').map((f) => f.image);
-        const plays = finals
-          .filter((f) => f.table === 'streams' && f.image.published === false)
-          .map((f) => f.image);
+        // Admitted attempts only: a refused one is a refusal, counted once, apart.
+        const admitted = finals.filter((f) => f.image.refusedAt === undefined);
+        const sessions = admitted.filter((f) => f.table === 'sessions').map((f) => f.image);
+        const streams = admitted.filter((f) => f.table === 'streams').map((f) => f.image);
+        const plays = streams.filter((image) => image.published === false);
         const usage = days.map((day) => summarizeAppDay(day, store.itemsOf(`app#${APP}#${day}`)).day);
         expect(usage.reduce((n, d) => n + d.sessions, 0)).toBe(sessions.length);
         expect(usage.reduce((n, d) => n + d.anonymousSessions, 0)).toBe(
@@ -295,9 +347,15 @@ describe('usage aggregates', () => {
           expect(usage[i]?.peakSessions).toBe(peakOfSessions(sessions, day));
         const refusals = finals.filter((f) => f.table === 'counters').length;
         expect(usage.reduce((n, d) => n + d.refusals, 0)).toBe(refusals);
+        const failures = [...sessions, ...streams].filter((image) => image.status === 'FAILED').length;
+        const failed = (d: (typeof usage)[number]) =>
+          Object.values(d.failuresByReason).reduce((n, k) => n + k, 0);
+        expect(usage.reduce((n, d) => n + failed(d), 0)).toBe(failures);
+        expect(usage.reduce((n, d) => n + d.plays, 0)).toBe(plays.length);
+        expect(usage.reduce((n, d) => n + d.publishes, 0)).toBe(streams.length - plays.length);
         // The stream names' totals (the top streams): every publish and play, and their viewing.
         const names = summarizeNames(days.flatMap((day) => store.itemsOf(`app#${APP}#${day}`)));
-        const publishes = finals.filter((f) => f.table === 'streams').length - plays.length;
+        const publishes = streams.length - plays.length;
         expect(names.reduce((n, s) => n + s.plays, 0)).toBe(plays.length);
         expect(names.reduce((n, s) => n + s.publishes, 0)).toBe(publishes);
         expect(names.reduce((n, s) => n + s.viewerMinutes, 0)).toBeCloseTo(viewerMs / MIN, 0);
