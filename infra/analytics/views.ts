@@ -63,6 +63,8 @@ export const VIEWS: readonly AnalyticsView[] = [
       v('clientOSVersion'),
       v('clientBrowserVersion'),
       v('custom'),
+      v('refusedAt', 'timestamp'),
+      v('refusal'),
     ],
   },
   {
@@ -92,6 +94,8 @@ export const VIEWS: readonly AnalyticsView[] = [
       v('height', 'bigint'),
       v('record', 'boolean'),
       v('custom'),
+      v('refusedAt', 'timestamp'),
+      v('refusal'),
     ],
   },
   {

@@ -51,7 +51,10 @@ async function makeData(): Promise<void> {
   for (const play of plays)
     answers.push((await wcs.send('playStream', wcs.streamBody(play, 'PENDING'))).status);
   expect(answers).toEqual([200, 200, 403]);
-  const [first, second] = plays;
+  const [first, second, refused] = plays;
+  // What WCS sends after a 403: the refused play FAILED (the item is marked refused: no play, no failure).
+  if (refused)
+    await wcs.send('StreamStatusEvent', wcs.streamBody(refused, 'FAILED', { info: 'Failed by REST hook' }));
   if (!first || !second) throw new Error('no plays');
   await wcs.goLive(first);
   await wcs.goLive(second);
@@ -323,11 +326,16 @@ describe('the other saved queries over a local export', () => {
     const rows = await run('stream_history');
     const [day] = (await aggregates('day')).get(open) ?? [];
     expect(rows.filter((r) => r.kind === 'publish')).toHaveLength(day?.publishes ?? -1);
-    expect(rows.filter((r) => r.kind === 'play')).toHaveLength(day?.plays ?? -1);
-    expect(rows.find((r) => r.status === 'FAILED')).toMatchObject({
+    expect(rows.filter((r) => r.kind === 'play' && !r.refused)).toHaveLength(day?.plays ?? -1);
+    expect(rows.find((r) => r.status === 'FAILED' && !r.refused)).toMatchObject({
       kind: 'play',
       info: 'Failed by ICE error',
     });
+    // The refused play is there, told apart, with the refusal's reason.
+    expect(rows.filter((r) => r.refused)).toEqual([
+      expect.objectContaining({ kind: 'play', status: 'FAILED' }),
+    ]);
+    expect(rows.find((r) => r.refused)?.refusal).toEqual(expect.any(String));
   });
 
   it("user_sessions lists each token user's sessions: as many users as the day's unique users", async () => {

@@ -4,14 +4,14 @@
 WITH session_rows AS (
   SELECT appKey, COALESCE(generationStartedAt, firstStatusAt) AS startedAt, NULLIF(userId, '') AS userId
   FROM sessions
-  WHERE appKey IS NOT NULL AND COALESCE(generationStartedAt, firstStatusAt) IS NOT NULL
+  WHERE appKey IS NOT NULL AND COALESCE(generationStartedAt, firstStatusAt) IS NOT NULL AND refusedAt IS NULL
 ),
 stream_rows AS (
   SELECT appKey, published, firstStatusAt, liveAt,
     CASE WHEN status IN ('UNPUBLISHED', 'STOPPED', 'FAILED')
       THEN GREATEST(COALESCE(endedAt, firstStatusAt), COALESCE(liveAt, firstStatusAt)) END AS endAt
   FROM streams
-  WHERE appKey IS NOT NULL AND name IS NOT NULL AND firstStatusAt IS NOT NULL
+  WHERE appKey IS NOT NULL AND name IS NOT NULL AND firstStatusAt IS NOT NULL AND refusedAt IS NULL
 ),
 live_spans AS (
   SELECT appKey, published, liveAt, LEAST(endAt, date_trunc('hour', liveAt) + INTERVAL '24' HOUR) AS untilAt

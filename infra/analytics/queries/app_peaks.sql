@@ -7,13 +7,13 @@ WITH presence AS (
     CASE WHEN status IN ('DISCONNECTED', 'FAILED')
       THEN COALESCE(endedAt, generationStartedAt, firstStatusAt) END AS endAt
   FROM sessions
-  WHERE appKey IS NOT NULL AND COALESCE(generationStartedAt, firstStatusAt) IS NOT NULL
+  WHERE appKey IS NOT NULL AND COALESCE(generationStartedAt, firstStatusAt) IS NOT NULL AND refusedAt IS NULL
   UNION ALL
   SELECT appKey, 'p', liveAt,
     CASE WHEN status IN ('UNPUBLISHED', 'STOPPED', 'FAILED')
       THEN GREATEST(COALESCE(endedAt, firstStatusAt), liveAt) END
   FROM streams
-  WHERE appKey IS NOT NULL AND name IS NOT NULL AND firstStatusAt IS NOT NULL AND NOT published AND liveAt IS NOT NULL
+  WHERE appKey IS NOT NULL AND name IS NOT NULL AND firstStatusAt IS NOT NULL AND NOT published AND liveAt IS NOT NULL AND refusedAt IS NULL
 ),
 spans AS (
   SELECT appKey, what, date_trunc('minute', fromAt) AS fromMinute,

@@ -8,7 +8,7 @@ SELECT
   ROUND(AVG(date_diff('millisecond', liveAt, GREATEST(endedAt, liveAt))) / 60000e0, 2) AS averageMinutes,
   ROUND(MAX(date_diff('millisecond', liveAt, GREATEST(endedAt, liveAt))) / 60000e0, 2) AS longestMinutes
 FROM streams
-WHERE published AND appKey IS NOT NULL AND name IS NOT NULL AND liveAt IS NOT NULL AND endedAt IS NOT NULL
+WHERE published AND appKey IS NOT NULL AND name IS NOT NULL AND liveAt IS NOT NULL AND endedAt IS NOT NULL AND refusedAt IS NULL
   AND status IN ('UNPUBLISHED', 'STOPPED', 'FAILED')
 GROUP BY appKey, CAST(CAST(liveAt AS DATE) AS VARCHAR)
 ORDER BY appKey, day

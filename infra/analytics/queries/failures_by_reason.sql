@@ -3,11 +3,11 @@
 WITH failed AS (
   SELECT appKey, COALESCE(generationStartedAt, firstStatusAt) AS startedAt, 'session' AS kind, info
   FROM sessions
-  WHERE status = 'FAILED'
+  WHERE status = 'FAILED' AND refusedAt IS NULL
   UNION ALL
   SELECT appKey, firstStatusAt, CASE WHEN published THEN 'publish' ELSE 'play' END, info
   FROM streams
-  WHERE status = 'FAILED' AND name IS NOT NULL
+  WHERE status = 'FAILED' AND name IS NOT NULL AND refusedAt IS NULL
 )
 SELECT
   appKey,

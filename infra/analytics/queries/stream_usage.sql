@@ -7,7 +7,7 @@ WITH stream_rows AS (
     CASE WHEN status IN ('UNPUBLISHED', 'STOPPED', 'FAILED')
       THEN GREATEST(COALESCE(endedAt, firstStatusAt), COALESCE(liveAt, firstStatusAt)) END AS endAt
   FROM streams
-  WHERE appKey IS NOT NULL AND name IS NOT NULL AND firstStatusAt IS NOT NULL
+  WHERE appKey IS NOT NULL AND name IS NOT NULL AND firstStatusAt IS NOT NULL AND refusedAt IS NULL
 ),
 publishes AS (
   SELECT appKey, name, mediaSessionId, COALESCE(liveAt, firstStatusAt) AS startAt, endAt,

@@ -16,4 +16,5 @@ SELECT
   END AS durationMinutes
 FROM sessions
 WHERE userId IS NOT NULL AND userId <> '' AND COALESCE(generationStartedAt, firstStatusAt) IS NOT NULL
+  AND refusedAt IS NULL
 ORDER BY userId, startedAt
