@@ -2,23 +2,29 @@
  * The traffic simulator (`npm run cli -- simulate`, `infra/simulate/simulator.ts`) against the
  * local runtime with `SIMULATED_CLOCK=allow` and the usage tailer, on tables of its own: the usage
  * per app and simulated day (`usageOfApp`) equals what the simulator says it sent, lost end hooks
- * included once the keep-alive sweep has ended the streams that had keep-alives. And without the
+ * included once the keep-alive sweep has ended the streams that had keep-alives, and SQL over the
+ * export of those days (`app_daily_usage`) answers the same. And without the
  * setting, the simulated-time header changes nothing: a hook is stamped on arrival.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SIMULATED_TIME_HEADER } from '../../infra/local/simulated-clock.ts';
 import type { AppDaySent, SimulationSummary } from '../../infra/simulate/simulator.ts';
 import { connectBody, sendHook } from '../../infra/simulate/wcs-hooks.ts';
 import type { UsagePeriod } from '../../shared/state/usage.ts';
+import { cli } from '../support/cli.ts';
 import { eventually } from '../support/eventually.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { useOwnTables } from '../support/own-tables.ts';
 
 let server: RunningHookServer;
+let prefix: string;
 
 beforeAll(async () => {
   // The usage tailer reads every table of its prefix: only this file's.
-  await useOwnTables('simulator');
+  prefix = await useOwnTables('simulator');
   // Budgets no loaded machine misses: every hook is decided or written, none answered by its fail
   // mode or spilled (the simulator counts those apart, and this runtime replays no spill).
   const budget = '30000';
@@ -113,7 +119,58 @@ describe('the traffic simulator', () => {
       );
     const got = await eventually(readAll, (all) => JSON.stringify(all) === JSON.stringify(wanted));
     expect(got).toEqual(wanted);
-  }, 120_000);
+
+    // And SQL over the export of these days answers the same (the analyst's third way to ask).
+    const work = mkdtempSync(join(tmpdir(), 'simulator-sql-'));
+    try {
+      const exportDir = join(work, 'export');
+      expect((await cli(['export', '--to', exportDir], { TABLE_PREFIX: prefix })).status).toBe(0);
+      const answer = await cli(['sql', '--saved', 'app_daily_usage', '--from', exportDir]);
+      expect(answer.status).toBe(0);
+      const rows = JSON.parse(answer.stdout) as Record<string, unknown>[];
+      const bySql = wanted.map(({ day, appKey }) => {
+        const row = rows.find((r) => r.appKey === appKey && r.day === day);
+        return {
+          day,
+          appKey,
+          sessions: Number(row?.sessions ?? 0),
+          anonymousSessions: Number(row?.anonymousSessions ?? 0),
+          uniqueUsers: Number(row?.uniqueUsers ?? 0),
+          publishes: Number(row?.publishes ?? 0),
+          plays: Number(row?.plays ?? 0),
+          refusals: Number(row?.refusals ?? 0),
+          dataIn: Number(row?.dataIn ?? 0),
+          publishMinutes: Number(row?.publishMinutes ?? 0),
+          viewerMinutes: Number(row?.viewerMinutes ?? 0),
+        };
+      });
+      // Minutes are rounded to the hundredth apart in each.
+      const close = (sql: number, kept: number) => (Math.abs(sql - kept) <= 0.011 ? kept : sql);
+      expect(
+        bySql.map((row, i) => ({
+          ...row,
+          publishMinutes: close(row.publishMinutes, got[i]?.usage.publishMinutes ?? Number.NaN),
+          viewerMinutes: close(row.viewerMinutes, got[i]?.usage.viewerMinutes ?? Number.NaN),
+        })),
+      ).toEqual(
+        got.map(({ day, appKey, usage }) => ({
+          day,
+          appKey,
+          sessions: usage.sessions,
+          anonymousSessions: usage.anonymousSessions,
+          uniqueUsers: usage.uniqueUsers,
+          publishes: usage.publishes,
+          plays: usage.plays,
+          refusals: usage.refusals,
+          dataIn: usage.dataIn,
+          publishMinutes: usage.publishMinutes,
+          viewerMinutes: usage.viewerMinutes,
+        })),
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
 
 describe('the simulated clock', () => {
