@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -48,7 +48,9 @@ describe('synthesis as `cdk deploy` runs it', () => {
 });
 
 describe('configuration', () => {
-  it('takes throttling, log level and retention from context', () => {
+  // One app for the settings that do not touch one another: each build of the stack takes seconds.
+  let configured: Template;
+  beforeAll(() => {
     const { stack } = buildApp({
       context: {
         ...NO_BUNDLING,
@@ -56,28 +58,27 @@ describe('configuration', () => {
         throttleBurstLimit: 80,
         logLevel: 'DEBUG',
         dataRetentionDays: 7,
+        defaultAppPolicy: 'closed',
+        decisionBudgetMs: 700,
+        decisionFailModes: { connect: 'open' },
+        refusalAlarmPerMinute: 5,
+        alarmEmail: 'ops@example.com',
       },
     });
-    const template = Template.fromStack(stack);
+    configured = Template.fromStack(stack);
+  }, 300_000);
 
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+  it('takes throttling, log level and retention from context', () => {
+    configured.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 },
     });
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    configured.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: { POWERTOOLS_LOG_LEVEL: 'DEBUG', RETENTION_DAYS: '7' } },
     });
   });
 
   it('passes admission settings to the functions', () => {
-    const { stack } = buildApp({
-      context: {
-        ...NO_BUNDLING,
-        defaultAppPolicy: 'closed',
-        decisionBudgetMs: 700,
-        decisionFailModes: { connect: 'open' },
-      },
-    });
-    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+    configured.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
           DEFAULT_APP_POLICY: 'closed',
@@ -89,17 +90,22 @@ describe('configuration', () => {
   });
 
   it('passes the refusal alarm threshold to the realtime stream consumer', () => {
-    const { stack } = buildApp({ context: { ...NO_BUNDLING, refusalAlarmPerMinute: 5 } });
-    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+    configured.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^wcs-hooks realtime-streams: '),
       Environment: { Variables: { REFUSAL_ALARM_PER_MINUTE: '5' } },
     });
   });
 
   it('outputs every table name, for the CLI', () => {
-    const { stack } = buildApp({ context: NO_BUNDLING });
-    const outputs = Template.fromStack(stack).toJSON().Outputs;
+    const outputs = configured.toJSON().Outputs;
     for (const table of Object.keys(TABLES)) expect(outputs[`${table}Table`]).toBeDefined();
+  });
+
+  it('subscribes the alarm e-mail when one is given', () => {
+    configured.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
   });
 
   it('can turn hook signatures off, leaving no hook secret', () => {
@@ -117,14 +123,6 @@ describe('configuration', () => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, throttleRateLimit: 'lots' } })).toThrow(
       /throttleRateLimit/,
     );
-  });
-
-  it('subscribes the alarm e-mail when one is given', () => {
-    const { stack } = buildApp({ context: { ...NO_BUNDLING, alarmEmail: 'ops@example.com' } });
-    Template.fromStack(stack).hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'email',
-      Endpoint: 'ops@example.com',
-    });
   });
 });
 
