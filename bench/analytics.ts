@@ -11,7 +11,10 @@
  * hook-written item with its ids (every UUID) replaced by fresh ones and its times moved by up to
  * `JITTER_MS` within their UTC day: its attributes, their names and their DynamoDB types are those
  * the hooks wrote, by construction, and the day keeps the simulator's shape (hourly weights, plays
- * per viewer, data messages, refusals, lost ends). Only the tables the export reads are filled.
+ * per viewer, data messages, refusals, lost ends). Only the tables the export reads are filled, in
+ * the bench's DynamoDB Local in memory (one on disk copied about 240 items/s where this one copied
+ * 1,350, on 2026-12-07: the full day would take hours); a million viewers make about 3.5 million
+ * items, a few GiB of the machine's memory.
  *
  * Measured: the copy (items/s); the export (rows/s, Parquet bytes, the CLI process's peak RSS); each
  * saved query (median time, rows) against a baseline interleaved with it: a scan of every column of
@@ -52,7 +55,11 @@ const STREAMS = Number(process.env.ANALYTICS_STREAMS ?? 10_000);
 const SAMPLE_VIEWERS = Math.min(VIEWERS, Number(process.env.ANALYTICS_SAMPLE_VIEWERS ?? 1_000));
 /** Rounds of each saved query and its baseline, interleaved. */
 const ROUNDS = Number(process.env.ANALYTICS_ROUNDS ?? 3);
-const DAY = '2026-11-02';
+/**
+ * Yesterday (UTC): the items' `expiresAt` is their time plus the retention, and DynamoDB Local
+ * deletes expired items (TTL) as DynamoDB does, so an older day would lose some while it runs.
+ */
+const DAY = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 /** How far a copied session's times move (each copy, at random, within its UTC day). */
 const JITTER_MS = 30 * 60_000;
 /** BatchWriteItem requests in flight. */
@@ -66,6 +73,8 @@ type Item = Record<string, AttributeValue>;
 interface Sample {
   readonly bySession: Map<string, { table: string; item: Item }[]>;
   readonly items: number;
+  /** Items of each view. */
+  readonly perView: Record<string, number>;
 }
 
 /** Every string of `value` (however deep) through `rewrite`; other types as they are. */
@@ -89,10 +98,18 @@ function timesOf(item: Item): number[] {
   return times;
 }
 
+/**
+ * Publishes the simulator adds to every day whatever `streams` is (the live app's main stream and
+ * the class app's lecture, its two moments that refuse for sure): the sample is sent with that many
+ * fewer, so the day has `ANALYTICS_STREAMS`.
+ */
+const SIMULATOR_DAILY_PUBLISHES = 2;
+
 /** How many of the day's viewers and publishes the sample is sent with, and the copies made of it. */
 export function analyticsScale() {
   const copies = Math.max(1, Math.round(VIEWERS / SAMPLE_VIEWERS));
-  return { copies, sampleViewers: SAMPLE_VIEWERS, sampleStreams: Math.max(1, Math.round(STREAMS / copies)) };
+  const sampleStreams = Math.max(0, Math.round(STREAMS / copies) - SIMULATOR_DAILY_PUBLISHES);
+  return { copies, sampleViewers: SAMPLE_VIEWERS, sampleStreams };
 }
 
 /** The sample day through the real hook endpoints of `npm start` on `endpoint`. */
@@ -142,7 +159,9 @@ async function sendSample(endpoint: string): Promise<{ hooks: number; seconds: n
 async function readSample(client: DynamoDBClient): Promise<Sample> {
   const bySession: Sample['bySession'] = new Map();
   let items = 0;
+  const perView: Record<string, number> = {};
   for (const view of VIEWS) {
+    perView[view.name] = 0;
     const table = localTableName(PREFIX, view.table);
     for await (const page of paginateScan({ client }, { TableName: table }))
       for (const item of page.Items ?? []) {
@@ -152,9 +171,10 @@ async function readSample(client: DynamoDBClient): Promise<Sample> {
         bySession.set(sessionId, group);
         group.push({ table, item });
         items++;
+        perView[view.name] = (perView[view.name] ?? 0) + 1;
       }
   }
-  return { bySession, items };
+  return { bySession, items, perView };
 }
 
 /**
@@ -193,6 +213,10 @@ function* copiesOf(
         // The byDay index's shard is a hash of the stream's id: made again by its owner for the new id.
         if (copy.historyDay?.S && copy.mediaSessionId?.S)
           copy.historyDay = { S: historyDayOf(copy.historyDay.S.slice(0, 10), copy.mediaSessionId.S) };
+        // A refusal's sort key is its time and the hook's digest (`refusalCounter`), not a UUID: made
+        // unique as the owner makes it without a digest, or an unmoved copy would overwrite it.
+        if (copy.refusedAt?.S && copy.window?.S)
+          copy.window = { S: `${copy.refusedAt.S}#${randomUUID().slice(0, 16)}` };
         yield { table, item: copy };
       }
     }
@@ -362,8 +386,8 @@ export async function analyticsBench(endpoint: string): Promise<void> {
       ],
     ],
     [
-      `Rows per view: ${VIEWS.map((v) => `${v.name} ${rowsOfView[v.name]}`).join(', ')}.`,
-      `The day is a sample of ${sampleViewers} viewers and ${sampleStreams} publishes (and the simulator's two daily refusing moments) sent through the hook endpoints by the traffic simulator, then copied with fresh ids and times moved up to ${JITTER_MS / 60_000} min in their day: the items are the hooks' own, not a model of them. The hooks' own cost is the throughput benchmark's, not measured here. The export reads every item with a paged Scan of DynamoDB Local, which bounds its rate.`,
+      `Rows per view (and the sample's items × ${copies}, what the export must find): ${VIEWS.map((v) => `${v.name} ${rowsOfView[v.name]} (${(sample.perView[v.name] ?? 0) * copies})`).join(', ')}.`,
+      `The day is a sample of ${sampleViewers} viewers and ${sampleStreams + SIMULATOR_DAILY_PUBLISHES} publishes (the simulator's two daily refusing moments among them) sent through the hook endpoints by the traffic simulator, and ${copies - 1} copies of it with fresh ids and times moved up to ${JITTER_MS / 60_000} min in their day: the items are the hooks' own, not a model of them. The hooks' own cost is the throughput benchmark's, not measured here. The export reads every item with a paged Scan of DynamoDB Local, which bounds its rate.`,
     ],
   );
 
