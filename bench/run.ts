@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { analyticsBench } from './analytics.ts';
 import { coldStart } from './cold-start.ts';
 import { cpuPerHook } from './cpu.ts';
 import { fanOut } from './fan-out.ts';
@@ -33,7 +34,7 @@ import { writeCost } from './write-cost.ts';
 
 /**
  * Each benchmark, in the order they run, each in a process of its own (with its own DynamoDB Local
- * for those that call the domain in-process: write cost, fan-outs, reconciliation).
+ * for those that call the domain in-process: write cost, fan-outs, reconciliation, analytics).
  */
 const inProcess = (task: (endpoint: string) => Promise<unknown>) => async () =>
   task(await startDynamoDbForProcess());
@@ -48,6 +49,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   'realtime-fan-out': inProcess(realtimeFanOut),
   reconcile: inProcess(reconcileBench),
   recovery,
+  analytics: inProcess(analyticsBench),
 };
 
 async function main() {

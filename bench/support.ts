@@ -179,12 +179,12 @@ export async function withServer<T>(
 
 /**
  * The local runtime, as an operator runs it (`npm start`), on `endpoint`: with the realtime API
- * (`API_TOKEN` set) unless `realtime` is false.
+ * (`API_TOKEN` set) unless `realtime` is false, with `env` added to its environment.
  */
 export const withRuntime = <T>(
   endpoint: string,
   task: (base: string, pid: number) => Promise<T>,
-  { realtime = true }: { realtime?: boolean } = {},
+  { realtime = true, env = {} }: { realtime?: boolean; env?: Record<string, string> } = {},
 ) =>
   withServer(
     'infra/local/main.ts',
@@ -196,6 +196,7 @@ export const withRuntime = <T>(
       SPILL_DIR: join(work, 'spill'),
       // With the realtime API, which tails the tables' streams while a client is connected.
       ...(realtime && { API_TOKEN: 'bench' }),
+      ...env,
     },
     (line) => line.includes('[wcs-hooks] ready'),
     task,
