@@ -16,7 +16,7 @@ import { UNKNOWN_STATUSES_KEPT } from '../../shared/state/lifecycle.ts';
 import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
-import { getItem, queryBy } from '../support/tables.ts';
+import { expectOnlyRefused, getItem, queryBy } from '../support/tables.ts';
 import { HS256_SECRET } from '../support/tokens.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
@@ -131,7 +131,7 @@ describe('a client JSON too large to keep with the rest of an item', () => {
 });
 
 describe('a token whose user id is too long for an index key', () => {
-  it('is refused with 403 and a reason, and no session is recorded', async () => {
+  it('is refused with 403 and a reason, and no session is recorded (only the refusal, without the user id)', async () => {
     const app = `limits-token-${randomUUID().slice(0, 6)}`;
     await putAppPolicy(app, { admission: 'token', hs256Secret: HS256_SECRET });
     const node = new FakeWcs({ appUrl: server.appUrl, appKey: app });
@@ -142,7 +142,8 @@ describe('a token whose user id is too long for an index key', () => {
 
     expect(reply.status).toBe(403);
     expect(reply.json?.message).toMatch(/subject \(sub\) is longer than 256 bytes/);
-    expect(await getItem('sessions', { sessionId: session.sessionId })).toBeUndefined();
+    await expectOnlyRefused('sessions', { sessionId: session.sessionId }, /longer than 256 bytes/);
+    expect(await getItem('sessions', { sessionId: session.sessionId })).not.toHaveProperty('userId');
   });
 });
 

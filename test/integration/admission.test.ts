@@ -11,7 +11,7 @@ import { putAppPolicy } from '../../shared/state/apps.ts';
 import { streamKey } from '../../shared/state/streams.ts';
 import { FakeWcs, type WcsSession } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
-import { getItem } from '../support/tables.ts';
+import { expectOnlyRefused, getItem } from '../support/tables.ts';
 import { HS256_SECRET, type JwksServer, startJwksServer } from '../support/tokens.ts';
 
 let server: RunningHookServer;
@@ -114,23 +114,6 @@ describe('connect to a token app', () => {
     expect(forged.json.message).toMatch(/algorithm not accepted/);
   });
 });
-
-/**
- * What a refused attempt leaves on its item: the refusal's mark (`refusedAt`, `refusal`), no status
- * (docs/data-model.md, "Refused attempts"), so WCS's FAILED after it is counted as a refusal's.
- */
-async function expectOnlyRefused(
-  table: 'sessions' | 'streams',
-  key: Record<string, string>,
-  reason: string | RegExp,
-): Promise<void> {
-  const item = await getItem(table, key);
-  expect(item).toMatchObject({
-    refusedAt: expect.any(String),
-    refusal: expect.stringMatching(reason),
-  });
-  expect(item).not.toHaveProperty('status');
-}
 
 describe('an open app, and an app without a policy', () => {
   it('admits a client without a token, as EchoApp does', async () => {

@@ -1,5 +1,6 @@
 /** Reads what the tables hold, to assert on state rather than on answers alone. */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { expect } from '@jest/globals';
 import type { TableName } from '../../shared/kernel/registry.ts';
 import { dynamo, tableNameOf } from '../../shared/store/dynamo.ts';
 
@@ -34,4 +35,21 @@ export async function queryBy(
 /** The statuses in an item's history, in the order they were recorded. */
 export function historyOf(item: Record<string, unknown> | undefined): string[] {
   return ((item?.statusHistory as { status: string }[] | undefined) ?? []).map((e) => e.status);
+}
+
+/**
+ * What a refused attempt leaves on its item: the refusal's mark (`refusedAt`, `refusal`), no status
+ * (docs/data-model.md, "Refused attempts"), so WCS's FAILED after it is counted as a refusal's.
+ */
+export async function expectOnlyRefused(
+  table: 'sessions' | 'streams',
+  key: Record<string, string>,
+  reason: string | RegExp,
+): Promise<void> {
+  const item = await getItem(table, key);
+  expect(item).toMatchObject({
+    refusedAt: expect.any(String),
+    refusal: expect.stringMatching(reason),
+  });
+  expect(item).not.toHaveProperty('status');
 }
