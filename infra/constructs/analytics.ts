@@ -26,7 +26,7 @@ import {
 import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
@@ -56,7 +56,7 @@ import {
   VIEWS,
   viewColumnsOf,
 } from '../analytics/views.ts';
-import { deadLetterQueue } from './queues.ts';
+import { scheduleRunner } from './schedule-runner.ts';
 
 /** The tables the views read. */
 export type AnalyticsTables = Readonly<Record<AnalyticsView['table'], TableV2>>;
@@ -259,16 +259,9 @@ export class AnalyticsStack extends NestedStack {
       tableArn,
     });
 
-    this.scheduleDeadLetterQueue = deadLetterQueue(
-      this,
-      'ScheduleDeadLetters',
-      'of the analytics export schedule: runs it could not start',
-    );
-    const role = new Role(this, 'ScheduleRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    });
+    const runner = scheduleRunner(this, 'of the analytics export schedule: runs it could not start');
+    this.scheduleDeadLetterQueue = runner.deadLetterQueue;
+    const { role } = runner;
     new Schedule(this, 'Schedule', {
       description: 'wcs-hooks: export the tables for SQL (docs/analytics.md)',
       schedule: ScheduleExpression.cron({ minute: '15', hour: '0' }),

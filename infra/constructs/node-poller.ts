@@ -1,5 +1,4 @@
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -8,7 +7,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type DeclaredResources, HookFunction } from './hook-function.ts';
 import { type NodeNetwork, placeNodeCaller } from './node-network.ts';
-import { deadLetterQueue } from './queues.ts';
+import { scheduleRunner } from './schedule-runner.ts';
 
 export interface NodePollerProps {
   /** The tables the poller declares in the registry. */
@@ -46,17 +45,10 @@ export class NodePoller extends Construct {
     });
     this.function.bindSecret(props.wcsRestCredentials, 'WCS_REST_CREDENTIALS_ARN');
     placeNodeCaller(this.function, props.network);
-    this.deadLetterQueue = deadLetterQueue(
-      this,
-      'ScheduleDeadLetters',
-      'of the node poller schedule: runs it could not invoke',
-    );
     // The schedule's own role, in this construct: it may invoke the poller and park a missed run.
-    const role = new Role(this, 'ScheduleRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-    });
+    const runner = scheduleRunner(this, 'of the node poller schedule: runs it could not invoke');
+    this.deadLetterQueue = runner.deadLetterQueue;
+    const { role } = runner;
     new Schedule(this, 'Schedule', {
       description: 'wcs-hooks: poll the WCS nodes (status, stream metrics, threshold alarms)',
       schedule: ScheduleExpression.rate(Duration.minutes(props.intervalMinutes)),
