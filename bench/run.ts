@@ -16,6 +16,7 @@ import { coldStart } from './cold-start.ts';
 import { cpuPerHook } from './cpu.ts';
 import { fanOut } from './fan-out.ts';
 import { idle } from './idle.ts';
+import { importParts } from './import-parts.ts';
 import { realtimeFanOut } from './realtime-fan-out.ts';
 import { reconcileBench } from './reconcile.ts';
 import { recovery } from './recovery.ts';
@@ -40,6 +41,7 @@ const inProcess = (task: (endpoint: string) => Promise<unknown>) => async () =>
   task(await startDynamoDbForProcess());
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   'cold-start': coldStart,
+  'import-parts': importParts,
   cpu: cpuPerHook,
   throughput,
   soak: soakRun,
