@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import {
   connectBody,
   ctx,
@@ -20,6 +21,7 @@ function rssMiB(pid: number): number {
 
 async function soak(base: string, pid: number) {
   progress(`soak: ${SOAK_SECONDS} s of mixed hooks from 40 simulated WCS sessions...`);
+  const loadBefore = loadavg()[0] ?? 0;
   const deadline = Date.now() + SOAK_SECONDS * 1000;
   const samples: { t: number; rss: number }[] = [];
   const started = Date.now();
@@ -67,6 +69,7 @@ async function soak(base: string, pid: number) {
     }
   };
   await Promise.all(Array.from({ length: 40 }, client));
+  const loadAfter = loadavg()[0] ?? 0;
   const failModeRefusals = () =>
     [...kinds]
       .filter(([kind]) => / 403 Forbidden: (admission unavailable|session failed)/.test(kind))
@@ -102,7 +105,14 @@ async function soak(base: string, pid: number) {
       ],
     ],
     [
-      `Memory is flat when the last third's mean RSS is within 10 % of the middle third's (the first third is warm-up): ${Math.abs(growth) <= 10 ? 'flat' : 'NOT flat'}. Errors: ${errors === 0 ? 'none' : `${errors}: ${[...kinds].map(([kind, n]) => `${kind} (${n})`).join('; ')}`}.`,
+      `Load average (1 min) at the start and the end: ${fmt(loadBefore, 2)}, ${fmt(loadAfter, 2)} (on ${availableParallelism()} cores).`,
+      `Memory is flat when the last third's mean RSS is within 10 % of the middle third's (the first third is warm-up): ${Math.abs(growth) <= 10 ? 'flat' : 'NOT flat'}. Mean RSS in each sixth of the run (MiB): ${sixths(
+        samples,
+      )
+        .map((rss) => fmt(rss))
+        .join(
+          ', ',
+        )}. Errors: ${errors === 0 ? 'none' : `${errors}: ${[...kinds].map(([kind, n]) => `${kind} (${n})`).join('; ')}`}.`,
       ...(failModeRefusals() > 0
         ? [
             `Of them, ${failModeRefusals()} are refusals by a hook's fail mode, as designed: "admission unavailable (deadline)" is a decision that missed its budget (\`DECISION_BUDGET_MS\`) because the machine had no CPU left for it, "(breaker)" the decisions refused at once for \`SPILL_BREAKER_MS\` after such a miss, "session failed" the later hooks of a session so refused. Any other error is a defect.`,
@@ -110,6 +120,14 @@ async function soak(base: string, pid: number) {
         : []),
     ],
   );
+}
+
+/** The mean RSS of each sixth of the run: the curve, to tell a plateau from a climb. */
+function sixths(samples: readonly { rss: number }[]): number[] {
+  const size = Math.max(1, Math.floor(samples.length / 6));
+  return Array.from({ length: 6 }, (_, i) => samples.slice(i * size, (i + 1) * size))
+    .filter((part) => part.length > 0)
+    .map((part) => part.reduce((sum, s) => sum + s.rss, 0) / part.length);
 }
 
 /** The soak, on the local runtime and a fresh DynamoDB Local. */
