@@ -22,7 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -36,6 +36,7 @@ import {
 import { AnalyticsEngine } from '../infra/analytics/duckdb.ts';
 import { SAVED_QUERIES } from '../infra/analytics/saved-queries.ts';
 import { VIEWS } from '../infra/analytics/views.ts';
+import { freePort, startDynamoDbLocalWithTables } from '../infra/local/dynamodb-local.ts';
 import { localTableName } from '../infra/local/tables.ts';
 import {
   configureInProcess,
@@ -44,6 +45,7 @@ import {
   PREFIX,
   progress,
   root,
+  stopDynamoDbForProcess,
   table,
   withRuntime,
   work,
@@ -53,6 +55,15 @@ const VIEWERS = Number(process.env.ANALYTICS_VIEWERS ?? 1_000_000);
 const STREAMS = Number(process.env.ANALYTICS_STREAMS ?? 10_000);
 /** Viewers of the day sent through the hooks; the rest are copies of it. */
 const SAMPLE_VIEWERS = Math.min(VIEWERS, Number(process.env.ANALYTICS_SAMPLE_VIEWERS ?? 1_000));
+/**
+ * Most items the bench's DynamoDB Local holds at once. In memory it takes about 6.3 KB an item (9.8
+ * GB of resident memory at 1.56 million items, measured on 2026-12-07: the item, its index entries
+ * and its stream record): the default day's 3.8 million items would need about 24 GB, this machine's
+ * whole memory. So the day is written and exported in parts of at most this many items, each in a
+ * fresh DynamoDB Local (the last one stopped first), and the parts' Parquet files are put side by side in one export (`<view>/part-N`,
+ * the layout the export writes and DuckDB reads); the queries then run over the whole day.
+ */
+const PART_ITEMS = Number(process.env.ANALYTICS_PART_ITEMS ?? 1_000_000);
 /** Rounds of each saved query and its baseline, interleaved. */
 const ROUNDS = Number(process.env.ANALYTICS_ROUNDS ?? 3);
 /**
@@ -178,17 +189,18 @@ async function readSample(client: DynamoDBClient): Promise<Sample> {
 }
 
 /**
- * Copy `n` of every session of the sample: fresh ids (one new id per sample id in a copy, so a
+ * Copies `from` to `to` (exclusive; copy 0 is the sample itself) of every session of the sample: fresh ids (one new id per sample id in a copy, so a
  * session's items still name each other), times moved by one offset per session, kept when every
  * time of the session stays in its UTC day (else not moved).
  */
 function* copiesOf(
   sample: Sample,
-  copies: number,
+  from: number,
+  to: number,
   random: () => number,
   historyDayOf: (at: string, mediaSessionId: string) => string,
 ): Generator<{ table: string; item: Item }> {
-  for (let n = 1; n < copies; n++) {
+  for (let n = Math.max(1, from); n < to; n++) {
     const ids = new Map<string, string>();
     const freshId = (id: string) => {
       let fresh = ids.get(id);
@@ -338,7 +350,11 @@ export async function analyticsBench(endpoint: string): Promise<void> {
   const sent = await sendSample(endpoint);
   const sample = await readSample(client);
   const total = sample.items * (copies - 1);
-  progress(`analytics: ${sample.items} items in the sample; ${copies - 1} copies of it (${total} items)`);
+  const copiesPerPart = Math.max(1, Math.floor(PART_ITEMS / sample.items));
+  const parts = Math.ceil(copies / copiesPerPart);
+  progress(
+    `analytics: ${sample.items} items in the sample; ${copies - 1} copies of it (${total} items), written and exported in ${parts} part(s) of up to ${copiesPerPart} copies (ANALYTICS_PART_ITEMS ${PART_ITEMS})`,
+  );
   let seed = 7;
   const random = () => {
     seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
@@ -346,11 +362,51 @@ export async function analyticsBench(endpoint: string): Promise<void> {
   };
   // The streams table's owner, imported once this process points at `endpoint`.
   const { historyDayOf } = await import('#shared/state/streams.ts');
-  const copy = await timed(() => writeAll(client, copiesOf(sample, copies, random, historyDayOf), total));
-
   const to = join(work, 'analytics-export');
-  progress('analytics: export...');
-  const exported = await runExport(endpoint, to);
+  const exported = { seconds: 0, peakRssMiB: 0 };
+  const copy = { seconds: 0, value: 0 };
+  const localClient = (at: string) =>
+    new DynamoDBClient({
+      endpoint: at,
+      region: 'local',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+  let partDynamo: { endpoint: string; stop: () => Promise<void> } | undefined;
+  let partEndpoint = endpoint;
+  let partClient = client;
+  for (let part = 0; part < parts; part++) {
+    const from = part * copiesPerPart;
+    const until = Math.min(copies, from + copiesPerPart);
+    if (part > 0) {
+      // Each later part in a fresh DynamoDB Local with the tables as `npm start` makes them (the
+      // last one stopped first, its memory given back). Dropping and making the tables again in the
+      // same DynamoDB Local was tried: its writes then went 40 items/s, not 850.
+      partClient.destroy();
+      if (partDynamo) await partDynamo.stop();
+      else await stopDynamoDbForProcess();
+      partDynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: PREFIX });
+      partEndpoint = partDynamo.endpoint;
+      partClient = localClient(partEndpoint);
+    }
+    const items = sample.items * (until - Math.max(1, from));
+    progress(`analytics: part ${part + 1} of ${parts}: copies ${Math.max(1, from)} to ${until - 1}`);
+    const written = await timed(() =>
+      writeAll(partClient, copiesOf(sample, from, until, random, historyDayOf), items),
+    );
+    copy.seconds += written.seconds;
+    copy.value += written.value;
+    progress(`analytics: part ${part + 1} of ${parts}: export...`);
+    const partDir = join(work, `analytics-export-part-${part}`);
+    const run = await runExport(partEndpoint, partDir);
+    exported.seconds += run.seconds;
+    exported.peakRssMiB = Math.max(exported.peakRssMiB, run.peakRssMiB);
+    for (const view of VIEWS) {
+      mkdirSync(join(to, view.name), { recursive: true });
+      renameSync(join(partDir, view.name, 'part-0.parquet'), join(to, view.name, `part-${part}.parquet`));
+    }
+  }
+  partClient.destroy();
+  await partDynamo?.stop();
   const engine = await AnalyticsEngine.overExport(to);
   const rowsOfView: Record<string, number> = {};
   for (const view of VIEWS)
@@ -375,19 +431,24 @@ export async function analyticsBench(endpoint: string): Promise<void> {
         total,
         fmt(copy.seconds),
         fmt(total / copy.seconds, 0),
-        `${copies - 1} copies of ${sample.items} items`,
+        `${copies - 1} copies of ${sample.items} items${parts > 1 ? `, in ${parts} parts` : ''}`,
       ],
       [
         'export (npm run cli -- export)',
         rows,
         fmt(exported.seconds),
         fmt(rows / exported.seconds, 0),
-        `${fmt(parquetBytes / 2 ** 20)} MiB Parquet, peak RSS ${fmt(exported.peakRssMiB, 0)} MiB`,
+        `${fmt(parquetBytes / 2 ** 20)} MiB Parquet, peak RSS ${fmt(exported.peakRssMiB, 0)} MiB${parts > 1 ? `; ${parts} exports of a part each, their seconds added` : ''}`,
       ],
     ],
     [
       `Rows per view (and the sample's items × ${copies}, what the export must find): ${VIEWS.map((v) => `${v.name} ${rowsOfView[v.name]} (${(sample.perView[v.name] ?? 0) * copies})`).join(', ')}.`,
       `The day is a sample of ${sampleViewers} viewers and ${sampleStreams + SIMULATOR_DAILY_PUBLISHES} publishes (the simulator's two daily refusing moments among them) sent through the hook endpoints by the traffic simulator, and ${copies - 1} copies of it with fresh ids and times moved up to ${JITTER_MS / 60_000} min in their day: the items are the hooks' own, not a model of them. The hooks' own cost is the throughput benchmark's, not measured here. The export reads every item with a paged Scan of DynamoDB Local, which bounds its rate.`,
+      ...(parts > 1
+        ? [
+            `Written and exported in ${parts} parts of at most ${PART_ITEMS.toLocaleString('en')} items (ANALYTICS_PART_ITEMS), each in a DynamoDB Local of its own (the last one stopped first): DynamoDB Local in memory holds about 6.3 KB an item (9.8 GB resident at 1.56 million items, measured), so the whole day at once would need about ${fmt((sample.items * copies * 6.3) / 2 ** 20, 0)} GB. Each part's export is \`npm run cli -- export\` as an analyst runs it; the parts' Parquet files are put side by side (\`<view>/part-N.parquet\`, the layout an export writes), and every query below runs over the whole day.`,
+          ]
+        : []),
     ],
   );
 
