@@ -101,14 +101,17 @@ export type HookHandlers = Readonly<
  * declare fails with AccessDeniedException, as IAM refuses it in AWS.
  */
 export async function loadHookHandlers(): Promise<HookHandlers> {
+  const { metrics } = await import('#shared/kernel/metrics.ts');
   const entries = await Promise.all(
     (Object.keys(FUNCTIONS) as (HandlerName | ServiceFunctionName)[]).map(async (name) => {
       const module = (await import(`../../functions/${name}.ts`)) as {
         handler: (event: never, context: never) => Promise<unknown>;
       };
       const grants = grantsOf(FUNCTIONS[name]);
+      // Several invocations run at once in this one process, where Lambda runs one per environment:
+      // each keeps its metrics (and their dimensions) to itself.
       const handler = (event: never, context: never) =>
-        runAsFunction(name, grants, () => module.handler(event, context));
+        metrics.withOwnMetrics(() => runAsFunction(name, grants, () => module.handler(event, context)));
       return [name, handler] as const;
     }),
   );
@@ -326,6 +329,7 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
     const { DrainProgress, drainLocalSpill } = await import('#shared/http/spill.ts');
     const { replaySpilled } = await import('#shared/http/replay.ts');
     const { isDependencyFailure } = await import('#shared/kernel/budget.ts');
+    const { metrics } = await import('#shared/kernel/metrics.ts');
     const replayerGrants = grantsOf(FUNCTIONS['spill-replayer']);
     const progress = new DrainProgress();
     const reporter = reportDrainProgress(dir, progress);
@@ -334,8 +338,11 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
         let found = false;
         try {
           // The drain is the spill replayer function's work in AWS: with its grants.
-          const { replayed, deadLettered } = await runAsFunction('spill-replayer', replayerGrants, () =>
-            drainLocalSpill(dir, replaySpilled, isDependencyFailure, { signal: stopping.signal, progress }),
+          // ... and its metrics apart from the hooks', written at the end of each pass as the function does.
+          const { replayed, deadLettered } = await metrics.withOwnMetrics(() =>
+            runAsFunction('spill-replayer', replayerGrants, () =>
+              drainLocalSpill(dir, replaySpilled, isDependencyFailure, { signal: stopping.signal, progress }),
+            ).finally(() => metrics.publishStoredMetrics()),
           );
           found = replayed + deadLettered > 0;
           if (replayed > 0) logger.info('replayed spilled hooks', { replayed });

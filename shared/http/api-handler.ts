@@ -3,16 +3,14 @@
  * where it applies (logger, body size, JSON, schema, the one error handler), with the API's own
  * authentication in place of the hook signature.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { setting } from '../kernel/config.ts';
 import { type FieldProblem, HookError, ValidationError } from '../kernel/errors.ts';
-import { logger } from '../kernel/logger.ts';
-import { METRIC, metrics } from '../kernel/metrics.ts';
+import { lambdaContext } from '../kernel/logger.ts';
+import { flushMetrics, METRIC, metrics } from '../kernel/metrics.ts';
 import { type ApiAuthMode, apiAuth } from './middleware/api-auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { errorHandler, jsonResponse } from './middleware/error-handler.ts';
@@ -72,15 +70,10 @@ export function apiHandler<Schema extends z.ZodMiniType>(options: {
 }) {
   return (
     middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
-      .use(injectLambdaContext(logger, { resetKeys: true }))
-      .use(logMetrics(metrics))
-      // Dimensions belong to this invocation only (a warm function keeps the emitter between calls).
-      .use({
-        before: ({ event }) => {
-          metrics.clearDimensions();
-          metrics.addDimension('route', event.routeKey);
-        },
-      })
+      .use(lambdaContext())
+      .use(flushMetrics())
+      // The flush at the end of the previous invocation emptied the dimensions.
+      .use({ before: ({ event }) => void metrics.addDimension('route', event.routeKey) })
       .use(apiAuth(options.auth))
       .use(bodyLimit({ limitBytes }))
       .use(jsonBody())

@@ -8,9 +8,7 @@
  * A handler receives the validated body and returns nothing (the body is mirrored, as WCS expects
  * of every method, reference §0 "Mirror rule") or the fields it changes.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
@@ -20,8 +18,8 @@ import { MAX_SPILLABLE_BODY_BYTES, setting } from '../kernel/config.ts';
 import { bodyWithoutCredentials } from '../kernel/credentials.ts';
 import { digestOf } from '../kernel/digest.ts';
 import { DecisionRefusedError, HookError, summaryOf, UnknownRouteError } from '../kernel/errors.ts';
-import { logger } from '../kernel/logger.ts';
-import { countForAlarm, METRIC, metrics } from '../kernel/metrics.ts';
+import { debugLine, lambdaContext, logger } from '../kernel/logger.ts';
+import { countForAlarm, flushMetrics, METRIC, metrics } from '../kernel/metrics.ts';
 import {
   findHook,
   HANDLERS,
@@ -122,8 +120,7 @@ function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayPr
     const method = fixed ?? event.pathParameters?.method ?? event.rawPath?.split('/').pop() ?? '';
     logger.appendKeys({ method });
     if (!findHook(method)) throw new UnknownRouteError(`"${method}" is not a WCS hook method name`);
-    // Dimensions belong to this invocation only (a warm function keeps the emitter between calls).
-    metrics.clearDimensions();
+    // The flush at the end of the previous invocation emptied the dimensions.
     metrics.addDimension('method', method);
     event.pathParameters = { ...event.pathParameters, method };
   };
@@ -133,7 +130,7 @@ function hookMethod(fixed: string | undefined): middy.MiddlewareObj<APIGatewayPr
 const LOG_KEYS = ['nodeId', 'appKey', 'sessionId', 'mediaSessionId'] as const;
 
 /** A line for each answered hook at INFO, or at DEBUG only (`LOG_EACH_HOOK`; the stack's default). */
-const logAnswered = setting('LOG_EACH_HOOK') ? logger.info.bind(logger) : logger.debug.bind(logger);
+const logAnswered = setting('LOG_EACH_HOOK') ? logger.info.bind(logger) : debugLine;
 
 /** Time an event hook has to be written before it is spilled (in AWS the stack sets 100 ms: docs/deploy.md). */
 const eventBudgetMs = setting('EVENT_BUDGET_MS');
@@ -331,8 +328,8 @@ function hookFunction(
   // Likewise, only a hook that keeps what it cannot identify needs the events table.
   const recordEvent = recordsInvalid ? eventRecorder() : undefined;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(lambdaContext())
+    .use(flushMetrics())
     .use(hookMethod(methodServedBy(name)))
     .use(wcsSignature({ secrets: hookSecrets }))
     .use(bodyLimit({ limitBytes }))
@@ -347,9 +344,13 @@ function hookFunction(
       // The JSON middleware replaced the string body with the parsed value: an object, from WCS.
       const parsed: unknown = event.body;
       const mirror = isObject(parsed) ? parsed : {};
+      // One call for the four: each call of Powertools' appendKeys costs as much as the four keys.
+      const keys: Record<string, string> = {};
       for (const key of LOG_KEYS) {
-        if (typeof mirror[key] === 'string') logger.appendKeys({ [key]: mirror[key] });
+        const value = mirror[key];
+        if (typeof value === 'string') keys[key] = value;
       }
+      logger.appendKeys(keys);
       const digest = digestOf(rawBodyOf(event));
       const checked = recordsInvalid ? schema.safeParse(parsed) : undefined;
       const unidentified = checked && !checked.success ? summaryOf(problemsOf(checked.error)) : undefined;
