@@ -37,6 +37,9 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { TABLES } from '#shared/store/tables.ts';
 
+/** How long each DynamoDB request of an export may take, unless `DYNAMODB_REQUEST_TIMEOUT_MS` says. */
+const EXPORT_REQUEST_TIMEOUT_MS = 60_000;
+
 /** Where `sql` reads an export when no `--from` is given. */
 const DEFAULT_EXPORT_DIR = '.data/export';
 
@@ -668,6 +671,11 @@ async function analytics(command: () => Promise<unknown>): Promise<unknown> {
 /** `export --to DIR`: progress lines on stderr, what was written as JSON. */
 async function exportTables(): Promise<unknown> {
   if (!values.to) throw new UsageError('export needs --to DIR (a folder that does not exist, or is empty)');
+  // An export reads whole tables a Scan page at a time, a batch job and not a hook: a page of a big
+  // table can take more than a hook's 2 s (DynamoDB Local scanning a million items did, and the
+  // export failed after the SDK's three tries). So unless told otherwise, each request may take
+  // EXPORT_REQUEST_TIMEOUT_MS. Set before the store is loaded, which reads it once.
+  process.env.DYNAMODB_REQUEST_TIMEOUT_MS ||= String(EXPORT_REQUEST_TIMEOUT_MS);
   const { exportViews } = await import('./analytics/export.ts');
   return exportViews(values.to, (line) => process.stderr.write(`${line}\n`));
 }

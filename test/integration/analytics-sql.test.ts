@@ -19,11 +19,14 @@ import { eventually } from '../support/eventually.ts';
 import { FakeWcs } from '../support/fake-wcs.ts';
 import { type RunningHookServer, startHookServer } from '../support/hook-server.ts';
 import { useOwnTables } from '../support/own-tables.ts';
+import { startSlowProxy } from '../support/slow-proxy.ts';
 import { HS256_SECRET } from '../support/tokens.ts';
 
 let server: RunningHookServer;
 let usage: typeof import('../../shared/state/usage.ts');
 let engine: AnalyticsEngine;
+/** What the first export printed: its views and rows. */
+let exported: { views: { view: string; rows: number }[] };
 const work = mkdtempSync(join(tmpdir(), 'analytics-sql-'));
 const exportDir = join(work, 'export');
 const open = `sql-open-${randomUUID().slice(0, 8)}`;
@@ -162,9 +165,10 @@ beforeAll(async () => {
     () => usage.usageOfStream(open, name, today, today),
     ([p]) => p?.end !== undefined && p.players === 2,
   );
-  const exported = await cli(['export', '--to', exportDir], { TABLE_PREFIX: prefix() });
-  expect(exported.stderr).toContain('export: sessions');
-  expect(exported.status).toBe(0);
+  const first = await cli(['export', '--to', exportDir], { TABLE_PREFIX: prefix() });
+  expect(first.stderr).toContain('export: sessions');
+  expect(first.status).toBe(0);
+  exported = first.json;
   const { AnalyticsEngine } = await import('../../infra/analytics/duckdb.ts');
   engine = await AnalyticsEngine.overExport(exportDir);
 }, 120_000);
@@ -391,6 +395,29 @@ describe('npm run cli -- sql and export, and their bad input', () => {
     ]);
     expect(csv.stdout).toMatch(/^n\r\n\d+\r\n$/);
   });
+
+  it('exports through a DynamoDB slower than a hook may wait (each request past 2 s), as a batch job', async () => {
+    // Each request and answer held 1.2 s each way: every Scan page takes ~2.4 s, more than the
+    // 2 s a hook's request may (DYNAMODB_REQUEST_TIMEOUT_MS). The export waits, and finds every row.
+    const proxy = await startSlowProxy(String(process.env.DYNAMODB_ENDPOINT));
+    try {
+      proxy.delayMs = 1200;
+      const slow = join(work, 'slow');
+      const result = await cli(['export', '--to', slow], {
+        TABLE_PREFIX: prefix(),
+        DYNAMODB_ENDPOINT: proxy.endpoint,
+        // As an analyst's shell has it: unset (the tests' own setting is longer than a hook's 2 s).
+        DYNAMODB_REQUEST_TIMEOUT_MS: '',
+      });
+      expect(result.stderr).not.toContain('TimeoutError');
+      expect(result.status).toBe(0);
+      const rows = (json: { views: { view: string; rows: number }[] }) =>
+        Object.fromEntries(json.views.map((v) => [v.view, v.rows]));
+      expect(rows(result.json)).toEqual(rows(exported));
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
 
   it('refuses an export to a folder that is not empty, writing nothing (exit code 2)', async () => {
     const taken = join(work, 'taken');
