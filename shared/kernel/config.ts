@@ -317,6 +317,14 @@ export const SETTINGS = {
     fallback: 'WcsHooks',
   },
   POWERTOOLS_METRICS_DISABLED: wiring('`true`: no EMF metrics (the local runtime, tests)'),
+  POWERTOOLS_DEV: text(
+    undefined,
+    "`true`: Powertools' development mode, which also turns the EMF metrics off unless `POWERTOOLS_METRICS_DISABLED` says otherwise",
+  ),
+  POWERTOOLS_LOGGER_SAMPLE_RATE: text(
+    undefined,
+    "share of invocations (0 to 1) logged at DEBUG whatever `POWERTOOLS_LOG_LEVEL` says (Powertools' sampling)",
+  ),
 
   // Wiring: set by the CDK stack or `npm start`, not by hand.
   WCS_HOOKS_FUNCTION: wiring(

@@ -10,7 +10,7 @@ import { setting } from './config.ts';
 export const logger = new Logger({ serviceName: setting('POWERTOOLS_SERVICE_NAME') });
 
 /** Powertools samples DEBUG per invocation only when a sample rate is set. */
-const sampled = Number(process.env.POWERTOOLS_LOGGER_SAMPLE_RATE ?? 0) > 0;
+const sampled = Number(setting('POWERTOOLS_LOGGER_SAMPLE_RATE') ?? 0) > 0;
 
 /**
  * Whether a DEBUG line can be written at all: at the level set at start, or by sampling. When not, a

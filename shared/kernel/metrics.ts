@@ -25,7 +25,7 @@ const fresh = (): Stored => ({ dimensions: {}, metrics: new Map() });
  * each metric's name, unit and value, or values when added more than once: the same line, key for
  * key; `test/unit/metrics-emf.test.ts` compares the two). Written by hand because Powertools' own
  * costs a warm hook about 0.15 M instructions a call (its validation, its copies of every store at
- * each step, and a read of `process.env` at each of them: `bench/results.md`, "CPU per hook"); this
+ * each step, and a read of the environment at each of them: `bench/results.md`, "CPU per hook"); this
  * keeps what a hook uses: metrics, dimensions, one flush per invocation (`flushMetrics`), and the
  * alarmed single metrics (`countForAlarm`).
  *
@@ -137,7 +137,7 @@ const disabledSetting = setting('POWERTOOLS_METRICS_DISABLED');
 export const metrics = new EmfMetrics({
   namespace: setting('POWERTOOLS_METRICS_NAMESPACE'),
   serviceName: setting('POWERTOOLS_SERVICE_NAME'),
-  disabled: disabledSetting !== undefined ? truthy(disabledSetting) : truthy(process.env.POWERTOOLS_DEV),
+  disabled: disabledSetting !== undefined ? truthy(disabledSetting) : truthy(setting('POWERTOOLS_DEV')),
 });
 
 /**
