@@ -338,11 +338,13 @@ async function timed<T>(run: () => Promise<T>): Promise<{ seconds: number; value
 
 export async function analyticsBench(endpoint: string): Promise<void> {
   configureInProcess(endpoint);
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-  });
+  const localClient = (at: string) =>
+    new DynamoDBClient({
+      endpoint: at,
+      region: 'local',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+  const client = localClient(endpoint);
   const { copies, sampleStreams, sampleViewers } = analyticsScale();
   progress(
     `analytics: a sample day of ${sampleStreams} publishes and ${sampleViewers} viewers through the hooks`,
@@ -365,12 +367,6 @@ export async function analyticsBench(endpoint: string): Promise<void> {
   const to = join(work, 'analytics-export');
   const exported = { seconds: 0, peakRssMiB: 0 };
   const copy = { seconds: 0, value: 0 };
-  const localClient = (at: string) =>
-    new DynamoDBClient({
-      endpoint: at,
-      region: 'local',
-      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-    });
   let partDynamo: { endpoint: string; stop: () => Promise<void> } | undefined;
   let partEndpoint = endpoint;
   let partClient = client;

@@ -25,10 +25,12 @@ import {
   ctx,
   fmt,
   median,
+  nodeInstructions,
   progress,
   root,
   streamBody,
   table,
+  valgrindAvailable,
   withFreshDynamo,
   work,
 } from './support.ts';
@@ -101,38 +103,9 @@ function hooks(count: number): MeasuredHook[] {
 const renamed = (value: unknown, from: string, to: string): unknown =>
   mapStrings(value, (s) => (s.startsWith(`${from}-`) ? `${to}-${s.slice(from.length + 1)}` : s));
 
-function valgrindAvailable(): boolean {
-  return spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0;
-}
-
 /** Instructions of one process running `bundle` on the first `count` inputs of `inputsFile`. */
-function instructions(
-  env: Record<string, string>,
-  bundle: string,
-  inputsFile: string,
-  count: number,
-): number {
-  const result = spawnSync(
-    'valgrind',
-    [
-      '--tool=cachegrind',
-      '--cache-sim=no',
-      '--cachegrind-out-file=/dev/null',
-      // V8 writes the machine code it runs: valgrind must see every such write.
-      '--smc-check=all-non-file',
-      process.execPath,
-      join(root, 'bench/cpu-driver.mjs'),
-      bundle,
-      inputsFile,
-      String(count),
-    ],
-    { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  const refs = /I\s+refs:\s+([\d,]+)/.exec(result.stderr)?.[1];
-  if (result.status !== 0 || !refs)
-    throw new Error(`valgrind run of ${bundle} failed (${result.status}): ${result.stderr.slice(-2000)}`);
-  return Number(refs.replace(/,/g, ''));
-}
+const instructions = (env: Record<string, string>, bundle: string, inputsFile: string, count: number) =>
+  nodeInstructions([join(root, 'bench/cpu-driver.mjs'), bundle, inputsFile, String(count)], env, bundle);
 
 export async function cpuPerHook() {
   if (!valgrindAvailable()) {

@@ -10,12 +10,21 @@
  * first call. The parts share code with one another and with the reference (the SDK's core serves
  * DynamoDB and Secrets Manager alike), so their differences do not add up to `connect`'s exactly.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportTableNames } from '../infra/local/tables.ts';
 import { bundleBytes, bundleLikeReference } from './cold-start.ts';
-import { fmt, median, PREFIX, progress, root, table, work } from './support.ts';
+import {
+  fmt,
+  median,
+  nodeInstructions,
+  PREFIX,
+  progress,
+  root,
+  table,
+  valgrindAvailable,
+  work,
+} from './support.ts';
 
 /** Each part: what it is, and the module text that imports it beside the reference. */
 const PARTS: { label: string; imports: string }[] = [
@@ -52,30 +61,15 @@ const ROUNDS = Number(process.env.IMPORT_PARTS_ROUNDS ?? 3);
 const specifier = (name: string) => (name.includes('/') && name.endsWith('.ts') ? join(root, name) : name);
 
 /** Instructions of a process that only imports `file`. */
-function importInstructions(file: string, env: Record<string, string>): number {
-  const result = spawnSync(
-    'valgrind',
-    [
-      '--tool=cachegrind',
-      '--cache-sim=no',
-      '--cachegrind-out-file=/dev/null',
-      // V8 writes the machine code it runs: valgrind must see every such write.
-      '--smc-check=all-non-file',
-      process.execPath,
-      '--input-type=module',
-      '-e',
-      `await import(${JSON.stringify(`file://${file}`)});`,
-    ],
-    { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+const importInstructions = (file: string, env: Record<string, string>) =>
+  nodeInstructions(
+    ['--input-type=module', '-e', `await import(${JSON.stringify(`file://${file}`)});`],
+    env,
+    file,
   );
-  const refs = /I\s+refs:\s+([\d,]+)/.exec(result.stderr)?.[1];
-  if (result.status !== 0 || !refs)
-    throw new Error(`valgrind import of ${file} failed (${result.status}): ${result.stderr.slice(-2000)}`);
-  return Number(refs.replace(/,/g, ''));
-}
 
 export async function importParts() {
-  if (spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status !== 0) {
+  if (!valgrindAvailable()) {
     table(
       'Import cost of each eager part (instructions, valgrind)',
       ['part'],

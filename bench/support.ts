@@ -3,7 +3,7 @@
  * for `bench/results.md`), load generation (autocannon), WCS-like hook bodies, and the servers a
  * benchmark runs against, each on a fresh DynamoDB Local of its own.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -245,4 +245,30 @@ export function configureInProcess(endpoint: string): void {
     SPILL_DIR: join(work, 'spill-inproc'),
   });
   exportTableNames(PREFIX);
+}
+
+/** Whether valgrind is installed (the instruction-counting benchmarks are skipped without it). */
+export function valgrindAvailable(): boolean {
+  return spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/** User-space instructions of one Node process run with `args` under valgrind; `what` names it in an error. */
+export function nodeInstructions(args: readonly string[], env: Record<string, string>, what: string): number {
+  const result = spawnSync(
+    'valgrind',
+    [
+      '--tool=cachegrind',
+      '--cache-sim=no',
+      '--cachegrind-out-file=/dev/null',
+      // V8 writes the machine code it runs: valgrind must see every such write.
+      '--smc-check=all-non-file',
+      process.execPath,
+      ...args,
+    ],
+    { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const refs = /I\s+refs:\s+([\d,]+)/.exec(result.stderr)?.[1];
+  if (result.status !== 0 || !refs)
+    throw new Error(`valgrind run of ${what} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  return Number(refs.replace(/,/g, ''));
 }
