@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { concurrentInvokeStore } from '../infra/local/invocations.ts';
 import { analyticsBench } from './analytics.ts';
 import { coldStart } from './cold-start.ts';
 import { cpuPerHook } from './cpu.ts';
@@ -46,7 +47,12 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   throughput,
   soak: soakRun,
   idle,
-  'write-cost': inProcess(writeCost),
+  // The local runtime's handlers, in-process: their invocations run at once, each in its own scope,
+  // set before the first AWS SDK request (`infra/local/invocations.ts`).
+  'write-cost': async () => {
+    await concurrentInvokeStore();
+    return inProcess(writeCost)();
+  },
   'fan-out': inProcess(fanOut),
   'realtime-fan-out': inProcess(realtimeFanOut),
   reconcile: inProcess(reconcileBench),

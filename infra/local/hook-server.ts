@@ -3,6 +3,7 @@
  * registry names for it, exactly as API Gateway routes it in AWS (a dedicated route per handler, the
  * catch-all `POST /hooks/{method}` for the rest).
  */
+import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -29,6 +30,7 @@ import {
 } from '#shared/kernel/registry.ts';
 import { grantsOf, runAsFunction } from '#shared/store/access.ts';
 import { STREAMED_TABLES, streamedTableEnv, TABLES, USAGE_SOURCE_TABLES } from '#shared/store/tables.ts';
+import { concurrentInvokeStore } from './invocations.ts';
 import {
   type LambdaHandler,
   localContext,
@@ -96,22 +98,51 @@ export type HookHandlers = Readonly<
 >;
 
 /**
+ * Runs `work` as one invocation of function `name` in this process, where several run at once and
+ * Lambda runs one per environment: in the runtime's `InvokeStore`, as Lambda Managed Instances run
+ * concurrent invocations (`invocations.ts`: its own log keys and Lambda context), with metrics of
+ * its own (`withOwnMetrics`), and with the function's grants (`shared/store/access.ts`).
+ */
+interface InvocationScope {
+  <T>(name: HandlerName | ServiceFunctionName, requestId: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs a function's initialization (its module's import) in a scope of its own, as the init phase
+   * runs before any invocation: what a module sets in the store at load (Powertools' batch processor
+   * does) is not written outside any invocation, where the store refuses it.
+   */
+  init<T>(work: () => Promise<T>): Promise<T>;
+}
+let scope: Promise<InvocationScope> | undefined;
+function invocationScope(): Promise<InvocationScope> {
+  scope ??= makeInvocationScope();
+  return scope;
+}
+async function makeInvocationScope(): Promise<InvocationScope> {
+  const { InvokeStoreBase } = await import('@aws/lambda-invoke-store');
+  const store = await concurrentInvokeStore();
+  const { metrics } = await import('#shared/kernel/metrics.ts');
+  const invoke = <T>(name: HandlerName | ServiceFunctionName, requestId: string, work: () => Promise<T>) =>
+    store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, () =>
+      metrics.withOwnMetrics(() => runAsFunction(name, grantsOf(FUNCTIONS[name]), work)),
+    );
+  return Object.assign(invoke, { init: <T>(work: () => Promise<T>) => store.run({}, work) });
+}
+
+/**
  * Imports every function in `functions/`, as each Lambda function would at its cold start. Each
- * runs with its own grants (`shared/store/access.ts`): a DynamoDB call its registry entry does not
- * declare fails with AccessDeniedException, as IAM refuses it in AWS.
+ * invocation runs in a scope of its own (`invocationScope`): its own log keys and metrics, and its
+ * function's grants: a DynamoDB call its registry entry does not declare fails with
+ * AccessDeniedException, as IAM refuses it in AWS.
  */
 export async function loadHookHandlers(): Promise<HookHandlers> {
-  const { metrics } = await import('#shared/kernel/metrics.ts');
+  const asInvocation = await invocationScope();
   const entries = await Promise.all(
     (Object.keys(FUNCTIONS) as (HandlerName | ServiceFunctionName)[]).map(async (name) => {
-      const module = (await import(`../../functions/${name}.ts`)) as {
-        handler: (event: never, context: never) => Promise<unknown>;
+      const module = (await asInvocation.init(() => import(`../../functions/${name}.ts`))) as {
+        handler: (event: never, context: Context) => Promise<unknown>;
       };
-      const grants = grantsOf(FUNCTIONS[name]);
-      // Several invocations run at once in this one process, where Lambda runs one per environment:
-      // each keeps its metrics (and their dimensions) to itself.
-      const handler = (event: never, context: never) =>
-        metrics.withOwnMetrics(() => runAsFunction(name, grants, () => module.handler(event, context)));
+      const handler = (event: never, context: Context) =>
+        asInvocation(name, context.awsRequestId, () => module.handler(event, context));
       return [name, handler] as const;
     }),
   );
@@ -330,7 +361,7 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
     const { replaySpilled } = await import('#shared/http/replay.ts');
     const { isDependencyFailure } = await import('#shared/kernel/budget.ts');
     const { metrics } = await import('#shared/kernel/metrics.ts');
-    const replayerGrants = grantsOf(FUNCTIONS['spill-replayer']);
+    const asInvocation = await invocationScope();
     const progress = new DrainProgress();
     const reporter = reportDrainProgress(dir, progress);
     try {
@@ -339,10 +370,11 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
         try {
           // The drain is the spill replayer function's work in AWS: with its grants.
           // ... and its metrics apart from the hooks', written at the end of each pass as the function does.
-          const { replayed, deadLettered } = await metrics.withOwnMetrics(() =>
-            runAsFunction('spill-replayer', replayerGrants, () =>
-              drainLocalSpill(dir, replaySpilled, isDependencyFailure, { signal: stopping.signal, progress }),
-            ).finally(() => metrics.publishStoredMetrics()),
+          const { replayed, deadLettered } = await asInvocation('spill-replayer', randomUUID(), () =>
+            drainLocalSpill(dir, replaySpilled, isDependencyFailure, {
+              signal: stopping.signal,
+              progress,
+            }).finally(() => metrics.publishStoredMetrics()),
           );
           found = replayed + deadLettered > 0;
           if (replayed > 0) logger.info('replayed spilled hooks', { replayed });

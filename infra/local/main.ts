@@ -10,9 +10,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setting } from '#shared/kernel/config.ts';
 import { HOOKS_PATH } from '#shared/kernel/registry.ts';
 import { killAllDynamoDbLocal, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { concurrentInvokeStore } from './invocations.ts';
 import { localLogger } from './local-logger.ts';
 import { ensureTables, exportTableNames } from './tables.ts';
 
+// Before the first AWS SDK request (`invocations.ts`): the hooks run at once, each in its own scope.
+await concurrentInvokeStore();
 const env = process.env;
 const port = setting('PORT');
 const host = setting('HOST');

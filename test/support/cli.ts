@@ -31,7 +31,7 @@ export function cli(args: readonly string[], env: Record<string, string> = {}): 
     execFile(
       process.execPath,
       ['infra/cli.ts', ...args],
-      { cwd: root, env: { ...process.env, TABLE_PREFIX: TEST_TABLE_PREFIX, ...env } },
+      { cwd: root, env: { ...cliEnvironment(), TABLE_PREFIX: TEST_TABLE_PREFIX, ...env } },
       (error, stdout, stderr) =>
         resolve({
           status: error ? Number(error.code ?? 1) : 0,
@@ -41,4 +41,14 @@ export function cli(args: readonly string[], env: Record<string, string> = {}): 
         }),
     );
   });
+}
+
+/**
+ * This process's environment without what the local runtime it may run sets for itself
+ * (`AWS_LAMBDA_MAX_CONCURRENCY`, `infra/local/invocations.ts`): the CLI runs no invocations, and
+ * Powertools' logger, told they run at once, would look for the runtime's store it never makes.
+ */
+function cliEnvironment(): NodeJS.ProcessEnv {
+  const { AWS_LAMBDA_MAX_CONCURRENCY: _runtimeOnly, ...rest } = process.env;
+  return rest;
 }

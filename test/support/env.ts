@@ -22,3 +22,12 @@ process.env.EVENT_BUDGET_MS = '10000';
 // breaker, and decisions answer by their fail mode for a while).
 process.env.DYNAMODB_REQUEST_TIMEOUT_MS = '10000';
 exportTableNames(TEST_TABLE_PREFIX);
+// Jest copies the runner's own globals into each test file's: the runner's `awslambda`, which holds
+// the InvokeStore its global setup's AWS SDK requests made (for one invocation at a time), would be
+// every file's. Each file gets its own, as each process has (`infra/local/invocations.ts`).
+Object.defineProperty(globalThis, 'awslambda', {
+  value: {},
+  writable: true,
+  configurable: true,
+  enumerable: true,
+});

@@ -4,7 +4,12 @@
  * since they read their configuration once, at load, as a Lambda function does.
  */
 import type { AddressInfo } from 'node:net';
+import { concurrentInvokeStore } from '../../infra/local/invocations.ts';
 import { HOOKS_PATH } from '../../shared/kernel/registry.ts';
+
+// At import, before the test file's first AWS SDK request: the local runtime runs its invocations at
+// once, each in its own scope (`infra/local/invocations.ts`).
+await concurrentInvokeStore();
 
 export interface RunningHookServer {
   /** The app REST URL to give WCS, e.g. `http://127.0.0.1:41234/hooks`. */
