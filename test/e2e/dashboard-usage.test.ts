@@ -46,6 +46,9 @@ beforeAll(async () => {
     await wcs.send(stream.published ? 'publishStream' : 'playStream', wcs.streamBody(stream, 'PENDING'));
     await wcs.goLive(stream);
   }
+  // Every stream stays live at least 1.2 s: viewer-minutes are kept to 0.01 minute (0.6 s), so plays
+  // ended at once on a fast machine would read 0.
+  await new Promise((r) => setTimeout(r, 1200));
   for (const stream of [...streams].reverse()) await wcs.end(stream);
   for (const session of sessions) await wcs.disconnect(session);
   const until = Date.now() + 40_000;

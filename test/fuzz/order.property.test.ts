@@ -237,6 +237,10 @@ describe('hooks in any order, with duplicates, copies from another node and find
           // A later connection under the ended session's id: admitted, and a generation of its own
           // that the earlier one's hooks, replayed late (a spill), leave alone.
           const reusedAt = new Date();
+          // The later connection is received strictly after the replays' time: a hook received in the
+          // same millisecond as a generation's start is that generation's (`lifecycle.ts`), so a tie
+          // would make the replays the new generation's, not the earlier one's.
+          while (Date.now() <= reusedAt.getTime()) await new Promise((r) => setTimeout(r, 1));
           const again = [
             await wcs.send('connect', wcs.connectBody(reordered.session)),
             await wcs.send(
