@@ -11,7 +11,8 @@
  *
  * After every reconciliation: nothing a node still has is ended, and no live publisher's name is
  * free. A reused id's new connection is admitted and may act. At the end, with every node answering
- * truthfully, two reconciliations leave exactly what each node has open and live.
+ * truthfully and holding a connection to list (so its 404s are believed), two reconciliations leave
+ * exactly what each node has open and live.
  * `PROPERTY_RUNS` sets the number of runs (default 20).
  */
 import { randomUUID } from 'node:crypto';
@@ -296,10 +297,16 @@ describe('the node edge over a generated cluster', () => {
           }
         }
         await checkInvariants(connections);
-        // Every node answers truthfully again: within two reconciliations, the tables are the nodes.
+        // Every node answers truthfully again, as WCS: within two reconciliations, the tables are the
+        // nodes. A node holding nothing answers 404 to both finders, believed only from a REST API
+        // confirmed to be WCS's (one that answered a list): so each node also holds a connection of
+        // its own (a probe, not among `connections`), as a node in use does. A node that never lists
+        // anything is not believed, by design: ending on a 404 from what may be a proxy is refused.
         for (const n of nodes.keys()) await setMode(n, 'truthful');
+        const probes = nodes.map(({ wcs }) => ({ wcs, session: wcs.newSession() }));
         await pollNow();
         await pollNow();
+        for (const { wcs, session } of probes) wcs.dropSilently(session);
         const { ours, truth } = await compare(connections);
         expect(ours).toEqual(truth);
         await checkInvariants(connections);
