@@ -98,13 +98,14 @@ export type HookHandlers = Readonly<
 >;
 
 /**
- * Runs `work` as one invocation of function `name` in this process, where several run at once and
- * Lambda runs one per environment: in the runtime's `InvokeStore`, as Lambda Managed Instances run
+ * How this process runs the invocations of its functions, where several run at once and Lambda runs
+ * one per environment: each in the runtime's `InvokeStore`, as Lambda Managed Instances run
  * concurrent invocations (`invocations.ts`: its own log keys and Lambda context), with metrics of
- * its own (`withOwnMetrics`), and with the function's grants (`shared/store/access.ts`).
+ * its own (`withOwnMetrics`), and with its function's grants (`shared/store/access.ts`).
  */
 interface InvocationScope {
-  <T>(name: HandlerName | ServiceFunctionName, requestId: string, work: () => Promise<T>): Promise<T>;
+  /** Runs one invocation of function `name` (its grants read once, here). */
+  of(name: HandlerName | ServiceFunctionName): <T>(requestId: string, work: () => Promise<T>) => Promise<T>;
   /**
    * Runs a function's initialization (its module's import) in a scope of its own, as the init phase
    * runs before any invocation: what a module sets in the store at load (Powertools' batch processor
@@ -112,20 +113,25 @@ interface InvocationScope {
    */
   init<T>(work: () => Promise<T>): Promise<T>;
 }
-let scope: Promise<InvocationScope> | undefined;
+let madeScope: Promise<InvocationScope> | undefined;
 function invocationScope(): Promise<InvocationScope> {
-  scope ??= makeInvocationScope();
-  return scope;
+  madeScope ??= makeInvocationScope();
+  return madeScope;
 }
 async function makeInvocationScope(): Promise<InvocationScope> {
   const { InvokeStoreBase } = await import('@aws/lambda-invoke-store');
   const store = await concurrentInvokeStore();
   const { metrics } = await import('#shared/kernel/metrics.ts');
-  const invoke = <T>(name: HandlerName | ServiceFunctionName, requestId: string, work: () => Promise<T>) =>
-    store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, () =>
-      metrics.withOwnMetrics(() => runAsFunction(name, grantsOf(FUNCTIONS[name]), work)),
-    );
-  return Object.assign(invoke, { init: <T>(work: () => Promise<T>) => store.run({}, work) });
+  return {
+    of: (name) => {
+      const grants = grantsOf(FUNCTIONS[name]);
+      return (requestId, work) =>
+        store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, () =>
+          metrics.withOwnMetrics(() => runAsFunction(name, grants, work)),
+        );
+    },
+    init: (work) => store.run({}, work),
+  };
 }
 
 /**
@@ -135,14 +141,15 @@ async function makeInvocationScope(): Promise<InvocationScope> {
  * AccessDeniedException, as IAM refuses it in AWS.
  */
 export async function loadHookHandlers(): Promise<HookHandlers> {
-  const asInvocation = await invocationScope();
+  const scope = await invocationScope();
   const entries = await Promise.all(
     (Object.keys(FUNCTIONS) as (HandlerName | ServiceFunctionName)[]).map(async (name) => {
-      const module = (await asInvocation.init(() => import(`../../functions/${name}.ts`))) as {
+      const module = (await scope.init(() => import(`../../functions/${name}.ts`))) as {
         handler: (event: never, context: Context) => Promise<unknown>;
       };
+      const invoke = scope.of(name);
       const handler = (event: never, context: Context) =>
-        asInvocation(name, context.awsRequestId, () => module.handler(event, context));
+        invoke(context.awsRequestId, () => module.handler(event, context));
       return [name, handler] as const;
     }),
   );
@@ -361,7 +368,7 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
     const { replaySpilled } = await import('#shared/http/replay.ts');
     const { isDependencyFailure } = await import('#shared/kernel/budget.ts');
     const { metrics } = await import('#shared/kernel/metrics.ts');
-    const asInvocation = await invocationScope();
+    const asReplayer = (await invocationScope()).of('spill-replayer');
     const progress = new DrainProgress();
     const reporter = reportDrainProgress(dir, progress);
     try {
@@ -370,7 +377,7 @@ function startSpillDrainer(dir: string, intervalMs = 1000): () => Promise<void> 
         try {
           // The drain is the spill replayer function's work in AWS: with its grants.
           // ... and its metrics apart from the hooks', written at the end of each pass as the function does.
-          const { replayed, deadLettered } = await asInvocation('spill-replayer', randomUUID(), () =>
+          const { replayed, deadLettered } = await asReplayer(randomUUID(), () =>
             drainLocalSpill(dir, replaySpilled, isDependencyFailure, {
               signal: stopping.signal,
               progress,
