@@ -29,14 +29,18 @@ import {
   type AttributeValue,
   BatchWriteItemCommand,
   type BatchWriteItemCommandOutput,
-  DynamoDBClient,
+  type DynamoDBClient,
   paginateScan,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { AnalyticsEngine } from '../infra/analytics/duckdb.ts';
 import { SAVED_QUERIES } from '../infra/analytics/saved-queries.ts';
 import { VIEWS } from '../infra/analytics/views.ts';
-import { freePort, startDynamoDbLocalWithTables } from '../infra/local/dynamodb-local.ts';
+import {
+  freePort,
+  localDynamoDbClient,
+  startDynamoDbLocalWithTables,
+} from '../infra/local/dynamodb-local.ts';
 import { localTableName } from '../infra/local/tables.ts';
 import {
   configureInProcess,
@@ -338,13 +342,7 @@ async function timed<T>(run: () => Promise<T>): Promise<{ seconds: number; value
 
 export async function analyticsBench(endpoint: string): Promise<void> {
   configureInProcess(endpoint);
-  const localClient = (at: string) =>
-    new DynamoDBClient({
-      endpoint: at,
-      region: 'local',
-      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-    });
-  const client = localClient(endpoint);
+  const client = localDynamoDbClient(endpoint);
   const { copies, sampleStreams, sampleViewers } = analyticsScale();
   progress(
     `analytics: a sample day of ${sampleStreams} publishes and ${sampleViewers} viewers through the hooks`,
@@ -382,10 +380,11 @@ export async function analyticsBench(endpoint: string): Promise<void> {
       else await stopDynamoDbForProcess();
       partDynamo = await startDynamoDbLocalWithTables({ port: await freePort(), tablePrefix: PREFIX });
       partEndpoint = partDynamo.endpoint;
-      partClient = localClient(partEndpoint);
+      partClient = localDynamoDbClient(partEndpoint);
     }
-    const items = sample.items * (until - Math.max(1, from));
-    progress(`analytics: part ${part + 1} of ${parts}: copies ${Math.max(1, from)} to ${until - 1}`);
+    const first = Math.max(1, from); // copy 0 is the sample itself
+    const items = sample.items * (until - first);
+    progress(`analytics: part ${part + 1} of ${parts}: copies ${first} to ${until - 1}`);
     const written = await timed(() =>
       writeAll(partClient, copiesOf(sample, from, until, random, historyDayOf), items),
     );

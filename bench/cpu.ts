@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { serialize } from 'node:v8';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { localDynamoDbClient } from '../infra/local/dynamodb-local.ts';
 import { ensureTables, exportTableNames } from '../infra/local/tables.ts';
 import { bundleLikeReference, deployedBundles } from './cold-start.ts';
 import { hookEvent } from './cpu-events.ts';
@@ -122,11 +122,7 @@ export async function cpuPerHook() {
   const rows: (string | number)[][] = [];
   const profiles: string[][] = [];
   await withFreshDynamo(async (endpoint) => {
-    const client = new DynamoDBClient({
-      endpoint,
-      region: 'local',
-      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-    });
+    const client = localDynamoDbClient(endpoint);
     const baseEnv = {
       PATH: process.env.PATH ?? '',
       DYNAMODB_ENDPOINT: endpoint,

@@ -16,9 +16,14 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { Agent, request } from 'undici';
-import { freePort, startDynamoDbLocal, startDynamoDbLocalWithTables } from '../infra/local/dynamodb-local.ts';
+import {
+  freePort,
+  localDynamoDbClient,
+  startDynamoDbLocal,
+  startDynamoDbLocalWithTables,
+} from '../infra/local/dynamodb-local.ts';
 import { localTableName } from '../infra/local/tables.ts';
 import { cannon, fmt, PREFIX, progress, streamBody, table, withServer, work } from './support.ts';
 
@@ -125,11 +130,7 @@ function openLoop(base: string, rate: number) {
 }
 
 async function countItems(endpoint: string, tableName: string): Promise<number> {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = localDynamoDbClient(endpoint);
   let count = 0;
   let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
   try {

@@ -48,17 +48,22 @@ const JAVA_MISSING =
   'DynamoDB Local needs Java 17 or later, and no `java` was found on PATH. Install it (Debian/Ubuntu: ' +
   '`apt-get install openjdk-17-jre-headless`), or set DYNAMODB_ENDPOINT to a DynamoDB you already run.';
 
+/** A client of the DynamoDB Local at `endpoint` (any region and credentials do; these are fixed). */
+export function localDynamoDbClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
 async function waitUntilAnswering(
   endpoint: string,
   child: ChildProcess,
   timeoutMs: number,
   stderr: () => string,
 ) {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = localDynamoDbClient(endpoint);
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
@@ -255,11 +260,7 @@ export async function startDynamoDbLocalWithTables(
 ): Promise<RunningDynamoDbLocal> {
   const { ensureTables } = await import('./tables.ts');
   const running = await startDynamoDbLocal(options);
-  const client = new DynamoDBClient({
-    endpoint: running.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = localDynamoDbClient(running.endpoint);
   try {
     await ensureTables(client, options.tablePrefix);
   } finally {
